@@ -1,0 +1,56 @@
+# Everyday commands. `make run` and `make test` each do their own set-up on a fresh machine.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 3000
+USER ?= u1
+ADMIN ?=
+
+.PHONY: install run test test-unit test-integration test-infra test-e2e lint format synth token bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install  ## start the whole thing locally on 127.0.0.1:$(PORT)
+	PORT=$(PORT) $(PY) -m local.run
+
+test: install lint  ## lint, then every test tier (starts its own Redis, moto server and simulators)
+	$(PY) -m pytest tests
+
+test-unit: install
+	$(PY) -m pytest tests/unit
+
+test-integration: install
+	$(PY) -m pytest tests/integration
+
+test-infra: install
+	$(PY) -m pytest tests/infra
+
+test-e2e: install
+	$(PY) -m pytest tests/e2e
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+synth: install  ## write the CloudFormation template to cdk.out/ (offline, no Docker)
+	$(PY) app.py
+
+token: install  ## print a local JWT: make token USER=u1 [ADMIN=1]
+	@$(PY) -m local.token --user "$(USER)" $(if $(ADMIN),--admin,)
+
+bench: install  ## benchmarks, printed as one table of ratios measured in one run
+	$(VENV)/bin/pip install -q -r bench/requirements.txt
+	$(PY) -m bench.run
+
+clean:
+	rm -rf cdk.out .build .local .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Domain package shared by every Lambda of the Hybrid Orchestrator."""

@@ -1,0 +1,153 @@
+"""The one configuration model, validated once per container from environment variables.
+
+Nothing else in the code base reads ``os.environ``: handlers call :func:`get_settings`, which
+parses and caches the model at cold start, so a bad value fails the container at once with a
+field-level message instead of failing a request later.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.naming import QUEUE_SUFFIXES, TABLE_SUFFIXES, TOPIC_SUFFIX, resource_name
+
+ProviderName = Literal["azure", "openai"]
+CampaignType = Literal["content_planning", "message_generation", "fan_messages", "caption"]
+
+
+class RouteCandidate(BaseModel):
+    """One entry of the fallback matrix: a provider and the model (OpenAI) or deployment (Azure)."""
+
+    provider: ProviderName
+    model: Annotated[str, Field(min_length=1, description="OpenAI model name or Azure deployment name")]
+
+    @property
+    def circuit_name(self) -> str:
+        """Name of the circuit breaker guarding this (provider, deployment)."""
+        return f"{self.provider}:{self.model}"
+
+
+DEFAULT_ROUTING_TABLE: dict[str, list[RouteCandidate]] = {
+    "content_planning": [
+        RouteCandidate(provider="azure", model="planner-gpt-4o"),
+        RouteCandidate(provider="openai", model="gpt-4o"),
+    ],
+    "message_generation": [
+        RouteCandidate(provider="openai", model="gpt-4o-mini"),
+        RouteCandidate(provider="azure", model="chat-gpt-4o-mini"),
+    ],
+    "fan_messages": [
+        RouteCandidate(provider="openai", model="gpt-4o-mini"),
+        RouteCandidate(provider="azure", model="chat-gpt-4o-mini"),
+    ],
+    "caption": [
+        RouteCandidate(provider="openai", model="gpt-4o-mini"),
+        RouteCandidate(provider="azure", model="chat-gpt-4o-mini"),
+    ],
+}
+
+# Azure reports whatever model name the deployment was created from (and sometimes a version
+# suffix); pricing must never depend on that, so each deployment names its priced base model.
+DEFAULT_AZURE_DEPLOYMENTS: dict[str, str] = {
+    "planner-gpt-4o": "gpt-4o",
+    "chat-gpt-4o-mini": "gpt-4o-mini",
+}
+
+
+class Settings(BaseSettings):
+    """Every knob of the orchestrator. Environment variable names are the field names in upper case."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    # Deployment identity and resource names (derived from prefix and stage when not given).
+    stage: Annotated[str, Field(pattern=r"^[a-z0-9-]{1,16}$")] = "local"
+    resource_prefix: Annotated[str, Field(pattern=r"^[a-z0-9-]{1,24}$")] = "hybrid-orch"
+    aws_region: str = "us-east-1"
+    workflows_table_name: str = ""
+    cost_table_name: str = ""
+    circuit_table_name: str = ""
+    idempotency_table_name: str = ""
+    workflows_queue_name: str = ""
+    messages_queue_name: str = ""
+    cost_alert_topic_name: str = ""
+    workflow_ttl_days: Annotated[int, Field(ge=1, le=365)] = 30
+
+    # Redis (rate limiter); empty means "not configured here".
+    redis_url: str = ""
+
+    # Providers. Keys come from Secrets Manager when a secret name is set (deployed), else the
+    # plain key (development only).
+    openai_base_url: str | None = None
+    openai_api_key_secret_name: str = ""
+    openai_api_key: SecretStr = SecretStr("")
+    azure_openai_endpoint: str = ""
+    azure_openai_api_version: str = "2024-10-21"
+    azure_openai_api_key_secret_name: str = ""
+    azure_openai_api_key: SecretStr = SecretStr("")
+    secret_cache_s: Annotated[int, Field(ge=0)] = 300
+
+    # Routing, retries and the circuit breaker.
+    routing_table: dict[str, list[RouteCandidate]] = Field(default_factory=lambda: dict(DEFAULT_ROUTING_TABLE))
+    azure_deployments: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_AZURE_DEPLOYMENTS))
+    price_overrides: dict[str, dict[str, dict[str, Decimal]]] = Field(default_factory=dict)
+    provider_attempt_timeout_s: Annotated[float, Field(gt=0, le=60)] = 10.0
+    provider_max_attempts: Annotated[int, Field(ge=1, le=5)] = 2
+    retry_backoff_base_s: Annotated[float, Field(ge=0)] = 0.2
+    retry_backoff_max_s: Annotated[float, Field(ge=0)] = 2.0
+    retry_after_max_s: Annotated[float, Field(ge=0)] = 5.0
+    max_output_tokens: Annotated[int, Field(ge=16, le=16384)] = 800
+    breaker_failure_threshold: Annotated[int, Field(ge=1)] = 5
+    breaker_recovery_timeout_s: Annotated[int, Field(ge=1)] = 30
+    breaker_success_threshold: Annotated[int, Field(ge=1)] = 1
+    breaker_cache_s: Annotated[int, Field(ge=0)] = 1
+    api_deadline_s: Annotated[float, Field(gt=0, le=29)] = 29.0
+    deadline_margin_s: Annotated[float, Field(ge=0)] = 0.5
+
+    # Cost thresholds, sending limits and flags.
+    daily_cost_threshold_usd: Annotated[Decimal, Field(gt=0)] = Decimal("50")
+    monthly_cost_threshold_usd: Annotated[Decimal, Field(gt=0)] = Decimal("1000")
+    of_rate_limit: Annotated[int, Field(ge=1)] = 10
+    of_rate_window_s: Annotated[int, Field(ge=1)] = 60
+    hybrid_orchestrator_enabled: bool = True
+
+    @model_validator(mode="after")
+    def _derive_resource_names(self) -> Settings:
+        """Fill unset resource names from prefix and stage, the same way the CDK stacks name them."""
+        derived = {
+            "workflows_table_name": TABLE_SUFFIXES["workflows"],
+            "cost_table_name": TABLE_SUFFIXES["costs"],
+            "circuit_table_name": TABLE_SUFFIXES["circuits"],
+            "idempotency_table_name": TABLE_SUFFIXES["idempotency"],
+            "workflows_queue_name": QUEUE_SUFFIXES["workflows"],
+            "messages_queue_name": QUEUE_SUFFIXES["messages"],
+            "cost_alert_topic_name": TOPIC_SUFFIX,
+        }
+        for field, suffix in derived.items():
+            if not getattr(self, field):
+                object.__setattr__(self, field, resource_name(self.resource_prefix, self.stage, suffix))
+        return self
+
+    @model_validator(mode="after")
+    def _check_routing(self) -> Settings:
+        """Every Azure deployment a route names must map to a priced base model."""
+        for campaign_type, candidates in self.routing_table.items():
+            if not candidates:
+                raise ValueError(f"routing_table[{campaign_type}] has no candidates")
+            for candidate in candidates:
+                if candidate.provider == "azure" and candidate.model not in self.azure_deployments:
+                    raise ValueError(
+                        f"routing_table[{campaign_type}] names Azure deployment {candidate.model!r}, "
+                        "which azure_deployments does not map to a base model"
+                    )
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Parse the environment once per container."""
+    return Settings()
