@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.naming import QUEUE_SUFFIXES, SECRET_SUFFIXES, TABLE_SUFFIXES, TOPIC_SUFFIX, resource_name
+from shared.naming import QUEUE_SUFFIXES, TABLE_SUFFIXES, TOPIC_SUFFIX, resource_name
 
 ProviderName = Literal["azure", "openai"]
 CampaignType = Literal["content_planning", "message_generation", "fan_messages", "caption"]
