@@ -20,6 +20,8 @@ TOPIC_SUFFIX = "cost-alerts"
 def resource_name(prefix: str, stage: str, suffix: str) -> str:
     """Return the physical name of a resource, e.g. ``hybrid-orch-dev-workflows``."""
     return f"{prefix}-{stage}-{suffix}"
+
+
 SECRET_SUFFIXES = {
     "openai": "openai-api-key",
     "azure": "azure-openai-api-key",

@@ -146,6 +146,11 @@ class Settings(BaseSettings):
                     )
         return self
 
+    def candidates_of(self, provider: str) -> list[RouteCandidate]:
+        """Every (provider, model) this provider serves in some route, once each."""
+        unique = {c.circuit_name: c for route in self.routing_table.values() for c in route if c.provider == provider}
+        return list(unique.values())
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -1,0 +1,35 @@
+"""POST /api/v2/campaigns/hybrid — run a campaign through the hybrid provider router."""
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+# Imported at init, not on first request, so SnapStart's snapshot already holds the SDK.
+import shared.providers.openai_clients  # noqa: F401
+from shared.api.campaign_view import campaign_response
+from shared.api.resolver import build_resolver, current_caller
+from shared.container import campaign_service
+from shared.models import CampaignRequest
+from shared.observability import logger, metrics, tracer
+from shared.providers.deadline import Deadline
+from shared.settings import get_settings
+
+app = build_resolver()
+
+
+@app.post("/api/v2/campaigns/hybrid")
+@tracer.capture_method
+def run_campaign(request: CampaignRequest) -> Response:
+    """Validate, run synchronously, answer with the content and how it was served."""
+    caller = current_caller(app)
+    settings = get_settings()
+    deadline = Deadline.for_invocation(app.lambda_context, settings.api_deadline_s, settings.deadline_margin_s)
+    return campaign_response(campaign_service().run(request, caller, deadline))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    """Lambda entry point."""
+    return app.resolve(event, context)

@@ -1,0 +1,31 @@
+"""GET /api/health/hybrid-orchestrator — each dependency's status and latency; 503 when unhealthy."""
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.api.envelope import success
+from shared.api.resolver import build_resolver
+from shared.container import health_probes
+from shared.health import overall_status, run_check
+from shared.observability import logger, metrics, tracer
+
+app = build_resolver()
+
+
+@app.get("/api/health/hybrid-orchestrator")
+@tracer.capture_method
+def health() -> Response:
+    """No token needed, no token spent."""
+    checks = {name: run_check(probe) for name, probe in health_probes().items()}
+    status = overall_status(checks)
+    data = {"status": status, "checks": {name: result.as_dict() for name, result in checks.items()}}
+    return success(data, status=503 if status == "unhealthy" else 200)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    """Lambda entry point."""
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""The HTTP edge: envelope, caller identity and the one error → response mapping."""

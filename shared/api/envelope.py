@@ -1,0 +1,40 @@
+"""The one JSON envelope every route answers with."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+
+
+def success(data: Any, status: int = 200, metrics: dict | None = None, headers: dict | None = None) -> Response:
+    """``{"success": true, "data": ..., "metrics": ...}``."""
+    body: dict[str, Any] = {"success": True, "data": data}
+    if metrics is not None:
+        body["metrics"] = metrics
+    return _json(status, body, headers)
+
+
+def failure(
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict] | None = None,
+    workflow_id: str | None = None,
+    headers: dict | None = None,
+) -> Response:
+    """``{"success": false, "error": {"code", "message", "details"}}``, plus the workflow id when one exists."""
+    error: dict[str, Any] = {"code": code, "message": message, "details": details or []}
+    if workflow_id:
+        error["workflowId"] = workflow_id
+    return _json(status, {"success": False, "error": error}, headers)
+
+
+def _json(status: int, body: dict, headers: dict | None) -> Response:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body, separators=(",", ":"), default=str),
+        headers=headers or {},
+    )

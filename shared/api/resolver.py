@@ -1,0 +1,92 @@
+"""The Powertools resolver every route uses, with the single mapping from errors to HTTP answers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
+
+from shared.api.auth import caller_from_claims
+from shared.api.envelope import failure
+from shared.errors import (
+    DomainError,
+    ForbiddenError,
+    ProviderRejectedCampaignError,
+    ProvidersUnavailableError,
+    UnauthenticatedError,
+    WorkflowNotFoundError,
+)
+from shared.models import Caller
+from shared.observability import logger
+
+STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    UnauthenticatedError: 401,
+    ForbiddenError: 403,
+    WorkflowNotFoundError: 404,
+    ProviderRejectedCampaignError: 400,
+    ProvidersUnavailableError: 503,
+}
+
+
+def build_resolver() -> APIGatewayHttpResolver:
+    """A resolver with request validation on and every error answered in the envelope."""
+    app = APIGatewayHttpResolver(enable_validation=True)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid_request(exc: RequestValidationError) -> Response:
+        errors = list(exc.errors())
+        if any(error.get("type") == "json_invalid" for error in errors):
+            return failure(400, "MALFORMED_JSON", "The request body is not valid JSON.", _details(errors))
+        return failure(422, "VALIDATION_ERROR", "The request is not valid.", _details(errors))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported_type(exc: RequestUnsupportedContentType) -> Response:
+        return failure(415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json.", _details(exc.errors()))
+
+    @app.exception_handler(UnicodeDecodeError)
+    def _not_utf8(exc: UnicodeDecodeError) -> Response:
+        return failure(400, "MALFORMED_BODY", "The request body is not UTF-8 text.")
+
+    @app.exception_handler(DomainError)
+    def _domain_error(exc: DomainError) -> Response:
+        status = STATUS_BY_ERROR.get(type(exc), 500)
+        if status >= 500:
+            logger.warning("request failed", extra={"code": exc.code, "workflow_id": exc.workflow_id})
+        return failure(status, exc.code, exc.message, exc.details, exc.workflow_id)
+
+    @app.not_found
+    def _no_route(exc: Exception) -> Response:
+        return failure(404, "NOT_FOUND", "No such route.")
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return failure(500, "INTERNAL_ERROR", "Something went wrong on our side.")
+
+    return app
+
+
+def current_caller(app: APIGatewayHttpResolver) -> Caller:
+    """The caller of the request being resolved."""
+    authorizer = app.current_event.request_context.authorizer
+    claims = authorizer.jwt_claim if authorizer else None
+    return caller_from_claims(claims)
+
+
+def _details(errors: Sequence[Any]) -> list[dict]:
+    """Field-level details: where (``data.theme``), what went wrong, and the error type."""
+    details = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ())]
+        if location and location[0] in ("body", "query"):
+            location = location[1:]
+        details.append(
+            {
+                "field": ".".join(location) or "body",
+                "message": str(error.get("msg", "invalid")),
+                "type": str(error.get("type", "invalid")),
+            }
+        )
+    return details

@@ -1,0 +1,182 @@
+"""Builds the real collaborators once per container (cold start) and hands out the same ones after.
+
+Handlers ask for what they need; tests build the same classes with fakes instead. Factories that
+need ``openai`` import it inside, so a handler that never routes never pays for the import.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from shared.health import CheckStatus, NotConfiguredError, Probe, circuits_status
+from shared.observability import logger
+from shared.pricing import PriceTable, UnpricedModelError
+from shared.settings import get_settings
+from shared.storage.workflows import DynamoWorkflowStore
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.circuit_breaker import CircuitBreakerConfig
+    from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerDynamoDBPersistence
+
+    from shared.campaigns import CampaignService
+    from shared.providers.router import ProviderRouter
+
+
+@lru_cache(maxsize=4)
+def aws_client(service: str) -> Any:
+    """One client per service per container (``AWS_ENDPOINT_URL`` points it at moto locally).
+
+    Short timeouts: a slow AWS dependency should fail a request well inside API Gateway's 29 s.
+    """
+    import boto3
+    from botocore.config import Config
+
+    config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+    return boto3.client(service, region_name=get_settings().aws_region, config=config)
+
+
+def dynamodb_client() -> Any:
+    """The container's DynamoDB client."""
+    return aws_client("dynamodb")
+
+
+@lru_cache(maxsize=1)
+def workflow_store() -> DynamoWorkflowStore:
+    """The workflows table."""
+    return DynamoWorkflowStore(get_settings().workflows_table_name, dynamodb_client())
+
+
+@lru_cache(maxsize=1)
+def price_table() -> PriceTable:
+    """The shipped prices with configuration overrides applied."""
+    settings = get_settings()
+    return PriceTable.load(settings.azure_deployments, settings.price_overrides)
+
+
+@lru_cache(maxsize=1)
+def circuit_store() -> CircuitBreakerDynamoDBPersistence:
+    """Circuit state shared by every container, in DynamoDB."""
+    from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerDynamoDBPersistence
+
+    return CircuitBreakerDynamoDBPersistence(
+        table_name=get_settings().circuit_table_name, boto3_client=dynamodb_client()
+    )
+
+
+@lru_cache(maxsize=1)
+def circuit_config() -> CircuitBreakerConfig:
+    """Breaker tunables from settings, shared by the router and the health check."""
+    from shared.providers.router import breaker_config
+
+    settings = get_settings()
+    return breaker_config(
+        settings.breaker_failure_threshold,
+        settings.breaker_recovery_timeout_s,
+        settings.breaker_success_threshold,
+        settings.breaker_cache_s,
+    )
+
+
+def provider_key(secret_name: str, plain_key: str) -> str:
+    """A provider key from Secrets Manager (cached by Powertools Parameters), else the plain development key."""
+    if not secret_name:
+        return plain_key
+    from aws_lambda_powertools.utilities.parameters import get_secret
+
+    return str(get_secret(secret_name, max_age=get_settings().secret_cache_s))
+
+
+@lru_cache(maxsize=1)
+def provider_router() -> ProviderRouter:
+    """The router over both providers; unpriced candidates are reported loudly at cold start."""
+    from shared.providers.openai_clients import build_azure_provider, build_openai_provider
+    from shared.providers.router import ProviderRouter, RetryPolicy
+
+    settings = get_settings()
+    prices = price_table()
+    for campaign_type, candidates in settings.routing_table.items():
+        for candidate in candidates:
+            try:
+                prices.priced_model(candidate.provider, candidate.model)
+            except UnpricedModelError as exc:
+                logger.error("unpriced routing candidate", extra={"campaign_type": campaign_type, "error": str(exc)})
+    providers = {
+        "openai": build_openai_provider(
+            provider_key(settings.openai_api_key_secret_name, settings.openai_api_key.get_secret_value()),
+            settings.openai_base_url,
+        ),
+        "azure": build_azure_provider(
+            provider_key(settings.azure_openai_api_key_secret_name, settings.azure_openai_api_key.get_secret_value()),
+            settings.azure_openai_endpoint,
+            settings.azure_openai_api_version,
+        ),
+    }
+    return ProviderRouter(
+        routing_table=settings.routing_table,
+        providers=providers,
+        prices=prices,
+        breaker_store=circuit_store(),
+        breaker_config=circuit_config(),
+        policy=RetryPolicy(
+            max_attempts=settings.provider_max_attempts,
+            attempt_timeout_s=settings.provider_attempt_timeout_s,
+            backoff_base_s=settings.retry_backoff_base_s,
+            backoff_max_s=settings.retry_backoff_max_s,
+            retry_after_max_s=settings.retry_after_max_s,
+        ),
+    )
+
+
+@lru_cache(maxsize=1)
+def campaign_service() -> CampaignService:
+    """Campaigns over the real router and workflow table."""
+    from shared.campaigns import CampaignService
+
+    settings = get_settings()
+    return CampaignService(
+        router=provider_router(),
+        prices=price_table(),
+        workflows=workflow_store(),
+        max_output_tokens=settings.max_output_tokens,
+        ttl_days=settings.workflow_ttl_days,
+    )
+
+
+def health_probes() -> dict[str, Probe]:
+    """The health check's probes, each a cheap read of one dependency."""
+    settings = get_settings()
+
+    def database() -> None:
+        workflow_store().ping()
+
+    def cache() -> None:
+        if not settings.redis_url:
+            raise NotConfiguredError("REDIS_URL is not set")
+        import redis
+
+        redis.Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1).ping()
+
+    def queue() -> None:
+        aws_client("sqs").get_queue_url(QueueName=settings.workflows_queue_name)
+
+    def provider(name: str) -> Probe:
+        def probe() -> CheckStatus:
+            if name == "azure" and not settings.azure_openai_endpoint:
+                raise NotConfiguredError("AZURE_OPENAI_ENDPOINT is not set")
+            store = circuit_store()
+            states = []
+            for candidate in settings.candidates_of(name):
+                store.configure(config=circuit_config(), circuit_name=candidate.circuit_name)
+                states.append(str(store.get_state(candidate.circuit_name).state))
+            return circuits_status(states)
+
+        return probe
+
+    return {
+        "database": database,
+        "cache": cache,
+        "queue": queue,
+        "azureProvider": provider("azure"),
+        "openaiProvider": provider("openai"),
+    }

@@ -1,0 +1,45 @@
+"""Domain errors. The API layer maps each to a status code and an envelope in one place."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class; ``code`` is the stable, machine-readable error code of the envelope."""
+
+    code = "ERROR"
+
+    def __init__(self, message: str, workflow_id: str | None = None, details: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.workflow_id = workflow_id
+        self.details = details or []
+
+
+class WorkflowNotFoundError(DomainError):
+    """No such workflow, or not the caller's: the two look the same so ids cannot be probed."""
+
+    code = "WORKFLOW_NOT_FOUND"
+
+
+class ProvidersUnavailableError(DomainError):
+    """Every provider candidate failed or was skipped (circuit open, deadline, errors)."""
+
+    code = "PROVIDERS_UNAVAILABLE"
+
+
+class ProviderRejectedCampaignError(DomainError):
+    """A provider judged the request itself invalid; retrying elsewhere would not help."""
+
+    code = "PROVIDER_REJECTED_REQUEST"
+
+
+class UnauthenticatedError(DomainError):
+    """No verified identity in the event (API Gateway's authorizer normally stops this earlier)."""
+
+    code = "UNAUTHORIZED"
+
+
+class ForbiddenError(DomainError):
+    """The caller is known but not allowed."""
+
+    code = "FORBIDDEN"

@@ -1,0 +1,1 @@
+"""LLM providers: the router and its fallback matrix. Importing this package does not import ``openai``."""

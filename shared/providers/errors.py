@@ -1,0 +1,68 @@
+"""How a provider call can fail, classified by what the router should do about it.
+
+``ProviderFailure`` subclasses are the provider's trouble (retry, then fall back) and are what
+the circuit breaker counts. ``ContentFiltered`` and ``ProviderAuthError`` fall back without
+retrying; ``ProviderRejectedRequest`` is the caller's error and goes back to them as a 400.
+"""
+
+from __future__ import annotations
+
+
+class ProviderError(Exception):
+    """Base class of every classified provider error."""
+
+    reason = "error"
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ProviderFailure(ProviderError):
+    """The provider is unhealthy for now: retried with backoff, counted by the circuit breaker."""
+
+
+class ProviderServerError(ProviderFailure):
+    """A 5xx answer."""
+
+    reason = "server_error"
+
+
+class ProviderTimeout(ProviderFailure):
+    """No answer within the attempt's timeout."""
+
+    reason = "timeout"
+
+
+class ProviderUnreachable(ProviderFailure):
+    """The connection failed before any answer."""
+
+    reason = "unreachable"
+
+
+class ProviderRateLimited(ProviderFailure):
+    """A 429; ``retry_after_s`` is what the provider asked us to wait, when it said."""
+
+    reason = "rate_limited"
+
+    def __init__(self, message: str, retry_after_s: float | None, status: int | None = 429) -> None:
+        super().__init__(message, status)
+        self.retry_after_s = retry_after_s
+
+
+class ContentFiltered(ProviderError):
+    """A content-policy refusal: another provider may accept the same request."""
+
+    reason = "content_filter"
+
+
+class ProviderAuthError(ProviderError):
+    """Our key was refused (401/403): a configuration problem, so the next candidate serves."""
+
+    reason = "auth_error"
+
+
+class ProviderRejectedRequest(ProviderError):
+    """The provider judged the request itself invalid (400): no other provider would do better."""
+
+    reason = "bad_request"

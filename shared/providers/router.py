@@ -1,0 +1,228 @@
+"""The provider router: the fallback matrix, retries, and a circuit breaker per (provider, deployment).
+
+For a campaign type the routing table gives ordered candidates. Each candidate gets up to
+``max_attempts`` tries through its circuit breaker (Powertools, state in DynamoDB so every
+container sees an outage at once). 5xx, timeouts and connection errors retry with jittered
+backoff; a 429 waits what ``Retry-After`` asks when that fits the bound and the deadline; a
+content-filter refusal or a refused key moves straight to the next candidate; a plain 400 is the
+caller's error and ends the request. No attempt starts once the deadline has passed.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from aws_lambda_powertools.utilities.circuit_breaker import (
+    CircuitBreakerConfig,
+    CircuitBreakerOpenError,
+    circuit_breaker,
+)
+from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerPersistenceLayer
+
+from shared.pricing import PriceTable, UnpricedModelError
+from shared.providers.deadline import Deadline
+from shared.providers.errors import (
+    ProviderError,
+    ProviderFailure,
+    ProviderRateLimited,
+    ProviderRejectedRequest,
+)
+from shared.providers.types import Attempt, ChatMessage, ChatProvider, Completion, RoutedCompletion, RoutingOutcome
+from shared.settings import RouteCandidate
+
+# Below this, an attempt could not get an answer back in time: don't start it.
+MIN_ATTEMPT_S = 0.05
+
+
+class AllProvidersFailedError(Exception):
+    """Every candidate failed, was skipped or ran out of time; the outcome says how."""
+
+    def __init__(self, outcome: RoutingOutcome) -> None:
+        reasons = ", ".join(outcome.fallback_reasons) or "no candidate"
+        super().__init__(f"no provider could serve the request ({reasons})")
+        self.outcome = outcome
+
+
+class ProviderRequestRejectedError(Exception):
+    """A provider rejected the request itself (400): the caller's error, not retried elsewhere."""
+
+    def __init__(self, message: str, outcome: RoutingOutcome) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long to keep trying one candidate before falling back."""
+
+    max_attempts: int = 2
+    attempt_timeout_s: float = 10.0
+    backoff_base_s: float = 0.2
+    backoff_max_s: float = 2.0
+    retry_after_max_s: float = 5.0
+
+    def backoff_s(self, attempt: int, rng: Callable[[], float]) -> float:
+        """Full-jitter exponential backoff before retry number ``attempt`` (1-based)."""
+        return rng() * min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
+
+
+class ProviderRouter:
+    """Serves a campaign type from its candidates; one instance per container."""
+
+    def __init__(
+        self,
+        routing_table: Mapping[str, Sequence[RouteCandidate]],
+        providers: Mapping[str, ChatProvider],
+        prices: PriceTable,
+        breaker_store: CircuitBreakerPersistenceLayer,
+        breaker_config: CircuitBreakerConfig,
+        policy: RetryPolicy,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self._routing_table = routing_table
+        self._providers = providers
+        self._prices = prices
+        self._breaker_store = breaker_store
+        self._breaker_config = breaker_config
+        self._policy = policy
+        self._sleep = sleep
+        self._rng = rng
+        self._guarded: dict[str, Callable[..., Completion]] = {}
+
+    def candidates(self, campaign_type: str) -> Sequence[RouteCandidate]:
+        """The ordered candidates for a campaign type."""
+        return self._routing_table[campaign_type]
+
+    def breaker_state(self, candidate: RouteCandidate) -> str:
+        """The circuit's state as this container sees it (read through the breaker's short cache)."""
+        self._breaker_store.configure(config=self._breaker_config, circuit_name=candidate.circuit_name)
+        return str(self._breaker_store.get_state(candidate.circuit_name).state)
+
+    def complete(
+        self, campaign_type: str, messages: Sequence[ChatMessage], deadline: Deadline, max_tokens: int
+    ) -> RoutedCompletion:
+        """Serve the request from the first candidate that can, recording every attempt."""
+        started = time.perf_counter()
+        outcome = RoutingOutcome()
+        try:
+            for candidate in self.candidates(campaign_type):
+                served = self._try_candidate(candidate, messages, deadline, max_tokens, outcome)
+                outcome.breaker_states[candidate.circuit_name] = self.breaker_state(candidate)
+                if served is not None:
+                    return served
+            raise AllProvidersFailedError(outcome)
+        finally:
+            outcome.total_ms = (time.perf_counter() - started) * 1000
+
+    def _try_candidate(
+        self,
+        candidate: RouteCandidate,
+        messages: Sequence[ChatMessage],
+        deadline: Deadline,
+        max_tokens: int,
+        outcome: RoutingOutcome,
+    ) -> RoutedCompletion | None:
+        """Up to ``max_attempts`` tries of one candidate; ``None`` means fall back, with the reason recorded."""
+        try:
+            priced_model = self._prices.priced_model(candidate.provider, candidate.model)
+        except UnpricedModelError:
+            outcome.fallback_reasons.append(f"{candidate.circuit_name}:unpriced_model")
+            outcome.attempts.append(Attempt(candidate.provider, candidate.model, "unpriced_model", 0.0))
+            return None
+        call = self._guarded_call(candidate)
+        for attempt_no in range(1, self._policy.max_attempts + 1):
+            timeout_s = min(self._policy.attempt_timeout_s, deadline.remaining())
+            if timeout_s < MIN_ATTEMPT_S:
+                outcome.fallback_reasons.append(f"{candidate.circuit_name}:deadline")
+                return None
+            t0 = time.perf_counter()
+            try:
+                completion = call(candidate.model, messages, timeout_s=timeout_s, max_tokens=max_tokens)
+            except CircuitBreakerOpenError:
+                outcome.attempts.append(Attempt(candidate.provider, candidate.model, "circuit_open", 0.0))
+                outcome.fallback_reasons.append(f"{candidate.circuit_name}:circuit_open")
+                return None
+            except ProviderError as exc:
+                latency_ms = self._spent(outcome, t0)
+                attempt = Attempt(candidate.provider, candidate.model, exc.reason, latency_ms, exc.status)
+                if isinstance(exc, ProviderRejectedRequest):
+                    outcome.attempts.append(attempt)
+                    raise ProviderRequestRejectedError(str(exc), outcome) from exc
+                wait_s = self._retry_wait(exc, attempt_no, deadline)
+                if wait_s is None:
+                    outcome.attempts.append(attempt)
+                    outcome.fallback_reasons.append(f"{candidate.circuit_name}:{exc.reason}")
+                    return None
+                outcome.attempts.append(replace(attempt, waited_ms=wait_s * 1000))
+                self._wait(wait_s, outcome)
+                continue
+            latency_ms = self._spent(outcome, t0)
+            outcome.attempts.append(
+                Attempt(
+                    candidate.provider,
+                    candidate.model,
+                    "ok",
+                    latency_ms,
+                    200,
+                    input_tokens=completion.input_tokens,
+                    output_tokens=completion.output_tokens,
+                )
+            )
+            return RoutedCompletion(completion, candidate.provider, candidate.model, priced_model, outcome)
+        return None  # pragma: no cover - the loop always returns or continues to its last attempt
+
+    def _retry_wait(self, exc: ProviderError, attempt_no: int, deadline: Deadline) -> float | None:
+        """Seconds to wait before retrying the same candidate, or ``None`` to fall back now."""
+        if not isinstance(exc, ProviderFailure) or attempt_no >= self._policy.max_attempts:
+            return None
+        if isinstance(exc, ProviderRateLimited) and exc.retry_after_s is not None:
+            if exc.retry_after_s > self._policy.retry_after_max_s:
+                return None
+            wait_s = exc.retry_after_s
+        else:
+            wait_s = self._policy.backoff_s(attempt_no, self._rng)
+        # Waiting only to have no time left for the retry itself helps nobody.
+        if wait_s + MIN_ATTEMPT_S > deadline.remaining():
+            return None
+        return wait_s
+
+    def _wait(self, seconds: float, outcome: RoutingOutcome) -> None:
+        t0 = time.perf_counter()
+        self._sleep(seconds)
+        outcome.waited_ms += (time.perf_counter() - t0) * 1000
+
+    @staticmethod
+    def _spent(outcome: RoutingOutcome, t0: float) -> float:
+        latency_ms = (time.perf_counter() - t0) * 1000
+        outcome.provider_ms += latency_ms
+        return latency_ms
+
+    def _guarded_call(self, candidate: RouteCandidate) -> Callable[..., Completion]:
+        """The provider's ``complete`` behind this candidate's circuit, built once per container."""
+        call = self._guarded.get(candidate.circuit_name)
+        if call is None:
+            provider = self._providers[candidate.provider]
+            call = circuit_breaker(
+                name=candidate.circuit_name,
+                persistence_store=self._breaker_store,
+                config=self._breaker_config,
+            )(provider.complete)
+            self._guarded[candidate.circuit_name] = call
+        return call
+
+
+def breaker_config(
+    failure_threshold: int, recovery_timeout_s: int, success_threshold: int, cache_s: int
+) -> CircuitBreakerConfig:
+    """Only provider trouble trips a circuit: a refused or filtered request says nothing about health."""
+    return CircuitBreakerConfig(
+        failure_threshold=failure_threshold,
+        recovery_timeout=recovery_timeout_s,
+        success_threshold=success_threshold,
+        handled_exceptions=(ProviderFailure,),
+        local_cache_max_age=cache_s,
+    )
