@@ -1,0 +1,1 @@
+"""How the Lambda layers are built: locally, with pip and a copy, never with Docker."""

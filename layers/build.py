@@ -1,0 +1,118 @@
+"""Build the two Lambda layers locally (no Docker) and report their unzipped sizes.
+
+``python -m layers.build`` writes ``.build/layers/deps`` (third-party packages for the Lambda
+platform, from ``requirements.txt``) and ``.build/layers/shared`` (the project's ``shared``
+package). The CDK bundlers in :mod:`layers.bundling` call the same functions, so what this
+command measures is what deploys. Nothing here imports CDK: it stays quick to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from stacks import constants as c
+
+_FINGERPRINT_FILE = ".fingerprint"
+_JUNK_DIRS = frozenset({"__pycache__", "tests", "test"})
+_JUNK_FILE_SUFFIXES = (".pyc", ".pyo")
+
+
+def pip_install_command(requirements: Path, target: Path) -> list[str]:
+    """The pip command that resolves ``requirements`` for the Lambda platform, wheels only."""
+    return [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-compile",
+        "-r",
+        str(requirements),
+        "--platform",
+        c.LAYER_PLATFORM,
+        "--only-binary=:all:",
+        "--python-version",
+        c.PYTHON_VERSION,
+        "--implementation",
+        c.LAYER_IMPLEMENTATION,
+        "--target",
+        str(target),
+    ]
+
+
+def deps_fingerprint(requirements: Path = c.REQUIREMENTS_FILE) -> str:
+    """Hash of everything that decides the deps layer's content: requirements and platform."""
+    digest = hashlib.sha256(requirements.read_bytes())
+    digest.update(f"{c.LAYER_PLATFORM}|{c.PYTHON_VERSION}|{c.LAYER_IMPLEMENTATION}".encode())
+    digest.update(",".join(c.RUNTIME_PROVIDED_PACKAGES).encode())
+    return digest.hexdigest()
+
+
+def build_deps_layer(
+    out_dir: Path = c.BUILD_DIR / "deps", requirements: Path = c.REQUIREMENTS_FILE, *, force: bool = False
+) -> Path:
+    """Install the requirements into ``out_dir/python``; reuse the previous build if nothing changed."""
+    fingerprint = deps_fingerprint(requirements)
+    stamp = out_dir / _FINGERPRINT_FILE
+    if not force and stamp.is_file() and stamp.read_text() == fingerprint and (out_dir / "python").is_dir():
+        return out_dir
+    staging = out_dir.with_name(out_dir.name + ".building")
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "python").mkdir(parents=True)
+    subprocess.run(pip_install_command(requirements, staging / "python"), check=True)
+    _prune(staging / "python", drop_packages=c.RUNTIME_PROVIDED_PACKAGES)
+    (staging / _FINGERPRINT_FILE).write_text(fingerprint)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    staging.rename(out_dir)
+    return out_dir
+
+
+def build_shared_layer(out_dir: Path = c.BUILD_DIR / "shared", package_dir: Path = c.SHARED_PACKAGE_DIR) -> Path:
+    """Copy the ``shared`` package to ``out_dir/python/shared``, without caches."""
+    target = out_dir / "python" / package_dir.name
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(package_dir, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo"))
+    return out_dir
+
+
+def _prune(site_dir: Path, *, drop_packages: tuple[str, ...]) -> None:
+    """Remove what the runtime already has, console scripts, byte code and bundled test suites."""
+    for name in drop_packages:
+        shutil.rmtree(site_dir / name, ignore_errors=True)
+        for dist_info in site_dir.glob(f"{name}-*.dist-info"):
+            shutil.rmtree(dist_info, ignore_errors=True)
+    shutil.rmtree(site_dir / "bin", ignore_errors=True)
+    for path in sorted(site_dir.rglob("*"), reverse=True):
+        if path.is_dir() and path.name in _JUNK_DIRS and path.parent != site_dir:
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.is_file() and path.suffix in _JUNK_FILE_SUFFIXES:
+            path.unlink()
+
+
+def size_mb(path: Path) -> float:
+    """Unzipped size of a directory tree in MB (what counts toward Lambda's 250 MB limit)."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / (1024 * 1024)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build both layers into ``.build/layers`` and print their unzipped sizes."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true", help="rebuild the deps layer even if up to date")
+    args = parser.parse_args(argv)
+    deps = build_deps_layer(force=args.force)
+    shared = build_shared_layer()
+    sizes = {"deps": size_mb(deps / "python"), "shared": size_mb(shared / "python")}
+    for name, mb in sizes.items():
+        print(f"{name:<8}{mb:8.2f} MB  {c.BUILD_DIR / name}")
+    print(f"{'total':<8}{sum(sizes.values()):8.2f} MB unzipped")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

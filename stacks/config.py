@@ -1,0 +1,94 @@
+"""The stack's configuration, parsed once from CDK context so a bad value fails the synth, not the deploy."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from shared.naming import resource_name
+from stacks import constants as c
+
+_NAME_PART = re.compile(r"^[a-z0-9-]{1,24}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """What varies between deployments: identity, auth, alerting and optional endpoints."""
+
+    stage: str
+    resource_prefix: str
+    jwt_issuer: str
+    jwt_audience: tuple[str, ...]
+    alert_emails: tuple[str, ...] = field(default_factory=tuple)
+    daily_cost_threshold_usd: Decimal = Decimal("50")
+    monthly_cost_threshold_usd: Decimal = Decimal("1000")
+    azure_openai_endpoint: str = ""
+    redis_url: str = ""
+
+    def __post_init__(self) -> None:
+        for label, value in (("stage", self.stage), ("resourcePrefix", self.resource_prefix)):
+            if not _NAME_PART.match(value):
+                raise ValueError(f"context {label}={value!r} must match {_NAME_PART.pattern}")
+        if not self.jwt_issuer.startswith("https://"):
+            raise ValueError(f"context jwtIssuer={self.jwt_issuer!r} must be an https:// URL")
+        if not self.jwt_audience:
+            raise ValueError("context jwtAudience must name at least one audience")
+        for email in self.alert_emails:
+            if not _EMAIL.match(email):
+                raise ValueError(f"context alertEmails has an invalid address: {email!r}")
+        if self.daily_cost_threshold_usd <= 0 or self.monthly_cost_threshold_usd <= 0:
+            raise ValueError("cost thresholds must be positive")
+
+    @property
+    def stack_name(self) -> str:
+        """CloudFormation stack name, e.g. ``hybrid-orch-dev``."""
+        return f"{self.resource_prefix}-{self.stage}"
+
+    @property
+    def retain_data(self) -> bool:
+        """Whether stateful resources outlive the stack (every stage but the throw-away ones)."""
+        return self.stage not in c.EPHEMERAL_STAGES
+
+    def name(self, suffix: str) -> str:
+        """Physical name of a resource, the same way the runtime settings derive it."""
+        return resource_name(self.resource_prefix, self.stage, suffix)
+
+    @classmethod
+    def from_context(cls, context: Mapping[str, Any]) -> StackConfig:
+        """Build the configuration from CDK context values (strings when given with ``-c``)."""
+        missing = [
+            key for key in (c.CTX_STAGE, c.CTX_PREFIX, c.CTX_JWT_ISSUER, c.CTX_JWT_AUDIENCE) if not context.get(key)
+        ]
+        if missing:
+            raise ValueError(f"missing CDK context: {', '.join(missing)}")
+        return cls(
+            stage=str(context[c.CTX_STAGE]),
+            resource_prefix=str(context[c.CTX_PREFIX]),
+            jwt_issuer=str(context[c.CTX_JWT_ISSUER]),
+            jwt_audience=_as_tuple(context[c.CTX_JWT_AUDIENCE]),
+            alert_emails=_as_tuple(context.get(c.CTX_ALERT_EMAILS) or ()),
+            daily_cost_threshold_usd=_as_decimal(context.get(c.CTX_DAILY_THRESHOLD, "50"), c.CTX_DAILY_THRESHOLD),
+            monthly_cost_threshold_usd=_as_decimal(
+                context.get(c.CTX_MONTHLY_THRESHOLD, "1000"), c.CTX_MONTHLY_THRESHOLD
+            ),
+            azure_openai_endpoint=str(context.get(c.CTX_AZURE_ENDPOINT) or ""),
+            redis_url=str(context.get(c.CTX_REDIS_URL) or ""),
+        )
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    """Accept a JSON list or a comma-separated string (what ``cdk -c key=a,b`` gives)."""
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return tuple(str(item) for item in value)
+
+
+def _as_decimal(value: Any, key: str) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"context {key}={value!r} is not a number") from exc

@@ -1,0 +1,67 @@
+"""Every number and fixed string the CDK stacks use, in one place so a reviewer finds them at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# Repository layout: assets are resolved from here so synth works from any working directory.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CDK_JSON = REPO_ROOT / "cdk.json"
+DEFAULT_OUTDIR = REPO_ROOT / "cdk.out"
+REQUIREMENTS_FILE = REPO_ROOT / "requirements.txt"
+SHARED_PACKAGE_DIR = REPO_ROOT / "shared"
+BUILD_DIR = REPO_ROOT / ".build" / "layers"
+
+# Stages whose data may be thrown away with the stack; every other stage retains it.
+EPHEMERAL_STAGES = frozenset({"local", "dev"})
+
+# Lambda runtime, shared by every function and both layers.
+PYTHON_VERSION = "3.12"
+LAYER_PLATFORM = "manylinux2014_x86_64"
+LAYER_IMPLEMENTATION = "cp"
+# Already in the Lambda Python runtime: shipping them again only adds megabytes and cold start.
+RUNTIME_PROVIDED_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath")
+LOG_RETENTION = "ONE_MONTH"  # a name of aws_logs.RetentionDays
+
+# Powertools configuration every function receives.
+POWERTOOLS_SERVICE_NAME = "hybrid-orchestrator"
+POWERTOOLS_METRICS_NAMESPACE = "HybridOrchestrator"
+POWERTOOLS_LOG_LEVEL = "INFO"
+
+# SnapStart applies to published versions only; API Gateway invokes this alias of them.
+LIVE_ALIAS_NAME = "live"
+
+# SQS. AWS guidance: visibility timeout at least 6x the consumer Lambda's timeout (30 s consumers).
+QUEUE_VISIBILITY_TIMEOUT_S = 180
+DLQ_MAX_RECEIVE_COUNT = 5
+QUEUE_RETENTION_DAYS = 4
+DLQ_RETENTION_DAYS = 14
+DLQ_SUFFIX = "-dlq"
+
+# API Gateway default stage throttling (requests per second, and burst).
+API_THROTTLE_RATE_LIMIT = 50
+API_THROTTLE_BURST_LIMIT = 100
+API_NAME_SUFFIX = "api"
+
+# Secrets Manager placeholder values: ops replace them with the real provider keys.
+SECRET_PLACEHOLDER_LENGTH = 32
+
+# DynamoDB key schemas (fixed: the runtime code and Powertools rely on them).
+WORKFLOWS_PARTITION_KEY = "workflowId"
+WORKFLOWS_TTL_ATTRIBUTE = "expiresAt"
+COSTS_PARTITION_KEY = "pk"
+COSTS_SORT_KEY = "sk"
+COSTS_TTL_ATTRIBUTE = "expiresAt"
+POWERTOOLS_PARTITION_KEY = "id"  # circuit breaker and idempotency layouts
+POWERTOOLS_TTL_ATTRIBUTE = "expiration"
+
+# Context keys read from cdk.json (or -c on the command line).
+CTX_STAGE = "stage"
+CTX_PREFIX = "resourcePrefix"
+CTX_JWT_ISSUER = "jwtIssuer"
+CTX_JWT_AUDIENCE = "jwtAudience"
+CTX_ALERT_EMAILS = "alertEmails"
+CTX_DAILY_THRESHOLD = "dailyCostThresholdUsd"
+CTX_MONTHLY_THRESHOLD = "monthlyCostThresholdUsd"
+CTX_AZURE_ENDPOINT = "azureOpenAiEndpoint"
+CTX_REDIS_URL = "redisUrl"

@@ -1,0 +1,175 @@
+"""One Lambda function per ``route_table.FUNCTIONS`` entry, with least-privilege grants from its ``uses``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from shared.naming import QUEUE_SUFFIXES, SECRET_SUFFIXES, TABLE_SUFFIXES, TOPIC_SUFFIX
+from stacks import constants as c
+from stacks.config import StackConfig
+from stacks.data import DataStore
+from stacks.layers import ARCHITECTURE, RUNTIME, Layers
+from stacks.messaging import Messaging
+from stacks.nag import acknowledge
+from stacks.route_table import FUNCTIONS, FunctionSpec
+from stacks.secrets import ProviderSecrets
+
+_CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", "tests"]
+
+
+def pascal_case(name: str) -> str:
+    """``fan-messages`` → ``FanMessages``: construct ids from function names."""
+    return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
+
+
+def function_name(config: StackConfig, spec: FunctionSpec) -> str:
+    """Physical function name, e.g. ``hybrid-orch-dev-campaign``."""
+    return config.name(spec.name)
+
+
+def base_environment(config: StackConfig) -> dict[str, str]:
+    """The environment every function gets: ``shared.settings.Settings`` field names in upper case.
+
+    Only names and plain settings: provider keys stay in Secrets Manager, read at run time.
+    """
+    env = {
+        "STAGE": config.stage,
+        "RESOURCE_PREFIX": config.resource_prefix,
+        "WORKFLOWS_TABLE_NAME": config.name(TABLE_SUFFIXES["workflows"]),
+        "COST_TABLE_NAME": config.name(TABLE_SUFFIXES["costs"]),
+        "CIRCUIT_TABLE_NAME": config.name(TABLE_SUFFIXES["circuits"]),
+        "IDEMPOTENCY_TABLE_NAME": config.name(TABLE_SUFFIXES["idempotency"]),
+        "WORKFLOWS_QUEUE_NAME": config.name(QUEUE_SUFFIXES["workflows"]),
+        "MESSAGES_QUEUE_NAME": config.name(QUEUE_SUFFIXES["messages"]),
+        "COST_ALERT_TOPIC_NAME": config.name(TOPIC_SUFFIX),
+        "OPENAI_API_KEY_SECRET_NAME": config.name(SECRET_SUFFIXES["openai"]),
+        "AZURE_OPENAI_API_KEY_SECRET_NAME": config.name(SECRET_SUFFIXES["azure"]),
+        "AZURE_OPENAI_ENDPOINT": config.azure_openai_endpoint,
+        "DAILY_COST_THRESHOLD_USD": str(config.daily_cost_threshold_usd),
+        "MONTHLY_COST_THRESHOLD_USD": str(config.monthly_cost_threshold_usd),
+        "POWERTOOLS_SERVICE_NAME": c.POWERTOOLS_SERVICE_NAME,
+        "POWERTOOLS_METRICS_NAMESPACE": c.POWERTOOLS_METRICS_NAMESPACE,
+        "POWERTOOLS_LOG_LEVEL": c.POWERTOOLS_LOG_LEVEL,
+    }
+    if config.redis_url:
+        env["REDIS_URL"] = config.redis_url
+    return env
+
+
+class OrchestratorFunctions(Construct):
+    """Builds the functions; ``entrypoints`` is what API Gateway must invoke (the live alias under SnapStart)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StackConfig,
+        data: DataStore,
+        messaging: Messaging,
+        secrets: ProviderSecrets,
+        layers: Layers,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        self._layers = layers
+        self._grants = self._build_grant_table(data, messaging, secrets)
+        self.functions: dict[str, lambda_.Function] = {}
+        self.entrypoints: dict[str, lambda_.IFunction] = {}
+        for spec in FUNCTIONS.values():
+            function = self._build_function(spec)
+            self._grant(function, spec)
+            self.functions[spec.name] = function
+            self.entrypoints[spec.name] = self._build_entrypoint(function, spec)
+
+    def _build_function(self, spec: FunctionSpec) -> lambda_.Function:
+        construct_id = pascal_case(spec.name)
+        name = function_name(self._config, spec)
+        log_group = logs.LogGroup(
+            self,
+            f"{construct_id}LogGroup",
+            log_group_name=f"/aws/lambda/{name}",
+            retention=getattr(logs.RetentionDays, c.LOG_RETENTION),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        role = self._build_role(construct_id, log_group)
+        function = lambda_.Function(
+            self,
+            f"{construct_id}Function",
+            function_name=name,
+            description=spec.description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=spec.handler,
+            code=lambda_.Code.from_asset(str(c.REPO_ROOT / spec.source_dir), exclude=_CODE_EXCLUDES),
+            layers=self._layers.all,
+            memory_size=spec.memory_mb,
+            timeout=Duration.seconds(spec.timeout_s),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            environment=base_environment(self._config),
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if spec.calls_providers else None,
+            role=role,
+        )
+        acknowledge(
+            function,
+            "L1",
+            f"Python {c.PYTHON_VERSION} on purpose: the layers' wheels are resolved for it and SnapStart supports "
+            "it; moving to a newer runtime is a deliberate change (constants.PYTHON_VERSION + RUNTIME).",
+        )
+        return function
+
+    def _build_role(self, construct_id: str, log_group: logs.LogGroup) -> iam.Role:
+        """An execution role that may write to its own log group only (instead of AWSLambdaBasicExecutionRole)."""
+        role = iam.Role(
+            self,
+            f"{construct_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of the {construct_id} function",
+        )
+        log_group.grant_write(role)
+        acknowledge(
+            role,
+            "IAM5[Resource::*]",
+            "Only the statement CDK adds for active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords "
+            "support no resource-level permissions, so their resource must be '*'. Tests assert no other "
+            "statement uses '*'.",
+        )
+        return role
+
+    def _build_entrypoint(self, function: lambda_.Function, spec: FunctionSpec) -> lambda_.IFunction:
+        # SnapStart snapshots published versions only: invoking $LATEST would cold-start as usual.
+        if not spec.calls_providers:
+            return function
+        return lambda_.Alias(
+            self,
+            f"{pascal_case(spec.name)}LiveAlias",
+            alias_name=c.LIVE_ALIAS_NAME,
+            version=function.current_version,
+        )
+
+    @staticmethod
+    def _build_grant_table(
+        data: DataStore, messaging: Messaging, secrets: ProviderSecrets
+    ) -> dict[str, Callable[[iam.IGrantable], object]]:
+        grants: dict[str, Callable[[iam.IGrantable], object]] = {
+            key: table.grant_read_write_data for key, table in data.tables.items()
+        }
+        grants.update({key: queue.grant_send_messages for key, queue in messaging.queues.items()})
+        grants["alert_topic"] = messaging.alert_topic.grant_publish
+        grants["provider_secrets"] = lambda grantee: [secret.grant_read(grantee) for secret in secrets.all]
+        grants["redis"] = lambda grantee: None  # network access only; nothing to grant in IAM
+        return grants
+
+    def _grant(self, function: lambda_.Function, spec: FunctionSpec) -> None:
+        unknown = sorted(set(spec.uses) - set(self._grants))
+        if unknown:
+            raise ValueError(f"function {spec.name!r} uses unknown resources: {', '.join(unknown)}")
+        for key in spec.uses:
+            self._grants[key](function)
