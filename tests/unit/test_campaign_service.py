@@ -1,0 +1,62 @@
+import pytest
+
+from shared.campaigns import CampaignService
+from shared.errors import ProviderRejectedCampaignError, ProvidersUnavailableError
+from shared.models import CampaignRequest, Caller
+from shared.pricing import PriceTable
+from shared.providers.deadline import Deadline
+from shared.providers.errors import ProviderRejectedRequest, ProviderServerError
+from shared.providers.router import ProviderRouter, RetryPolicy, breaker_config
+from shared.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE
+from tests.fakes import InMemoryCircuitStore, InMemoryWorkflowStore, ScriptedProvider, completion
+
+CALLER = Caller(user_id="u1", tenant="t1")
+REQUEST = CampaignRequest(type="caption", platforms=["instagram"], data={"theme": "fitness"})
+
+
+def service(openai=(), azure=()):
+    prices = PriceTable.load(DEFAULT_AZURE_DEPLOYMENTS)
+    router = ProviderRouter(
+        routing_table=DEFAULT_ROUTING_TABLE,
+        providers={"openai": ScriptedProvider("openai", openai), "azure": ScriptedProvider("azure", azure)},
+        prices=prices,
+        breaker_store=InMemoryCircuitStore(),
+        breaker_config=breaker_config(100, 30, 1, 0),
+        policy=RetryPolicy(max_attempts=1),
+        sleep=lambda _: None,
+    )
+    store = InMemoryWorkflowStore()
+    ids = iter(f"wf_{n:032x}" for n in range(1, 100))
+    return CampaignService(router, prices, store, 500, 30, clock=lambda: 1_800_000_000.0, new_id=lambda: next(ids)), store
+
+
+def test_completed_run_stores_running_then_completed_with_priced_step():
+    svc, store = service(openai=[completion("Caption!", input_tokens=1000, output_tokens=500)])
+    run = svc.run(REQUEST, CALLER, Deadline(20))
+    assert [w.status for w in store.history] == ["running", "completed"]
+    stored = store.get(run.workflow.workflow_id)
+    assert stored.owner_id == "u1" and stored.tenant == "t1"
+    assert stored.content == "Caption!"
+    assert stored.expires_at == 1_800_000_000 + 30 * 86_400
+    step = stored.steps[0]
+    assert (step.provider, step.model, step.priced_model) == ("openai", "gpt-4o-mini", "gpt-4o-mini")
+    assert step.cost_micros == run.cost.micros == 150 + 300
+    assert step.tokens.total == 1500
+
+
+def test_all_providers_down_marks_the_workflow_failed_and_names_it_in_the_error():
+    svc, store = service(openai=[ProviderServerError("x", 500)], azure=[ProviderServerError("y", 500)])
+    with pytest.raises(ProvidersUnavailableError) as caught:
+        svc.run(REQUEST, CALLER, Deadline(20))
+    workflow = store.get(caught.value.workflow_id)
+    assert workflow.status == "failed"
+    assert workflow.error.code == "PROVIDERS_UNAVAILABLE"
+    assert [a.status for a in workflow.steps[0].attempts] == ["server_error", "server_error"]
+    assert len(caught.value.details) == 2
+
+
+def test_provider_rejection_is_the_callers_error_and_fails_the_workflow():
+    svc, store = service(openai=[ProviderRejectedRequest("bad", 400)])
+    with pytest.raises(ProviderRejectedCampaignError) as caught:
+        svc.run(REQUEST, CALLER, Deadline(20))
+    assert store.get(caught.value.workflow_id).status == "failed"

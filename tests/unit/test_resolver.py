@@ -1,0 +1,98 @@
+import base64
+import json
+
+from shared.api.resolver import build_resolver, current_caller
+from shared.errors import ProvidersUnavailableError, WorkflowNotFoundError
+from shared.models import CampaignRequest
+
+
+def event(method, path, body=None, claims=None, raw=None, content_type="application/json"):
+    data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+    is_b64 = isinstance(data, bytes)
+    return {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": content_type},
+        "requestContext": {
+            "http": {"method": method, "path": path, "sourceIp": "127.0.0.1", "protocol": "HTTP/1.1"},
+            "requestId": "r1",
+            "routeKey": f"{method} {path}",
+            "stage": "$default",
+            "authorizer": {"jwt": {"claims": claims, "scopes": None}} if claims else None,
+        },
+        "body": base64.b64encode(data).decode() if is_b64 else data,
+        "isBase64Encoded": is_b64,
+    }
+
+
+def app_under_test():
+    app = build_resolver()
+
+    @app.post("/c")
+    def create(request: CampaignRequest):
+        caller = current_caller(app)
+        return {"user": caller.user_id}
+
+    @app.get("/missing")
+    def missing():
+        raise WorkflowNotFoundError("No such workflow.")
+
+    @app.get("/down")
+    def down():
+        raise ProvidersUnavailableError("down", workflow_id="wf_1", details=[{"reason": "x"}])
+
+    @app.get("/bug")
+    def bug():
+        raise RuntimeError("boom")
+
+    return app
+
+
+def call(ev):
+    response = app_under_test().resolve(ev, None)
+    return response["statusCode"], json.loads(response["body"])
+
+
+GOOD = {"type": "caption", "platforms": ["instagram"], "data": {"theme": "gym"}}
+
+
+def test_malformed_json_is_400():
+    status, body = call(event("POST", "/c", raw="{not json", claims={"sub": "u1"}))
+    assert status == 400 and body["error"]["code"] == "MALFORMED_JSON" and body["success"] is False
+
+
+def test_validation_error_is_422_with_field_details():
+    status, body = call(event("POST", "/c", body={**GOOD, "type": "poem"}, claims={"sub": "u1"}))
+    assert status == 422
+    assert body["error"]["code"] == "VALIDATION_ERROR"
+    assert any(d["field"] == "type" for d in body["error"]["details"])
+
+
+def test_non_utf8_body_is_400_not_500():
+    status, body = call(event("POST", "/c", raw=b"\xff\xfe\xfa", claims={"sub": "u1"}))
+    assert status == 400, body
+
+
+def test_wrong_content_type_is_415():
+    status, _ = call(event("POST", "/c", body=GOOD, claims={"sub": "u1"}, content_type="text/plain"))
+    assert status == 415
+
+
+def test_missing_claims_is_401():
+    status, body = call(event("POST", "/c", body=GOOD))
+    assert status == 401 and body["error"]["code"] == "UNAUTHORIZED"
+
+
+def test_domain_errors_map_to_status_and_carry_workflow_id():
+    assert call(event("GET", "/missing", claims={"sub": "u1"}))[0] == 404
+    status, body = call(event("GET", "/down", claims={"sub": "u1"}))
+    assert status == 503 and body["error"]["workflowId"] == "wf_1"
+
+
+def test_unknown_route_404_and_unexpected_error_500_in_the_envelope():
+    status, body = call(event("GET", "/nope", claims={"sub": "u1"}))
+    assert status == 404 and body["error"]["code"] == "NOT_FOUND"
+    status, body = call(event("GET", "/bug", claims={"sub": "u1"}))
+    assert status == 500 and body["error"]["code"] == "INTERNAL_ERROR"
