@@ -2,7 +2,7 @@ import pytest
 
 from shared.campaigns import CampaignService
 from shared.errors import ProviderRejectedCampaignError, ProvidersUnavailableError
-from shared.models import CampaignRequest, Caller
+from shared.models import Caller, CampaignRequest
 from shared.pricing import PriceTable
 from shared.providers.deadline import Deadline
 from shared.providers.errors import ProviderRejectedRequest, ProviderServerError
@@ -27,7 +27,8 @@ def service(openai=(), azure=()):
     )
     store = InMemoryWorkflowStore()
     ids = iter(f"wf_{n:032x}" for n in range(1, 100))
-    return CampaignService(router, prices, store, 500, 30, clock=lambda: 1_800_000_000.0, new_id=lambda: next(ids)), store
+    svc = CampaignService(router, prices, store, 500, 30, clock=lambda: 1_800_000_000.0, new_id=lambda: next(ids))
+    return svc, store
 
 
 def test_completed_run_stores_running_then_completed_with_priced_step():
