@@ -1,0 +1,232 @@
+"""Provider simulator without sockets: token counting, content, error shapes, fault queue, routing."""
+
+import json
+
+import pytest
+
+from local import sim_protocol as proto
+from local.provider_sim import DEFAULT_KEYS, ProviderSimulator
+
+OPENAI_AUTH = {"authorization": f"Bearer {DEFAULT_KEYS['openai']}"}
+AZURE_AUTH = {"api-key": DEFAULT_KEYS["azure"]}
+AZURE_CHAT = "/openai/deployments/{}/chat/completions?api-version=2024-10-21"
+
+
+def chat_body(model="gpt-4o-mini", text="Write a caption for my sunset yoga photo", **params):
+    return json.dumps({"model": model, "messages": [{"role": "user", "content": text}], **params}).encode()
+
+
+def post_fault(sim, spec):
+    reply = sim.handle("POST", "/_sim/faults", {}, json.dumps(spec).encode())
+    return reply.status, reply.body
+
+
+# ---- tokens ----
+
+
+@pytest.mark.parametrize(("text", "tokens"), [("", 0), ("abc", 1), ("abcd", 1), ("abcde", 2), ("x" * 400, 100)])
+def test_text_tokens_are_four_characters_each_rounded_up(text, tokens):
+    assert proto.count_text_tokens(text) == tokens
+
+
+def test_prompt_tokens_follow_the_cookbook_rule():
+    messages = [{"role": "system", "content": "x" * 40}, {"role": "user", "content": "y" * 8, "name": "abcd"}]
+    # per message 3 framing + 1 role + content; a name costs 1 + its tokens; 3 prime the reply
+    assert proto.count_prompt_tokens(messages) == (3 + 1 + 10) + (3 + 1 + 2 + 1 + 1) + 3
+
+
+def test_prompt_tokens_count_text_parts_and_images():
+    parts = [{"type": "text", "text": "abcdefgh"}, {"type": "image_url", "image_url": {"url": "data:,"}}]
+    assert proto.count_prompt_tokens([{"role": "user", "content": parts}]) == 3 + 1 + 2 + 85 + 3
+
+
+# ---- content ----
+
+
+def test_content_is_deterministic_and_on_topic():
+    messages = [{"role": "user", "content": "Plan a week of posts about sourdough baking and kayaking"}]
+    first, second = proto.generate_content(messages), proto.generate_content(messages)
+    assert first == second
+    assert "sourdough" in first[0] and "kayaking" in first[0]
+    other = proto.generate_content([{"role": "user", "content": "Reply to a fan asking about my guitar"}])
+    assert other[0] != first[0] and "guitar" in other[0]
+
+
+@pytest.mark.parametrize("max_tokens", [1, 3, 7, 20, 50])
+def test_content_respects_max_tokens(max_tokens):
+    messages = [{"role": "user", "content": "Plan a content calendar for a fitness creator"}]
+    text, finish = proto.generate_content(messages, max_tokens)
+    assert 0 < proto.count_text_tokens(text) <= max_tokens
+    assert finish == "length"
+
+
+def test_content_defaults_to_about_120_tokens_and_stops():
+    text, finish = proto.generate_content([{"role": "user", "content": "Plan a campaign strategy " * 20}])
+    assert proto.count_text_tokens(text) <= proto.DEFAULT_MAX_TOKENS
+    assert finish == "stop"
+
+
+def test_json_mode_returns_json():
+    completion = proto.chat_completion(
+        "openai", "gpt-4o", [{"role": "user", "content": "plan"}], {"response_format": {"type": "json_object"}}
+    )
+    assert json.loads(completion["choices"][0]["message"]["content"])["type"] == "plan"
+
+
+def test_completion_usage_is_consistent_with_content():
+    messages = [{"role": "user", "content": "Write a caption for my cat"}]
+    completion = proto.chat_completion("azure", "gpt-4o-2024-08-06", messages, {"n": 2})
+    usage = completion["usage"]
+    contents = [c["message"]["content"] for c in completion["choices"]]
+    assert usage["completion_tokens"] == sum(proto.count_text_tokens(c) for c in contents)
+    assert usage["prompt_tokens"] == proto.count_prompt_tokens(messages)
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    assert completion["prompt_filter_results"][0]["content_filter_results"]["hate"]["filtered"] is False
+
+
+@pytest.mark.parametrize(
+    ("deployment", "model"),
+    [
+        ("planner-gpt-4o", "gpt-4o-2024-08-06"),
+        ("chat-gpt-4o-mini", "gpt-4o-mini-2024-07-18"),
+        ("something-else", "gpt-4o-2024-08-06"),
+    ],
+)
+def test_azure_reports_a_versioned_base_model(deployment, model):
+    assert proto.azure_model_for(deployment) == model
+
+
+def test_error_shapes_match_each_provider():
+    azure = proto.error_body("azure", "content_filter")["error"]
+    assert azure["code"] == "content_filter" and azure["status"] == 400
+    assert azure["innererror"]["code"] == "ResponsibleAIPolicyViolation"
+    assert azure["innererror"]["content_filter_result"]["hate"] == {"filtered": True, "severity": "high"}
+    assert proto.error_body("openai", "content_filter")["error"]["code"] == "content_policy_violation"
+    assert proto.error_body("openai", "auth")["error"]["code"] == "invalid_api_key"
+    assert proto.error_body("azure", "auth")["error"]["code"] == "401"
+
+
+# ---- fault specs and queue ----
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"status": 429}, "provider"),
+        ({"provider": "bedrock", "status": 429}, "provider"),
+        ({"provider": "azure", "status": 418}, "status"),
+        ({"provider": "azure", "status": "429"}, "status"),
+        ({"provider": "azure", "status": 429, "count": -1}, "count"),
+        ({"provider": "azure", "status": 429, "count": True}, "count"),
+        ({"provider": "azure", "delayMs": "fast"}, "delayMs"),
+        ({"provider": "azure", "status": 429, "retryAfter": -2}, "retryAfter"),
+        ({"provider": "azure", "contentFilter": "yes"}, "contentFilter"),
+        ({"provider": "azure", "contentFilter": True, "status": 500}, "status"),
+        ({"provider": "azure", "status": 429, "model": ""}, "model"),
+        ({"provider": "azure", "status": 429, "delay_ms": 5}, "delay_ms"),
+        ({"provider": "azure", "count": 2}, "status"),
+        ([1, 2], "body"),
+    ],
+)
+def test_invalid_fault_specs_name_the_field(spec, field):
+    with pytest.raises(proto.FaultSpecError) as caught:
+        proto.parse_fault(spec)
+    assert caught.value.field == field
+    status, body = post_fault(ProviderSimulator(), spec)
+    assert status == 400 and body["error"]["field"] == field
+
+
+def test_bad_json_control_body_is_a_400():
+    reply = ProviderSimulator().handle("POST", "/_sim/faults", {}, b"{nope")
+    assert reply.status == 400 and reply.body["error"]["field"] == "body"
+
+
+def test_fault_applies_count_times_then_expires():
+    queue = proto.FaultQueue()
+    queue.add(proto.parse_fault({"provider": "openai", "status": 500, "count": 2}))
+    assert [queue.take("openai", "gpt-4o") is not None for _ in range(3)] == [True, True, False]
+
+
+def test_faults_queue_in_order_per_provider():
+    queue = proto.FaultQueue()
+    queue.add(proto.parse_fault({"provider": "azure", "status": 429}))
+    queue.add(proto.parse_fault({"provider": "azure", "status": 500}))
+    queue.add(proto.parse_fault({"provider": "openai", "status": 400}))
+    assert queue.take("azure", "d").status == 429
+    assert queue.take("openai", "m").status == 400
+    assert queue.take("azure", "d").status == 500
+    assert queue.take("azure", "d") is None
+
+
+def test_model_targeted_fault_leaves_other_models_alone():
+    queue = proto.FaultQueue()
+    queue.add(proto.parse_fault({"provider": "azure", "status": 429, "model": "planner-gpt-4o"}))
+    assert queue.take("azure", "chat-gpt-4o-mini") is None
+    assert queue.take("openai", "planner-gpt-4o") is None
+    assert queue.take("azure", "planner-gpt-4o").status == 429
+
+
+def test_count_zero_clears_one_provider_or_one_model():
+    queue = proto.FaultQueue()
+    for spec in (
+        {"provider": "azure", "status": 429, "model": "a"},
+        {"provider": "azure", "status": 500, "model": "b"},
+        {"provider": "openai", "status": 500, "count": 3},
+    ):
+        queue.add(proto.parse_fault(spec))
+    queue.add(proto.parse_fault({"provider": "azure", "count": 0, "model": "a"}))
+    assert [(f["provider"], f["model"]) for f in queue.pending()] == [("azure", "b"), ("openai", None)]
+    queue.add(proto.parse_fault({"provider": "azure", "count": 0}))
+    assert queue.pending() == [proto.parse_fault({"provider": "openai", "status": 500, "count": 3}).as_json()]
+
+
+def test_control_routes_list_and_reset():
+    sim = ProviderSimulator()
+    assert post_fault(sim, {"provider": "openai", "status": 429, "count": 2, "retryAfter": 0.5})[0] == 200
+    listed = sim.handle("GET", "/_sim/faults", {}, b"").body
+    assert listed == [
+        {
+            "provider": "openai",
+            "count": 2,
+            "status": 429,
+            "contentFilter": False,
+            "delayMs": 0,
+            "retryAfter": 0.5,
+            "model": None,
+        }
+    ]
+    sim.handle("POST", "/v1/chat/completions", OPENAI_AUTH, chat_body())
+    assert sim.handle("POST", "/_sim/reset", {}, b"").status == 200
+    assert sim.requests() == [] and sim.handle("GET", "/_sim/faults", {}, b"").body == []
+    assert sim.handle("GET", "/_sim/health", {}, b"").body == {"status": "ok"}
+
+
+# ---- routing and auth, in-process ----
+
+
+def test_rate_limit_fault_carries_retry_after_headers():
+    sim = ProviderSimulator()
+    sim.add_fault({"provider": "azure", "status": 429, "retryAfter": 2})
+    reply = sim.handle("POST", AZURE_CHAT.format("planner-gpt-4o"), AZURE_AUTH, chat_body())
+    assert reply.status == 429
+    assert reply.headers["Retry-After"] == "2" and reply.headers["retry-after-ms"] == "2000"
+    assert reply.headers["x-ratelimit-remaining-requests"] == "0"
+
+
+def test_wrong_key_is_401_and_logged():
+    sim = ProviderSimulator(keys={"openai": "other"})
+    reply = sim.handle("POST", "/v1/chat/completions", OPENAI_AUTH, chat_body())
+    assert reply.status == 401 and reply.body["error"]["code"] == "invalid_api_key"
+    assert sim.requests()[0]["status"] == 401
+    azure_bearer = {"authorization": f"Bearer {DEFAULT_KEYS['azure']}"}
+    assert sim.handle("POST", AZURE_CHAT.format("d"), azure_bearer, chat_body()).status == 200
+
+
+def test_unknown_paths_and_bad_requests():
+    sim = ProviderSimulator()
+    assert sim.handle("GET", "/nope", {}, b"").status == 404
+    assert sim.handle("GET", "/v1/chat/completions", OPENAI_AUTH, b"").status == 405
+    bad = sim.handle("POST", "/v1/chat/completions", OPENAI_AUTH, chat_body(max_tokens=0))
+    assert bad.status == 400 and bad.body["error"]["param"] == "max_tokens"
+    no_version = sim.handle("POST", "/openai/deployments/d/chat/completions", AZURE_AUTH, chat_body())
+    assert no_version.status == 400
