@@ -1,0 +1,250 @@
+"""The local API: API Gateway's part, in front of the same handlers that deploy.
+
+Each request is matched against ``stacks.route_table.ROUTES`` (the table CDK deploys), checked
+by a JWT authorizer as API Gateway's would, turned into a payload 2.0 event, and handed to
+``functions/<name>/app.py``'s ``lambda_handler`` in this process. The simulators' controls
+(``/_sim/...``) and the local outbox (``/_local/...``) are answered on the same port.
+
+Errors that API Gateway itself would produce (no route, wrong method, bad token, too large,
+handler crash) use our envelope ``{"success": false, "error": {...}}`` rather than API Gateway's
+``{"message": ...}`` so clients see one error shape everywhere; the status codes are API Gateway's.
+"""
+
+from __future__ import annotations
+
+import http.client
+import importlib.util
+import json
+import socket
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit
+
+from local.events import (
+    LambdaContext,
+    Unauthorized,
+    authorizer_context,
+    build_http_event,
+    parse_handler_result,
+    verify_bearer,
+)
+from stacks.route_table import FUNCTIONS, ROUTES, HttpRoute
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# API Gateway HTTP API's payload limit. (A deployed Lambda proxy integration is further capped by
+# Lambda's 6 MB invocation payload; we keep API Gateway's number and let handlers see big bodies.)
+MAX_BODY_BYTES = 10 * 1024 * 1024
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host", "content-length"}
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def envelope_error(status: int, code: str, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    """A response in the API's error envelope."""
+    body = json.dumps({"success": False, "error": {"code": code, "message": message}}).encode()
+    return status, [("content-type", "application/json")], body
+
+
+class HandlerRegistry:
+    """Loads each function's module once, like a warm Lambda container, under a unique name."""
+
+    def __init__(self, repo_root: Path = REPO_ROOT, overrides: Mapping[str, Handler] | None = None) -> None:
+        self.repo_root = repo_root
+        self._overrides = dict(overrides or {})
+        self._modules: dict[str, ModuleType] = {}
+        self._lock = threading.Lock()
+        if str(repo_root) not in sys.path:
+            sys.path.insert(0, str(repo_root))  # so handlers import `shared` as they do in the layer
+
+    def get(self, function: str) -> Handler:
+        """The ``lambda_handler`` of ``functions/<function>/app.py`` (or a test's override)."""
+        if function in self._overrides:
+            return self._overrides[function]
+        with self._lock:
+            module = self._modules.get(function)
+            if module is None:
+                path = self.repo_root / "functions" / function / "app.py"
+                if not path.exists():
+                    raise FileNotFoundError(f"{path.relative_to(self.repo_root)} does not exist")
+                spec = importlib.util.spec_from_file_location(f"local_functions.{function}.app", path)
+                assert spec is not None and spec.loader is not None
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                self._modules[function] = module
+        return module.lambda_handler
+
+
+class LocalApi(ThreadingHTTPServer):
+    """ThreadingHTTPServer with the routing table, authorizer settings and local extras."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        port: int,
+        *,
+        jwt_secret: str,
+        jwt_issuer: str,
+        jwt_audiences: list[str],
+        registry: HandlerRegistry | None = None,
+        routes: tuple[HttpRoute, ...] = ROUTES,
+        proxies: Mapping[str, str] | None = None,
+        local_routes: Mapping[str, Callable[[str], Any]] | None = None,
+    ) -> None:
+        super().__init__(("127.0.0.1", port), _RequestHandler)
+        self.jwt = (jwt_secret, jwt_issuer, jwt_audiences)
+        self.registry = registry or HandlerRegistry()
+        self.routes = {(r.method, r.path): r for r in routes}
+        self.paths = {r.path for r in routes}
+        self.proxies = dict(proxies or {})  # path prefix -> upstream base URL
+        self.local_routes = dict(local_routes or {})  # exact path -> fn(method) -> JSON-able
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:3000``."""
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def start(self) -> LocalApi:
+        """Serve in a background thread."""
+        self._thread = threading.Thread(target=self.serve_forever, name="local-api", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        if self._thread is not None:
+            self.shutdown()
+            self._thread.join(timeout=5)
+        self.server_close()
+
+    def dispatch(self, method: str, path: str, query: str, headers: list[tuple[str, str]], body: bytes, ip: str) -> Any:
+        """Answer one API request: route, authorize, invoke the handler, translate its result."""
+        route = self.routes.get((method, path))
+        if route is None:
+            if path in self.paths:
+                return envelope_error(405, "METHOD_NOT_ALLOWED", f"{method} is not allowed on {path}")
+            return envelope_error(404, "NOT_FOUND", f"no route for {method} {path}")
+        authorizer = None
+        if route.authorized:
+            secret, issuer, audiences = self.jwt
+            authorization = next((v for k, v in headers if k.lower() == "authorization"), None)
+            try:
+                authorizer = authorizer_context(verify_bearer(authorization, secret, issuer, audiences))
+            except Unauthorized as exc:
+                return envelope_error(401, "UNAUTHORIZED", f"Unauthorized: {exc}")
+        route_key = f"{route.method} {route.path}"
+        event = build_http_event(
+            method=method,
+            raw_path=path,
+            raw_query=query,
+            headers=headers,
+            body=body,
+            route_key=route_key,
+            source_ip=ip,
+            authorizer=authorizer,
+        )
+        spec = FUNCTIONS.get(route.function)
+        context = LambdaContext(
+            function_name=route.function,
+            memory_limit_in_mb=spec.memory_mb if spec else 256,
+            timeout_s=spec.timeout_s if spec else 30,
+        )
+        try:
+            return parse_handler_result(self.registry.get(route.function)(event, context))
+        except Exception:
+            traceback.print_exc()
+            return envelope_error(500, "INTERNAL_ERROR", "Internal Server Error")
+
+    def proxy(self, upstream: str, method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> Any:
+        """Forward a control request to a simulator and relay its answer."""
+        parts = urlsplit(upstream)
+        connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=30)
+        try:
+            forwarded = {k: v for k, v in headers if k.lower() not in _HOP_BY_HOP}
+            connection.request(method, target, body=body or None, headers=forwarded)
+            response = connection.getresponse()
+            relayed = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP]
+            return response.status, relayed, response.read()
+        except OSError as exc:
+            return envelope_error(502, "BAD_GATEWAY", f"{upstream} is not answering: {exc}")
+        finally:
+            connection.close()
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    """One connection: keep-alive HTTP/1.1, TCP_NODELAY, one write per response."""
+
+    protocol_version = "HTTP/1.1"
+    server: LocalApi
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet by default: handlers log through Powertools, and tests read responses."""
+
+    def _read_body(self) -> bytes | None:
+        """The request body, or None when it is over the limit (and so left unread)."""
+        if "chunked" in self.headers.get("transfer-encoding", "").lower():
+            chunks, total = [], 0
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                total += size
+                if total > MAX_BODY_BYTES:
+                    return None
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("content-length") or 0)
+        return None if length > MAX_BODY_BYTES else self.rfile.read(length)
+
+    def _handle(self) -> None:
+        split = urlsplit(self.path)
+        path, query = split.path, split.query
+        headers = list(self.headers.items())
+        body = self._read_body()
+        if body is None:
+            self.close_connection = True
+            result = envelope_error(413, "PAYLOAD_TOO_LARGE", f"request body is over {MAX_BODY_BYTES} bytes")
+        elif path in self.server.local_routes:
+            result = self._local(path)
+        else:
+            upstream = next(
+                (u for p, u in sorted(self.server.proxies.items(), key=lambda i: -len(i[0])) if path.startswith(p)),
+                None,
+            )
+            if upstream is not None:
+                result = self.server.proxy(upstream, self.command, self.path, headers, body)
+            else:
+                result = self.server.dispatch(self.command, path, query, headers, body, self.client_address[0])
+        self._send(*result)
+
+    def _local(self, path: str) -> Any:
+        try:
+            payload = self.server.local_routes[path](self.command)
+        except LookupError as exc:
+            return envelope_error(405, "METHOD_NOT_ALLOWED", str(exc))
+        return 200, [("content-type", "application/json")], json.dumps(payload).encode()
+
+    def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        reason = self.responses.get(status, ("",))[0]
+        lines = [f"HTTP/1.1 {status} {reason}"]
+        lines += [f"{k}: {v}" for k, v in headers if k.lower() not in ("content-length", "connection")]
+        lines.append(f"Content-Length: {len(body)}")
+        lines.append("Connection: close" if self.close_connection else "Connection: keep-alive")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self.wfile.write(head + (b"" if self.command == "HEAD" else body))
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle

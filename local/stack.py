@@ -1,0 +1,223 @@
+"""Everything the handlers need, started in one call; used by ``make run`` and by the tests.
+
+``with LocalStack() as stack:`` gives a real Redis, a moto server holding the synthesized
+template's resources, the provider simulator, the handlers' environment computed from the
+template (plus the local endpoints), and optionally the local API and the queue pollers. The
+same object backs ``make run`` and the pytest fixtures, so they cannot disagree on set-up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from local.aws import LOCAL_CREDENTIALS, EmailOutbox, LocalResources, MotoServer, create_resources
+from local.events import DEFAULT_JWT_SECRET
+from local.provider_sim import DEFAULT_KEYS
+from local.queue_poller import QueuePoller, event_sources
+from local.redis_server import RedisServer, free_port
+from local.server import HandlerRegistry, LocalApi
+from local.simulators import SimulatorHandle, start_simulator
+from local.template import REGION, Resolver, Template, jwt_settings, lambda_environment, template_paths
+
+Mode = Literal["thread", "process"]
+# Set here, never taken from the template: they point the handlers at the local services.
+LOCAL_ONLY_KEYS = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "REDIS_URL",
+    "POWERTOOLS_TRACE_DISABLED",
+)
+REAL_KEY_VARS = {"openai": "OPENAI_API_KEY", "azure": "AZURE_OPENAI_API_KEY"}
+
+
+def real_provider_keys(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """Providers with a real key configured: those are called for real, not simulated."""
+    return {provider: environ[var] for provider, var in REAL_KEY_VARS.items() if environ.get(var)}
+
+
+class LocalStack:
+    """Redis + moto (template resources) + provider simulator [+ API server + queue pollers]."""
+
+    def __init__(
+        self,
+        api_port: int | None = None,
+        with_api: bool = True,
+        sim_latency_ms: int = 0,
+        *,
+        sim_mode: Mode = "thread",
+        moto_mode: Mode = "thread",
+        templates: Sequence[Path] | None = None,
+        redis_url: str | None = None,
+        drain_queues: bool | None = None,
+        handlers: HandlerRegistry | None = None,
+    ) -> None:
+        self.api_port = api_port
+        self.with_api = with_api
+        self.sim_latency_ms = sim_latency_ms
+        self.sim_mode, self.moto_mode = sim_mode, moto_mode
+        self._template_paths = templates
+        self.drain_queues = with_api if drain_queues is None else drain_queues
+        self.redis = RedisServer(url=redis_url or os.environ.get("REDIS_URL") or None)
+        self.moto = MotoServer(mode=moto_mode)
+        self.handlers = handlers or HandlerRegistry()
+        self.real_keys = real_provider_keys()
+        self.sim: SimulatorHandle | None = None
+        self.template = Template()
+        self.resources = LocalResources()
+        self.outbox: EmailOutbox | None = None
+        self.env: dict[str, str] = {}
+        self.api: LocalApi | None = None
+        self.pollers: list[QueuePoller] = []
+        self.startup_s = 0.0
+        self._saved_env: dict[str, str | None] | None = None
+
+    @property
+    def moto_url(self) -> str:
+        """The moto server's endpoint."""
+        return self.moto.url
+
+    @property
+    def api_url(self) -> str | None:
+        """Base URL of the local API, once started."""
+        return self.api.url if self.api else None
+
+    def start(self) -> LocalStack:
+        """Start the services, create the resources and compute the handlers' environment."""
+        started = time.perf_counter()
+        try:
+            self.template = Template.load(self._template_paths or template_paths())
+            self.redis.start()
+            logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request log lines
+            self.moto.start()
+            self.sim = start_simulator(self.sim_mode, self.sim_latency_ms)
+            self.resources = create_resources(self.template, self.moto, {**DEFAULT_KEYS, **self.real_keys})
+            self.outbox = EmailOutbox(self.moto, self.resources)
+            self.env = self._environment()
+            if self.with_api:
+                self.apply_env()
+                self.start_api(self.api_port)
+            if self.drain_queues:
+                self.apply_env()
+                self.start_pollers()
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_s = time.perf_counter() - started
+        return self
+
+    def _environment(self) -> dict[str, str]:
+        """The template's Lambda environment with the local endpoints laid over it."""
+        assert self.sim is not None
+        overrides = {
+            "AWS_ENDPOINT_URL": self.moto.url,
+            "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "REDIS_URL": self.redis.url,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+        if "openai" not in self.real_keys:
+            overrides["OPENAI_BASE_URL"] = f"{self.sim.url}/v1"
+        if "azure" not in self.real_keys:
+            overrides["AZURE_OPENAI_ENDPOINT"] = self.sim.url
+        resolver = Resolver(self.template, self.resources.physical)
+        env = lambda_environment(self.template, resolver, skip=overrides.keys())
+        env.setdefault("POWERTOOLS_METRICS_NAMESPACE", "HybridOrchestrator")
+        env.pop("POWERTOOLS_DEV", None)
+        return {**env, **overrides}
+
+    def apply_env(self) -> None:
+        """Put :attr:`env` into ``os.environ`` (handlers run in this process); undone by stop()."""
+        if self._saved_env is None:
+            self._saved_env = {key: os.environ.get(key) for key in self.env}
+        os.environ.update(self.env)
+        _clear_settings_cache()
+
+    def restore_env(self) -> None:
+        """Give ``os.environ`` back its values from before :meth:`apply_env`."""
+        saved, self._saved_env = self._saved_env, None
+        for key, value in (saved or {}).items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        _clear_settings_cache()
+
+    def start_api(self, port: int | None = None) -> str:
+        """Serve the API on 127.0.0.1:``port`` (a free one when None); return its URL."""
+        if self.api is None:
+            issuer, audiences = jwt_settings()
+            proxies = {"/_sim/": self.sim.url} if self.sim else {}
+            self.api = LocalApi(
+                port or free_port(),
+                jwt_secret=os.environ.get("JWT_SECRET") or DEFAULT_JWT_SECRET,
+                jwt_issuer=issuer,
+                jwt_audiences=audiences,
+                registry=self.handlers,
+                proxies=proxies,
+                local_routes={"/_local/emails": self._emails_route},
+            ).start()
+        return self.api.url
+
+    def start_pollers(self) -> list[QueuePoller]:
+        """One poller per SQS event source mapping in the template (none yet: that is fine)."""
+        if not self.pollers:
+            arns = {lid: p.attributes.get("Arn", "") for lid, p in self.resources.physical.items()}
+            sqs = self.moto.client("sqs")
+            for source in event_sources(self.template, self.resources.queue_arns, arns):
+                self.pollers.append(QueuePoller(sqs, source, self.handlers.get(source.function)).start())
+        return self.pollers
+
+    def _emails_route(self, method: str) -> Any:
+        assert self.outbox is not None
+        if method == "GET":
+            return self.outbox.emails()
+        if method == "DELETE":
+            self.outbox.clear()
+            return []
+        raise LookupError(f"{method} is not allowed on /_local/emails")
+
+    def emails(self) -> list[dict[str, Any]]:
+        """Alert e-mails published so far (what ``GET /_local/emails`` returns)."""
+        return self.outbox.emails() if self.outbox else []
+
+    def stop(self) -> None:
+        """Stop everything that was started, in reverse order; safe to call twice."""
+        for poller in self.pollers:
+            poller.stop()
+        self.pollers = []
+        if self.api is not None:
+            self.api.stop()
+            self.api = None
+        if self.sim is not None:
+            self.sim.stop()
+            self.sim = None
+        self.moto.stop()
+        self.redis.close()
+        self.restore_env()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _clear_settings_cache() -> None:
+    """Settings are parsed once per container; a changed environment needs a fresh parse."""
+    try:
+        from shared.settings import get_settings
+    except ImportError:  # pragma: no cover - only before the shared package exists
+        return
+    cache_clear = getattr(get_settings, "cache_clear", None)
+    if cache_clear is not None:
+        cache_clear()
