@@ -1,0 +1,157 @@
+"""The router through the real openai SDK against the simulator, breaker state in the moto server."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerDynamoDBPersistence
+
+from shared.container import aws_client
+from shared.pricing import PriceTable
+from shared.providers.deadline import Deadline
+from shared.providers.openai_clients import build_azure_provider, build_openai_provider
+from shared.providers.router import (
+    AllProvidersFailedError,
+    ProviderRequestRejectedError,
+    ProviderRouter,
+    RetryPolicy,
+    breaker_config,
+)
+from shared.settings import RouteCandidate
+
+MESSAGES = [{"role": "user", "content": "Write a caption about morning runs"}]
+
+
+def make_router(settings, routing=None, prices=None, failure_threshold=5, recovery_s=30, attempt_timeout_s=5.0):
+    """A router as one container builds it: own SDK clients, own breaker store (own local cache)."""
+    providers = {
+        "openai": build_openai_provider(
+            _secret(settings.openai_api_key_secret_name) or settings.openai_api_key.get_secret_value(),
+            settings.openai_base_url,
+        ),
+        "azure": build_azure_provider(
+            _secret(settings.azure_openai_api_key_secret_name) or settings.azure_openai_api_key.get_secret_value(),
+            settings.azure_openai_endpoint,
+            settings.azure_openai_api_version,
+        ),
+    }
+    store = CircuitBreakerDynamoDBPersistence(
+        table_name=settings.circuit_table_name, boto3_client=aws_client("dynamodb")
+    )
+    return ProviderRouter(
+        routing_table=routing or settings.routing_table,
+        providers=providers,
+        prices=prices or PriceTable.load(settings.azure_deployments, settings.price_overrides),
+        breaker_store=store,
+        breaker_config=breaker_config(failure_threshold, recovery_s, 1, 0),
+        policy=RetryPolicy(
+            max_attempts=2, attempt_timeout_s=attempt_timeout_s, backoff_base_s=0.05, retry_after_max_s=3
+        ),
+    )
+
+
+def _secret(name: str) -> str:
+    if not name:
+        return ""
+    return aws_client("secretsmanager").get_secret_value(SecretId=name)["SecretString"]
+
+
+def served_by(sim):
+    return [(r["provider"], r["status"]) for r in sim.requests()]
+
+
+def test_routes_planning_to_azure_and_captions_to_openai(settings, sim):
+    router = make_router(settings)
+    planning = router.complete("content_planning", MESSAGES, Deadline(20), 200)
+    caption = router.complete("caption", MESSAGES, Deadline(20), 200)
+    assert (planning.provider, planning.model, planning.priced_model) == ("azure", "planner-gpt-4o", "gpt-4o")
+    assert planning.completion.reported_model != "planner-gpt-4o"  # Azure reports its own name; we price ours
+    assert (caption.provider, caption.model) == ("openai", "gpt-4o-mini")
+    assert caption.completion.input_tokens > 0 and caption.completion.output_tokens > 0
+    assert served_by(sim) == [("azure", 200), ("openai", 200)]
+
+
+def test_falls_back_on_500_after_one_retry(settings, sim):
+    sim.add_fault({"provider": "openai", "status": 500, "count": 2})
+    served = make_router(settings).complete("caption", MESSAGES, Deadline(20), 200)
+    assert served.provider == "azure" and served.fallback_used
+    assert served_by(sim) == [("openai", 500), ("openai", 500), ("azure", 200)]
+
+
+def test_429_waits_retry_after_then_retries_the_same_provider(settings, sim):
+    sim.add_fault({"provider": "openai", "status": 429, "count": 1, "retryAfter": 1})
+    started = time.monotonic()
+    served = make_router(settings).complete("caption", MESSAGES, Deadline(20), 200)
+    assert served.provider == "openai" and not served.fallback_used
+    assert time.monotonic() - started >= 1.0
+    assert served.outcome.attempts[0].status == "rate_limited" and served.outcome.attempts[0].waited_ms >= 1000
+
+
+def test_429_that_persists_falls_back(settings, sim):
+    sim.add_fault({"provider": "openai", "status": 429, "count": 2, "retryAfter": 1})
+    served = make_router(settings).complete("caption", MESSAGES, Deadline(20), 200)
+    assert served.provider == "azure"
+    assert served.outcome.fallback_reasons == ["openai:gpt-4o-mini:rate_limited"]
+
+
+def test_timeout_falls_back(settings, sim):
+    sim.add_fault({"provider": "azure", "delayMs": 1500, "count": 2})
+    served = make_router(settings, attempt_timeout_s=0.3).complete("content_planning", MESSAGES, Deadline(20), 200)
+    assert (served.provider, served.model) == ("openai", "gpt-4o")
+    assert [a.status for a in served.outcome.attempts] == ["timeout", "timeout", "ok"]
+
+
+def test_content_filter_falls_back_without_retry(settings, sim):
+    sim.add_fault({"provider": "azure", "status": 400, "contentFilter": True, "count": 1})
+    served = make_router(settings).complete("content_planning", MESSAGES, Deadline(20), 200)
+    assert served.provider == "openai"
+    assert served.outcome.fallback_reasons == ["azure:planner-gpt-4o:content_filter"]
+    assert served_by(sim) == [("azure", 400), ("openai", 200)]
+
+
+def test_plain_400_returns_to_the_caller_without_fallback(settings, sim):
+    sim.add_fault({"provider": "openai", "status": 400, "count": 1})
+    with pytest.raises(ProviderRequestRejectedError):
+        make_router(settings).complete("caption", MESSAGES, Deadline(20), 200)
+    assert served_by(sim) == [("openai", 400)]
+
+
+def test_breaker_is_shared_across_containers_and_closes_after_one_good_probe(settings, sim):
+    model = f"gpt-4o-mini-{uuid.uuid4().hex[:6]}"  # a circuit of its own in the shared table
+    routing = {
+        "caption": [
+            RouteCandidate(provider="openai", model=model),
+            RouteCandidate(provider="azure", model="chat-gpt-4o-mini"),
+        ]
+    }
+    prices = PriceTable.load(settings.azure_deployments, {"openai": {model: {"input": "0.15", "output": "0.60"}}})
+    first = make_router(settings, routing=routing, prices=prices, failure_threshold=2, recovery_s=1)
+    second = make_router(settings, routing=routing, prices=prices, failure_threshold=2, recovery_s=1)
+    sim.add_fault({"provider": "openai", "model": model, "status": 500, "count": 2})
+    served = first.complete("caption", MESSAGES, Deadline(20), 200)  # two failures trip the circuit
+    assert served.provider == "azure"
+    assert served.outcome.breaker_states[f"openai:{model}"] == "OPEN"
+
+    sim.reset()
+    served = second.complete("caption", MESSAGES, Deadline(20), 200)  # another container sees it open
+    assert served.provider == "azure"
+    assert served.outcome.attempts[0].status == "circuit_open"
+    assert [r["provider"] for r in sim.requests()] == ["azure"]
+
+    time.sleep(2.1)  # recovery timeout (1 s, whole seconds) has passed: one probe is let through
+    sim.reset()
+    probe = second.complete("caption", MESSAGES, Deadline(20), 200)
+    assert probe.provider == "openai"
+    assert probe.outcome.breaker_states[f"openai:{model}"] == "CLOSED"
+    again = first.complete("caption", MESSAGES, Deadline(20), 200)
+    assert again.provider == "openai"
+
+
+def test_both_providers_down_raises_with_every_reason(settings, sim):
+    sim.add_fault({"provider": "openai", "status": 500, "count": 10})
+    sim.add_fault({"provider": "azure", "status": 500, "count": 10})
+    with pytest.raises(AllProvidersFailedError) as caught:
+        make_router(settings).complete("caption", MESSAGES, Deadline(20), 200)
+    assert len(caught.value.outcome.attempts) == 4
