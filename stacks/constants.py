@@ -38,6 +38,9 @@ QUEUE_RETENTION_DAYS = 4
 DLQ_RETENTION_DAYS = 14
 DLQ_SUFFIX = "-dlq"
 
+# SNS: server-side encryption under the AWS-managed key.
+SNS_MANAGED_KEY_ALIAS = "alias/aws/sns"
+
 # API Gateway default stage throttling (requests per second, and burst).
 API_THROTTLE_RATE_LIMIT = 50
 API_THROTTLE_BURST_LIMIT = 100

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
@@ -55,17 +54,19 @@ class Messaging(Construct):
         return queue, dlq
 
     def _build_alert_topic(self) -> sns.Topic:
-        # The AWS-managed SNS key: encryption at rest with no key to pay for or administer. Lambda
-        # publishers need no KMS grant for it; CloudWatch alarms could not publish here (use a CMK then).
-        managed_key = kms.Alias.from_alias_name(self, "SnsManagedKey", "alias/aws/sns")
         topic = sns.Topic(
             self,
             "CostAlertTopic",
             topic_name=self._config.name(TOPIC_SUFFIX),
             display_name="Hybrid Orchestrator cost alerts",
-            master_key=managed_key,
             enforce_ssl=True,
         )
+        # The AWS-managed SNS key, by its plain alias (the L2 would turn it into a partial ARN): encryption
+        # at rest with no key to pay for or administer, and Lambda publishers need no KMS grant for it.
+        # CloudWatch alarms cannot publish to a topic under this key: give alarms their own topic or a CMK.
+        cfn_topic = topic.node.default_child
+        assert isinstance(cfn_topic, sns.CfnTopic)
+        cfn_topic.kms_master_key_id = c.SNS_MANAGED_KEY_ALIAS
         for email in self._config.alert_emails:
             topic.add_subscription(subscriptions.EmailSubscription(email))
         return topic
