@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import threading
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,7 +151,7 @@ class QueuePoller:
             self._thread.join(timeout=self.wait_s + 5)
 
 
-def route_function_for(template: Template, logical_id: str) -> str | None:
+def route_function_for(template: Template, logical_id: str, functions: Iterable[str] = FUNCTIONS) -> str | None:
     """The route-table function a Lambda resource deploys, following aliases and versions.
 
     CDK names functions ``<prefix>-<stage>-<name>``, so the longest route-table name the physical
@@ -164,7 +164,7 @@ def route_function_for(template: Template, logical_id: str) -> str | None:
         props = resource.get("Properties", {})
         if resource.get("Type") == "AWS::Lambda::Function":
             name = str(props.get("FunctionName") or logical_id)
-            matches = [f for f in FUNCTIONS if name == f or name.endswith(f"-{f}")]
+            matches = [f for f in functions if name == f or name.endswith(f"-{f}")]
             return max(matches, key=len) if matches else None
         logical_id = _referenced(props.get("FunctionName")) or ""
     return None
@@ -181,14 +181,20 @@ def _referenced(value: Any) -> str | None:
 
 
 def event_sources(
-    template: Template, queue_arns: Mapping[str, str], arn_by_logical_id: Mapping[str, str]
+    template: Template,
+    queue_arns: Mapping[str, str],
+    arn_by_logical_id: Mapping[str, str],
+    functions: Iterable[str] = FUNCTIONS,
 ) -> list[EventSource]:
-    """The template's SQS event source mappings, resolved against the locally created queues."""
+    """The template's SQS event source mappings, resolved against the locally created queues.
+
+    ``functions`` are the names handlers can be loaded for (the route table's, by default).
+    """
     sources = []
     for props in (r.get("Properties", {}) for r in template.of_type("AWS::Lambda::EventSourceMapping").values()):
         queue_id = _referenced(props.get("EventSourceArn"))
         arn = arn_by_logical_id.get(queue_id or "") or str(props.get("EventSourceArn"))
-        function = route_function_for(template, _referenced(props.get("FunctionName")) or "")
+        function = route_function_for(template, _referenced(props.get("FunctionName")) or "", tuple(functions))
         if arn not in queue_arns:
             continue  # not an SQS queue created locally (e.g. a DynamoDB stream)
         if function is None:

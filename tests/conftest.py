@@ -1,0 +1,139 @@
+"""Fixtures shared by the integration and end-to-end tiers: one local stack per session.
+
+Every fixture here is lazy: nothing starts until a test asks for ``local_stack``, ``api``, ``sim``
+or ``redis_server``, so ``pytest tests/unit`` never touches a service. The session runs one
+:class:`local.stack.LocalStack`; the ``api`` fixture adds the HTTP server (and the queue pollers)
+to that same stack, so in-process handlers and HTTP tests see the same moto, Redis and simulator.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+_RUNNING: dict[str, Any] = {}  # the session's LocalStack, once a test has asked for it
+
+
+@dataclass
+class Reply:
+    """One HTTP answer: status, headers (lower-case names) and the parsed JSON body (or raw text)."""
+
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+class ApiClient:
+    """A small HTTP client for the local API, with the token helper the e2e tests need."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def token(self, user: str, admin: bool = False, **extra: Any) -> str:
+        """A valid local JWT (``extra`` claims may override, e.g. ``exp=0`` for an expired one)."""
+        from local.token import make_token
+
+        return make_token(user, admin=admin, **extra)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 30,
+    ) -> Reply:
+        """Send one request; ``body`` is JSON-encoded unless it is bytes."""
+        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        if data is not None and not isinstance(body, bytes):
+            request.add_header("content-type", "application/json")
+        if token:
+            request.add_header("authorization", f"Bearer {token}")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                status, raw, head = response.status, response.read(), response.headers
+        except urllib.error.HTTPError as error:
+            status, raw, head = error.code, error.read(), error.headers
+        try:
+            parsed: Any = json.loads(raw) if raw else None
+        except ValueError:
+            parsed = raw.decode(errors="replace")
+        return Reply(status, {k.lower(): v for k, v in head.items()}, parsed)
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[Any]:
+    """Redis + moto (resources from the synthesized template) + provider simulator, env applied.
+
+    ``os.environ`` holds ``stack.env`` for the rest of the session (and the settings cache is
+    cleared), so handlers called in-process read the local resources exactly as deployed ones
+    read theirs. Honours an existing ``REDIS_URL``.
+    """
+    from local.stack import LocalStack
+
+    stack = LocalStack(with_api=False, drain_queues=False)
+    stack.start()
+    stack.apply_env()
+    _RUNNING["stack"] = stack
+    try:
+        yield stack
+    finally:
+        _RUNNING.pop("stack", None)
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def api(local_stack: Any) -> ApiClient:
+    """The local API on a free port (with the queue pollers running), as an :class:`ApiClient`."""
+    url = local_stack.start_api()
+    local_stack.start_pollers()
+    return ApiClient(url)
+
+
+@pytest.fixture
+def sim(local_stack: Any) -> Any:
+    """The provider simulator handle (``add_fault``, ``requests``, ``reset``, ``url``), reset for each test."""
+    local_stack.sim.reset()
+    return local_stack.sim
+
+
+@pytest.fixture
+def redis_server(local_stack: Any) -> Any:
+    """The session's Redis handle (``url``, ``kind``, ``stop()``, ``start()``, ``managed``).
+
+    A test that stops it must start it again (``start()`` reuses the port); with an external
+    ``REDIS_URL`` (``managed`` is False) it cannot be stopped, so such tests should skip.
+    """
+    yield local_stack.redis
+    if local_stack.redis.managed and not local_stack.redis.running:
+        local_stack.redis.start()
+
+
+@pytest.fixture(autouse=True)
+def _reset_simulator(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Between integration/e2e tests, clear simulator faults and logs (never starts anything)."""
+    tiers = {"integration", "e2e"}
+    in_tier = bool(tiers & set(Path(str(request.node.path)).parts))
+    stack = _RUNNING.get("stack")
+    if in_tier and stack is not None and stack.sim is not None:
+        stack.sim.reset()
+    yield
+    stack = _RUNNING.get("stack")
+    if in_tier and stack is not None and stack.sim is not None:
+        stack.sim.reset()
