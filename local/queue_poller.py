@@ -133,7 +133,8 @@ class QueuePoller:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.poll_once()
+                if not self.poll_once() and not self.wait_s:
+                    self._stop.wait(0.05)  # no long poll to pace us: do not spin
             except Exception:  # the queue or moto went away: keep the worker alive, like Lambda
                 traceback.print_exc()
                 self._stop.wait(1.0)
