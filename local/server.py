@@ -193,22 +193,42 @@ class _RequestHandler(BaseHTTPRequestHandler):
         """Quiet by default: handlers log through Powertools, and tests read responses."""
 
     def _read_body(self) -> bytes | None:
-        """The request body, or None when it is over the limit (and so left unread)."""
+        """The request body, or None when it is over the limit.
+
+        An oversized body is still read (and dropped, never held in memory) so that clients that
+        send the whole body before reading, as most do, receive the 413 instead of a broken pipe.
+        """
         if "chunked" in self.headers.get("transfer-encoding", "").lower():
-            chunks, total = [], 0
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                total += size
-                if total > MAX_BODY_BYTES:
-                    return None
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
+            return self._read_chunked()
         length = int(self.headers.get("content-length") or 0)
-        return None if length > MAX_BODY_BYTES else self.rfile.read(length)
+        if length <= MAX_BODY_BYTES:
+            return self.rfile.read(length)
+        self._discard(length)
+        return None
+
+    def _read_chunked(self) -> bytes | None:
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks) if total <= MAX_BODY_BYTES else None
+            total += size
+            if total > MAX_BODY_BYTES:
+                chunks.clear()
+                self._discard(size)
+            else:
+                chunks.append(self.rfile.read(size))
+            self.rfile.readline()
+
+    def _discard(self, length: int) -> None:
+        while length > 0:
+            read = len(self.rfile.read(min(length, 1 << 20)))
+            if not read:
+                break
+            length -= read
 
     def _handle(self) -> None:
         split = urlsplit(self.path)
@@ -216,7 +236,6 @@ class _RequestHandler(BaseHTTPRequestHandler):
         headers = list(self.headers.items())
         body = self._read_body()
         if body is None:
-            self.close_connection = True
             result = envelope_error(413, "PAYLOAD_TOO_LARGE", f"request body is over {MAX_BODY_BYTES} bytes")
         elif path in self.server.local_routes:
             result = self._local(path)
