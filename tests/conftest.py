@@ -126,14 +126,25 @@ def redis_server(local_stack: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
-def _reset_simulator(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Between integration/e2e tests, clear simulator faults and logs (never starts anything)."""
-    tiers = {"integration", "e2e"}
-    in_tier = bool(tiers & set(Path(str(request.node.path)).parts))
+def _local_tier_isolation(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Keep the session stack's effects inside the integration and e2e tiers (never starts anything).
+
+    Integration/e2e tests get simulator faults and logs cleared around them. A unit test that runs
+    after the stack started (``pytest tests`` runs every tier in one session) sees the environment
+    as it was before the stack, so its settings are the defaults, not the local stack's.
+    """
+    in_tier = bool({"integration", "e2e"} & set(Path(str(request.node.path)).parts))
     stack = _RUNNING.get("stack")
-    if in_tier and stack is not None and stack.sim is not None:
-        stack.sim.reset()
+    if stack is None:
+        yield
+        return
+    if not in_tier:
+        stack.restore_env()
+        try:
+            yield
+        finally:
+            stack.apply_env()
+        return
+    stack.sim.reset()
     yield
-    stack = _RUNNING.get("stack")
-    if in_tier and stack is not None and stack.sim is not None:
-        stack.sim.reset()
+    stack.sim.reset()
