@@ -65,16 +65,32 @@ def synthesize(repo_root: Path = REPO_ROOT, outdir: Path | None = None) -> None:
         raise TemplateError(f"`python app.py` failed ({result.returncode}):\n{result.stderr[-4000:]}")
 
 
+def _stack_templates(outdir: Path) -> list[Path]:
+    """The current stacks' templates: from the cloud assembly manifest (stale leftovers of renamed
+    stacks are ignored), else every ``*.template.json``."""
+    manifest = outdir / "manifest.json"
+    if manifest.exists():
+        artifacts = json.loads(manifest.read_text()).get("artifacts", {}).values()
+        files = [
+            outdir / a["properties"]["templateFile"]
+            for a in artifacts
+            if a.get("type") == "aws:cloudformation:stack" and "templateFile" in a.get("properties", {})
+        ]
+        if files and all(f.exists() for f in files):
+            return sorted(files)
+    return sorted(outdir.glob("*.template.json"))
+
+
 def template_paths(repo_root: Path = REPO_ROOT, synth: bool = True) -> list[Path]:
     """Templates in cdk.out, synthesizing first when they are missing or older than their inputs."""
     outdir = repo_root / "cdk.out"
-    found = sorted(outdir.glob("*.template.json"))
+    found = _stack_templates(outdir)
     stale = not found or min(p.stat().st_mtime for p in found) < _newest_input_mtime(repo_root)
     if stale and synth:
         if not (repo_root / "app.py").exists():
             raise TemplateError(f"no CDK app at {repo_root / 'app.py'} and no template in {outdir}")
         synthesize(repo_root)
-        found = sorted(outdir.glob("*.template.json"))
+        found = _stack_templates(outdir)
     if not found:
         raise TemplateError(f"`python app.py` wrote no *.template.json in {outdir}")
     return found
