@@ -62,7 +62,14 @@ def main() -> None:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    stack = LocalStack(api_port=port, with_api=True, sim_latency_ms=latency, sim_mode="process", moto_mode="process")
+    stack = LocalStack(
+        api_port=port,
+        with_api=True,
+        sim_latency_ms=latency,
+        sim_mode="process",
+        moto_mode="process",
+        use_real_providers=True,
+    )
     try:
         stack.start()
     except OSError as exc:

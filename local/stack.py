@@ -58,6 +58,7 @@ class LocalStack:
         redis_url: str | None = None,
         drain_queues: bool | None = None,
         handlers: HandlerRegistry | None = None,
+        use_real_providers: bool = False,
     ) -> None:
         self.api_port = api_port
         self.with_api = with_api
@@ -68,7 +69,8 @@ class LocalStack:
         self.redis = RedisServer(url=redis_url or os.environ.get("REDIS_URL") or None)
         self.moto = MotoServer(mode=moto_mode)
         self.handlers = handlers or HandlerRegistry()
-        self.real_keys = real_provider_keys()
+        # Tests always simulate (never spend tokens); `make run` calls real providers whose key is set.
+        self.real_keys = real_provider_keys() if use_real_providers else {}
         self.sim: SimulatorHandle | None = None
         self.template = Template()
         self.resources = LocalResources()
@@ -125,10 +127,16 @@ class LocalStack:
             "REDIS_URL": self.redis.url,
             "POWERTOOLS_TRACE_DISABLED": "true",
         }
-        if "openai" not in self.real_keys:
-            overrides["OPENAI_BASE_URL"] = f"{self.sim.url}/v1"
-        if "azure" not in self.real_keys:
-            overrides["AZURE_OPENAI_ENDPOINT"] = self.sim.url
+        # Simulated providers point at the simulator; real ones keep the caller's endpoint if given
+        # (the real key itself is stored in the provider's local secret, as deployed).
+        for provider, var, simulated in (
+            ("openai", "OPENAI_BASE_URL", f"{self.sim.url}/v1"),
+            ("azure", "AZURE_OPENAI_ENDPOINT", self.sim.url),
+        ):
+            if provider not in self.real_keys:
+                overrides[var] = simulated
+            elif os.environ.get(var):
+                overrides[var] = os.environ[var]
         resolver = Resolver(self.template, self.resources.physical)
         env = lambda_environment(self.template, resolver, skip=overrides.keys())
         env.setdefault("POWERTOOLS_METRICS_NAMESPACE", "HybridOrchestrator")
