@@ -72,10 +72,16 @@ class HandlerRegistry:
                 path = self.repo_root / "functions" / function / "app.py"
                 if not path.exists():
                     raise FileNotFoundError(f"{path.relative_to(self.repo_root)} does not exist")
-                spec = importlib.util.spec_from_file_location(f"local_functions.{function}.app", path)
+                name = f"local_function_{function.replace('-', '_')}_app"  # unique: every handler is app.py
+                spec = importlib.util.spec_from_file_location(name, path)
                 assert spec is not None and spec.loader is not None
                 module = importlib.util.module_from_spec(spec)
-                spec.loader.exec_module(module)
+                sys.modules[name] = module  # pydantic and dataclasses resolve annotations through it
+                try:
+                    spec.loader.exec_module(module)
+                except BaseException:
+                    del sys.modules[name]
+                    raise
                 self._modules[function] = module
         return module.lambda_handler
 
