@@ -19,7 +19,7 @@ app = build_resolver()
 
 @app.post("/api/v2/campaigns/hybrid")
 @tracer.capture_method
-def run_campaign(request: CampaignRequest) -> Response:
+def run_campaign(request: CampaignRequest) -> Response[dict]:
     """Validate, run synchronously, answer with the content and how it was served."""
     caller = current_caller(app)
     settings = get_settings()

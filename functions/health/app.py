@@ -15,7 +15,7 @@ app = build_resolver()
 
 @app.get("/api/health/hybrid-orchestrator")
 @tracer.capture_method
-def health() -> Response:
+def health() -> Response[dict]:
     """No token needed, no token spent."""
     checks = {name: run_check(probe) for name, probe in health_probes().items()}
     status = overall_status(checks)

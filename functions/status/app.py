@@ -20,7 +20,7 @@ app = build_resolver()
 @tracer.capture_method
 def get_status(
     workflow_id: Annotated[str, Query(alias="workflowId", pattern=r"^wf_[0-9a-f]{32}$", description="Workflow id")],
-) -> Response:
+) -> Response[dict]:
     """Another user's workflow answers exactly like a missing one, so ids cannot be probed."""
     caller = current_caller(app)
     workflow = workflow_store().get(workflow_id)

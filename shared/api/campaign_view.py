@@ -9,7 +9,7 @@ from shared.campaigns import CampaignRun
 from shared.pricing import micros_to_usd
 
 
-def campaign_response(run: CampaignRun) -> Response:
+def campaign_response(run: CampaignRun) -> Response[dict]:
     """The sync campaign answer: the result, and how it was served in ``metrics`` and headers."""
     workflow = run.workflow
     outcome = run.outcome

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
 
-def success(data: Any, status: int = 200, metrics: dict | None = None, headers: dict | None = None) -> Response:
+def success(data: Any, status: int = 200, metrics: dict | None = None, headers: dict | None = None) -> Response[dict]:
     """``{"success": true, "data": ..., "metrics": ...}``."""
     body: dict[str, Any] = {"success": True, "data": data}
     if metrics is not None:
@@ -23,7 +22,7 @@ def failure(
     details: list[dict] | None = None,
     workflow_id: str | None = None,
     headers: dict | None = None,
-) -> Response:
+) -> Response[dict]:
     """``{"success": false, "error": {"code", "message", "details"}}``, plus the workflow id when one exists."""
     error: dict[str, Any] = {"code": code, "message": message, "details": details or []}
     if workflow_id:
@@ -31,10 +30,6 @@ def failure(
     return _json(status, {"success": False, "error": error}, headers)
 
 
-def _json(status: int, body: dict, headers: dict | None) -> Response:
-    return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body=json.dumps(body, separators=(",", ":"), default=str),
-        headers=headers or {},
-    )
+def _json(status: int, body: dict, headers: dict | None) -> Response[dict]:
+    # The resolver serializes the dict, after validating it against the route's return annotation.
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers or {})

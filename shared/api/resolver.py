@@ -6,7 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+    ResponseValidationError,
+)
 
 from shared.api.auth import caller_from_claims
 from shared.api.envelope import failure
@@ -35,33 +39,38 @@ def build_resolver() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
 
     @app.exception_handler(RequestValidationError)
-    def _invalid_request(exc: RequestValidationError) -> Response:
+    def _invalid_request(exc: RequestValidationError) -> Response[dict]:
         errors = list(exc.errors())
         if any(error.get("type") == "json_invalid" for error in errors):
             return failure(400, "MALFORMED_JSON", "The request body is not valid JSON.", _details(errors))
         return failure(422, "VALIDATION_ERROR", "The request is not valid.", _details(errors))
 
+    @app.exception_handler(ResponseValidationError)
+    def _invalid_response(exc: ResponseValidationError) -> Response[dict]:
+        logger.error("response failed its own schema", extra={"errors": str(exc.errors())})
+        return failure(500, "INTERNAL_ERROR", "Something went wrong on our side.")
+
     @app.exception_handler(RequestUnsupportedContentType)
-    def _unsupported_type(exc: RequestUnsupportedContentType) -> Response:
+    def _unsupported_type(exc: RequestUnsupportedContentType) -> Response[dict]:
         return failure(415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json.", _details(exc.errors()))
 
     @app.exception_handler(UnicodeDecodeError)
-    def _not_utf8(exc: UnicodeDecodeError) -> Response:
+    def _not_utf8(exc: UnicodeDecodeError) -> Response[dict]:
         return failure(400, "MALFORMED_BODY", "The request body is not UTF-8 text.")
 
     @app.exception_handler(DomainError)
-    def _domain_error(exc: DomainError) -> Response:
+    def _domain_error(exc: DomainError) -> Response[dict]:
         status = STATUS_BY_ERROR.get(type(exc), 500)
         if status >= 500:
             logger.warning("request failed", extra={"code": exc.code, "workflow_id": exc.workflow_id})
         return failure(status, exc.code, exc.message, exc.details, exc.workflow_id)
 
     @app.not_found
-    def _no_route(exc: Exception) -> Response:
+    def _no_route(exc: Exception) -> Response[dict]:
         return failure(404, "NOT_FOUND", "No such route.")
 
     @app.exception_handler(Exception)
-    def _unexpected(exc: Exception) -> Response:
+    def _unexpected(exc: Exception) -> Response[dict]:
         logger.exception("unhandled error")
         return failure(500, "INTERNAL_ERROR", "Something went wrong on our side.")
 

@@ -9,7 +9,7 @@ from shared.models import Workflow
 from shared.pricing import micros_to_usd
 
 
-def workflow_response(workflow: Workflow) -> Response:
+def workflow_response(workflow: Workflow) -> Response[dict]:
     """The stored workflow as its owner sees it, with its cost in USD next to the exact micro-dollars."""
     data = workflow.model_dump(by_alias=True, exclude={"expires_at"})
     data["cost"] = {
