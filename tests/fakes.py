@@ -48,9 +48,7 @@ class ScriptedProvider:
         self.script = list(script)
         self.calls: list[dict] = []
 
-    def complete(
-        self, model: str, messages: Sequence[ChatMessage], *, timeout_s: float, max_tokens: int
-    ) -> Completion:
+    def complete(self, model: str, messages: Sequence[ChatMessage], *, timeout_s: float, max_tokens: int) -> Completion:
         self.calls.append({"model": model, "timeout_s": timeout_s, "max_tokens": max_tokens})
         result = self.script.pop(0) if self.script else completion()
         if isinstance(result, Exception):
