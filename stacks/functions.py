@@ -8,6 +8,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from shared.naming import QUEUE_SUFFIXES, SECRET_SUFFIXES, TABLE_SUFFIXES, TOPIC_SUFFIX
@@ -158,10 +159,14 @@ class OrchestratorFunctions(Construct):
     def _build_grant_table(
         data: DataStore, messaging: Messaging, secrets: ProviderSecrets
     ) -> dict[str, Callable[[iam.IGrantable], object]]:
-        grants: dict[str, Callable[[iam.IGrantable], object]] = {
-            key: table.grant_read_write_data for key, table in data.tables.items()
-        }
-        grants.update({key: queue.grant_send_messages for key, queue in messaging.queues.items()})
+        """Grant by ``uses`` key; a ``:read`` suffix grants reading only (what a health check needs)."""
+        grants: dict[str, Callable[[iam.IGrantable], object]] = {}
+        for key, table in data.tables.items():
+            grants[key] = table.grant_read_write_data
+            grants[f"{key}:read"] = table.grant_read_data
+        for key, queue in messaging.queues.items():
+            grants[key] = queue.grant_send_messages
+            grants[f"{key}:read"] = _queue_reader(queue)
         grants["alert_topic"] = messaging.alert_topic.grant_publish
         grants["provider_secrets"] = lambda grantee: [secret.grant_read(grantee) for secret in secrets.all]
         grants["redis"] = lambda grantee: None  # network access only; nothing to grant in IAM
@@ -173,3 +178,8 @@ class OrchestratorFunctions(Construct):
             raise ValueError(f"function {spec.name!r} uses unknown resources: {', '.join(unknown)}")
         for key in spec.uses:
             self._grants[key](function)
+
+
+def _queue_reader(queue: sqs.IQueue) -> Callable[[iam.IGrantable], object]:
+    """Look up the queue and read its attributes, without sending or receiving."""
+    return lambda grantee: queue.grant(grantee, "sqs:GetQueueUrl", "sqs:GetQueueAttributes")

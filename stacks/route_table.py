@@ -19,7 +19,7 @@ class FunctionSpec:
     timeout_s: int = 30
     # Grants, by resource key: "workflows_table", "circuits_table", "costs_table",
     # "idempotency_table", "workflows_queue", "messages_queue", "alert_topic",
-    # "provider_secrets", "redis".
+    # "provider_secrets", "redis"; a table or queue key with ":read" grants reading only.
     uses: tuple[str, ...] = field(default_factory=tuple)
     calls_providers: bool = False
 
@@ -60,14 +60,14 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             description="Returns a workflow to its owner",
             memory_mb=256,
             timeout_s=10,
-            uses=("workflows_table",),
+            uses=("workflows_table:read",),
         ),
         FunctionSpec(
             name="health",
             description="Cheap health check of the orchestrator's dependencies",
             memory_mb=256,
             timeout_s=10,
-            uses=("workflows_table", "circuits_table", "workflows_queue", "redis"),
+            uses=("workflows_table:read", "circuits_table:read", "workflows_queue:read", "redis"),
         ),
     )
 }

@@ -150,15 +150,25 @@ def test_grants_follow_the_spec_uses_exactly(synth: Synth, name: str) -> None:
     uses = FUNCTIONS[name].uses
     expected = {service: set() for service in ("dynamodb", "sqs", "sns")}
     for use in uses:
-        if use in RESOURCES_BY_USE:
-            service = "dynamodb" if use.endswith("_table") else "sqs" if use.endswith("_queue") else "sns"
-            expected[service].add(RESOURCES_BY_USE[use])
+        resource = use.removesuffix(":read")
+        if resource in RESOURCES_BY_USE:
+            service = "dynamodb" if resource.endswith("_table") else "sqs" if resource.endswith("_queue") else "sns"
+            expected[service].add(RESOURCES_BY_USE[resource])
     for service, names in expected.items():
         assert _physical_names_granted(synth, name, service) == names, service
     secret_statements = [
         s for s in _statements(synth, name) if any(a.startswith("secretsmanager:") for a in _as_list(s["Action"]))
     ]
     assert bool(secret_statements) == ("provider_secrets" in uses)
+
+
+@pytest.mark.parametrize("name", ["status", "health"])
+def test_read_only_functions_cannot_write_or_send(synth: Synth, name: str) -> None:
+    actions = {a for s in _statements(synth, name) for a in _as_list(s["Action"])}
+    writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+    assert not actions & writes
+    assert "sqs:SendMessage" not in actions
+    assert "dynamodb:GetItem" in actions
 
 
 def test_status_function_cannot_read_provider_secrets(synth: Synth) -> None:
