@@ -83,13 +83,14 @@ class CampaignService:
             self._fail(workflow, exc.outcome, ProvidersUnavailableError.code, "no provider could serve the request")
             raise ProvidersUnavailableError(
                 "No provider could serve the request; try again later.",
+                exc.outcome,
                 workflow_id=workflow.workflow_id,
                 details=[{"reason": reason} for reason in exc.outcome.fallback_reasons],
             ) from exc
         except ProviderRequestRejectedError as exc:
             self._fail(workflow, exc.outcome, ProviderRejectedCampaignError.code, str(exc))
             raise ProviderRejectedCampaignError(
-                "The provider rejected the request as invalid.", workflow_id=workflow.workflow_id
+                "The provider rejected the request as invalid.", exc.outcome, workflow_id=workflow.workflow_id
             ) from exc
         completion = routed.completion
         cost = self._prices.cost(routed.provider, routed.model, completion.input_tokens, completion.output_tokens)

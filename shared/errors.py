@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.providers.types import RoutingOutcome
+
 
 class DomainError(Exception):
     """Base class; ``code`` is the stable, machine-readable error code of the envelope."""
@@ -21,13 +26,23 @@ class WorkflowNotFoundError(DomainError):
     code = "WORKFLOW_NOT_FOUND"
 
 
-class ProvidersUnavailableError(DomainError):
+class RoutingError(DomainError):
+    """A routed request that no provider served; ``outcome`` says what was tried."""
+
+    def __init__(
+        self, message: str, outcome: RoutingOutcome, workflow_id: str | None = None, details: list[dict] | None = None
+    ) -> None:
+        super().__init__(message, workflow_id, details)
+        self.outcome = outcome
+
+
+class ProvidersUnavailableError(RoutingError):
     """Every provider candidate failed or was skipped (circuit open, deadline, errors)."""
 
     code = "PROVIDERS_UNAVAILABLE"
 
 
-class ProviderRejectedCampaignError(DomainError):
+class ProviderRejectedCampaignError(RoutingError):
     """A provider judged the request itself invalid; retrying elsewhere would not help."""
 
     code = "PROVIDER_REJECTED_REQUEST"

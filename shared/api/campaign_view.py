@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 
 from shared.api.envelope import success
+from shared.api.served_headers import routing_headers
 from shared.campaigns import CampaignRun
 from shared.pricing import micros_to_usd
 
@@ -42,8 +43,6 @@ def campaign_response(run: CampaignRun) -> Response[dict]:
     headers = {
         "X-Workflow-Id": workflow.workflow_id,
         "X-Orchestrator-Provider": f"{workflow.provider}:{workflow.model}",
-        "X-Orchestrator-Attempts": str(len(outcome.attempts)),
-        "X-Orchestrator-Fallbacks": str(len(outcome.fallback_reasons)),
-        "X-Orchestrator-Overhead-Ms": f"{run.overhead_ms:.2f}",
+        **routing_headers(outcome, run.overhead_ms),
     }
     return success(data, metrics=metrics, headers=headers)

@@ -14,11 +14,13 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 
 from shared.api.auth import caller_from_claims
 from shared.api.envelope import failure
+from shared.api.served_headers import routing_headers
 from shared.errors import (
     DomainError,
     ForbiddenError,
     ProviderRejectedCampaignError,
     ProvidersUnavailableError,
+    RoutingError,
     UnauthenticatedError,
     WorkflowNotFoundError,
 )
@@ -63,7 +65,8 @@ def build_resolver() -> APIGatewayHttpResolver:
         status = STATUS_BY_ERROR.get(type(exc), 500)
         if status >= 500:
             logger.warning("request failed", extra={"code": exc.code, "workflow_id": exc.workflow_id})
-        return failure(status, exc.code, exc.message, exc.details, exc.workflow_id)
+        headers = routing_headers(exc.outcome) if isinstance(exc, RoutingError) else None
+        return failure(status, exc.code, exc.message, exc.details, exc.workflow_id, headers)
 
     @app.not_found
     def _no_route(exc: Exception) -> Response[dict]:

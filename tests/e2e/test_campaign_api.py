@@ -98,6 +98,8 @@ def test_both_providers_down_is_a_503_in_the_envelope_and_a_failed_workflow(api)
     finally:
         clear_faults(api)
     assert response.status_code == 503
+    assert response.headers["X-Orchestrator-Attempts"] == "4"
+    assert response.headers["X-Orchestrator-Fallbacks"] == "2"
     error = response.json()["error"]
     assert error["code"] == "PROVIDERS_UNAVAILABLE" and error["workflowId"].startswith("wf_")
     workflow = get_status(api, error["workflowId"]).json()["data"]

@@ -4,6 +4,7 @@ import json
 from shared.api.resolver import build_resolver, current_caller
 from shared.errors import ProvidersUnavailableError, WorkflowNotFoundError
 from shared.models import CampaignRequest
+from shared.providers.types import RoutingOutcome
 
 
 def event(method, path, body=None, claims=None, raw=None, content_type="application/json"):
@@ -41,7 +42,8 @@ def app_under_test():
 
     @app.get("/down")
     def down():
-        raise ProvidersUnavailableError("down", workflow_id="wf_1", details=[{"reason": "x"}])
+        outcome = RoutingOutcome(fallback_reasons=["openai:m:server_error"], total_ms=5.0)
+        raise ProvidersUnavailableError("down", outcome, workflow_id="wf_1", details=[{"reason": "x"}])
 
     @app.get("/bug")
     def bug():
@@ -87,8 +89,10 @@ def test_missing_claims_is_401():
 
 def test_domain_errors_map_to_status_and_carry_workflow_id():
     assert call(event("GET", "/missing", claims={"sub": "u1"}))[0] == 404
-    status, body = call(event("GET", "/down", claims={"sub": "u1"}))
-    assert status == 503 and body["error"]["workflowId"] == "wf_1"
+    response = app_under_test().resolve(event("GET", "/down", claims={"sub": "u1"}), None)
+    body = json.loads(response["body"])
+    assert response["statusCode"] == 503 and body["error"]["workflowId"] == "wf_1"
+    assert response["headers"]["X-Orchestrator-Fallbacks"] == "1"
 
 
 def test_unknown_route_404_and_unexpected_error_500_in_the_envelope():
