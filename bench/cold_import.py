@@ -76,6 +76,8 @@ def lambda_env(subject: str, function_env: dict[str, str]) -> dict[str, str]:
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "LANG": "C.UTF-8",
         "AWS_LAMBDA_FUNCTION_NAME": f"hybrid-orch-dev-{subject}",
+        # The X-Ray SDK checks this to use Lambda's local sampler instead of building a botocore client.
+        "LAMBDA_TASK_ROOT": str(REPO_ROOT / "functions" / subject),
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",

@@ -67,6 +67,7 @@ def build_deps_layer(
     (staging / "python").mkdir(parents=True)
     subprocess.run(pip_install_command(requirements, staging / "python"), check=True)
     _prune(staging / "python", drop_packages=c.RUNTIME_PROVIDED_PACKAGES)
+    compile_bytecode(staging / "python")
     (staging / _FINGERPRINT_FILE).write_text(fingerprint)
     shutil.rmtree(out_dir, ignore_errors=True)
     staging.rename(out_dir)
@@ -78,7 +79,38 @@ def build_shared_layer(out_dir: Path = c.BUILD_DIR / "shared", package_dir: Path
     target = out_dir / "python" / package_dir.name
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(package_dir, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo"))
+    compile_bytecode(out_dir / "python")
     return out_dir
+
+
+def compile_bytecode(site_dir: Path) -> bool:
+    """Ship byte code compiled by the runtime's own Python version, when this machine has that interpreter.
+
+    ``/opt`` is read-only in Lambda, so a layer without ``.pyc`` files is compiled again in every
+    cold start (about 2.5x slower imports). Byte code from another Python version would be ignored,
+    so without a matching interpreter the layer ships source only and this says so.
+    """
+    interpreter = _runtime_interpreter()
+    if interpreter is None:
+        print(f"layers: no python{c.PYTHON_VERSION} here, shipping source only (slower cold starts)", file=sys.stderr)
+        return False
+    command = [interpreter, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash"]
+    subprocess.run([*command, str(site_dir)], check=True)
+    return True
+
+
+def _runtime_interpreter() -> str | None:
+    """A working interpreter of the runtime's version (a pyenv shim may exist without one behind it)."""
+    interpreter = shutil.which(f"python{c.PYTHON_VERSION}")
+    if interpreter is None:
+        return None
+    probe = subprocess.run(
+        [interpreter, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return interpreter if probe.returncode == 0 and probe.stdout.strip() == c.PYTHON_VERSION else None
 
 
 def _prune(site_dir: Path, *, drop_packages: tuple[str, ...]) -> None:

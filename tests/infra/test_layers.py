@@ -78,3 +78,12 @@ def test_deps_layer_builds_for_lambda_without_runtime_packages(tmp_path: Path) -
         assert not (site / name).exists()
     assert not list(site.rglob("__pycache__"))
     assert size_mb(site) < 60
+
+
+def test_bytecode_is_compiled_only_by_the_runtimes_own_python(tmp_path: Path) -> None:
+    from layers.build import _runtime_interpreter, compile_bytecode
+
+    (tmp_path / "mod.py").write_text("VALUE = 1\n")
+    compiled = compile_bytecode(tmp_path)
+    assert compiled == (_runtime_interpreter() is not None)
+    assert bool(list(tmp_path.rglob("*.pyc"))) == compiled
