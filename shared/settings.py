@@ -113,6 +113,23 @@ class Settings(BaseSettings):
     monthly_cost_threshold_usd: Annotated[Decimal, Field(gt=0)] = Decimal("1000")
     of_rate_limit: Annotated[int, Field(ge=1)] = 10
     of_rate_window_s: Annotated[int, Field(ge=1)] = 60
+    # Extra spacing the limiter adds to the window: the platform counts our sends when they arrive,
+    # a few milliseconds after the limiter admitted them, so the window it sees must never hold more.
+    of_rate_guard_ms: Annotated[int, Field(ge=0, le=10_000)] = 250
+    # Redis unreachable: how long a message waits on the queue before the limiter is asked again.
+    of_limiter_unavailable_delay_s: Annotated[int, Field(ge=1, le=900)] = 10
+    redis_timeout_s: Annotated[float, Field(gt=0, le=5)] = 0.5
+    # The sending gateway (an internal HTTP service) and the rate-limited queue's retry policy.
+    gateway_url: str = ""
+    gateway_api_key_secret_name: str = ""
+    gateway_api_key: SecretStr = SecretStr("")
+    gateway_timeout_s: Annotated[float, Field(gt=0, le=30)] = 5.0
+    messages_max_receive_count: Annotated[int, Field(ge=1, le=1000)] = 3
+    send_retry_backoff_s: Annotated[int, Field(ge=0, le=900)] = 10
+    send_dedup_ttl_s: Annotated[int, Field(ge=3600)] = 7 * 86_400
+    # fan_messages generation: parallel provider calls, and the largest list served synchronously.
+    fan_generation_concurrency: Annotated[int, Field(ge=1, le=32)] = 8
+    fan_sync_max_recipients: Annotated[int, Field(ge=1, le=1000)] = 100
     hybrid_orchestrator_enabled: bool = True
 
     @model_validator(mode="after")
