@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-# fan_messages and async mode arrive with the rate-limited sending issue; until then they are
-# rejected by validation rather than half-served.
-SyncCampaignType = Literal["content_planning", "message_generation", "caption"]
+from shared.sending.ids import MAX_RECIPIENTS, AccountId, FanId
+from shared.settings import CampaignType
+
+FAN_MESSAGES = "fan_messages"
+SENDING_PLATFORM = "onlyfans"  # the one platform fan messages are sent on
 WorkflowStatus = Literal["queued", "running", "completed", "failed"]
 Platform = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$", description="Target platform, e.g. instagram")]
 
@@ -23,13 +26,26 @@ class CamelModel(BaseModel):
 class CampaignData(BaseModel):
     """What to write about; unknown keys are refused so a typo is not silently ignored."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     theme: Annotated[str | None, Field(min_length=1, max_length=500, description="Subject of the campaign")] = None
     prompt: Annotated[str | None, Field(min_length=1, max_length=4000, description="Free-form instructions")] = None
     tone: Annotated[str | None, Field(min_length=1, max_length=100)] = None
     audience: Annotated[str | None, Field(min_length=1, max_length=200)] = None
     language: Annotated[str | None, Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] = None
+    # fan_messages only: who sends, and to whom (one personalised message per fan).
+    account_id: Annotated[AccountId | None, Field(alias="accountId")] = None
+    recipients: Annotated[
+        list[FanId] | None, Field(min_length=1, max_length=MAX_RECIPIENTS, description="Fan ids, no repeats")
+    ] = None
+
+    @field_validator("recipients")
+    @classmethod
+    def _no_repeated_fans(cls, recipients: list[str] | None) -> list[str] | None:
+        if recipients is not None and len(set(recipients)) != len(recipients):
+            repeated = sorted(fan for fan, count in Counter(recipients).items() if count > 1)
+            raise ValueError(f"recipients must not repeat: {', '.join(repeated[:5])}")
+        return recipients
 
     @model_validator(mode="after")
     def _needs_a_subject(self) -> CampaignData:
@@ -43,15 +59,32 @@ class CampaignRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type: Annotated[SyncCampaignType, Field(description="Kind of work; decides the provider route")]
+    type: Annotated[CampaignType, Field(description="Kind of work; decides the provider route")]
     platforms: Annotated[list[Platform], Field(min_length=1, max_length=10)]
     data: CampaignData
-    mode: Annotated[Literal["sync"], Field(description="sync returns the result in the response")] = "sync"
+    mode: Annotated[
+        Literal["sync", "async"],
+        Field(description="sync returns the result in the response; async answers 202 and runs it from a queue"),
+    ] = "sync"
 
     @model_validator(mode="after")
     def _unique_platforms(self) -> CampaignRequest:
         if len(set(self.platforms)) != len(self.platforms):
             raise ValueError("platforms must not repeat")
+        return self
+
+    @model_validator(mode="after")
+    def _fan_fields_match_the_type(self) -> CampaignRequest:
+        """accountId and recipients belong to fan_messages, which needs both and sends on onlyfans only."""
+        has_fan_fields = self.data.account_id is not None or self.data.recipients is not None
+        if self.type != FAN_MESSAGES:
+            if has_fan_fields:
+                raise ValueError("data.accountId and data.recipients are only for type fan_messages")
+            return self
+        if self.data.account_id is None or self.data.recipients is None:
+            raise ValueError("fan_messages needs data.accountId and data.recipients")
+        if self.platforms != [SENDING_PLATFORM]:
+            raise ValueError(f'fan_messages are sent on platforms ["{SENDING_PLATFORM}"] only')
         return self
 
 
@@ -132,6 +165,7 @@ class Workflow(CamelModel):
     model: str | None = None
     error: WorkflowError | None = None
     counts: MessageCounts = Field(default_factory=MessageCounts)
+    messages_total: int = 0
     created_at: str
     updated_at: str
     expires_at: int

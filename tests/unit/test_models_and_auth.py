@@ -38,7 +38,7 @@ def test_owner_or_admin_reads_a_workflow():
         ({"type": "caption", "platforms": ["x", "x"], "data": {"theme": "a"}}, None),
         ({"type": "caption", "platforms": ["x"], "data": {}}, "data"),
         ({"type": "caption", "platforms": ["x"], "data": {"theme": "a", "colour": "red"}}, "data.colour"),
-        ({"type": "caption", "platforms": ["x"], "data": {"theme": "a"}, "mode": "async"}, "mode"),
+        ({"type": "caption", "platforms": ["x"], "data": {"theme": "a"}, "mode": "later"}, "mode"),
         ({"type": "caption", "platforms": ["x"], "data": {"theme": "a" * 501}}, "data.theme"),
         ({"platforms": ["x"], "data": {"theme": "a"}}, "type"),
     ],

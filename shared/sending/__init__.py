@@ -1,0 +1,1 @@
+"""Rate-limited sending of fan messages: ids, limiter, gateway client, queue, drainer, fan campaigns."""
