@@ -10,7 +10,16 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from shared.errors import ProviderRejectedCampaignError, ProvidersUnavailableError
-from shared.models import AttemptRecord, Caller, CampaignRequest, TokenUsage, Workflow, WorkflowError, WorkflowStep
+from shared.models import (
+    AttemptRecord,
+    Caller,
+    CampaignRequest,
+    TokenUsage,
+    Workflow,
+    WorkflowError,
+    WorkflowStatus,
+    WorkflowStep,
+)
 from shared.pricing import CallCost, PriceTable
 from shared.prompts import build_messages
 from shared.providers.deadline import Deadline
@@ -75,7 +84,13 @@ class CampaignService:
     def run(self, request: CampaignRequest, caller: Caller, deadline: Deadline) -> CampaignRun:
         """Run the campaign now; the workflow is stored as running first, so a crash leaves a trace."""
         started = time.perf_counter()
-        workflow = self._start(request, caller)
+        return self.execute(self.start(request, caller), request, deadline, started)
+
+    def execute(
+        self, workflow: Workflow, request: CampaignRequest, deadline: Deadline, started: float | None = None
+    ) -> CampaignRun:
+        """Generate the content of a stored workflow (a sync request's, or one the workflows queue runs)."""
+        started = time.perf_counter() if started is None else started
         messages = build_messages(request.type, request.platforms, request.data)
         try:
             routed = self._router.complete(request.type, messages, deadline, self._max_output_tokens)
@@ -108,7 +123,8 @@ class CampaignService:
         duration_ms = (time.perf_counter() - started) * 1000
         return CampaignRun(workflow, routed.outcome, cost, routed.fallback_used, duration_ms)
 
-    def _start(self, request: CampaignRequest, caller: Caller) -> Workflow:
+    def start(self, request: CampaignRequest, caller: Caller, status: WorkflowStatus = "running") -> Workflow:
+        """Store a new workflow: ``running`` when served now, ``queued`` when the workflows queue will run it."""
         now = self._clock()
         workflow = Workflow(
             workflow_id=self._new_id(),
@@ -117,9 +133,10 @@ class CampaignService:
             type=request.type,
             platforms=list(request.platforms),
             mode=request.mode,
-            status="running",
-            created_at=_iso(now),
-            updated_at=_iso(now),
+            status=status,
+            messages_total=len(request.data.recipients or ()),
+            created_at=iso_timestamp(now),
+            updated_at=iso_timestamp(now),
             expires_at=int(now) + self._ttl_s,
         )
         self._workflows.save(workflow)
@@ -131,7 +148,7 @@ class CampaignService:
         self._update(workflow, status="failed", steps=[step], error=WorkflowError(code=code, message=message))
 
     def _update(self, workflow: Workflow, **changes: object) -> Workflow:
-        updated = workflow.model_copy(update={**changes, "updated_at": _iso(self._clock())})
+        updated = workflow.model_copy(update={**changes, "updated_at": iso_timestamp(self._clock())})
         self._workflows.save(updated)
         return updated
 
@@ -166,5 +183,5 @@ def _step(
     )
 
 
-def _iso(epoch_s: float) -> str:
+def iso_timestamp(epoch_s: float) -> str:
     return datetime.fromtimestamp(epoch_s, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
