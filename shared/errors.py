@@ -48,6 +48,18 @@ class ProviderRejectedCampaignError(RoutingError):
     code = "PROVIDER_REJECTED_REQUEST"
 
 
+class CampaignInputError(DomainError):
+    """A request valid on its own that cannot be served as asked (e.g. too many fans for a sync run): 422."""
+
+    code = "VALIDATION_ERROR"
+
+
+class QueueUnavailableError(DomainError):
+    """The work could not be put on its queue; nothing was lost, the caller may retry: 503."""
+
+    code = "QUEUE_UNAVAILABLE"
+
+
 class UnauthenticatedError(DomainError):
     """No verified identity in the event (API Gateway's authorizer normally stops this earlier)."""
 
