@@ -138,11 +138,6 @@ class HttpApiGateway(Construct):
             )
             if not route.authorized:
                 for http_route in added:
-                    acknowledge(
-                        http_route,
-                        "APIG4",
-                        "The health check is public by design (uptime probes carry no token); it returns "
-                        "dependency status only, no user data, and spends no provider tokens.",
-                    )
+                    acknowledge(http_route, "APIG4", route.public_reason)
             routes += added
         return routes

@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 import shared.providers.openai_clients  # noqa: F401
 from shared.api.campaign_view import campaign_response
 from shared.api.resolver import build_resolver, current_caller
+from shared.api.schemas import BEARER_AUTH, CampaignEnvelope, error_responses, ok
 from shared.container import campaign_service
 from shared.models import CampaignRequest
 from shared.observability import logger, metrics, tracer
@@ -17,7 +18,12 @@ from shared.settings import get_settings
 app = build_resolver()
 
 
-@app.post("/api/v2/campaigns/hybrid")
+@app.post(
+    "/api/v2/campaigns/hybrid",
+    summary="Run a campaign through the hybrid router",
+    security=BEARER_AUTH,
+    responses={**ok(CampaignEnvelope, "The campaign ran"), **error_responses(400, 401, 413, 415, 422, 500, 503)},
+)
 @tracer.capture_method
 def run_campaign(request: CampaignRequest) -> Response[dict]:
     """Validate, run synchronously, answer with the content and how it was served."""

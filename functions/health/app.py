@@ -6,6 +6,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api.envelope import success
 from shared.api.resolver import build_resolver
+from shared.api.schemas import HealthEnvelope, HealthView, ok
 from shared.container import health_probes
 from shared.health import overall_status, run_check
 from shared.observability import logger, metrics, tracer
@@ -13,14 +14,18 @@ from shared.observability import logger, metrics, tracer
 app = build_resolver()
 
 
-@app.get("/api/health/hybrid-orchestrator")
+@app.get(
+    "/api/health/hybrid-orchestrator",
+    summary="Each dependency's status and latency",
+    responses={**ok(HealthEnvelope, "Healthy or degraded"), **ok(HealthEnvelope, "Unhealthy", status=503)},
+)
 @tracer.capture_method
 def health() -> Response[dict]:
     """No token needed, no token spent."""
     checks = {name: run_check(probe) for name, probe in health_probes().items()}
     status = overall_status(checks)
-    data = {"status": status, "checks": {name: result.as_dict() for name, result in checks.items()}}
-    return success(data, status=503 if status == "unhealthy" else 200)
+    view = HealthView(status=status, checks={name: result.as_dict() for name, result in checks.items()})
+    return success(view.model_dump(by_alias=True, exclude_none=True), status=503 if status == "unhealthy" else 200)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -8,6 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api.resolver import build_resolver, current_caller
+from shared.api.schemas import BEARER_AUTH, WorkflowEnvelope, error_responses, ok
 from shared.api.views import workflow_response
 from shared.container import workflow_store
 from shared.errors import WorkflowNotFoundError
@@ -16,7 +17,12 @@ from shared.observability import logger, metrics, tracer
 app = build_resolver()
 
 
-@app.get("/api/v2/campaigns/status")
+@app.get(
+    "/api/v2/campaigns/status",
+    summary="A workflow, to its owner or an admin",
+    security=BEARER_AUTH,
+    responses={**ok(WorkflowEnvelope, "The workflow"), **error_responses(401, 404, 422, 500)},
+)
 @tracer.capture_method
 def get_status(
     workflow_id: Annotated[str, Query(alias="workflowId", pattern=r"^wf_[0-9a-f]{32}$", description="Workflow id")],

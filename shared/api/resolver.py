@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 
 from shared.api.auth import caller_from_claims
 from shared.api.envelope import failure
+from shared.api.schemas import API_TITLE, API_VERSION, SECURITY_SCHEMES
 from shared.api.served_headers import routing_headers
 from shared.errors import (
     DomainError,
@@ -39,6 +40,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
 def build_resolver() -> APIGatewayHttpResolver:
     """A resolver with request validation on and every error answered in the envelope."""
     app = APIGatewayHttpResolver(enable_validation=True)
+    app.configure_openapi(title=API_TITLE, version=API_VERSION, security_schemes=SECURITY_SCHEMES)
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(exc: RequestValidationError) -> Response[dict]:

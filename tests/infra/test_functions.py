@@ -92,7 +92,8 @@ def test_function_runtime_sizing_tracing_and_layers(synth: Synth, name: str) -> 
     props = function["Properties"]
     assert props["Runtime"] == "python3.12"
     assert props["Architectures"] == ["x86_64"]
-    assert props["Handler"] == "app.lambda_handler"
+    assert props["Handler"] == spec.handler
+    assert props["Handler"] == ("openapi.app.lambda_handler" if spec.ships_all_functions else "app.lambda_handler")
     assert props["MemorySize"] == spec.memory_mb
     assert props["Timeout"] == spec.timeout_s
     assert props["TracingConfig"] == {"Mode": "Active"}

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from stacks.config import StackConfig
+from stacks.route_table import FUNCTIONS, ROUTES
 from tests.infra.conftest import PREFIX_STAGE, TEST_CONTEXT, Synth
 
 NAME_PROPERTIES = {
@@ -32,7 +33,7 @@ def test_every_named_resource_carries_prefix_and_stage(synth: Synth) -> None:
         if name_property:
             assert resource["Properties"][name_property].startswith(f"{PREFIX_STAGE}-"), logical_id
             checked += 1
-    assert checked == 4 + 4 + 1 + 2 + 3 + 2 + 1 + 1
+    assert checked == 4 + 4 + 1 + 2 + len(FUNCTIONS) + 2 + 1 + 1
     for log_group in synth.of_type("AWS::Logs::LogGroup").values():
         assert f"/{PREFIX_STAGE}-" in log_group["Properties"]["LogGroupName"]
 
@@ -70,9 +71,11 @@ def test_every_acknowledgment_says_why(validation_report: dict[str, Any]) -> Non
     for violation in acknowledged:
         assert len(violation["reason"]) > 40, violation["acknowledgedId"]
     apig4 = [v for v in acknowledged if v["ruleName"] == "AwsSolutions-APIG4"]
-    assert [c["constructPath"] for v in apig4 for c in v["violatingConstructs"]] == [
-        f"{PREFIX_STAGE}/Api/HttpApi/GET--api--health--hybrid-orchestrator/Resource"
-    ]
+    public = sorted(
+        f"{PREFIX_STAGE}/Api/HttpApi/{r.method}{r.path.replace('/', '--')}/Resource" for r in ROUTES if not r.authorized
+    )
+    assert sorted(c["constructPath"] for v in apig4 for c in v["violatingConstructs"]) == public
+    assert len(public) == 3
 
 
 def test_config_from_context_parses_lists_and_numbers() -> None:

@@ -1,0 +1,51 @@
+"""GET /api/openapi.json and GET /api/docs — the API's OpenAPI document and a Swagger page."""
+
+import json
+from pathlib import Path
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.api.openapi import openapi_document
+from shared.api.resolver import build_resolver
+from shared.api.schemas import error_responses
+from shared.observability import logger, metrics, tracer
+
+# Deployed, this function's code is the whole functions/ folder, so its siblings are here too.
+FUNCTIONS_DIR = Path(__file__).resolve().parent.parent
+SWAGGER_ASSETS = Path(generate_swagger_html.__code__.co_filename).parent
+
+app = build_resolver()
+
+
+@app.get(
+    "/api/openapi.json",
+    summary="This document",
+    responses={200: {"description": "The OpenAPI document"}, **error_responses(500)},
+)
+def openapi_json() -> Response[dict]:
+    """The document itself (not wrapped in the envelope: tools read it as is)."""
+    return Response(200, content_types.APPLICATION_JSON, openapi_document(FUNCTIONS_DIR))
+
+
+@app.get("/api/docs", include_in_schema=False)
+def swagger_page() -> Response[str]:
+    """Swagger UI with its assets inlined from Powertools, so it renders without a CDN."""
+    html = generate_swagger_html(
+        spec=json.dumps(openapi_document(FUNCTIONS_DIR)),
+        swagger_js=(SWAGGER_ASSETS / "swagger-ui-bundle.min.js").read_text(),
+        swagger_css=(SWAGGER_ASSETS / "swagger-ui.min.css").read_text(),
+        swagger_base_url="",
+        oauth2_config=None,
+    )
+    return Response(200, content_types.TEXT_HTML, html)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    """Lambda entry point."""
+    return app.resolve(event, context)

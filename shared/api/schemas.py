@@ -1,0 +1,150 @@
+"""Response models: the envelope and each route's data, so the OpenAPI document describes what is sent.
+
+Views build their answers from these models, so the document and the wire cannot disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from pydantic import BaseModel, Field, create_model
+
+from shared.models import CamelModel, MessageCounts, Workflow
+
+API_TITLE = "Hybrid Orchestrator API"
+API_VERSION = "2.0.0"
+BEARER = "bearerAuth"
+# Route-level ``security``: a bearer JWT (API Gateway's authorizer checks it before the handler runs).
+BEARER_AUTH: list[dict[str, list[str]]] = [{BEARER: []}]
+SECURITY_SCHEMES = {BEARER: HTTPBearer(bearerFormat="JWT")}
+
+ERROR_DESCRIPTIONS = {
+    400: "Malformed JSON, a body that is not UTF-8, or a request the provider rejected as invalid",
+    401: "Missing, invalid or expired bearer token",
+    402: "The request would exceed a budget",
+    403: "The caller is not allowed (admin routes)",
+    404: "No such route, or no such resource for this caller",
+    409: "Conflict with the current state",
+    413: "Request body too large",
+    415: "Body is not application/json",
+    422: "Validation failed; `details` names each field",
+    500: "Unexpected error on our side",
+    503: "No provider could serve the request, or a dependency is unhealthy",
+}
+
+
+class ErrorDetail(BaseModel):
+    """One problem with the request."""
+
+    field: str = Field(description="Where: a body path like `data.theme`, or a query parameter")
+    message: str
+    type: str
+
+
+class ErrorBody(CamelModel):
+    """What went wrong."""
+
+    code: str = Field(description="Stable machine-readable code, e.g. VALIDATION_ERROR")
+    message: str
+    details: list[ErrorDetail | dict[str, Any]] = Field(default_factory=list)
+    workflow_id: str | None = Field(default=None, description="Set when the request had created a workflow")
+
+
+class ErrorEnvelope(BaseModel):
+    """Every error answer."""
+
+    success: Literal[False]
+    error: ErrorBody
+
+
+def envelope(name: str, data: Any, metrics: Any = None) -> type[BaseModel]:
+    """The success envelope around a route's data model."""
+    fields: dict[str, Any] = {"success": (Literal[True], ...), "data": (data, ...)}
+    if metrics is not None:
+        fields["metrics"] = (metrics, ...)
+    return create_model(name, **fields)
+
+
+def error_responses(*codes: int) -> dict[int, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for the error statuses a route can answer."""
+    return {
+        code: {"description": ERROR_DESCRIPTIONS[code], "content": {"application/json": {"model": ErrorEnvelope}}}
+        for code in codes
+    }
+
+
+def ok(model: type[BaseModel], description: str, status: int = 200) -> dict[int, dict[str, Any]]:
+    """The OpenAPI ``responses`` entry of a route's success."""
+    return {status: {"description": description, "content": {"application/json": {"model": model}}}}
+
+
+class CampaignResult(CamelModel):
+    """What a sync campaign produced."""
+
+    workflow_id: str
+    status: str
+    content: str | None = None
+    provider: str | None = None
+    model: str | None = Field(default=None, description="OpenAI model or Azure deployment that served")
+    priced_model: str | None = Field(default=None, description="Base model the call was priced as")
+    fallback_used: bool = False
+    path: Literal["hybrid", "legacy"] = "hybrid"
+    counts: MessageCounts | None = None
+
+
+class CallCostView(CamelModel):
+    """Tokens and cost of the request; `costMicros` is exact, `cost` is the same in USD."""
+
+    tokens: int
+    input_tokens: int
+    output_tokens: int
+    cost: float
+    cost_micros: int
+
+
+class CampaignMetrics(CamelModel):
+    """How the request was served."""
+
+    duration: float = Field(description="Milliseconds in the orchestrator")
+    cost: CallCostView
+    attempts: int
+    fallbacks: list[str]
+    breaker: dict[str, str] = Field(description="State of each circuit tried")
+    overhead_ms: float = Field(description="Our own time: all but provider calls and deliberate waits")
+    router_overhead_ms: float
+    provider_ms: float
+
+
+class WorkflowCost(CamelModel):
+    """The workflow's steps added up."""
+
+    tokens: int
+    cost: float
+    cost_micros: int
+
+
+class WorkflowView(Workflow):
+    """A stored workflow with its cost summed."""
+
+    cost: WorkflowCost
+
+
+class CheckView(CamelModel):
+    """One dependency's health."""
+
+    status: Literal["healthy", "degraded", "unhealthy", "not_configured"]
+    latency_ms: float
+    detail: str | None = None
+
+
+class HealthView(BaseModel):
+    """The service's health and each check."""
+
+    status: Literal["healthy", "degraded", "unhealthy"]
+    checks: dict[str, CheckView]
+
+
+CampaignEnvelope = envelope("CampaignEnvelope", CampaignResult, CampaignMetrics)
+WorkflowEnvelope = envelope("WorkflowEnvelope", WorkflowView)
+HealthEnvelope = envelope("HealthEnvelope", HealthView)
