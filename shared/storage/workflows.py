@@ -7,8 +7,9 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
 
-from shared.models import Workflow
+from shared.models import MessageCounts, Workflow
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -20,6 +21,14 @@ class WorkflowRepository(Protocol):
     def save(self, workflow: Workflow) -> None: ...
 
     def get(self, workflow_id: str) -> Workflow | None: ...
+
+
+class WorkflowCounters(Protocol):
+    """What the sending path needs: atomic message counts on a workflow (see ``DynamoWorkflowStore``)."""
+
+    def add_counts(
+        self, workflow_id: str, updated_at: str, *, sent: int = 0, queued: int = 0, failed: int = 0
+    ) -> MessageCounts | None: ...
 
 
 class DynamoWorkflowStore:
@@ -51,6 +60,76 @@ class DynamoWorkflowStore:
         if int(data.get("expiresAt", 0)) <= int(time.time()):
             return None
         return Workflow.model_validate(_plain(data))
+
+    def add_counts(
+        self, workflow_id: str, updated_at: str, *, sent: int = 0, queued: int = 0, failed: int = 0
+    ) -> MessageCounts | None:
+        """Move messages between counts atomically, and settle the workflow when none is left to send.
+
+        Many drainers update one workflow at once, so counts change in place (``SET c = c + :d``,
+        not a read-modify-write of the item) and only the update that sees ``sent + failed`` reach
+        the total settles it: ``completed`` when anything was sent, else ``failed``, under a
+        condition so it happens once. ``None`` when the workflow no longer exists.
+        """
+        try:
+            response = self._client.update_item(
+                TableName=self._table_name,
+                Key={"workflowId": {"S": workflow_id}},
+                UpdateExpression="SET #c.#sent = #c.#sent + :sent, #c.#queued = #c.#queued + :queued, "
+                "#c.#failed = #c.#failed + :failed, #updated = :updated",
+                ConditionExpression="attribute_exists(workflowId)",
+                ExpressionAttributeNames={
+                    "#c": "counts",
+                    "#sent": "sent",
+                    "#queued": "queued",
+                    "#failed": "failed",
+                    "#updated": "updatedAt",
+                },
+                ExpressionAttributeValues={
+                    ":sent": {"N": str(sent)},
+                    ":queued": {"N": str(queued)},
+                    ":failed": {"N": str(failed)},
+                    ":updated": {"S": updated_at},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return None
+            raise
+        item = {key: _deserializer.deserialize(value) for key, value in response["Attributes"].items()}
+        counts = MessageCounts.model_validate(_plain(item["counts"]))
+        total = int(item.get("messagesTotal", 0))
+        if total and counts.sent + counts.failed >= total and item.get("status") in ("queued", "running"):
+            self._settle(workflow_id, "completed" if counts.sent else "failed", updated_at)
+        return counts
+
+    def _settle(self, workflow_id: str, status: str, updated_at: str) -> None:
+        """Set the final status once; a concurrent settler (or a finished workflow) makes this a no-op."""
+        update = "SET #status = :status, #updated = :updated"
+        names = {"#status": "status", "#updated": "updatedAt"}
+        values = {
+            ":status": {"S": status},
+            ":updated": {"S": updated_at},
+            ":queued": {"S": "queued"},
+            ":running": {"S": "running"},
+        }
+        if status == "failed":
+            update += ", #error = :error"
+            names["#error"] = "error"
+            values[":error"] = _serializer.serialize({"code": "MESSAGES_FAILED", "message": "no message was sent"})
+        try:
+            self._client.update_item(
+                TableName=self._table_name,
+                Key={"workflowId": {"S": workflow_id}},
+                UpdateExpression=update,
+                ConditionExpression="#status IN (:queued, :running)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
 
     def ping(self) -> None:
         """A cheap read that fails when the table cannot be reached (used by the health check)."""

@@ -1,0 +1,113 @@
+"""Exact sliding-window rate limiter per creator account, in Redis: one Lua script, one round trip.
+
+Why a log and not a counter: a fixed window, a token bucket or GCRA all let up to ``2N - 1``
+sends into some window of the platform's length; the platform counts any 60 s span. The script
+keeps, per account, a sorted set of the sends it admitted (scored by Redis's own clock, read
+with ``TIME``, so every Lambda container agrees on "now"), trims what has left the window,
+admits when fewer than ``limit`` remain, and otherwise answers how long until the oldest leaves.
+Everything happens inside one script, so concurrent callers are serialized by Redis itself.
+
+Failing closed: any Redis error or timeout is "not now, ask again later", never "send".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+KEY_PREFIX = "of:sent:"
+
+# KEYS[1] log of admitted sends; ARGV: limit, window in microseconds, unique member.
+# Returns {allowed (1/0), wait in microseconds, server seconds, server microseconds}.
+SLIDING_LOG_LUA = """
+local now = redis.call('TIME')
+local now_us = tonumber(now[1]) * 1000000 + tonumber(now[2])
+local limit = tonumber(ARGV[1])
+local window_us = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_us - window_us)
+if redis.call('ZCARD', KEYS[1]) < limit then
+  redis.call('ZADD', KEYS[1], now_us, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window_us / 1000))
+  return {1, 0, now[1], now[2]}
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {0, tonumber(oldest[2]) + window_us - now_us, now[1], now[2]}
+"""
+SLIDING_LOG_SHA = hashlib.sha1(SLIDING_LOG_LUA.encode()).hexdigest()  # Redis names scripts by their SHA-1
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The limiter's answer: send now, or wait ``retry_after_ms`` (``reason`` says why)."""
+
+    allowed: bool
+    retry_after_ms: int = 0
+    server_time_us: int | None = None  # Redis's clock when it decided (None when Redis was unreachable)
+    reason: Literal["admitted", "limited", "unavailable"] = "admitted"
+
+    @property
+    def retry_after_s(self) -> int:
+        """Whole seconds to wait (SQS delays are whole seconds), at least 1 when not allowed."""
+        return 0 if self.allowed else max(1, math.ceil(self.retry_after_ms / 1000))
+
+
+class RateLimiter(Protocol):
+    """What the drainer needs from a limiter."""
+
+    def acquire(self, account_id: str) -> Decision: ...
+
+
+class SlidingWindowLimiter:
+    """``limit`` sends per ``window_ms`` per account; ``guard_ms`` widens the window for arrival jitter."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        limit: int,
+        window_ms: int,
+        *,
+        guard_ms: int = 0,
+        unavailable_retry_ms: int = 10_000,
+    ) -> None:
+        if limit < 1 or window_ms < 1:
+            raise ValueError("limit and window must be positive")
+        self._client = client
+        self._limit = limit
+        self._window_us = (window_ms + guard_ms) * 1000
+        self._unavailable_retry_ms = unavailable_retry_ms
+
+    def acquire(self, account_id: str) -> Decision:
+        """Admit one send for ``account_id`` now, or say how long until one would be admitted."""
+        args: list[Any] = [self._limit, self._window_us, uuid.uuid4().hex]
+        key = KEY_PREFIX + account_id
+        try:
+            try:
+                reply = self._client.evalsha(SLIDING_LOG_SHA, 1, key, *args)
+            except redis.exceptions.NoScriptError:
+                reply = self._client.eval(SLIDING_LOG_LUA, 1, key, *args)  # runs it and caches it for EVALSHA
+        except redis.RedisError:
+            return Decision(False, self._unavailable_retry_ms, None, "unavailable")
+        allowed, wait_us, seconds, micros = (int(part) for part in reply)
+        server_time_us = seconds * 1_000_000 + micros
+        if allowed:
+            return Decision(True, 0, server_time_us, "admitted")
+        return Decision(False, max(1, math.ceil(wait_us / 1000)), server_time_us, "limited")
+
+
+def redis_client(url: str, timeout_s: float) -> redis.Redis:
+    """A client that gives up quickly and never retries on its own: the caller fails closed instead."""
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=timeout_s,
+        socket_connect_timeout=timeout_s,
+        retry=Retry(NoBackoff(), retries=0),
+        retry_on_timeout=False,
+        health_check_interval=30,
+    )

@@ -1,0 +1,39 @@
+"""The one message shape on the rate-limited queue: what to send, to whom, under which idempotency key."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from shared.models import CamelModel
+from shared.sending.ids import AccountId, FanId, idempotency_key
+
+
+class OutboundMessage(CamelModel):
+    """One personalised message for one fan; the producer sets ``idempotency_key`` once, for good.
+
+    Re-enqueueing (rate limited) creates a new SQS message id, so the SQS id cannot identify the
+    send; this key does, through every redelivery and requeue.
+    """
+
+    idempotency_key: Annotated[str, Field(min_length=3, max_length=200)]
+    workflow_id: str
+    account_id: AccountId
+    recipient_id: FanId
+    text: Annotated[str, Field(min_length=1, max_length=10_000)]
+
+    @classmethod
+    def for_recipient(cls, workflow_id: str, account_id: str, recipient_id: str, text: str) -> OutboundMessage:
+        """The message of ``recipient_id`` in ``workflow_id``, keyed ``<workflowId>#<recipientId>``."""
+        return cls(
+            idempotency_key=idempotency_key(workflow_id, recipient_id),
+            workflow_id=workflow_id,
+            account_id=account_id,
+            recipient_id=recipient_id,
+            text=text,
+        )
+
+    def to_body(self) -> str:
+        """The SQS message body."""
+        return self.model_dump_json(by_alias=True)
