@@ -28,6 +28,13 @@ class StackConfig:
     monthly_cost_threshold_usd: Decimal = Decimal("1000")
     azure_openai_endpoint: str = ""
     redis_url: str = ""
+    # An existing Redis inside an existing VPC (see stacks/network.py); empty: none, or created.
+    vpc_id: str = ""
+    vpc_subnet_ids: tuple[str, ...] = field(default_factory=tuple)
+    vpc_availability_zones: tuple[str, ...] = field(default_factory=tuple)
+    redis_security_group_id: str = ""
+    create_vpc_endpoints: bool = True
+    sending_gateway_url: str = ""
 
     def __post_init__(self) -> None:
         for label, value in (("stage", self.stage), ("resourcePrefix", self.resource_prefix)):
@@ -42,6 +49,17 @@ class StackConfig:
                 raise ValueError(f"context alertEmails has an invalid address: {email!r}")
         if self.daily_cost_threshold_usd <= 0 or self.monthly_cost_threshold_usd <= 0:
             raise ValueError("cost thresholds must be positive")
+        self._check_network()
+
+    def _check_network(self) -> None:
+        """An imported VPC needs the Redis URL, subnets in the AZs given, and the cache's security group."""
+        if not self.vpc_id:
+            return
+        if not (self.redis_url and self.redis_security_group_id and self.vpc_subnet_ids):
+            raise ValueError("context vpcId needs redisUrl, redisSecurityGroupId and vpcSubnetIds")
+        zones = len(self.vpc_availability_zones)
+        if not zones or len(self.vpc_subnet_ids) % zones:
+            raise ValueError("context vpcSubnetIds must give the same number of subnets in each vpcAvailabilityZones")
 
     @property
     def stack_name(self) -> str:
@@ -77,6 +95,12 @@ class StackConfig:
             ),
             azure_openai_endpoint=str(context.get(c.CTX_AZURE_ENDPOINT) or ""),
             redis_url=str(context.get(c.CTX_REDIS_URL) or ""),
+            vpc_id=str(context.get(c.CTX_VPC_ID) or ""),
+            vpc_subnet_ids=_as_tuple(context.get(c.CTX_VPC_SUBNET_IDS) or ()),
+            vpc_availability_zones=_as_tuple(context.get(c.CTX_VPC_AZS) or ()),
+            redis_security_group_id=str(context.get(c.CTX_REDIS_SECURITY_GROUP) or ""),
+            create_vpc_endpoints=str(context.get(c.CTX_CREATE_VPC_ENDPOINTS, True)).lower() not in ("false", "0", "no"),
+            sending_gateway_url=str(context.get(c.CTX_GATEWAY_URL) or ""),
         )
 
 

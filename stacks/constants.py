@@ -31,9 +31,15 @@ POWERTOOLS_LOG_LEVEL = "INFO"
 # SnapStart applies to published versions only; API Gateway invokes this alias of them.
 LIVE_ALIAS_NAME = "live"
 
-# SQS. AWS guidance: visibility timeout at least 6x the consumer Lambda's timeout (30 s consumers).
+# SQS. AWS guidance: visibility timeout at least 6x the consumer Lambda's timeout; a queue without a
+# consumer function keeps QUEUE_VISIBILITY_TIMEOUT_S.
 QUEUE_VISIBILITY_TIMEOUT_S = 180
+VISIBILITY_TIMEOUT_FACTOR = 6
 DLQ_MAX_RECEIVE_COUNT = 5
+# The rate-limited queue: a send that failed on 3 receives goes to the DLQ (and counts as failed).
+MESSAGES_MAX_RECEIVE_COUNT = 3
+# DLQ depth alarm: any message in a DLQ, averaged over this period.
+DLQ_ALARM_PERIOD_MINUTES = 5
 QUEUE_RETENTION_DAYS = 4
 DLQ_RETENTION_DAYS = 14
 DLQ_SUFFIX = "-dlq"
@@ -68,3 +74,19 @@ CTX_DAILY_THRESHOLD = "dailyCostThresholdUsd"
 CTX_MONTHLY_THRESHOLD = "monthlyCostThresholdUsd"
 CTX_AZURE_ENDPOINT = "azureOpenAiEndpoint"
 CTX_REDIS_URL = "redisUrl"
+CTX_VPC_ID = "vpcId"
+CTX_VPC_SUBNET_IDS = "vpcSubnetIds"
+CTX_VPC_AZS = "vpcAvailabilityZones"
+CTX_REDIS_SECURITY_GROUP = "redisSecurityGroupId"
+CTX_CREATE_VPC_ENDPOINTS = "createVpcEndpoints"
+CTX_GATEWAY_URL = "sendingGatewayUrl"
+
+# The created network (when no redisUrl is given): isolated subnets only, no NAT gateway.
+VPC_CIDR = "10.42.0.0/16"
+VPC_AZ_COUNT = 2  # ElastiCache Serverless wants subnets in at least two AZs
+VPC_SUBNET_MASK = 24
+REDIS_PORT = 6379
+VALKEY_MAJOR_VERSION = "8"
+# Caps on the serverless cache's bill: the limiter's logs need kilobytes and a few ECPUs per send.
+VALKEY_MAX_DATA_GB = 1
+VALKEY_MAX_ECPU_S = 5000
