@@ -1,0 +1,210 @@
+"""The platform's sending gateway, simulated: it records every message it accepts, and fails on demand.
+
+Wire (what ``shared.sending.gateway.SendingGateway`` speaks): ``POST /v1/messages`` with
+``Authorization: Bearer <key>`` and ``{"accountId", "recipientId", "messageId", "text"}`` →
+``200 {"id", "status": "sent"}``. It deliberately does NOT deduplicate on ``messageId``: the
+record is the evidence tests use to prove that our side never sends a message twice.
+
+Controls (also answered on the local API's port):
+
+* ``GET /_sim/sent`` → ``[{"accountId", "recipientId", "messageId", "at"}]`` (``at``: ISO 8601 UTC,
+  microseconds, when the gateway accepted it), oldest first; ``DELETE /_sim/sent`` empties it;
+* ``POST /_sim/gateway/faults`` ``{"status": 500, "count": N, "recipientId"?: "fan-7", "delayMs"?: 0}``:
+  the next N sends (to that fan only, when given) answer ``status`` (after ``delayMs``);
+  ``"count": 0`` clears; ``GET`` lists pending faults, ``DELETE`` clears them all.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+DEFAULT_GATEWAY_KEY = "sim-gateway-key"
+SENT_LIMIT = 100_000  # bounded so a long `make run` cannot grow without end
+
+
+@dataclass
+class GatewayFault:
+    """Answer ``status`` to the next ``count`` sends (to ``recipient_id`` only, when set)."""
+
+    status: int
+    count: int
+    recipient_id: str | None = None
+    delay_ms: int = 0
+
+
+def parse_fault(spec: Any) -> GatewayFault:
+    """Validate a fault control body; ``ValueError`` names the bad field."""
+    if not isinstance(spec, dict):
+        raise ValueError("body: expected a JSON object")
+    status, count = spec.get("status", 500), spec.get("count", 1)
+    if not isinstance(status, int) or not 400 <= status <= 599:
+        raise ValueError("status: an HTTP error status, 400..599")
+    if not isinstance(count, int) or count < 0:
+        raise ValueError("count: a whole number >= 0")
+    recipient, delay = spec.get("recipientId"), spec.get("delayMs", 0)
+    if recipient is not None and not isinstance(recipient, str):
+        raise ValueError("recipientId: a string")
+    if not isinstance(delay, int) or not 0 <= delay <= 60_000:
+        raise ValueError("delayMs: 0..60000")
+    return GatewayFault(status, count, recipient, delay)
+
+
+class GatewaySimulator:
+    """State (sent log, faults) plus an HTTP server on 127.0.0.1."""
+
+    def __init__(self, port: int = 0, key: str = DEFAULT_GATEWAY_KEY) -> None:
+        self.key = key
+        self._sent: list[dict[str, str]] = []
+        self._faults: list[GatewayFault] = []
+        self._lock = threading.Lock()
+        self._server = _Server(("127.0.0.1", port), _Handler)
+        self._server.sim = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:40123``."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> GatewaySimulator:
+        """Serve in a daemon thread."""
+        self._thread = threading.Thread(target=self._server.serve_forever, name="gateway-sim", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._server.server_close()
+
+    def sent(self) -> list[dict[str, str]]:
+        """Every accepted send, oldest first."""
+        with self._lock:
+            return list(self._sent)
+
+    def clear_sent(self) -> None:
+        """Forget every send."""
+        with self._lock:
+            self._sent.clear()
+
+    def add_fault(self, fault: GatewayFault) -> None:
+        """Queue a fault; ``count == 0`` clears the faults it would match."""
+        with self._lock:
+            if fault.count == 0:
+                self._faults = [f for f in self._faults if fault.recipient_id not in (None, f.recipient_id)]
+            else:
+                self._faults.append(fault)
+
+    def faults(self) -> list[dict[str, Any]]:
+        """Pending faults."""
+        with self._lock:
+            return [asdict(f) for f in self._faults]
+
+    def clear_faults(self) -> None:
+        """Drop every pending fault."""
+        with self._lock:
+            self._faults.clear()
+
+    def accept(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """One send: a pending fault's status, or 200 and a record in the sent log."""
+        recipient = body.get("recipientId")
+        with self._lock:
+            fault = next((f for f in self._faults if f.recipient_id in (None, recipient)), None)
+            if fault is not None:
+                fault.count -= 1
+                if fault.count <= 0:
+                    self._faults.remove(fault)
+        if fault is not None:
+            time.sleep(fault.delay_ms / 1000)
+            return fault.status, {"error": {"code": "SIMULATED_FAULT", "status": fault.status}}
+        record = {
+            "accountId": str(body["accountId"]),
+            "recipientId": str(recipient),
+            "messageId": str(body["messageId"]),
+            "at": datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        }
+        with self._lock:
+            self._sent.append(record)
+            del self._sent[:-SENT_LIMIT]
+        return 200, {"id": f"gw_{uuid.uuid4().hex[:16]}", "status": "sent"}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    sim: GatewaySimulator
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: tests read the sent log, not access lines."""
+
+    def _body(self) -> Any:
+        raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+        return json.loads(raw) if raw else None
+
+    def _reply(self, status: int, payload: Any) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _handle(self) -> None:
+        sim, path, method = self.server.sim, self.path.split("?")[0], self.command
+        try:
+            body = self._body()
+        except ValueError:
+            return self._reply(400, {"error": {"code": "MALFORMED_JSON"}})
+        if path == "/v1/messages" and method == "POST":
+            return self._send(sim, body)
+        if path == "/_sim/sent" and method in ("GET", "DELETE"):
+            if method == "DELETE":
+                sim.clear_sent()
+            return self._reply(200, sim.sent())
+        if path == "/_sim/gateway/faults":
+            return self._faults(sim, method, body)
+        if path == "/_sim/gateway/health":
+            return self._reply(200, {"status": "ok"})
+        return self._reply(404, {"error": {"code": "NOT_FOUND", "message": f"no {method} {path}"}})
+
+    def _send(self, sim: GatewaySimulator, body: Any) -> None:
+        if self.headers.get("authorization") != f"Bearer {sim.key}":
+            return self._reply(401, {"error": {"code": "UNAUTHORIZED"}})
+        required = ("accountId", "recipientId", "messageId", "text")
+        if not isinstance(body, dict) or any(not isinstance(body.get(k), str) or not body[k] for k in required):
+            return self._reply(400, {"error": {"code": "INVALID_MESSAGE", "required": list(required)}})
+        self._reply(*sim.accept(body))
+
+    def _faults(self, sim: GatewaySimulator, method: str, body: Any) -> None:
+        if method == "POST":
+            try:
+                sim.add_fault(parse_fault(body))
+            except ValueError as exc:
+                return self._reply(422, {"error": {"code": "INVALID_FAULT", "message": str(exc)}})
+        elif method == "DELETE":
+            sim.clear_faults()
+        elif method != "GET":
+            return self._reply(405, {"error": {"code": "METHOD_NOT_ALLOWED"}})
+        self._reply(200, sim.faults())
+
+    do_GET = do_POST = do_DELETE = do_PUT = _handle
