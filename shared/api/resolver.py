@@ -17,10 +17,12 @@ from shared.api.envelope import failure
 from shared.api.schemas import API_TITLE, API_VERSION, SECURITY_SCHEMES
 from shared.api.served_headers import routing_headers
 from shared.errors import (
+    CampaignInputError,
     DomainError,
     ForbiddenError,
     ProviderRejectedCampaignError,
     ProvidersUnavailableError,
+    QueueUnavailableError,
     RoutingError,
     UnauthenticatedError,
     WorkflowNotFoundError,
@@ -34,6 +36,8 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     WorkflowNotFoundError: 404,
     ProviderRejectedCampaignError: 400,
     ProvidersUnavailableError: 503,
+    CampaignInputError: 422,
+    QueueUnavailableError: 503,
 }
 
 
