@@ -8,21 +8,24 @@ same object backs ``make run`` and the pytest fixtures, so they cannot disagree 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from local.aws import LOCAL_CREDENTIALS, EmailOutbox, LocalResources, MotoServer, create_resources
 from local.events import DEFAULT_JWT_SECRET
+from local.gateway_sim import GatewaySimulator
 from local.provider_sim import DEFAULT_KEYS
 from local.queue_poller import QueuePoller, event_sources
 from local.redis_server import RedisServer, free_port
 from local.server import HandlerRegistry, LocalApi
 from local.simulators import SimulatorHandle, start_simulator
 from local.template import REGION, Resolver, Template, jwt_settings, lambda_environment, template_paths
+from shared.naming import SECRET_SUFFIXES
 
 Mode = Literal["thread", "process"]
 # Set here, never taken from the template: they point the handlers at the local services.
@@ -34,8 +37,12 @@ LOCAL_ONLY_KEYS = (
     "AWS_REGION",
     "REDIS_URL",
     "POWERTOOLS_TRACE_DISABLED",
+    "GATEWAY_URL",
 )
 REAL_KEY_VARS = {"openai": "OPENAI_API_KEY", "azure": "AZURE_OPENAI_API_KEY"}
+# Values (never names) an operator may set in the shell for `make run`, over the template's:
+# e.g. `DAILY_COST_THRESHOLD_USD=0.001 make run` to watch an alert e-mail arrive at /_local/emails.
+SHELL_OVERRIDABLE_KEYS = ("DAILY_COST_THRESHOLD_USD", "MONTHLY_COST_THRESHOLD_USD")
 
 
 def real_provider_keys(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
@@ -59,6 +66,7 @@ class LocalStack:
         drain_queues: bool | None = None,
         handlers: HandlerRegistry | None = None,
         use_real_providers: bool = False,
+        settings: Mapping[str, str] | None = None,
     ) -> None:
         self.api_port = api_port
         self.with_api = with_api
@@ -72,6 +80,9 @@ class LocalStack:
         # Tests always simulate (never spend tokens); `make run` calls real providers whose key is set.
         self.real_keys = real_provider_keys() if use_real_providers else {}
         self.sim: SimulatorHandle | None = None
+        self.gateway: GatewaySimulator | None = None
+        # Documented settings (``shared.settings`` names, upper case) that win over the template's values.
+        self.settings = {key.upper(): str(value) for key, value in (settings or {}).items()}
         self.template = Template()
         self.resources = LocalResources()
         self.outbox: EmailOutbox | None = None
@@ -100,7 +111,9 @@ class LocalStack:
             logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request log lines
             self.moto.start()
             self.sim = start_simulator(self.sim_mode, self.sim_latency_ms)
+            self.gateway = GatewaySimulator().start()
             self.resources = create_resources(self.template, self.moto, {**DEFAULT_KEYS, **self.real_keys})
+            self._store_gateway_key()
             self.outbox = EmailOutbox(self.moto, self.resources)
             self.env = self._environment()
             if self.with_api:
@@ -126,7 +139,9 @@ class LocalStack:
             "AWS_REGION": REGION,
             "REDIS_URL": self.redis.url,
             "POWERTOOLS_TRACE_DISABLED": "true",
+            "GATEWAY_URL": self.gateway.url if self.gateway else "",
         }
+        overrides.update({key: os.environ[key] for key in SHELL_OVERRIDABLE_KEYS if os.environ.get(key)})
         # Simulated providers point at the simulator; real ones keep the caller's endpoint if given
         # (the real key itself is stored in the provider's local secret, as deployed).
         for provider, var, simulated in (
@@ -141,7 +156,40 @@ class LocalStack:
         env = lambda_environment(self.template, resolver, skip=overrides.keys())
         env.setdefault("POWERTOOLS_METRICS_NAMESPACE", "HybridOrchestrator")
         env.pop("POWERTOOLS_DEV", None)
-        return {**env, **overrides}
+        return {**env, **overrides, **self.settings}
+
+    def _store_gateway_key(self) -> None:
+        """The gateway key secret holds the simulator's key, as ops store the real one when deployed."""
+        if self.gateway is None:
+            return
+        client = self.moto.client("secretsmanager")
+        for name in self.resources.secrets:
+            if name.endswith(SECRET_SUFFIXES["gateway"]):
+                client.put_secret_value(SecretId=name, SecretString=self.gateway.key)
+
+    @contextlib.contextmanager
+    def override_settings(self, values: Mapping[str, str]) -> Iterator[None]:
+        """Run a block with some settings changed for every handler (``{"OF_RATE_LIMIT": "10"}``).
+
+        The handlers share this process, so the values go into ``os.environ`` and every cached
+        collaborator is rebuilt; the previous values come back afterwards.
+        """
+        changed = {key.upper(): str(value) for key, value in values.items()}
+        before = {key: os.environ.get(key) for key in changed}
+        saved_env = dict(self.env)
+        self.env.update(changed)
+        os.environ.update(changed)
+        _clear_settings_cache()
+        try:
+            yield
+        finally:
+            self.env = saved_env
+            for key, value in before.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            _clear_settings_cache()
 
     def apply_env(self) -> None:
         """Put :attr:`env` into ``os.environ`` (handlers run in this process); undone by stop()."""
@@ -165,6 +213,8 @@ class LocalStack:
         if self.api is None:
             issuer, audiences = jwt_settings()
             proxies = {"/_sim/": self.sim.url} if self.sim else {}
+            if self.gateway is not None:
+                proxies.update({"/_sim/sent": self.gateway.url, "/_sim/gateway/": self.gateway.url})
             self.api = LocalApi(
                 port or free_port(),
                 jwt_secret=os.environ.get("JWT_SECRET") or DEFAULT_JWT_SECRET,
@@ -209,6 +259,9 @@ class LocalStack:
         if self.sim is not None:
             self.sim.stop()
             self.sim = None
+        if self.gateway is not None:
+            self.gateway.stop()
+            self.gateway = None
         self.moto.stop()
         self.redis.close()
         self.restore_env()
@@ -229,3 +282,8 @@ def _clear_settings_cache() -> None:
     cache_clear = getattr(get_settings, "cache_clear", None)
     if cache_clear is not None:
         cache_clear()
+    from shared import container
+
+    clear_collaborators = getattr(container, "clear_caches", None)  # built from the old settings
+    if clear_collaborators is not None:
+        clear_collaborators()

@@ -25,4 +25,5 @@ def resource_name(prefix: str, stage: str, suffix: str) -> str:
 SECRET_SUFFIXES = {
     "openai": "openai-api-key",
     "azure": "azure-openai-api-key",
+    "gateway": "sending-gateway-key",
 }
