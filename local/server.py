@@ -272,4 +272,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         self.wfile.write(head + (b"" if self.command == "HEAD" else body))
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = do_CONNECT = _handle
+    def __getattr__(self, name: str) -> Any:
+        # API Gateway answers every method (QUERY, TRACE, ...) through its routes: a 404/405 envelope, never 501.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)

@@ -161,3 +161,13 @@ def test_chunked_request_bodies_are_reassembled(echo_api):
     assert connection.getresponse().status == 207
     connection.close()
     assert calls[-1][0]["body"] == '{"a": 1}' and calls[-1][0]["isBase64Encoded"] is False
+
+
+def test_any_method_reaches_the_router_never_a_501(api) -> None:
+    """API Gateway answers unknown methods through its routes; so does the local server."""
+    import requests
+
+    for method in ("QUERY", "TRACE", "PATCH", "BREW"):
+        response = requests.request(method, f"{api.url}/api/v2/campaigns/hybrid", timeout=5)
+        assert response.status_code == 405, method
+        assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
