@@ -1,0 +1,168 @@
+"""The sliding-window limiter against a real Redis: exact under concurrency, one round trip, fails closed."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from collections import defaultdict
+
+import pytest
+import redis
+
+from shared.sending.limiter import KEY_PREFIX, SLIDING_LOG_SHA, SlidingWindowLimiter, redis_client
+
+LIMIT = 10
+WINDOW_MS = 1000
+WORKERS, ACCOUNTS, ATTEMPTS = 50, 20, 500
+
+# A fixed-window counter (what the limiter must NOT be): the checker below has to catch it.
+FIXED_WINDOW_LUA = """
+local now = redis.call('TIME')
+local now_us = tonumber(now[1]) * 1000000 + tonumber(now[2])
+local key = KEYS[1] .. ':' .. math.floor(now_us / tonumber(ARGV[2]))
+local n = redis.call('INCR', key)
+redis.call('PEXPIRE', key, math.ceil(tonumber(ARGV[2]) / 1000) * 2)
+if n <= tonumber(ARGV[1]) then return {1, 0, now[1], now[2]} end
+return {0, 0, now[1], now[2]}
+"""
+
+
+def worst_window(times_us: list[int], limit: int, window_us: int) -> int | None:
+    """The shortest span holding ``limit + 1`` admitted sends, if one is shorter than the window.
+
+    Every window, not fixed buckets: for sorted times, some window of length W holds more than
+    ``limit`` sends exactly when ``t[i + limit] - t[i] < W`` for some i.
+    """
+    ordered = sorted(times_us)
+    spans = [ordered[i + limit] - ordered[i] for i in range(len(ordered) - limit)]
+    shortest = min(spans, default=None)
+    return shortest if shortest is not None and shortest < window_us else None
+
+
+def hammer(acquire, seed: int) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+    """WORKERS threads x ATTEMPTS decisions over ACCOUNTS accounts; admitted and all decision times (Redis clock)."""
+    admitted: dict[str, list[int]] = defaultdict(list)
+    decided: dict[str, list[int]] = defaultdict(list)
+    lock = threading.Lock()
+    accounts = [f"acct-{seed}-{i:02d}" for i in range(ACCOUNTS)]
+    start = threading.Barrier(WORKERS)
+
+    def worker(n: int) -> None:
+        rng = random.Random(seed * 1000 + n)
+        start.wait()
+        for _ in range(ATTEMPTS):
+            account = rng.choice(accounts)
+            allowed, server_us = acquire(account)
+            with lock:
+                decided[account].append(server_us)
+                if allowed:
+                    admitted[account].append(server_us)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return admitted, decided
+
+
+@pytest.fixture
+def client(redis_server):
+    connection = redis_client(redis_server.url, 2.0)
+    yield connection
+    connection.close()
+
+
+def test_fifty_workers_never_get_more_than_the_limit_into_any_window_of_any_account(client):
+    limiter = SlidingWindowLimiter(client, LIMIT, WINDOW_MS)
+
+    def acquire(account: str) -> tuple[bool, int]:
+        decision = limiter.acquire(account)
+        assert decision.reason != "unavailable"
+        return decision.allowed, decision.server_time_us
+
+    admitted, decided = hammer(acquire, seed=1)
+    assert sum(len(v) for v in decided.values()) == WORKERS * ATTEMPTS
+    for account, times in admitted.items():
+        assert worst_window(times, LIMIT, WINDOW_MS * 1000) is None, account
+        # Not by refusing everything: with demand far above the limit, every window is filled.
+        span_us = max(decided[account]) - min(decided[account])
+        assert len(times) >= LIMIT * (span_us // (WINDOW_MS * 1000)), account
+    assert len(admitted) == ACCOUNTS
+
+
+def test_the_window_checker_catches_a_fixed_window_limiter(client):
+    sha = client.script_load(FIXED_WINDOW_LUA)
+
+    def acquire(account: str) -> tuple[bool, int]:
+        allowed, _, seconds, micros = client.evalsha(sha, 1, f"test:fixed:{account}", LIMIT, WINDOW_MS * 1000)
+        return bool(allowed), int(seconds) * 1_000_000 + int(micros)
+
+    admitted, _ = hammer(acquire, seed=2)
+    assert any(worst_window(times, LIMIT, WINDOW_MS * 1000) is not None for times in admitted.values())
+
+
+def test_a_limited_caller_is_told_when_the_oldest_send_leaves_the_window(client):
+    limiter = SlidingWindowLimiter(client, 3, 600)
+    account = f"wait-{uuid.uuid4().hex[:8]}"
+    first = limiter.acquire(account)
+    for _ in range(2):
+        assert limiter.acquire(account).allowed
+    refused = limiter.acquire(account)
+    assert not refused.allowed and refused.reason == "limited"
+    elapsed_ms = (refused.server_time_us - first.server_time_us) / 1000
+    assert 600 - elapsed_ms - 2 <= refused.retry_after_ms <= 600 - elapsed_ms + 2
+    time.sleep(refused.retry_after_ms / 1000 + 0.01)
+    assert limiter.acquire(account).allowed
+    assert 0 < client.pttl(KEY_PREFIX + account) <= 600  # the log expires with the window
+
+
+def test_the_guard_widens_the_window(client):
+    limiter = SlidingWindowLimiter(client, 1, 200, guard_ms=300)
+    account = f"guard-{uuid.uuid4().hex[:8]}"
+    assert limiter.acquire(account).allowed
+    time.sleep(0.25)
+    refused = limiter.acquire(account)
+    assert not refused.allowed and 200 <= refused.retry_after_ms <= 300
+
+
+def test_one_round_trip_per_decision_and_the_script_is_loaded_once(client):
+    client.script_flush()
+    client.config_resetstat()
+    limiter = SlidingWindowLimiter(client, 5, 1000)
+    decisions = 200
+    for n in range(decisions):
+        limiter.acquire(f"rt-{n % 7}")
+    stats = client.info("commandstats")
+    calls = {name.removeprefix("cmdstat_"): entry["calls"] for name, entry in stats.items()}
+    # The first EVALSHA meets NOSCRIPT, EVAL runs and caches it; every later decision is one EVALSHA.
+    assert calls.get("eval") == 1
+    assert calls.get("evalsha") == decisions
+    assert client.script_exists(SLIDING_LOG_SHA) == [True]
+    inner = {"zremrangebyscore", "zcard", "zadd", "pexpire", "zrange", "time"}
+    outer = set(calls) - inner - {"eval", "evalsha", "info", "config|resetstat", "config"}
+    assert outer == set(), outer  # nothing else was sent from the client
+
+
+def test_redis_unreachable_means_not_now_quickly_never_send(redis_server):
+    if not redis_server.managed:
+        pytest.skip("an external REDIS_URL cannot be stopped")
+    limiter = SlidingWindowLimiter(redis_client(redis_server.url, 0.2), 10, 1000, unavailable_retry_ms=7000)
+    redis_server.stop()
+    try:
+        started = time.perf_counter()
+        decisions = [limiter.acquire("down") for _ in range(5)]
+        assert time.perf_counter() - started < 2
+        assert all(not d.allowed and d.reason == "unavailable" and d.retry_after_s == 7 for d in decisions)
+    finally:
+        redis_server.start()
+    assert limiter.acquire("down").allowed
+
+
+def test_a_timeout_is_not_now_too(redis_server):
+    blackhole = redis.Redis(host="10.255.255.1", port=6379, socket_connect_timeout=0.2, socket_timeout=0.2)
+    limiter = SlidingWindowLimiter(blackhole, 10, 1000)
+    decision = limiter.acquire("nowhere")
+    assert not decision.allowed and decision.reason == "unavailable"
