@@ -111,14 +111,15 @@ class MessageDrainer:
         return {"status": "sent", "gatewayId": receipt.gateway_id, "sentAt": iso_timestamp(self._clock())}
 
     def _after_failed_attempt(self, message: OutboundMessage, record: SQSRecord) -> None:
-        """Back off before SQS redelivers; on the last receive before the DLQ, count the message failed."""
+        """Back off before SQS redelivers; on the last receive before the DLQ, count the message failed
+        and make it visible at once, so SQS moves it to the DLQ now rather than after the visibility timeout."""
         receive_count = int(record.attributes.approximate_receive_count or 1)
+        backoff_s = self._retry_backoff_s * 2 ** (receive_count - 1)
         if receive_count >= self._max_receive_count:
             logger.error("message goes to the DLQ", extra={"key": message.idempotency_key, "receives": receive_count})
             self._count(message, failed=1)
             metrics.add_metric(name="MessagesDeadLettered", unit=MetricUnit.Count, value=1)
-            return
-        backoff_s = self._retry_backoff_s * 2 ** (receive_count - 1)
+            backoff_s = 0
         try:
             self._queue.retry_after(record.receipt_handle, backoff_s)
         except Exception:  # the visibility timeout still brings it back, only later

@@ -127,7 +127,8 @@ def test_failing_on_the_last_receive_counts_the_message_failed_before_it_goes_to
         with pytest.raises(GatewayRetryableError):
             drainer.handle(sqs_record(raw, receive_count=receive))
     assert counts.calls == [{"workflow_id": WORKFLOW, "sent": 0, "queued": -1, "failed": 1}]
-    assert len(queue.backoffs) == 2  # none after the last receive: SQS moves it to the DLQ
+    # Visible again at once after the last receive: the next receive moves it to the DLQ.
+    assert [delay for _, delay in queue.backoffs] == [2, 4, 0]
 
 
 def test_a_permanent_refusal_counts_failed_once_and_is_not_retried(parts):
