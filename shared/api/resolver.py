@@ -62,6 +62,11 @@ def build_resolver() -> APIGatewayHttpResolver:
     def _unsupported_type(exc: RequestUnsupportedContentType) -> Response[dict]:
         return failure(415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json.", _details(exc.errors()))
 
+    @app.exception_handler(RecursionError)
+    def _too_deep(exc: RecursionError) -> Response[dict]:
+        # json.loads recurses once per nesting level: a hostile body exhausts the stack before any model sees it.
+        return failure(400, "MALFORMED_JSON", "The request body is nested too deeply.")
+
     @app.exception_handler(UnicodeDecodeError)
     def _not_utf8(exc: UnicodeDecodeError) -> Response[dict]:
         return failure(400, "MALFORMED_BODY", "The request body is not UTF-8 text.")
