@@ -172,12 +172,20 @@ def route_function_for(template: Template, logical_id: str, functions: Iterable[
 
 
 def _referenced(value: Any) -> str | None:
+    """The logical id a value refers to: a Ref, a GetAtt, or the first one inside an intrinsic.
+
+    A mapping on an alias names it as ``Fn::Join`` of ``Fn::Select`` over ``Fn::Split`` of the
+    alias's Ref and ``:live``; the Ref inside still leads to the function.
+    """
     if isinstance(value, Mapping):
         if "Ref" in value:
             return str(value["Ref"])
         if "Fn::GetAtt" in value:
             att = value["Fn::GetAtt"]
             return str(att[0] if isinstance(att, list) else att.split(".")[0])
+        return next(filter(None, (_referenced(item) for item in value.values())), None)
+    if isinstance(value, list):
+        return next(filter(None, (_referenced(item) for item in value)), None)
     return None
 
 
