@@ -15,6 +15,10 @@ _NAME_PART = re.compile(r"^[a-z0-9-]{1,24}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def _aws_id(prefix: str) -> re.Pattern[str]:
+    return re.compile(rf"^{prefix}-(?:[0-9a-f]{{8}}|[0-9a-f]{{17}})$")
+
+
 @dataclass(frozen=True)
 class StackConfig:
     """What varies between deployments: identity, auth, alerting and optional endpoints."""
@@ -32,6 +36,7 @@ class StackConfig:
     vpc_id: str = ""
     vpc_subnet_ids: tuple[str, ...] = field(default_factory=tuple)
     vpc_availability_zones: tuple[str, ...] = field(default_factory=tuple)
+    vpc_route_table_ids: tuple[str, ...] = field(default_factory=tuple)  # of those subnets: the DynamoDB endpoint
     redis_security_group_id: str = ""
     create_vpc_endpoints: bool = True
     sending_gateway_url: str = ""
@@ -57,9 +62,20 @@ class StackConfig:
             return
         if not (self.redis_url and self.redis_security_group_id and self.vpc_subnet_ids):
             raise ValueError("context vpcId needs redisUrl, redisSecurityGroupId and vpcSubnetIds")
+        for label, ids, pattern in (
+            ("vpcId", (self.vpc_id,), _aws_id("vpc")),
+            ("vpcSubnetIds", self.vpc_subnet_ids, _aws_id("subnet")),
+            ("vpcRouteTableIds", self.vpc_route_table_ids, _aws_id("rtb")),
+            ("redisSecurityGroupId", (self.redis_security_group_id,), _aws_id("sg")),
+        ):
+            bad = [value for value in ids if not pattern.match(value)]
+            if bad:
+                raise ValueError(f"context {label} has malformed ids: {', '.join(bad)}")
         zones = len(self.vpc_availability_zones)
         if not zones or len(self.vpc_subnet_ids) % zones:
             raise ValueError("context vpcSubnetIds must give the same number of subnets in each vpcAvailabilityZones")
+        if self.create_vpc_endpoints and len(self.vpc_route_table_ids) != len(self.vpc_subnet_ids):
+            raise ValueError("context vpcRouteTableIds: one per subnet in vpcSubnetIds (or createVpcEndpoints=false)")
 
     @property
     def stack_name(self) -> str:
@@ -98,6 +114,7 @@ class StackConfig:
             vpc_id=str(context.get(c.CTX_VPC_ID) or ""),
             vpc_subnet_ids=_as_tuple(context.get(c.CTX_VPC_SUBNET_IDS) or ()),
             vpc_availability_zones=_as_tuple(context.get(c.CTX_VPC_AZS) or ()),
+            vpc_route_table_ids=_as_tuple(context.get(c.CTX_VPC_ROUTE_TABLE_IDS) or ()),
             redis_security_group_id=str(context.get(c.CTX_REDIS_SECURITY_GROUP) or ""),
             create_vpc_endpoints=str(context.get(c.CTX_CREATE_VPC_ENDPOINTS, True)).lower() not in ("false", "0", "no"),
             sending_gateway_url=str(context.get(c.CTX_GATEWAY_URL) or ""),

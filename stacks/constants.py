@@ -77,6 +77,7 @@ CTX_REDIS_URL = "redisUrl"
 CTX_VPC_ID = "vpcId"
 CTX_VPC_SUBNET_IDS = "vpcSubnetIds"
 CTX_VPC_AZS = "vpcAvailabilityZones"
+CTX_VPC_ROUTE_TABLE_IDS = "vpcRouteTableIds"
 CTX_REDIS_SECURITY_GROUP = "redisSecurityGroupId"
 CTX_CREATE_VPC_ENDPOINTS = "createVpcEndpoints"
 CTX_GATEWAY_URL = "sendingGatewayUrl"
@@ -86,6 +87,15 @@ VPC_CIDR = "10.42.0.0/16"
 VPC_AZ_COUNT = 2  # ElastiCache Serverless wants subnets in at least two AZs
 VPC_SUBNET_MASK = 24
 REDIS_PORT = 6379
+# What a function needs to run in a VPC (the actions of AWSLambdaVPCAccessExecutionRole, granted inline).
+VPC_ENI_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
 VALKEY_MAJOR_VERSION = "8"
 # Caps on the serverless cache's bill: the limiter's logs need kilobytes and a few ECPUs per send.
 VALKEY_MAX_DATA_GB = 1

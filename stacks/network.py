@@ -6,7 +6,8 @@ Three set-ups, chosen by context:
   gateway) holding an ElastiCache Serverless for Valkey cache (the smallest minimum bill of any
   ElastiCache option), plus the endpoints the in-VPC functions need: DynamoDB (gateway, free),
   SQS and Secrets Manager (interface endpoints);
-* ``redisUrl`` + ``vpcId``, ``vpcSubnetIds``, ``vpcAvailabilityZones``, ``redisSecurityGroupId``:
+* ``redisUrl`` + ``vpcId``, ``vpcSubnetIds``, ``vpcAvailabilityZones``, ``vpcRouteTableIds``,
+  ``redisSecurityGroupId``:
   an existing ElastiCache in an existing VPC; the functions join that VPC, the cache's security
   group admits them, and the same endpoints are added unless ``createVpcEndpoints`` is false;
 * ``redisUrl`` alone: a Redis reachable without a VPC (TLS + AUTH in the URL); no VPC at all.
@@ -83,7 +84,7 @@ class SendingNetwork(Construct):
         )
         self._place(vpc, ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED))
         cache_sg = ec2.SecurityGroup(
-            self, "CacheSecurityGroup", vpc=vpc, description="Valkey cache: the limiter's functions only"
+            self, "CacheSecurityGroup", vpc=vpc, description="Valkey cache: reachable from the limiter functions only"
         )
         cache_sg.add_ingress_rule(self.security_group, ec2.Port.tcp(c.REDIS_PORT), "limiter functions")
         self.cache = elasticache.CfnServerlessCache(
@@ -116,6 +117,7 @@ class SendingNetwork(Construct):
             vpc_id=config.vpc_id,
             availability_zones=list(config.vpc_availability_zones),
             private_subnet_ids=list(config.vpc_subnet_ids),
+            private_subnet_route_table_ids=list(config.vpc_route_table_ids) or None,
         )
         self._place(vpc, ec2.SubnetSelection(subnets=vpc.private_subnets))
         redis_sg = ec2.SecurityGroup.from_security_group_id(self, "RedisSecurityGroup", config.redis_security_group_id)
@@ -130,7 +132,7 @@ class SendingNetwork(Construct):
             self,
             "FunctionsSecurityGroup",
             vpc=vpc,
-            description="Functions that use the limiter's Redis (outbound only)",
+            description="Functions that use the limiter Redis (outbound only)",
             allow_all_outbound=True,
         )
 
