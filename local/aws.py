@@ -25,7 +25,7 @@ from typing import Any, Literal
 import boto3
 
 from local.redis_server import free_port
-from local.template import REGION, PhysicalResource, Resolver, Template, TemplateError
+from local.template import REGION, REPO_ROOT, PhysicalResource, Resolver, Template, TemplateError
 from shared.naming import SECRET_SUFFIXES
 
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": REGION}
@@ -61,11 +61,14 @@ class MotoServer:
         if self.mode == "thread":
             from moto.server import ThreadedMotoServer  # imported only when used: it is heavy
 
+            from local.moto_dynamodb import serialize_dynamodb_requests
+
+            serialize_dynamodb_requests()
             self._thread_server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
             self._thread_server.start()
             return self
-        args = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
-        self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        args = [sys.executable, "-m", "local.moto_dynamodb", "-H", "127.0.0.1", "-p", str(self.port)]
+        self._process = subprocess.Popen(args, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+from shared.costs.events import CostRecorder, billed_events
 from shared.errors import ProviderRejectedCampaignError, ProvidersUnavailableError
 from shared.models import (
     AttemptRecord,
@@ -70,6 +71,8 @@ class CampaignService:
         workflows: WorkflowRepository,
         max_output_tokens: int,
         ttl_days: int,
+        *,
+        costs: CostRecorder,
         clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] = new_workflow_id,
     ) -> None:
@@ -78,6 +81,7 @@ class CampaignService:
         self._workflows = workflows
         self._max_output_tokens = max_output_tokens
         self._ttl_s = ttl_days * SECONDS_PER_DAY
+        self._costs = costs
         self._clock = clock
         self._new_id = new_id
 
@@ -118,6 +122,7 @@ class CampaignService:
             provider=routed.provider,
             model=routed.model,
         )
+        self.record_costs(workflow, "generate", routed.outcome)
         record_routing(routed.outcome)
         record_served_call(routed.provider, routed.priced_model, routed.outcome.attempts[-1].latency_ms, cost)
         duration_ms = (time.perf_counter() - started) * 1000
@@ -142,7 +147,14 @@ class CampaignService:
         self._workflows.save(workflow)
         return workflow
 
+    def record_costs(self, workflow: Workflow, step: str, outcome: RoutingOutcome) -> None:
+        """Record every billed call of one step in the cost ledger; ids are (workflow, step, attempt), so a
+        retried invocation of the same step counts nothing twice."""
+        for event in billed_events(outcome, self._prices, workflow=workflow, step=step, at=self._clock()):
+            self._costs.record(event)
+
     def _fail(self, workflow: Workflow, outcome: RoutingOutcome, code: str, message: str) -> None:
+        self.record_costs(workflow, "generate", outcome)
         record_routing(outcome)
         step = _step("generate", "failed", outcome, None, None)
         self._update(workflow, status="failed", steps=[step], error=WorkflowError(code=code, message=message))

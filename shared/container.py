@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerDynamoDBPersistence
 
     from shared.campaigns import CampaignService
+    from shared.costs.ledger import CostLedger
+    from shared.costs.tracker import CostTracker
     from shared.providers.router import ProviderRouter
 
 
@@ -140,7 +142,35 @@ def campaign_service() -> CampaignService:
         workflows=workflow_store(),
         max_output_tokens=settings.max_output_tokens,
         ttl_days=settings.workflow_ttl_days,
+        costs=cost_tracker(),
     )
+
+
+@lru_cache(maxsize=1)
+def cost_ledger() -> CostLedger:
+    """The cost ledger over the costs table."""
+    from shared.costs.ledger import CostLedger
+    from shared.costs.store import DynamoCostStore
+
+    settings = get_settings()
+    store = DynamoCostStore(settings.cost_table_name, dynamodb_client())
+    return CostLedger(store, settings.cost_event_ttl_days, settings.cost_counter_ttl_days)
+
+
+@lru_cache(maxsize=1)
+def cost_tracker() -> CostTracker:
+    """Records every billed call, then alerts through the cost-alert topic when a threshold is crossed."""
+    from shared.costs.alerts import SnsAlertPublisher, ThresholdAlerts, thresholds_from_usd
+    from shared.costs.tracker import CostTracker
+
+    settings = get_settings()
+    alerts = ThresholdAlerts(
+        cost_ledger(),
+        SnsAlertPublisher(settings.cost_alert_topic_arn, aws_client("sns")),
+        thresholds_from_usd(settings.daily_cost_threshold_usd, settings.monthly_cost_threshold_usd),
+        product=f"Hybrid Orchestrator ({settings.stage})",
+    )
+    return CostTracker(cost_ledger(), alerts)
 
 
 def health_probes() -> dict[str, Probe]:

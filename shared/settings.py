@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     # Cost thresholds, sending limits and flags.
     daily_cost_threshold_usd: Annotated[Decimal, Field(gt=0)] = Decimal("50")
     monthly_cost_threshold_usd: Annotated[Decimal, Field(gt=0)] = Decimal("1000")
+    # The cost-alert topic's ARN (CDK passes it; locally it comes from the template like every name).
+    cost_alert_topic_arn: str = ""
+    cost_event_ttl_days: Annotated[int, Field(ge=1, le=365)] = 30
+    # Counters outlive raw events: breakdowns reach back 90 days, month totals a year.
+    cost_counter_ttl_days: Annotated[int, Field(ge=90, le=3650)] = 400
     of_rate_limit: Annotated[int, Field(ge=1)] = 10
     of_rate_window_s: Annotated[int, Field(ge=1)] = 60
     # Extra spacing the limiter adds to the window: the platform counts our sends when they arrive,

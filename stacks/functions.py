@@ -81,6 +81,8 @@ class OrchestratorFunctions(Construct):
         self._config = config
         self._layers = layers
         self._grants = self._build_grant_table(data, messaging, secrets)
+        # Every function gets it, like the resource names: one environment, and the campaign paths publish.
+        self._topic_environment = {"COST_ALERT_TOPIC_ARN": messaging.alert_topic.topic_arn}
         self.functions: dict[str, lambda_.Function] = {}
         self.entrypoints: dict[str, lambda_.IFunction] = {}
         for spec in FUNCTIONS.values():
@@ -114,7 +116,7 @@ class OrchestratorFunctions(Construct):
             timeout=Duration.seconds(spec.timeout_s),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
-            environment=base_environment(self._config),
+            environment={**base_environment(self._config), **self._topic_environment},
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if spec.calls_providers else None,
             role=role,
         )

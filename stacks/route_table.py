@@ -60,7 +60,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             description="Runs a hybrid campaign through the provider router",
             memory_mb=256,
             timeout_s=30,
-            uses=("workflows_table", "circuits_table", "provider_secrets"),
+            uses=("workflows_table", "circuits_table", "provider_secrets", "costs_table", "alert_topic"),
             calls_providers=True,
         ),
         FunctionSpec(
@@ -84,12 +84,28 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             timeout_s=10,
             ships_all_functions=True,
         ),
+        FunctionSpec(
+            name="cost_stats",
+            description="Today's and this month's AI spend, by provider, against the thresholds",
+            memory_mb=256,
+            timeout_s=10,
+            uses=("costs_table:read",),
+        ),
+        FunctionSpec(
+            name="cost_breakdown",
+            description="AI spend over a date range grouped by provider, model, campaign, user or day",
+            memory_mb=256,
+            timeout_s=10,
+            uses=("costs_table:read",),
+        ),
     )
 }
 
 ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("POST", "/api/v2/campaigns/hybrid", "campaign"),
     HttpRoute("GET", "/api/v2/campaigns/status", "status"),
+    HttpRoute("GET", "/api/v2/costs/stats", "cost_stats"),
+    HttpRoute("GET", "/api/v2/costs/breakdown", "cost_breakdown"),
     HttpRoute(
         "GET",
         "/api/health/hybrid-orchestrator",

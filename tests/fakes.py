@@ -74,3 +74,74 @@ class InMemoryWorkflowStore:
 
     def get(self, workflow_id: str) -> Workflow | None:
         return self.items.get(workflow_id)
+
+
+class InMemoryCostStore:
+    """The costs table in a dict, with DynamoDB's semantics: all-or-nothing events, BETWEEN queries.
+
+    A lock stands in for DynamoDB's transaction isolation, so threads can hammer one instance.
+    ``requests`` counts calls per operation, like the botocore hook the benchmarks use.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.items: dict[tuple[str, str], dict] = {}
+        self.requests: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def _count(self, operation: str) -> None:
+        self.requests[operation] = self.requests.get(operation, 0) + 1
+
+    def add_event(self, key, event, counters, increment, counter_ttl) -> bool:
+        with self._lock:
+            self._count("TransactWriteItems")
+            if key in self.items:
+                return False
+            self.items[key] = {"pk": key[0], "sk": key[1], **{k: v for k, v in event.items() if v is not None}}
+            for counter in counters:
+                item = self.items.setdefault(counter, {"pk": counter[0], "sk": counter[1]})
+                item["micros"] = item.get("micros", 0) + increment.micros
+                item["requests"] = item.get("requests", 0) + increment.requests
+                item["tokensIn"] = item.get("tokensIn", 0) + increment.tokens_in
+                item["tokensOut"] = item.get("tokensOut", 0) + increment.tokens_out
+                item["expiresAt"] = counter_ttl
+            return True
+
+    def get_items(self, keys):
+        with self._lock:
+            self._count("BatchGetItem")
+            return {key: dict(self.items[key]) for key in keys if key in self.items}
+
+    def query(self, pk, low, high):
+        with self._lock:
+            self._count("Query")
+            found = [dict(item) for (p, s), item in self.items.items() if p == pk and low <= s <= high]
+            return sorted(found, key=lambda item: item["sk"])
+
+    def put_if_absent(self, key, attributes) -> bool:
+        with self._lock:
+            self._count("PutItem")
+            if key in self.items:
+                return False
+            self.items[key] = {"pk": key[0], "sk": key[1], **attributes}
+            return True
+
+    def delete(self, key) -> None:
+        with self._lock:
+            self._count("DeleteItem")
+            self.items.pop(key, None)
+
+
+class OutboxPublisher:
+    """An alert publisher that keeps what it was given; ``fail`` makes the next publish raise."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.fail = False
+
+    def publish(self, subject: str, body: str) -> None:
+        if self.fail:
+            self.fail = False
+            raise ConnectionError("SNS is unreachable")
+        self.sent.append((subject, body))

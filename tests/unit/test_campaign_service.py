@@ -1,6 +1,7 @@
 import pytest
 
 from shared.campaigns import CampaignService
+from shared.costs.ledger import CostLedger
 from shared.errors import ProviderRejectedCampaignError, ProvidersUnavailableError
 from shared.models import Caller, CampaignRequest
 from shared.pricing import PriceTable
@@ -8,7 +9,7 @@ from shared.providers.deadline import Deadline
 from shared.providers.errors import ProviderRejectedRequest, ProviderServerError
 from shared.providers.router import ProviderRouter, RetryPolicy, breaker_config
 from shared.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE
-from tests.fakes import InMemoryCircuitStore, InMemoryWorkflowStore, ScriptedProvider, completion
+from tests.fakes import InMemoryCircuitStore, InMemoryCostStore, InMemoryWorkflowStore, ScriptedProvider, completion
 
 CALLER = Caller(user_id="u1", tenant="t1")
 REQUEST = CampaignRequest(type="caption", platforms=["instagram"], data={"theme": "fitness"})
@@ -27,7 +28,16 @@ def service(openai=(), azure=()):
     )
     store = InMemoryWorkflowStore()
     ids = iter(f"wf_{n:032x}" for n in range(1, 100))
-    svc = CampaignService(router, prices, store, 500, 30, clock=lambda: 1_800_000_000.0, new_id=lambda: next(ids))
+    svc = CampaignService(
+        router,
+        prices,
+        store,
+        500,
+        30,
+        costs=CostLedger(InMemoryCostStore()),
+        clock=lambda: 1_800_000_000.0,
+        new_id=lambda: next(ids),
+    )
     return svc, store
 
 
