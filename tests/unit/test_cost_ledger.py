@@ -1,0 +1,202 @@
+"""The ledger over the in-memory store: idempotency, exact sums, key layout, constant reads."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter as Tally
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from shared.campaigns import CampaignService
+from shared.costs.events import CostEvent, billed_events
+from shared.costs.keys import EVERYONE, Scope, counter_keys, split_sort_key
+from shared.costs.ledger import CostLedger
+from shared.models import Caller, CampaignRequest, Workflow
+from shared.pricing import PriceTable
+from shared.providers.deadline import Deadline
+from shared.providers.router import ProviderRouter, RetryPolicy, breaker_config
+from shared.providers.types import Attempt, RoutingOutcome
+from shared.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE
+from tests.fakes import InMemoryCircuitStore, InMemoryCostStore, InMemoryWorkflowStore, ScriptedProvider, completion
+
+DAY = date(2026, 3, 14)
+NOON = datetime(2026, 3, 14, 12, tzinfo=UTC).timestamp()
+PRICES = PriceTable.load(DEFAULT_AZURE_DEPLOYMENTS)
+
+
+def event(n: int = 1, micros: int = 450, user: str = "u1", at: float = NOON, **changes) -> CostEvent:
+    fields = {
+        "request_id": f"wf_{n}#generate#0",
+        "provider": "openai",
+        "model": "gpt-4o-mini",
+        "deployment": "gpt-4o-mini",
+        "campaign_type": "caption",
+        "campaign_id": f"wf_{n}",
+        "user_id": user,
+        "tenant": None,
+        "input_tokens": 1000,
+        "output_tokens": 500,
+        "micros": micros,
+        "at": at,
+    }
+    return CostEvent(**{**fields, **changes})
+
+
+def test_one_call_adds_to_eleven_counters_per_period_under_both_scopes():
+    keys = counter_keys(event(user="u#1"))
+    assert len(keys) == len(set(keys)) == 22  # (6 dims for ALL + 5 for the user) x (day, month)
+    assert ("AGG#ALL#user", "DAY#2026-03-14#u#1") in keys
+    assert ("AGG#USER#u#1#provider", "MONTH#2026-03#openai") in keys
+    assert not any(pk == "AGG#USER#u#1#user" for pk, _ in keys)
+    assert split_sort_key("DAY#2026-03-14#u#1") == ("DAY#2026-03-14", "u#1")
+
+
+def test_the_same_request_id_counts_once():
+    ledger = CostLedger(InMemoryCostStore())
+    assert ledger.record(event(micros=700)) is True
+    assert ledger.record(event(micros=700)) is False
+    assert ledger.record(event(micros=999)) is False  # same id, whatever it carries
+    stats = ledger.stats(EVERYONE, DAY)
+    assert (stats.day_total.micros, stats.day_total.requests) == (700, 1)
+
+
+def test_ten_thousand_small_calls_sum_exactly_in_every_view():
+    """Micro-dollar integers end to end: no float is ever added, so nothing drifts."""
+    rng = random.Random(7)
+    store = InMemoryCostStore()
+    ledger = CostLedger(store)
+    expected: dict[str, Tally] = {g: Tally() for g in ("provider", "model", "type", "campaign", "user", "day")}
+    usd_as_floats = 0.0
+    for n in range(10_000):
+        day = rng.choice([13, 14, 15])
+        e = event(
+            n,
+            micros=rng.randint(1, 37),
+            user=f"u{rng.randint(1, 9)}",
+            at=datetime(2026, 3, day, rng.randint(0, 23), tzinfo=UTC).timestamp(),
+            provider=rng.choice(["openai", "azure"]),
+            model=rng.choice(["gpt-4o", "gpt-4o-mini"]),
+            campaign_type=rng.choice(["caption", "content_planning"]),
+            campaign_id=f"wf_{n % 50}",
+        )
+        assert ledger.record(e)
+        usd_as_floats += e.micros / 1_000_000
+        for group, value in (
+            ("provider", e.provider),
+            ("model", e.model),
+            ("type", e.campaign_type),
+            ("campaign", e.campaign_id),
+            ("user", e.user_id),
+            ("day", e.day.isoformat()),
+        ):
+            expected[group][value] += e.micros
+    total = sum(expected["day"].values())
+    for group, tally in expected.items():
+        groups = ledger.breakdown(EVERYONE, group, date(2026, 3, 13), date(2026, 3, 15))
+        assert {k: c.micros for k, c in groups.items()} == dict(tally), group
+        assert sum(c.requests for c in groups.values()) == 10_000
+    month = ledger.stats(EVERYONE, DAY).month_total
+    assert (month.micros, month.requests) == (total, 10_000)
+    assert Decimal(month.micros) / 1_000_000 == sum(Decimal(m) for m in expected["day"].values()) / 1_000_000
+    assert round(usd_as_floats * 1_000_000) == total  # floats only agree after rounding; the ledger never needs to
+
+
+def test_reads_are_a_constant_number_of_queries_whatever_the_volume():
+    store = InMemoryCostStore()
+    ledger = CostLedger(store)
+    counts = []
+    for batch in (10, 1_000):
+        for n in range(batch):
+            ledger.record(event(len(store.items) + n, campaign_id="wf_same"))
+        store.requests.clear()
+        ledger.stats(EVERYONE, DAY)
+        stats_reads = dict(store.requests)
+        store.requests.clear()
+        ledger.breakdown(EVERYONE, "provider", date(2026, 3, 8), DAY)
+        counts.append((stats_reads, dict(store.requests)))
+    assert counts[0] == counts[1] == ({"Query": 2}, {"Query": 1})
+
+
+def test_breakdown_range_is_inclusive_and_day_lists_every_day():
+    ledger = CostLedger(InMemoryCostStore())
+    for n, day in enumerate((12, 13, 15, 16)):
+        ledger.record(event(n, micros=10 * day, at=datetime(2026, 3, day, 23, 59, tzinfo=UTC).timestamp()))
+    by_day = ledger.breakdown(EVERYONE, "day", date(2026, 3, 13), date(2026, 3, 15))
+    assert {k: c.micros for k, c in by_day.items()} == {"2026-03-13": 130, "2026-03-14": 0, "2026-03-15": 150}
+
+
+def test_a_users_scope_holds_only_their_calls_and_groups_by_user_as_themselves():
+    ledger = CostLedger(InMemoryCostStore())
+    ledger.record(event(1, micros=100, user="alice"))
+    ledger.record(event(2, micros=900, user="bob"))
+    alice = Scope("alice")
+    assert ledger.stats(alice, DAY).day_total.micros == 100
+    assert {k: c.micros for k, c in ledger.breakdown(alice, "campaign", DAY, DAY).items()} == {"wf_1": 100}
+    assert {k: c.micros for k, c in ledger.breakdown(alice, "user", DAY, DAY).items()} == {"alice": 100}
+    assert {k: c.micros for k, c in ledger.breakdown(EVERYONE, "user", DAY, DAY).items()} == {"alice": 100, "bob": 900}
+
+
+def test_a_month_rolls_over_at_midnight_utc():
+    ledger = CostLedger(InMemoryCostStore())
+    ledger.record(event(1, micros=5, at=datetime(2026, 3, 31, 23, 59, 59, tzinfo=UTC).timestamp()))
+    ledger.record(event(2, micros=7, at=datetime(2026, 4, 1, tzinfo=UTC).timestamp()))
+    assert ledger.stats(EVERYONE, date(2026, 4, 1)).month_total.micros == 7
+    assert ledger.stats(EVERYONE, date(2026, 3, 31)).month_total.micros == 5
+
+
+def _workflow() -> Workflow:
+    return Workflow(
+        workflow_id="wf_1",
+        owner_id="u1",
+        type="caption",
+        platforms=["instagram"],
+        mode="sync",
+        status="running",
+        created_at="x",
+        updated_at="x",
+        expires_at=0,
+    )
+
+
+def test_billed_events_keep_every_attempt_with_usage_whatever_its_status():
+    outcome = RoutingOutcome(
+        attempts=[
+            Attempt("azure", "chat-gpt-4o-mini", "server_error", 5.0, 500),
+            Attempt("azure", "chat-gpt-4o-mini", "content_filter", 5.0, 400, input_tokens=80, output_tokens=3),
+            Attempt("openai", "gpt-4o-mini", "ok", 5.0, 200, input_tokens=100, output_tokens=50),
+        ]
+    )
+    events = billed_events(outcome, PRICES, workflow=_workflow(), step="generate", at=NOON)
+    assert [(e.request_id, e.status, e.model, e.deployment) for e in events] == [
+        ("wf_1#generate#1", "content_filter", "gpt-4o-mini", "chat-gpt-4o-mini"),
+        ("wf_1#generate#2", "ok", "gpt-4o-mini", "gpt-4o-mini"),
+    ]
+    assert [e.micros for e in events] == [PRICES.cost("azure", "chat-gpt-4o-mini", 80, 3).micros, 15 + 30]
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+def test_a_campaigns_reported_cost_is_exactly_what_the_ledger_holds(fallback):
+    from shared.providers.errors import ProviderServerError
+
+    openai = [ProviderServerError("down", 500)] if fallback else [completion(input_tokens=1234, output_tokens=567)]
+    azure = [completion(input_tokens=2000, output_tokens=333)]
+    router = ProviderRouter(
+        routing_table=DEFAULT_ROUTING_TABLE,
+        providers={"openai": ScriptedProvider("openai", openai), "azure": ScriptedProvider("azure", azure)},
+        prices=PRICES,
+        breaker_store=InMemoryCircuitStore(),
+        breaker_config=breaker_config(100, 30, 1, 0),
+        policy=RetryPolicy(max_attempts=1),
+        sleep=lambda _: None,
+    )
+    ledger = CostLedger(InMemoryCostStore())
+    svc = CampaignService(router, PRICES, InMemoryWorkflowStore(), 500, 30, costs=ledger, clock=lambda: NOON)
+    request = CampaignRequest(type="caption", platforms=["instagram"], data={"theme": "fitness"})
+    run = svc.run(request, Caller(user_id="u1"), Deadline(20))
+    svc.record_costs(run.workflow, "generate", run.outcome)  # a retried invocation of the same step
+    stats = ledger.stats(EVERYONE, DAY)
+    assert (stats.day_total.micros, stats.day_total.requests) == (run.cost.micros, 1)
+    assert stats.day_total.tokens_total == run.cost.total_tokens
+    assert list(stats.day_by_provider) == ["azure" if fallback else "openai"]

@@ -1,0 +1,88 @@
+"""Who may see whose spend, the breakdown window's rules, and the answers' exact money."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from shared.api.cost_views import breakdown_response, breakdown_window, cost_scope, stats_response
+from shared.costs.alerts import Threshold
+from shared.costs.keys import EVERYONE, Scope
+from shared.costs.ledger import CostStats
+from shared.costs.store import Counters
+from shared.errors import ForbiddenError
+from shared.models import Caller
+
+TODAY = date(2026, 3, 14)
+
+
+def test_admins_see_everyone_or_the_user_they_name():
+    admin = Caller(user_id="root", is_admin=True)
+    assert cost_scope(admin, None) == EVERYONE
+    assert cost_scope(admin, "bob") == Scope("bob")
+
+
+def test_a_non_admin_sees_their_own_and_is_refused_anyone_elses():
+    alice = Caller(user_id="alice")
+    assert cost_scope(alice, None) == Scope("alice")
+    assert cost_scope(alice, "alice") == Scope("alice")
+    with pytest.raises(ForbiddenError):
+        cost_scope(alice, "bob")
+
+
+def test_the_default_window_is_the_last_seven_days():
+    assert breakdown_window(None, None, TODAY) == (date(2026, 3, 8), TODAY)
+    assert breakdown_window(None, "2026-01-10", TODAY) == (date(2026, 1, 4), date(2026, 1, 10))
+    assert breakdown_window("2026-01-01", "2026-03-31", TODAY) == (date(2026, 1, 1), date(2026, 3, 31))  # 90 days
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "field", "kind"),
+    [
+        ("2026-03-10", "2026-03-09", "from", "date_range"),
+        ("2026-01-01", "2026-04-01", "to", "date_range"),  # 91 days
+        ("2026-02-30", None, "from", "date_from_datetime_parsing"),
+        (None, "2026-13-01", "to", "date_from_datetime_parsing"),
+    ],
+)
+def test_bad_windows_are_validation_errors_naming_the_field(first, last, field, kind):
+    with pytest.raises(RequestValidationError) as caught:
+        breakdown_window(first, last, TODAY)
+    (error,) = caught.value.errors()
+    assert (error["loc"], error["type"]) == (("query", field), kind)
+
+
+def test_stats_answer_carries_usd_beside_exact_micros_and_threshold_progress():
+    stats = CostStats(
+        TODAY,
+        {"openai": Counters(1_250_000, 3, 10, 5), "azure": Counters(30_000_001, 1, 100, 50)},
+        {"openai": Counters(2_250_000, 4, 20, 10), "azure": Counters(30_000_001, 1, 100, 50)},
+    )
+    body = json.loads(json.dumps(stats_response(stats, EVERYONE, [Threshold("daily", 50_000_000)]).body))
+    data = body["data"]
+    assert (data["todayTotal"], data["todayTotalMicros"]) == (31.250001, 31_250_001)
+    assert data["monthTotalMicros"] == 32_250_001 and data["requests"] == {"today": 4, "month": 5}
+    assert [p["provider"] for p in data["providerBreakdown"]["today"]] == ["azure", "openai"]
+    assert data["tokens"]["today"] == {"input": 110, "output": 55, "total": 165}
+    assert data["thresholds"] == [
+        {
+            "period": "daily",
+            "amountUsd": 50.0,
+            "amountMicros": 50_000_000,
+            "spentUsd": 31.250001,
+            "spentMicros": 31_250_001,
+            "percent": 62.5,
+            "crossed": False,
+        }
+    ]
+    assert data["scope"] == {"kind": "all", "userId": None}
+
+
+def test_breakdown_answer_orders_groups_and_totals_them_exactly():
+    groups = {"wf_a": Counters(3, 1, 1, 1), "wf_b": Counters(7, 2, 2, 2)}
+    body = breakdown_response(groups, Scope("alice"), "campaign", TODAY, TODAY).body
+    assert [(g["key"], g["costMicros"]) for g in body["data"]["groups"]] == [("wf_b", 7), ("wf_a", 3)]
+    assert body["data"]["total"]["costMicros"] == 10 and body["data"]["from"] == "2026-03-14"
