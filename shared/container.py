@@ -19,10 +19,15 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.circuit_breaker import CircuitBreakerConfig
     from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerDynamoDBPersistence
 
+    from shared.async_campaigns import AsyncCampaigns
     from shared.campaigns import CampaignService
     from shared.costs.ledger import CostLedger
     from shared.costs.tracker import CostTracker
     from shared.providers.router import ProviderRouter
+    from shared.sending.drainer import MessageDrainer
+    from shared.sending.fan_campaign import FanCampaignService
+    from shared.sending.once import PowertoolsOnce
+    from shared.storage.queues import SqsQueue
 
 
 @lru_cache(maxsize=4)
@@ -171,6 +176,95 @@ def cost_tracker() -> CostTracker:
         product=f"Hybrid Orchestrator ({settings.stage})",
     )
     return CostTracker(cost_ledger(), alerts)
+
+
+@lru_cache(maxsize=2)
+def queue(name: str) -> SqsQueue:
+    """A queue by physical name (its URL is looked up once)."""
+    from shared.storage.queues import SqsQueue
+
+    return SqsQueue(aws_client("sqs"), name)
+
+
+@lru_cache(maxsize=1)
+def fan_campaign_service() -> FanCampaignService:
+    """fan_messages campaigns: generation through the router, messages onto the rate-limited queue."""
+    from shared.sending.fan_campaign import FanCampaignService
+
+    settings = get_settings()
+    return FanCampaignService(
+        campaigns=campaign_service(),
+        router=provider_router(),
+        prices=price_table(),
+        workflows=workflow_store(),
+        queue=queue(settings.messages_queue_name),
+        max_output_tokens=settings.max_output_tokens,
+        concurrency=settings.fan_generation_concurrency,
+        sync_max_recipients=settings.fan_sync_max_recipients,
+    )
+
+
+def once_guard() -> PowertoolsOnce:
+    """At most one completed run per idempotency key, in the idempotency table (one per caller)."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    from shared.sending.once import PowertoolsOnce
+
+    settings = get_settings()
+    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto3_client=dynamodb_client())
+    return PowertoolsOnce(persistence, settings.send_dedup_ttl_s)
+
+
+@lru_cache(maxsize=1)
+def async_campaigns() -> AsyncCampaigns:
+    """Async submission (campaign function) and execution (workflow runner)."""
+    from shared.async_campaigns import AsyncCampaigns
+
+    settings = get_settings()
+    return AsyncCampaigns(
+        campaigns=campaign_service(),
+        fans=fan_campaign_service(),
+        workflows=workflow_store(),
+        queue=queue(settings.workflows_queue_name),
+        once=once_guard(),
+        margin_s=settings.deadline_margin_s,
+    )
+
+
+@lru_cache(maxsize=1)
+def message_drainer() -> MessageDrainer:
+    """The drainer over Redis, the gateway (key from Secrets Manager), the queue and the workflow counts."""
+    from shared.sending.drainer import MessageDrainer
+    from shared.sending.gateway import SendingGateway
+    from shared.sending.limiter import SlidingWindowLimiter, redis_client
+
+    settings = get_settings()
+    limiter = SlidingWindowLimiter(
+        redis_client(settings.redis_url, settings.redis_timeout_s),
+        settings.of_rate_limit,
+        settings.of_rate_window_s * 1000,
+        guard_ms=settings.of_rate_guard_ms,
+        unavailable_retry_ms=settings.of_limiter_unavailable_delay_s * 1000,
+    )
+    gateway_key = provider_key(settings.gateway_api_key_secret_name, settings.gateway_api_key.get_secret_value())
+    return MessageDrainer(
+        limiter=limiter,
+        gateway=SendingGateway(settings.gateway_url, gateway_key, settings.gateway_timeout_s),
+        queue=queue(settings.messages_queue_name),
+        counters=workflow_store(),
+        once=once_guard(),
+        max_receive_count=settings.messages_max_receive_count,
+        retry_backoff_s=settings.send_retry_backoff_s,
+        gateway_timeout_s=settings.gateway_timeout_s,
+    )
+
+
+def clear_caches() -> None:
+    """Forget every cached collaborator and the settings: the next call builds them from the environment."""
+    get_settings.cache_clear()
+    for value in list(globals().values()):
+        if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == __name__:
+            value.cache_clear()
 
 
 def health_probes() -> dict[str, Probe]:

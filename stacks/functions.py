@@ -7,6 +7,7 @@ from collections.abc import Callable
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -18,6 +19,7 @@ from stacks.data import DataStore
 from stacks.layers import ARCHITECTURE, RUNTIME, Layers
 from stacks.messaging import Messaging
 from stacks.nag import acknowledge
+from stacks.network import SendingNetwork
 from stacks.route_table import FUNCTIONS, FunctionSpec
 from stacks.secrets import ProviderSecrets
 
@@ -51,6 +53,9 @@ def base_environment(config: StackConfig) -> dict[str, str]:
         "COST_ALERT_TOPIC_NAME": config.name(TOPIC_SUFFIX),
         "OPENAI_API_KEY_SECRET_NAME": config.name(SECRET_SUFFIXES["openai"]),
         "AZURE_OPENAI_API_KEY_SECRET_NAME": config.name(SECRET_SUFFIXES["azure"]),
+        "GATEWAY_API_KEY_SECRET_NAME": config.name(SECRET_SUFFIXES["gateway"]),
+        "GATEWAY_URL": config.sending_gateway_url,
+        "MESSAGES_MAX_RECEIVE_COUNT": str(c.MESSAGES_MAX_RECEIVE_COUNT),
         "AZURE_OPENAI_ENDPOINT": config.azure_openai_endpoint,
         "DAILY_COST_THRESHOLD_USD": str(config.daily_cost_threshold_usd),
         "MONTHLY_COST_THRESHOLD_USD": str(config.monthly_cost_threshold_usd),
@@ -58,8 +63,6 @@ def base_environment(config: StackConfig) -> dict[str, str]:
         "POWERTOOLS_METRICS_NAMESPACE": c.POWERTOOLS_METRICS_NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": c.POWERTOOLS_LOG_LEVEL,
     }
-    if config.redis_url:
-        env["REDIS_URL"] = config.redis_url
     return env
 
 
@@ -76,10 +79,13 @@ class OrchestratorFunctions(Construct):
         messaging: Messaging,
         secrets: ProviderSecrets,
         layers: Layers,
+        network: SendingNetwork,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
         self._layers = layers
+        self._network = network
+        self._queues = messaging.queues
         self._grants = self._build_grant_table(data, messaging, secrets)
         # Every function gets it, like the resource names: one environment, and the campaign paths publish.
         self._topic_environment = {"COST_ALERT_TOPIC_ARN": messaging.alert_topic.topic_arn}
@@ -90,6 +96,7 @@ class OrchestratorFunctions(Construct):
             self._grant(function, spec)
             self.functions[spec.name] = function
             self.entrypoints[spec.name] = self._build_entrypoint(function, spec)
+            self._build_event_source(self.entrypoints[spec.name], spec)
 
     def _build_function(self, spec: FunctionSpec) -> lambda_.Function:
         construct_id = pascal_case(spec.name)
@@ -101,7 +108,8 @@ class OrchestratorFunctions(Construct):
             retention=getattr(logs.RetentionDays, c.LOG_RETENTION),
             removal_policy=RemovalPolicy.DESTROY,
         )
-        role = self._build_role(construct_id, log_group)
+        in_vpc = "redis" in spec.uses and self._network.in_vpc
+        role = self._build_role(construct_id, log_group, in_vpc)
         function = lambda_.Function(
             self,
             f"{construct_id}Function",
@@ -116,9 +124,10 @@ class OrchestratorFunctions(Construct):
             timeout=Duration.seconds(spec.timeout_s),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
-            environment={**base_environment(self._config), **self._topic_environment},
+            environment={**base_environment(self._config), **self._topic_environment, **self._redis_environment(spec)},
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if spec.calls_providers else None,
             role=role,
+            **(self._network.placement() if in_vpc else {}),
         )
         acknowledge(
             function,
@@ -128,8 +137,26 @@ class OrchestratorFunctions(Construct):
         )
         return function
 
-    def _build_role(self, construct_id: str, log_group: logs.LogGroup) -> iam.Role:
-        """An execution role that may write to its own log group only (instead of AWSLambdaBasicExecutionRole)."""
+    def _redis_environment(self, spec: FunctionSpec) -> dict[str, str]:
+        """REDIS_URL for the functions that use Redis only (a created cache's endpoint is a deploy-time value)."""
+        return {"REDIS_URL": self._network.redis_url} if "redis" in spec.uses else {}
+
+    def _build_event_source(self, entrypoint: lambda_.IFunction, spec: FunctionSpec) -> None:
+        """Drain the spec's queue: partial batch responses, bounded concurrency (what throttles the gateway)."""
+        if spec.consumes is None:
+            return
+        entrypoint.add_event_source(
+            event_sources.SqsEventSource(
+                self._queues[spec.consumes.queue],
+                batch_size=spec.consumes.batch_size,
+                max_concurrency=spec.consumes.max_concurrency,
+                report_batch_item_failures=True,
+            )
+        )
+
+    def _build_role(self, construct_id: str, log_group: logs.LogGroup, in_vpc: bool) -> iam.Role:
+        """An execution role that may write to its own log group only (instead of AWSLambdaBasicExecutionRole),
+        plus, in a VPC, the network-interface actions of AWSLambdaVPCAccessExecutionRole, inline."""
         role = iam.Role(
             self,
             f"{construct_id}Role",
@@ -137,13 +164,17 @@ class OrchestratorFunctions(Construct):
             description=f"Execution role of the {construct_id} function",
         )
         log_group.grant_write(role)
-        acknowledge(
-            role,
-            "IAM5[Resource::*]",
+        reason = (
             "Only the statement CDK adds for active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords "
-            "support no resource-level permissions, so their resource must be '*'. Tests assert no other "
-            "statement uses '*'.",
+            "support no resource-level permissions, so their resource must be '*'."
         )
+        if in_vpc:
+            role.add_to_policy(iam.PolicyStatement(actions=list(c.VPC_ENI_ACTIONS), resources=["*"]))
+            reason += (
+                " And the network-interface actions Lambda needs to run in a VPC (those of the AWS-managed "
+                "AWSLambdaVPCAccessExecutionRole): Lambda checks them against '*' when it creates the function."
+            )
+        acknowledge(role, "IAM5[Resource::*]", reason + " Tests assert no other statement uses '*'.")
         return role
 
     def _build_entrypoint(self, function: lambda_.Function, spec: FunctionSpec) -> lambda_.IFunction:
@@ -171,6 +202,7 @@ class OrchestratorFunctions(Construct):
             grants[f"{key}:read"] = _queue_reader(queue)
         grants["alert_topic"] = messaging.alert_topic.grant_publish
         grants["provider_secrets"] = lambda grantee: [secret.grant_read(grantee) for secret in secrets.all]
+        grants["gateway_secret"] = secrets.gateway_key.grant_read
         grants["redis"] = lambda grantee: None  # network access only; nothing to grant in IAM
         return grants
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
@@ -11,6 +12,7 @@ from constructs import Construct
 from shared.naming import QUEUE_SUFFIXES, TOPIC_SUFFIX
 from stacks import constants as c
 from stacks.config import StackConfig
+from stacks.route_table import consumer_of
 
 
 class Messaging(Construct):
@@ -19,8 +21,16 @@ class Messaging(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig) -> None:
         super().__init__(scope, construct_id)
         self._config = config
-        self.workflows_queue, self.workflows_dlq = self._build_queue("Workflows", QUEUE_SUFFIXES["workflows"])
-        self.messages_queue, self.messages_dlq = self._build_queue("Messages", QUEUE_SUFFIXES["messages"])
+        self.workflows_queue, self.workflows_dlq = self._build_queue(
+            "Workflows", QUEUE_SUFFIXES["workflows"], "workflows_queue", c.DLQ_MAX_RECEIVE_COUNT
+        )
+        self.messages_queue, self.messages_dlq = self._build_queue(
+            "Messages", QUEUE_SUFFIXES["messages"], "messages_queue", c.MESSAGES_MAX_RECEIVE_COUNT
+        )
+        self.dlq_alarms = [
+            self._build_dlq_alarm("Workflows", self.workflows_dlq, QUEUE_SUFFIXES["workflows"]),
+            self._build_dlq_alarm("Messages", self.messages_dlq, QUEUE_SUFFIXES["messages"]),
+        ]
         self.alert_topic = self._build_alert_topic()
 
     @property
@@ -28,8 +38,13 @@ class Messaging(Construct):
         """Queues by the grant keys of ``FunctionSpec.uses``."""
         return {"workflows_queue": self.workflows_queue, "messages_queue": self.messages_queue}
 
-    def _build_queue(self, construct_id: str, suffix: str) -> tuple[sqs.Queue, sqs.Queue]:
+    def _build_queue(
+        self, construct_id: str, suffix: str, key: str, max_receive_count: int
+    ) -> tuple[sqs.Queue, sqs.Queue]:
+        """A queue and its DLQ; the visibility timeout is 6x its consumer's timeout (AWS's guidance)."""
         name = self._config.name(suffix)
+        consumer = consumer_of(key)
+        visibility_s = c.VISIBILITY_TIMEOUT_FACTOR * consumer.timeout_s if consumer else c.QUEUE_VISIBILITY_TIMEOUT_S
         removal = RemovalPolicy.RETAIN if self._config.retain_data else RemovalPolicy.DESTROY
         dlq = sqs.Queue(
             self,
@@ -46,12 +61,28 @@ class Messaging(Construct):
             queue_name=name,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
-            visibility_timeout=Duration.seconds(c.QUEUE_VISIBILITY_TIMEOUT_S),
+            visibility_timeout=Duration.seconds(visibility_s),
             retention_period=Duration.days(c.QUEUE_RETENTION_DAYS),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=c.DLQ_MAX_RECEIVE_COUNT),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=max_receive_count),
             removal_policy=removal,
         )
         return queue, dlq
+
+    def _build_dlq_alarm(self, construct_id: str, dlq: sqs.Queue, suffix: str) -> cloudwatch.Alarm:
+        """In alarm as soon as one message is dead-lettered: each one is a fan message (or a campaign) that failed."""
+        return cloudwatch.Alarm(
+            self,
+            f"{construct_id}DeadLetterAlarm",
+            alarm_name=self._config.name(f"{suffix}{c.DLQ_SUFFIX}-not-empty"),
+            alarm_description="Messages in the dead-letter queue: inspect them, fix the cause, then redrive",
+            metric=dlq.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(c.DLQ_ALARM_PERIOD_MINUTES), statistic="Maximum"
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
 
     def _build_alert_topic(self) -> sns.Topic:
         topic = sns.Topic(

@@ -15,6 +15,7 @@ from stacks.functions import OrchestratorFunctions
 from stacks.layers import Layers
 from stacks.messaging import Messaging
 from stacks.nag import apply_nag_checks
+from stacks.network import SendingNetwork
 from stacks.secrets import ProviderSecrets
 
 
@@ -33,6 +34,7 @@ class OrchestratorStack(Stack):
         self.messaging = Messaging(self, "Messaging", config=config)
         self.secrets = ProviderSecrets(self, "Secrets", config=config)
         self.layers = Layers(self, "Layers", config=config)
+        self.network = SendingNetwork(self, "Network", config=config)
         self.functions = OrchestratorFunctions(
             self,
             "Functions",
@@ -41,6 +43,7 @@ class OrchestratorStack(Stack):
             messaging=self.messaging,
             secrets=self.secrets,
             layers=self.layers,
+            network=self.network,
         )
         self.api = HttpApiGateway(self, "Api", config=config, entrypoints=self.functions.entrypoints)
         self._build_outputs()

@@ -10,6 +10,19 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class QueueSource:
+    """An SQS event source mapping: the queue (a ``uses`` key), batch size and maximum concurrency.
+
+    Every mapping reports batch item failures (partial batch response); the queue's visibility
+    timeout is derived from the consumer's timeout (stacks/messaging.py).
+    """
+
+    queue: str
+    batch_size: int = 10
+    max_concurrency: int = 2  # Lambda's minimum for SQS mappings
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     """A Lambda function: its code folder and what it is allowed to touch."""
 
@@ -19,11 +32,18 @@ class FunctionSpec:
     timeout_s: int = 30
     # Grants, by resource key: "workflows_table", "circuits_table", "costs_table",
     # "idempotency_table", "workflows_queue", "messages_queue", "alert_topic",
-    # "provider_secrets", "redis"; a table or queue key with ":read" grants reading only.
+    # "provider_secrets", "gateway_secret", "redis" (runs beside Redis, in its VPC when it has one);
+    # a table or queue key with ":read" grants reading only.
     uses: tuple[str, ...] = field(default_factory=tuple)
     calls_providers: bool = False
     # Ship every function's code with this one (the OpenAPI function reads the other handlers' routes).
     ships_all_functions: bool = False
+    # The queue this function drains, if it is a queue consumer.
+    consumes: QueueSource | None = None
+
+    def __post_init__(self) -> None:
+        if self.calls_providers and "redis" in self.uses:
+            raise ValueError(f"{self.name}: functions that call LLM providers stay out of Redis's VPC (no NAT)")
 
     @property
     def source_dir(self) -> str:
@@ -60,8 +80,41 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             description="Runs a hybrid campaign through the provider router",
             memory_mb=256,
             timeout_s=30,
-            uses=("workflows_table", "circuits_table", "provider_secrets", "costs_table", "alert_topic"),
+            uses=(
+                "workflows_table",
+                "circuits_table",
+                "provider_secrets",
+                "costs_table",
+                "alert_topic",
+                "workflows_queue",
+                "messages_queue",
+            ),
             calls_providers=True,
+        ),
+        FunctionSpec(
+            name="workflow_runner",
+            description="Runs async campaigns from the workflows queue, once per workflow",
+            memory_mb=256,
+            timeout_s=300,  # a 1000-fan campaign generates 1000 messages, a bounded number at a time
+            uses=(
+                "workflows_table",
+                "circuits_table",
+                "provider_secrets",
+                "costs_table",
+                "alert_topic",
+                "idempotency_table",
+                "messages_queue",
+            ),
+            calls_providers=True,
+            consumes=QueueSource("workflows_queue", batch_size=1, max_concurrency=5),
+        ),
+        FunctionSpec(
+            name="message_sender",
+            description="Drains the rate-limited queue: the one place that checks the limit and sends",
+            memory_mb=256,
+            timeout_s=60,
+            uses=("workflows_table", "idempotency_table", "messages_queue", "gateway_secret", "redis"),
+            consumes=QueueSource("messages_queue", batch_size=10, max_concurrency=5),
         ),
         FunctionSpec(
             name="status",
@@ -100,6 +153,12 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         ),
     )
 }
+
+
+def consumer_of(queue: str) -> FunctionSpec | None:
+    """The function draining ``queue`` (a ``uses`` key such as "messages_queue"), if any."""
+    return next((spec for spec in FUNCTIONS.values() if spec.consumes and spec.consumes.queue == queue), None)
+
 
 ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("POST", "/api/v2/campaigns/hybrid", "campaign"),

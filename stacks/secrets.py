@@ -1,4 +1,5 @@
-"""Secrets Manager secrets holding the provider API keys (placeholders until ops store the real keys)."""
+"""Secrets Manager secrets holding the provider API keys and the sending gateway's key (placeholders until
+ops store the real keys)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ class ProviderSecrets(Construct):
         self._config = config
         self.openai_key = self._build_secret("OpenAiApiKey", SECRET_SUFFIXES["openai"], "OpenAI API key")
         self.azure_key = self._build_secret("AzureOpenAiApiKey", SECRET_SUFFIXES["azure"], "Azure OpenAI API key")
+        self.gateway_key = self._build_secret(
+            "SendingGatewayKey", SECRET_SUFFIXES["gateway"], "Key of the platform's sending gateway"
+        )
 
     @property
     def all(self) -> tuple[secretsmanager.Secret, ...]:
@@ -41,7 +45,8 @@ class ProviderSecrets(Construct):
         acknowledge(
             secret,
             "SMG4",
-            "Third-party provider API keys: they are issued and revoked in the provider's console, so no "
-            "rotation Lambda can rotate them; ops rotate them there and update the secret value.",
+            "Keys issued by third parties (LLM providers, the platform's sending gateway): they are issued and "
+            "revoked in the issuer's console, so no rotation Lambda can rotate them; ops rotate them there and "
+            "update the secret value.",
         )
         return secret

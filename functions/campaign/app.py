@@ -6,11 +6,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 # Imported at init, not on first request, so SnapStart's snapshot already holds the SDK.
 import shared.providers.openai_clients  # noqa: F401
+from shared.api.async_view import AcceptedEnvelope, accepted_response
 from shared.api.campaign_view import campaign_response
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, CampaignEnvelope, error_responses, ok
-from shared.container import campaign_service
-from shared.models import CampaignRequest
+from shared.container import async_campaigns, campaign_service, fan_campaign_service
+from shared.models import FAN_MESSAGES, CampaignRequest
 from shared.observability import logger, metrics, tracer
 from shared.providers.deadline import Deadline
 from shared.settings import get_settings
@@ -22,14 +23,23 @@ app = build_resolver()
     "/api/v2/campaigns/hybrid",
     summary="Run a campaign through the hybrid router",
     security=BEARER_AUTH,
-    responses={**ok(CampaignEnvelope, "The campaign ran"), **error_responses(400, 401, 413, 415, 422, 500, 503)},
+    responses={
+        **ok(CampaignEnvelope, "The campaign ran (fan_messages: its messages are queued for sending)"),
+        **ok(AcceptedEnvelope, "Async mode: the campaign is queued; poll its status", 202),
+        **error_responses(400, 401, 413, 415, 422, 500, 503),
+    },
 )
 @tracer.capture_method
 def run_campaign(request: CampaignRequest) -> Response[dict]:
-    """Validate, run synchronously, answer with the content and how it was served."""
+    """Validate; async → queue it (202); sync → run it and answer with what it produced and how."""
     caller = current_caller(app)
+    if request.mode == "async":
+        return accepted_response(async_campaigns().submit(request, caller))
     settings = get_settings()
     deadline = Deadline.for_invocation(app.lambda_context, settings.api_deadline_s, settings.deadline_margin_s)
+    if request.type == FAN_MESSAGES:
+        run = fan_campaign_service().run(request, caller, deadline)
+        return campaign_response(run, counts=run.counts)
     return campaign_response(campaign_service().run(request, caller, deadline))
 
 

@@ -8,11 +8,17 @@ from shared.api.envelope import success
 from shared.api.schemas import CallCostView, CampaignMetrics, CampaignResult
 from shared.api.served_headers import routing_headers
 from shared.campaigns import CampaignRun
+from shared.models import MessageCounts
 from shared.pricing import micros_to_usd
+from shared.sending.fan_campaign import FanCampaignRun
 
 
-def campaign_response(run: CampaignRun) -> Response[dict]:
-    """The sync campaign answer: the result, and how it was served in ``metrics`` and headers."""
+def campaign_response(run: CampaignRun | FanCampaignRun, counts: MessageCounts | None = None) -> Response[dict]:
+    """The sync campaign answer: the result, and how it was served in ``metrics`` and headers.
+
+    A fan_messages run answers the same way, with its message ``counts`` and no ``content``
+    (each fan's message is on the queue, not in the answer).
+    """
     workflow, outcome, cost = run.workflow, run.outcome, run.cost
     result = CampaignResult(
         workflow_id=workflow.workflow_id,
@@ -23,6 +29,7 @@ def campaign_response(run: CampaignRun) -> Response[dict]:
         priced_model=cost.priced_model,
         fallback_used=run.fallback_used,
         path="hybrid",
+        counts=counts,
     )
     metrics = CampaignMetrics(
         duration=round(run.duration_ms, 1),

@@ -24,7 +24,9 @@ EXPECTED_ENVIRONMENT = {
     "AZURE_OPENAI_ENDPOINT": TEST_CONTEXT["azureOpenAiEndpoint"],
     "DAILY_COST_THRESHOLD_USD": "12.5",
     "MONTHLY_COST_THRESHOLD_USD": "300",
-    "REDIS_URL": TEST_CONTEXT["redisUrl"],
+    "GATEWAY_API_KEY_SECRET_NAME": f"{PREFIX_STAGE}-sending-gateway-key",
+    "GATEWAY_URL": "",
+    "MESSAGES_MAX_RECEIVE_COUNT": "3",
     "POWERTOOLS_SERVICE_NAME": "hybrid-orchestrator",
     "POWERTOOLS_METRICS_NAMESPACE": "HybridOrchestrator",
     "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -110,7 +112,11 @@ def test_function_runtime_sizing_tracing_and_layers(synth: Synth, name: str) -> 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_function_environment_is_the_settings_names_and_no_secrets(synth: Synth, name: str) -> None:
     _, function = _function(synth, name)
-    assert function["Properties"]["Environment"]["Variables"] == EXPECTED_ENVIRONMENT
+    # Redis's URL only where Redis is used (a created cache's endpoint ties the function to it).
+    redis = {"REDIS_URL": TEST_CONTEXT["redisUrl"]} if "redis" in FUNCTIONS[name].uses else {}
+    (topic_id,) = synth.of_type("AWS::SNS::Topic")
+    expected = {**EXPECTED_ENVIRONMENT, **redis, "COST_ALERT_TOPIC_ARN": {"Ref": topic_id}}
+    assert function["Properties"]["Environment"]["Variables"] == expected
     assert not any(key in EXPECTED_ENVIRONMENT for key in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY"))
 
 
@@ -121,12 +127,15 @@ def test_snap_start_on_the_provider_calling_function_through_a_live_alias(synth:
             assert function["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
         else:
             assert "SnapStart" not in function["Properties"]
-    campaign_id, _ = _function(synth, "campaign")
-    (alias,) = synth.of_type("AWS::Lambda::Alias").values()
-    assert alias["Properties"]["Name"] == "live"
-    assert alias["Properties"]["FunctionName"] == {"Ref": campaign_id}
-    version_id = alias["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
-    assert synth.resources[version_id]["Type"] == "AWS::Lambda::Version"
+    aliased = {
+        alias["Properties"]["FunctionName"]["Ref"]: alias for alias in synth.of_type("AWS::Lambda::Alias").values()
+    }
+    expected = {_function(synth, name)[0] for name, spec in FUNCTIONS.items() if spec.calls_providers}
+    assert set(aliased) == expected
+    for alias in aliased.values():
+        assert alias["Properties"]["Name"] == "live"
+        version_id = alias["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
+        assert synth.resources[version_id]["Type"] == "AWS::Lambda::Version"
     assert FUNCTIONS["campaign"].calls_providers
 
 
@@ -150,7 +159,8 @@ def test_roles_use_no_aws_managed_policies(synth: Synth) -> None:
 def test_grants_follow_the_spec_uses_exactly(synth: Synth, name: str) -> None:
     uses = FUNCTIONS[name].uses
     expected = {service: set() for service in ("dynamodb", "sqs", "sns")}
-    for use in uses:
+    consumed = FUNCTIONS[name].consumes  # the event source mapping grants receiving from its queue
+    for use in (*uses, *([consumed.queue] if consumed else [])):
         resource = use.removesuffix(":read")
         if resource in RESOURCES_BY_USE:
             service = "dynamodb" if resource.endswith("_table") else "sqs" if resource.endswith("_queue") else "sns"
@@ -160,7 +170,7 @@ def test_grants_follow_the_spec_uses_exactly(synth: Synth, name: str) -> None:
     secret_statements = [
         s for s in _statements(synth, name) if any(a.startswith("secretsmanager:") for a in _as_list(s["Action"]))
     ]
-    assert bool(secret_statements) == ("provider_secrets" in uses)
+    assert bool(secret_statements) == bool({"provider_secrets", "gateway_secret"} & set(uses))
 
 
 @pytest.mark.parametrize("name", ["status", "health"])
@@ -183,7 +193,10 @@ def test_campaign_function_reads_both_provider_secrets_only(synth: Synth) -> Non
     statements = [
         s for s in _statements(synth, "campaign") if any(a.startswith("secretsmanager:") for a in _as_list(s["Action"]))
     ]
-    assert {s["Resource"]["Ref"] for s in statements} == secret_ids
+    gateway = {
+        k for k, v in synth.of_type("AWS::SecretsManager::Secret").items() if "gateway" in v["Properties"]["Name"]
+    }
+    assert {s["Resource"]["Ref"] for s in statements} == secret_ids - gateway
     for statement in statements:
         assert sorted(_as_list(statement["Action"])) == [
             "secretsmanager:DescribeSecret",

@@ -28,12 +28,13 @@ def test_queue_redrives_to_its_dlq_and_is_encrypted(synth: Synth, suffix: str) -
     _, queue = _queue(synth, name)
     dlq_id, dlq = _queue(synth, f"{name}-dlq")
     props = queue["Properties"]
+    max_receives = c.MESSAGES_MAX_RECEIVE_COUNT if suffix == "rate-limited-messages" else c.DLQ_MAX_RECEIVE_COUNT
     assert props["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
-        "maxReceiveCount": c.DLQ_MAX_RECEIVE_COUNT,
+        "maxReceiveCount": max_receives,
     }
     assert 3 <= props["RedrivePolicy"]["maxReceiveCount"] <= 5
-    assert props["VisibilityTimeout"] == 180
+    assert props["VisibilityTimeout"] >= 180  # 6x the consumer's timeout: see test_sending_infra
     assert props["SqsManagedSseEnabled"] is True
     assert dlq["Properties"]["SqsManagedSseEnabled"] is True
     assert dlq["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
@@ -75,6 +76,7 @@ def test_provider_secrets_are_named_and_generated(synth: Synth) -> None:
     assert sorted(s["Properties"]["Name"] for s in secrets) == [
         f"{PREFIX_STAGE}-azure-openai-api-key",
         f"{PREFIX_STAGE}-openai-api-key",
+        f"{PREFIX_STAGE}-sending-gateway-key",
     ]
     for secret in secrets:
         assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] == 32

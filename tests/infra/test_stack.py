@@ -33,7 +33,7 @@ def test_every_named_resource_carries_prefix_and_stage(synth: Synth) -> None:
         if name_property:
             assert resource["Properties"][name_property].startswith(f"{PREFIX_STAGE}-"), logical_id
             checked += 1
-    assert checked == 4 + 4 + 1 + 2 + len(FUNCTIONS) + 2 + 1 + 1
+    assert checked == 4 + 4 + 1 + 3 + len(FUNCTIONS) + 2 + 1 + 1
     for log_group in synth.of_type("AWS::Logs::LogGroup").values():
         assert f"/{PREFIX_STAGE}-" in log_group["Properties"]["LogGroupName"]
 

@@ -1,0 +1,246 @@
+"""fan_messages campaigns and async submission, against fake providers, stores and queues."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+from pydantic import ValidationError
+
+from shared.async_campaigns import AsyncCampaigns, WorkflowJob
+from shared.campaigns import CampaignService
+from shared.costs.ledger import CostLedger
+from shared.errors import CampaignInputError, ProvidersUnavailableError, QueueUnavailableError
+from shared.models import Caller, CampaignRequest, MessageCounts
+from shared.pricing import PriceTable
+from shared.providers.deadline import Deadline
+from shared.providers.errors import ProviderServerError
+from shared.providers.router import ProviderRouter, RetryPolicy, breaker_config
+from shared.sending.fan_campaign import FanCampaignService, fan_prompt
+from shared.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE
+from tests.fakes import InMemoryCircuitStore, InMemoryCostStore, InMemoryWorkflowStore, ScriptedProvider, completion
+from tests.sending_fakes import CountingWorkflows, InMemoryOnce, ListQueue, sqs_record
+
+CALLER = Caller(user_id="u1")
+ACCOUNT = "creator_01"
+
+
+def fan_request(n: int, mode: str = "sync", **data) -> CampaignRequest:
+    return CampaignRequest.model_validate(
+        {
+            "type": "fan_messages",
+            "platforms": ["onlyfans"],
+            "mode": mode,
+            "data": {"accountId": ACCOUNT, "recipients": [f"fan-{i}" for i in range(n)], "theme": "thanks", **data},
+        }
+    )
+
+
+class Store(InMemoryWorkflowStore, CountingWorkflows):
+    """Workflows in a dict with the counts kept beside them."""
+
+    def __init__(self) -> None:
+        InMemoryWorkflowStore.__init__(self)
+        CountingWorkflows.__init__(self)
+
+
+class SlowProvider(ScriptedProvider):
+    """Answers after ``delay_s``, recording how many calls overlap."""
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__("openai")
+        self.delay_s, self.active, self.peak = delay_s, 0, 0
+        self._lock = threading.Lock()
+
+    def complete(self, model, messages, *, timeout_s, max_tokens):
+        with self._lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        time.sleep(self.delay_s)
+        with self._lock:
+            self.active -= 1
+        return completion(f"hello {messages[-1]['content'].split()[1]}")
+
+
+def build(openai=None, azure=(), concurrency=4, sync_max=50):
+    prices = PriceTable.load(DEFAULT_AZURE_DEPLOYMENTS)
+    openai = openai if openai is not None else ScriptedProvider("openai")
+    router = ProviderRouter(
+        routing_table=DEFAULT_ROUTING_TABLE,
+        providers={"openai": openai, "azure": ScriptedProvider("azure", azure)},
+        prices=prices,
+        breaker_store=InMemoryCircuitStore(),
+        breaker_config=breaker_config(1000, 30, 1, 0),
+        policy=RetryPolicy(max_attempts=1),
+        sleep=lambda _: None,
+    )
+    store, queue, ledger = Store(), ListQueue(), CostLedger(InMemoryCostStore())
+    ids = iter(f"wf_{n:032x}" for n in range(1, 100))
+    campaigns = CampaignService(router, prices, store, 200, 30, costs=ledger, new_id=lambda: next(ids))
+    fans = FanCampaignService(
+        campaigns,
+        router,
+        prices,
+        store,
+        queue,
+        max_output_tokens=200,
+        concurrency=concurrency,
+        sync_max_recipients=sync_max,
+    )
+    return fans, campaigns, store, queue
+
+
+def test_one_message_per_fan_is_queued_with_its_idempotency_key_and_nothing_is_sent():
+    fans, _, store, queue = build()
+    run = fans.run(fan_request(12), CALLER, Deadline(20))
+    wf = run.workflow.workflow_id
+    bodies = [json.loads(body) for body, _ in queue.sent]
+    assert sorted(b["recipientId"] for b in bodies) == sorted(f"fan-{i}" for i in range(12))
+    assert {b["idempotencyKey"] for b in bodies} == {f"{wf}#fan-{i}" for i in range(12)}
+    assert all(b["accountId"] == ACCOUNT and b["workflowId"] == wf and b["text"] for b in bodies)
+    assert run.counts == MessageCounts(sent=0, queued=12, failed=0)
+    assert store.counts[wf] == MessageCounts(queued=12)
+    stored = store.get(wf)
+    assert stored.status == "running" and stored.messages_total == 12
+    assert stored.steps[0].name == "generate_messages" and stored.steps[0].tokens.total == 12 * 150
+    assert run.cost.micros == stored.steps[0].cost_micros > 0
+
+
+def test_the_stored_workflow_is_written_before_the_first_message_is_queued():
+    fans, _, store, _ = build()
+    fans.run(fan_request(3), CALLER, Deadline(20))
+    assert [w.status for w in store.history] == ["running", "running"]
+    assert store.history[-1].steps and store.calls[0]["queued"] == 3  # counts only after the whole write
+
+
+def test_generation_runs_in_parallel_but_never_above_the_concurrency_bound():
+    slow = SlowProvider(0.05)
+    fans, *_ = build(openai=slow, concurrency=5)
+    started = time.perf_counter()
+    fans.run(fan_request(20), CALLER, Deadline(20))
+    elapsed = time.perf_counter() - started
+    assert slow.peak == 5
+    assert elapsed < 20 * 0.05 / 2  # far from one call after another
+
+
+def test_each_fan_gets_a_prompt_naming_them():
+    prompt = fan_prompt(fan_request(1, tone="playful").data, "fan-0")
+    assert "fan-0" in prompt[-1]["content"] and "playful" in prompt[-1]["content"]
+
+
+def test_a_fan_whose_message_cannot_be_generated_is_counted_failed():
+    errors = [ProviderServerError("down", 500)]
+    fans, _, _, queue = build(openai=ScriptedProvider("openai", errors), azure=[ProviderServerError("x", 500)])
+    run = fans.run(fan_request(4), CALLER, Deadline(20))
+    assert run.counts == MessageCounts(sent=0, queued=3, failed=1)
+    assert len(queue.sent) == 3
+
+
+def test_no_message_at_all_is_a_503_with_the_failed_workflow():
+    down = [ProviderServerError("down", 500)] * 10
+    fans, _, store, queue = build(openai=ScriptedProvider("openai", down), azure=down)
+    with pytest.raises(ProvidersUnavailableError) as caught:
+        fans.run(fan_request(3), CALLER, Deadline(20))
+    stored = store.get(caught.value.workflow_id)
+    assert stored.status == "failed" and stored.counts.failed == 3 and queue.sent == []
+
+
+def test_messages_the_queue_refused_are_counted_failed():
+    fans, _, store, queue = build()
+    queue.reject = {0, 4}
+    run = fans.run(fan_request(5), CALLER, Deadline(20))
+    assert run.counts == MessageCounts(sent=0, queued=3, failed=2)
+    assert store.counts[run.workflow.workflow_id] == MessageCounts(queued=3, failed=2)
+
+
+def test_more_fans_than_a_sync_run_allows_is_a_422_pointing_at_async():
+    fans, *_ = build(sync_max=10)
+    with pytest.raises(CampaignInputError) as caught:
+        fans.run(fan_request(11), CALLER, Deadline(20))
+    assert caught.value.details[0]["field"] == "data.recipients"
+    assert "async" in caught.value.details[0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"recipients": []}, "data.recipients"),
+        ({"recipients": [f"f{i}" for i in range(1001)]}, "data.recipients"),
+        ({"recipients": ["a", "b", "a"]}, "data.recipients"),
+        ({"recipients": ["fan#1"]}, "data.recipients.0"),
+        ({"accountId": "ab"}, "data.accountId"),
+        ({"accountId": "has space"}, "data.accountId"),
+        ({"accountId": "x" * 65}, "data.accountId"),
+    ],
+)
+def test_fan_fields_are_validated_with_the_field_named(data, field):
+    body = {
+        "type": "fan_messages",
+        "platforms": ["onlyfans"],
+        "data": {"accountId": ACCOUNT, "recipients": ["fan-1"], "theme": "t", **data},
+    }
+    with pytest.raises(ValidationError) as caught:
+        CampaignRequest.model_validate(body)
+    assert field in {".".join(str(p) for p in e["loc"]) for e in caught.value.errors()}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"type": "fan_messages", "platforms": ["onlyfans"], "data": {"theme": "t", "recipients": ["f"]}},
+        {
+            "type": "fan_messages",
+            "platforms": ["instagram"],
+            "data": {"theme": "t", "accountId": ACCOUNT, "recipients": ["f"]},
+        },
+        {"type": "caption", "platforms": ["x"], "data": {"theme": "t", "recipients": ["f"]}},
+    ],
+)
+def test_fan_fields_belong_to_fan_messages_on_onlyfans(body):
+    with pytest.raises(ValidationError):
+        CampaignRequest.model_validate(body)
+
+
+def async_parts(queue_broken=False):
+    fans, campaigns, store, messages = build()
+    jobs = ListQueue(broken=queue_broken)
+    runner = AsyncCampaigns(campaigns, fans, store, jobs, InMemoryOnce(), margin_s=0.5)
+    return runner, store, jobs, messages
+
+
+def test_async_submit_stores_a_queued_workflow_and_its_job():
+    runner, store, jobs, messages = async_parts()
+    workflow = runner.submit(fan_request(3, mode="async"), CALLER)
+    assert workflow.status == "queued" and store.get(workflow.workflow_id).messages_total == 3
+    ((body, delay),) = jobs.sent
+    job = WorkflowJob.model_validate_json(body)
+    assert job.workflow_id == workflow.workflow_id and job.caller == CALLER and delay == 0
+    assert messages.sent == []  # nothing generated until the runner takes the job
+
+
+def test_async_submit_with_the_queue_down_fails_the_workflow_and_says_so():
+    runner, store, _, _ = async_parts(queue_broken=True)
+    with pytest.raises(QueueUnavailableError) as caught:
+        runner.submit(fan_request(3, mode="async"), CALLER)
+    assert store.get(caught.value.workflow_id).status == "failed"
+
+
+def test_the_runner_runs_each_workflow_once_however_often_the_job_arrives():
+    runner, store, jobs, messages = async_parts()
+    workflow = runner.submit(fan_request(4, mode="async"), CALLER)
+    record = sqs_record(jobs.sent[0][0])
+    assert runner.handle(record) == "completed"
+    assert runner.handle(record) == "completed"  # duplicate delivery: the stored result, no second run
+    assert len(messages.sent) == 4
+    assert store.get(workflow.workflow_id).status == "running"  # until the drainer sends the last one
+
+
+def test_the_runner_runs_other_campaign_types_to_completion():
+    runner, store, jobs, _ = async_parts()
+    request = CampaignRequest(type="caption", platforms=["instagram"], data={"theme": "gym"}, mode="async")
+    workflow = runner.submit(request, CALLER)
+    assert runner.handle(sqs_record(jobs.sent[0][0])) == "completed"
+    stored = store.get(workflow.workflow_id)
+    assert stored.status == "completed" and stored.content
