@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-import httpx
+import httpx2
 
 SEND_PATH = "/v1/messages"
 _RETRYABLE_4XX = frozenset({408, 425, 429})
@@ -55,10 +55,10 @@ class Gateway(Protocol):
 class SendingGateway:
     """``POST {base_url}/v1/messages`` with a bearer key; one pooled connection per container."""
 
-    def __init__(self, base_url: str, api_key: str, timeout_s: float, client: httpx.Client | None = None) -> None:
+    def __init__(self, base_url: str, api_key: str, timeout_s: float, client: httpx2.Client | None = None) -> None:
         if not base_url:
             raise ValueError("GATEWAY_URL is not set: the drainer has nowhere to send")
-        self._client = client or httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s)
+        self._client = client or httpx2.Client(base_url=base_url.rstrip("/"), timeout=timeout_s)
         self._headers = {"authorization": f"Bearer {api_key}"}
 
     def send(self, account_id: str, recipient_id: str, message_id: str, text: str) -> Receipt:
@@ -67,9 +67,9 @@ class SendingGateway:
         try:
             headers = {**self._headers, "idempotency-key": message_id}
             response = self._client.post(SEND_PATH, json=payload, headers=headers)
-        except httpx.TimeoutException as exc:
+        except httpx2.TimeoutException as exc:
             raise GatewayRetryableError(f"gateway timed out: {exc}") from exc
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             raise GatewayRetryableError(f"gateway unreachable: {exc}") from exc
         status = response.status_code
         if status >= 500 or status in _RETRYABLE_4XX:

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import json
 
-import httpx
+import httpx2
 import pytest
 
 from shared.sending.gateway import GatewayRejectedError, GatewayRetryableError, SendingGateway
 
 
 def gateway(handler) -> SendingGateway:
-    client = httpx.Client(base_url="http://gateway.internal", transport=httpx.MockTransport(handler))
+    client = httpx2.Client(base_url="http://gateway.internal", transport=httpx2.MockTransport(handler))
     return SendingGateway("http://gateway.internal", "k-123", 1.0, client=client)
 
 
 def test_a_send_carries_the_key_the_message_and_its_idempotency_key():
     seen = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
-        return httpx.Response(200, json={"id": "gw-1", "status": "sent"})
+        return httpx2.Response(200, json={"id": "gw-1", "status": "sent"})
 
     receipt = gateway(handler).send("creator_01", "fan-7", "wf_x#fan-7", "hello")
     (request,) = seen
@@ -39,20 +39,20 @@ def test_a_send_carries_the_key_the_message_and_its_idempotency_key():
 @pytest.mark.parametrize("status", [500, 502, 503, 504, 408, 425, 429])
 def test_server_errors_throttling_and_request_timeouts_are_retryable(status):
     with pytest.raises(GatewayRetryableError) as caught:
-        gateway(lambda _: httpx.Response(status)).send("creator_01", "f", "m", "t")
+        gateway(lambda _: httpx2.Response(status)).send("creator_01", "f", "m", "t")
     assert caught.value.status == status and caught.value.retryable
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
 def test_other_client_errors_are_permanent(status):
     with pytest.raises(GatewayRejectedError) as caught:
-        gateway(lambda _: httpx.Response(status, text="no")).send("creator_01", "f", "m", "t")
+        gateway(lambda _: httpx2.Response(status, text="no")).send("creator_01", "f", "m", "t")
     assert caught.value.status == status and not caught.value.retryable
 
 
-@pytest.mark.parametrize("error", [httpx.ReadTimeout("slow"), httpx.ConnectError("refused")])
+@pytest.mark.parametrize("error", [httpx2.ReadTimeout("slow"), httpx2.ConnectError("refused")])
 def test_timeouts_and_connection_failures_are_retryable(error):
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         raise error
 
     with pytest.raises(GatewayRetryableError):
