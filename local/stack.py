@@ -41,8 +41,20 @@ LOCAL_ONLY_KEYS = (
 )
 REAL_KEY_VARS = {"openai": "OPENAI_API_KEY", "azure": "AZURE_OPENAI_API_KEY"}
 # Values (never names) an operator may set in the shell for `make run`, over the template's:
-# e.g. `DAILY_COST_THRESHOLD_USD=0.001 make run` to watch an alert e-mail arrive at /_local/emails.
-SHELL_OVERRIDABLE_KEYS = ("DAILY_COST_THRESHOLD_USD", "MONTHLY_COST_THRESHOLD_USD")
+# e.g. `DAILY_COST_THRESHOLD_USD=0.001 make run` to watch an alert e-mail arrive at /_local/emails,
+# or `OF_RATE_WINDOW_S=6 make run` to watch the limiter pace sends at /_sim/sent. Tests use
+# `LocalStack(settings=...)` or `LocalStack.override_settings(...)` for any setting.
+SHELL_OVERRIDABLE_KEYS = (
+    "DAILY_COST_THRESHOLD_USD",
+    "MONTHLY_COST_THRESHOLD_USD",
+    "OF_RATE_LIMIT",
+    "OF_RATE_WINDOW_S",
+    "OF_RATE_GUARD_MS",
+    "OF_LIMITER_UNAVAILABLE_DELAY_S",
+    "SEND_RETRY_BACKOFF_S",
+    "FAN_GENERATION_CONCURRENCY",
+    "FAN_SYNC_MAX_RECIPIENTS",
+)
 
 
 def real_provider_keys(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
