@@ -43,6 +43,8 @@ def banner(stack: LocalStack) -> str:
         f"  Redis          {stack.redis.url}   ({stack.redis.kind})",
         f"  Provider sim   {stack.sim.url}   ({providers})",
         f'  Faults         POST {stack.api_url}/_sim/faults  {{"provider": "azure", "status": 500, "count": 2}}',
+        f"  Gateway sim    {stack.gateway.url if stack.gateway else '-'}   (sends: GET {stack.api_url}/_sim/sent; "
+        f'faults: POST {stack.api_url}/_sim/gateway/faults {{"status": 500, "count": 3}})',
         f"  Alert e-mails  GET  {stack.api_url}/_local/emails",
         f"  Queue drainers {pollers}",
         "",
