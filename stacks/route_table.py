@@ -72,6 +72,9 @@ class HttpRoute:
             raise ValueError(f"public route {self.method} {self.path} must say why it is public")
 
 
+# What generating content needs: the workflow, the breakers, provider keys, and the cost ledger.
+GENERATION_USES = ("workflows_table", "circuits_table", "provider_secrets", "costs_table", "alert_topic")
+
 FUNCTIONS: dict[str, FunctionSpec] = {
     spec.name: spec
     for spec in (
@@ -80,15 +83,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             description="Runs a hybrid campaign through the provider router",
             memory_mb=256,
             timeout_s=30,
-            uses=(
-                "workflows_table",
-                "circuits_table",
-                "provider_secrets",
-                "costs_table",
-                "alert_topic",
-                "workflows_queue",
-                "messages_queue",
-            ),
+            uses=(*GENERATION_USES, "workflows_queue", "messages_queue"),
             calls_providers=True,
         ),
         FunctionSpec(
@@ -96,15 +91,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             description="Runs async campaigns from the workflows queue, once per workflow",
             memory_mb=256,
             timeout_s=300,  # a 1000-fan campaign generates 1000 messages, a bounded number at a time
-            uses=(
-                "workflows_table",
-                "circuits_table",
-                "provider_secrets",
-                "costs_table",
-                "alert_topic",
-                "idempotency_table",
-                "messages_queue",
-            ),
+            uses=(*GENERATION_USES, "idempotency_table", "messages_queue"),
             calls_providers=True,
             consumes=QueueSource("workflows_queue", batch_size=1, max_concurrency=5),
         ),

@@ -1,12 +1,10 @@
 """The rate-limited queue's drainer: the only place that checks the limiter and calls the sending gateway."""
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.batch import drain_batch
 from shared.container import message_drainer
 from shared.observability import logger, metrics, tracer
-
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @logger.inject_lambda_context
@@ -14,6 +12,4 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     """One SQS batch; failed records are reported (partial batch response) so only they come back."""
-    drainer = message_drainer()
-    drainer.bind(context)
-    return process_partial_response(event=event, record_handler=drainer.handle, processor=processor, context=context)
+    return drain_batch(event, context, message_drainer())

@@ -41,19 +41,18 @@ def account() -> str:
     return f"creator_{uuid.uuid4().hex[:10]}"
 
 
-def fan_campaign(api, account_id, recipients, mode="sync", user="u1"):
-    body = {
-        "type": "fan_messages",
-        "platforms": ["onlyfans"],
-        "mode": mode,
-        "data": {"accountId": account_id, "recipients": recipients, "theme": "thank you for subscribing"},
-    }
+def post_campaign(api, body, user="u1"):
     return requests.post(
         f"{api.url}/api/v2/campaigns/hybrid",
         json=body,
         headers={"Authorization": f"Bearer {api.token(user)}"},
         timeout=30,
     )
+
+
+def fan_campaign(api, account_id, recipients, mode="sync"):
+    data = {"accountId": account_id, "recipients": recipients, "theme": "thank you for subscribing"}
+    return post_campaign(api, {"type": "fan_messages", "platforms": ["onlyfans"], "mode": mode, "data": data})
 
 
 def sent_to(api, account_id):
@@ -179,12 +178,7 @@ def test_async_fan_campaign_answers_202_and_the_workflow_shows_progress_to_compl
 
 def test_async_content_campaign_is_run_by_the_workflows_queue(sending):
     body = {"type": "caption", "platforms": ["instagram"], "data": {"theme": "gym"}, "mode": "async"}
-    reply = requests.post(
-        f"{sending.url}/api/v2/campaigns/hybrid",
-        json=body,
-        headers={"Authorization": f"Bearer {sending.token('u1')}"},
-        timeout=30,
-    )
+    reply = post_campaign(sending, body)
     assert reply.status_code == 202, reply.text
     workflow_id = reply.json()["data"]["workflowId"]
     final = wait_for(lambda: (w := status(sending, workflow_id))["status"] == "completed" and w, 20)
@@ -213,12 +207,7 @@ def test_bad_fan_input_is_a_422_naming_the_field(sending, data, field):
         "platforms": ["onlyfans"],
         "data": {"accountId": "creator_ok", "recipients": ["fan-1"], "theme": "t", **data},
     }
-    reply = requests.post(
-        f"{sending.url}/api/v2/campaigns/hybrid",
-        json=body,
-        headers={"Authorization": f"Bearer {sending.token('u1')}"},
-        timeout=30,
-    )
+    reply = post_campaign(sending, body)
     assert reply.status_code == 422, reply.text
     error = reply.json()["error"]
     assert error["code"] == "VALIDATION_ERROR"
