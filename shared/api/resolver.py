@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -44,6 +45,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
 def build_resolver() -> APIGatewayHttpResolver:
     """A resolver with request validation on and every error answered in the envelope."""
     app = APIGatewayHttpResolver(enable_validation=True)
+    app._request_validation_middleware = JsonOnlyRequestValidation()  # see the class: no public hook for this
     app.configure_openapi(title=API_TITLE, version=API_VERSION, security_schemes=SECURITY_SCHEMES)
 
     @app.exception_handler(RequestValidationError)
@@ -89,6 +91,22 @@ def build_resolver() -> APIGatewayHttpResolver:
         return failure(500, "INTERNAL_ERROR", "Something went wrong on our side.")
 
     return app
+
+
+class JsonOnlyRequestValidation(OpenAPIRequestValidationMiddleware):
+    """Request validation for an API whose bodies are JSON only.
+
+    Powertools would also parse form and multipart bodies, and a malformed multipart header makes
+    its parser raise a bare ``ValueError`` (a 500). Refusing other media types first keeps that a
+    415. The resolver has no public way to swap its validation middleware, hence the attribute.
+    """
+
+    def _get_body(self, app: Any) -> dict[str, Any]:
+        content_type = app.current_event.headers.get("content-type", "").strip().lower()
+        if content_type and not content_type.startswith("application/json"):
+            error = {"type": "unsupported_content_type", "loc": ("body",), "msg": f"Unsupported: {content_type}"}
+            raise RequestUnsupportedContentType("Unsupported content type", errors=[error])
+        return super()._get_body(app)
 
 
 def current_caller(app: APIGatewayHttpResolver) -> Caller:

@@ -1,6 +1,8 @@
 import base64
 import json
 
+import pytest
+
 from shared.api.resolver import build_resolver, current_caller
 from shared.errors import ProvidersUnavailableError, WorkflowNotFoundError
 from shared.models import CampaignRequest
@@ -80,6 +82,15 @@ def test_non_utf8_body_is_400_not_500():
 def test_wrong_content_type_is_415():
     status, _ = call(event("POST", "/c", body=GOOD, claims={"sub": "u1"}, content_type="text/plain"))
     assert status == 415
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["multipart/form-data", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "text/csv"],
+)
+def test_only_json_bodies_are_parsed_anything_else_is_415(content_type):
+    status, body = call(event("POST", "/c", raw="type=caption", claims={"sub": "u1"}, content_type=content_type))
+    assert status == 415 and body["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
 
 
 def test_missing_claims_is_401():
