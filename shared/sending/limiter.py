@@ -13,8 +13,9 @@ Failing closed: any Redis error or timeout is "not now, ask again later", never 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
-import uuid
+import os
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -82,10 +83,14 @@ class SlidingWindowLimiter:
         self._limit = limit
         self._window_us = (window_ms + guard_ms) * 1000
         self._unavailable_retry_ms = unavailable_retry_ms
+        # Log members must be unique across containers: a random prefix per limiter, then a counter
+        # (cheaper than a uuid4 per decision; ``next`` on a count is atomic under the GIL).
+        self._member_prefix = os.urandom(8).hex()
+        self._members = itertools.count()
 
     def acquire(self, account_id: str) -> Decision:
         """Admit one send for ``account_id`` now, or say how long until one would be admitted."""
-        args: list[Any] = [self._limit, self._window_us, uuid.uuid4().hex]
+        args: list[Any] = [self._limit, self._window_us, f"{self._member_prefix}{next(self._members)}"]
         key = KEY_PREFIX + account_id
         try:
             try:

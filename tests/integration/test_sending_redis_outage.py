@@ -64,13 +64,13 @@ def test_redis_down_sends_nothing_and_keeps_everything_queued_then_sends_each_on
             expires_at=int(now) + 3600,
         )
     )
-    for fan in FANS:
-        body = OutboundMessage.for_recipient(workflow_id, account, fan, f"hello {fan}").to_body()
-        sqs.send_message(QueueUrl=url, MessageBody=body)
     mine = lambda: [s for s in local_stack.gateway.sent() if s["accountId"] == account]  # noqa: E731
 
-    redis_server.stop()
+    redis_server.stop()  # first: the session's own pollers may be draining this queue too
     try:
+        for fan in FANS:
+            body = OutboundMessage.for_recipient(workflow_id, account, fan, f"hello {fan}").to_body()
+            sqs.send_message(QueueUrl=url, MessageBody=body)
         deadline = time.monotonic() + 4
         while time.monotonic() < deadline:
             poller.poll_once()
