@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import statistics
 import time
 import urllib.request
 
@@ -151,13 +152,14 @@ def test_models_endpoints_answer_health_probes(oai, azure):
 
 def test_sdk_calls_are_fast_at_zero_latency(oai):
     oai.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
-    calls = 50
-    started = time.perf_counter()
-    for _ in range(calls):
+    samples = []
+    for _ in range(50):
+        started = time.perf_counter()
         oai.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
-    per_call_ms = (time.perf_counter() - started) / calls * 1000
-    # A Nagle / delayed-ACK stall costs ~40 ms a call; the SDK itself needs a few.
-    assert per_call_ms < 15, per_call_ms
+        samples.append((time.perf_counter() - started) * 1000)
+    # A Nagle / delayed-ACK stall adds a fixed ~40 ms to every call whatever the load; the median of
+    # a busy machine's calls stays far below that, so this catches the stall without timing the CPU.
+    assert statistics.median(samples) < 30, sorted(samples)
 
 
 def test_base_latency_applies_to_successful_calls():
