@@ -3,9 +3,9 @@
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
-import statistics
 import time
 import urllib.request
 
