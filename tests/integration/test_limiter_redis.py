@@ -91,6 +91,7 @@ def test_fifty_workers_never_get_more_than_the_limit_into_any_window_of_any_acco
         span_us = max(decided[account]) - min(decided[account])
         assert len(times) >= LIMIT * (span_us // (WINDOW_MS * 1000)), account
     assert len(admitted) == ACCOUNTS
+    assert max(client.zcard(KEY_PREFIX + account) for account in admitted) == LIMIT  # the log stays bounded
 
 
 def test_the_window_checker_catches_a_fixed_window_limiter(client):
@@ -118,7 +119,6 @@ def test_a_limited_caller_is_told_when_the_oldest_send_leaves_the_window(client)
     time.sleep(refused.retry_after_ms / 1000 + 0.01)
     assert limiter.acquire(account).allowed
     assert 0 < client.pttl(KEY_PREFIX + account) <= 600  # the log expires with the window
-    assert client.zcard(KEY_PREFIX + account) == 3  # and never holds more than the limit
 
 
 def test_the_guard_widens_the_window(client):
