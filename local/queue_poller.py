@@ -136,8 +136,10 @@ class QueuePoller:
                 if not self.poll_once() and not self.wait_s:
                     self._stop.wait(0.05)  # no long poll to pace us: do not spin
             except Exception:  # the queue or moto went away: keep the worker alive, like Lambda
+                if self._stop.wait(0.5):
+                    return  # shutting down (Ctrl-C reaches moto's process first): nothing to report
                 traceback.print_exc()
-                self._stop.wait(1.0)
+                self._stop.wait(0.5)
 
     def start(self) -> QueuePoller:
         """Poll in a daemon thread until :meth:`stop`."""
