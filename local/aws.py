@@ -196,6 +196,17 @@ def _create_queues(template: Template, resolver: Resolver, server: MotoServer, o
             raise TemplateError(f"cannot resolve queue properties of {sorted(pending)}")
 
 
+def _create_keys(template: Template, server: MotoServer, out: LocalResources) -> None:
+    """KMS keys (a topic names its key's ARN); their policies are not enforced locally."""
+    kms = server.client("kms")
+    for logical_id in template.of_type("AWS::KMS::Key"):
+        metadata = kms.create_key(Description=str(template.props(logical_id).get("Description", logical_id)))
+        key = metadata["KeyMetadata"]
+        out.physical[logical_id] = PhysicalResource(
+            ref=key["KeyId"], attributes={"Arn": key["Arn"], "KeyId": key["KeyId"]}
+        )
+
+
 def _create_topics(template: Template, resolver: Resolver, server: MotoServer, out: LocalResources) -> None:
     """Topics and their subscriptions; e-mail ones cannot be confirmed locally, so they are recorded."""
     sns = server.client("sns")
@@ -250,6 +261,7 @@ def create_resources(template: Template, server: MotoServer, provider_keys: Mapp
     _name_functions(template, out)
     _create_tables(template, resolver, server, out)
     _create_queues(template, resolver, server, out)
+    _create_keys(template, server, out)
     _create_topics(template, resolver, server, out)
     _create_secrets(template, resolver, server, out, provider_keys)
     return out

@@ -100,3 +100,12 @@ VALKEY_MAJOR_VERSION = "8"
 # Caps on the serverless cache's bill: the limiter's logs need kilobytes and a few ECPUs per send.
 VALKEY_MAX_DATA_GB = 1
 VALKEY_MAX_ECPU_S = 5000
+
+# Observability (stacks/observability.py): the ops alarm topic, the dashboard and the alarms.
+OPS_TOPIC_SUFFIX = "ops-alarms"
+DASHBOARD_SUFFIX = "overview"
+# Spend-rate alarm: one hour's spend reaching this share of the daily threshold (a quarter of a day's
+# budget in an hour means the day is on pace for four times its threshold).
+SPEND_RATE_SHARE_OF_DAILY = 0.25
+API_5XX_ALARM_THRESHOLD = 5  # 5xx answers in ALARM_PERIOD_MINUTES
+ALARM_PERIOD_MINUTES = 5

@@ -15,6 +15,7 @@ from stacks.functions import OrchestratorFunctions
 from stacks.layers import Layers
 from stacks.messaging import Messaging
 from stacks.nag import apply_nag_checks
+from stacks.observability import Observability
 from stacks.network import SendingNetwork
 from stacks.secrets import ProviderSecrets
 
@@ -46,6 +47,14 @@ class OrchestratorStack(Stack):
             network=self.network,
         )
         self.api = HttpApiGateway(self, "Api", config=config, entrypoints=self.functions.entrypoints)
+        self.observability = Observability(
+            self,
+            "Observability",
+            config=config,
+            functions=self.functions.functions,
+            http_api=self.api.http_api,
+            dlq_alarms=self.messaging.dlq_alarms,
+        )
         self._build_outputs()
         apply_nag_checks(self)
 
@@ -61,6 +70,8 @@ class OrchestratorStack(Stack):
             "MessagesQueueUrl": self.messaging.messages_queue.queue_url,
             "MessagesDeadLetterQueueUrl": self.messaging.messages_dlq.queue_url,
             "CostAlertTopicArn": self.messaging.alert_topic.topic_arn,
+            "OpsAlarmTopicArn": self.observability.ops_topic.topic_arn,
+            "DashboardName": self.observability.dashboard.dashboard_name,
         }
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)

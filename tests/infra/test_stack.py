@@ -19,6 +19,8 @@ NAME_PROPERTIES = {
     "AWS::Lambda::LayerVersion": "LayerName",
     "AWS::ApiGatewayV2::Api": "Name",
     "AWS::ApiGatewayV2::Authorizer": "Name",
+    "AWS::CloudWatch::Dashboard": "DashboardName",
+    "AWS::CloudWatch::Alarm": "AlarmName",
 }
 
 
@@ -33,7 +35,9 @@ def test_every_named_resource_carries_prefix_and_stage(synth: Synth) -> None:
         if name_property:
             assert resource["Properties"][name_property].startswith(f"{PREFIX_STAGE}-"), logical_id
             checked += 1
-    assert checked == 4 + 4 + 1 + 3 + len(FUNCTIONS) + 2 + 1 + 1
+    # tables, queues, topics (cost alerts, ops alarms), secrets, functions, layers, API, authorizer,
+    # dashboard, alarms (spend rate, 5xx, unrecorded costs, two DLQs)
+    assert checked == 4 + 4 + 2 + 3 + len(FUNCTIONS) + 2 + 1 + 1 + 1 + 5
     for log_group in synth.of_type("AWS::Logs::LogGroup").values():
         assert f"/{PREFIX_STAGE}-" in log_group["Properties"]["LogGroupName"]
 
@@ -50,6 +54,8 @@ def test_outputs_name_the_api_tables_queues_and_topic(synth: Synth) -> None:
         "MessagesQueueUrl",
         "MessagesDeadLetterQueueUrl",
         "CostAlertTopicArn",
+        "OpsAlarmTopicArn",
+        "DashboardName",
     }
 
 
