@@ -136,6 +136,14 @@ class Settings(BaseSettings):
     fan_generation_concurrency: Annotated[int, Field(ge=1, le=32)] = 8
     fan_sync_max_recipients: Annotated[int, Field(ge=1, le=1000)] = 100
     hybrid_orchestrator_enabled: bool = True
+    # Feature flags: a local JSON file when set (make run), else the AppConfig profile CDK deploys.
+    feature_flags_file: str = ""
+    appconfig_application: str = ""
+    appconfig_environment: str = ""
+    appconfig_profile: str = "feature-flags"
+    flags_cache_s: Annotated[int, Field(ge=0, le=3600)] = 5
+    # The legacy path: one provider, no fallback matrix.
+    legacy_provider: ProviderName = "openai"
 
     @model_validator(mode="after")
     def _derive_resource_names(self) -> Settings:

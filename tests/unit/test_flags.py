@@ -130,3 +130,17 @@ def test_appconfig_store_serves_the_same_document_through_powertools():
         g = RolloutGate(FeatureFlags(store=store))
         assert g.decide("vip").path == "hybrid"
         assert g.decide("other").path == "legacy"  # served from the cache: no second AppConfig call
+
+
+def test_legacy_routing_keeps_one_candidate_of_the_legacy_provider():
+    from shared.flags import legacy_routing_table
+    from shared.settings import DEFAULT_ROUTING_TABLE
+
+    legacy = legacy_routing_table(DEFAULT_ROUTING_TABLE, "openai")
+    assert {t: [(c.provider, c.model) for c in cs] for t, cs in legacy.items()} == {
+        "content_planning": [("openai", "gpt-4o")],
+        "message_generation": [("openai", "gpt-4o-mini")],
+        "fan_messages": [("openai", "gpt-4o-mini")],
+        "caption": [("openai", "gpt-4o-mini")],
+    }
+    assert all(len(cs) == 1 for cs in legacy_routing_table(DEFAULT_ROUTING_TABLE, "azure").values())
