@@ -15,8 +15,8 @@ from stacks.functions import OrchestratorFunctions
 from stacks.layers import Layers
 from stacks.messaging import Messaging
 from stacks.nag import apply_nag_checks
-from stacks.observability import Observability
 from stacks.network import SendingNetwork
+from stacks.observability import Observability
 from stacks.secrets import ProviderSecrets
 
 
