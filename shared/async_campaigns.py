@@ -18,6 +18,7 @@ from shared.campaigns import CampaignService, iso_timestamp
 from shared.errors import DomainError, QueueUnavailableError
 from shared.models import FAN_MESSAGES, Caller, CamelModel, CampaignRequest, Workflow, WorkflowError
 from shared.observability import logger
+from shared.paths import RequestPath
 from shared.providers.deadline import Deadline
 from shared.sending.fan_campaign import FanCampaignService
 from shared.sending.once import OnceGuard
@@ -56,9 +57,9 @@ class AsyncCampaigns:
         self._margin_s = margin_s
         self._context: Any = None
 
-    def submit(self, request: CampaignRequest, caller: Caller) -> Workflow:
+    def submit(self, request: CampaignRequest, caller: Caller, path: RequestPath = "hybrid") -> Workflow:
         """Store the workflow as queued and queue its job; a queue outage fails the workflow and says so (503)."""
-        workflow = self._campaigns.start(request, caller, status="queued")
+        workflow = self._campaigns.start(request, caller, status="queued", path=path)
         job = WorkflowJob(workflow_id=workflow.workflow_id, caller=caller, request=request)
         try:
             self._queue.send(job.model_dump_json(by_alias=True))

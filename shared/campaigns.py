@@ -21,6 +21,7 @@ from shared.models import (
     WorkflowStatus,
     WorkflowStep,
 )
+from shared.paths import RequestPath, route_key
 from shared.pricing import CallCost, PriceTable
 from shared.prompts import build_messages
 from shared.providers.deadline import Deadline
@@ -85,10 +86,12 @@ class CampaignService:
         self._clock = clock
         self._new_id = new_id
 
-    def run(self, request: CampaignRequest, caller: Caller, deadline: Deadline) -> CampaignRun:
+    def run(
+        self, request: CampaignRequest, caller: Caller, deadline: Deadline, path: RequestPath = "hybrid"
+    ) -> CampaignRun:
         """Run the campaign now; the workflow is stored as running first, so a crash leaves a trace."""
         started = time.perf_counter()
-        return self.execute(self.start(request, caller), request, deadline, started)
+        return self.execute(self.start(request, caller, path=path), request, deadline, started)
 
     def execute(
         self, workflow: Workflow, request: CampaignRequest, deadline: Deadline, started: float | None = None
@@ -97,7 +100,8 @@ class CampaignService:
         started = time.perf_counter() if started is None else started
         messages = build_messages(request.type, request.platforms, request.data)
         try:
-            routed = self._router.complete(request.type, messages, deadline, self._max_output_tokens)
+            route = route_key(workflow.path, request.type)
+            routed = self._router.complete(route, messages, deadline, self._max_output_tokens)
         except AllProvidersFailedError as exc:
             self._fail(workflow, exc.outcome, ProvidersUnavailableError.code, "no provider could serve the request")
             raise ProvidersUnavailableError(
@@ -128,8 +132,17 @@ class CampaignService:
         duration_ms = (time.perf_counter() - started) * 1000
         return CampaignRun(workflow, routed.outcome, cost, routed.fallback_used, duration_ms)
 
-    def start(self, request: CampaignRequest, caller: Caller, status: WorkflowStatus = "running") -> Workflow:
-        """Store a new workflow: ``running`` when served now, ``queued`` when the workflows queue will run it."""
+    def start(
+        self,
+        request: CampaignRequest,
+        caller: Caller,
+        status: WorkflowStatus = "running",
+        path: RequestPath = "hybrid",
+    ) -> Workflow:
+        """Store a new workflow: ``running`` when served now, ``queued`` when the workflows queue will run it.
+
+        ``path`` (hybrid or legacy, from the feature flags) is stored so a queued run takes the same one.
+        """
         now = self._clock()
         workflow = Workflow(
             workflow_id=self._new_id(),
@@ -139,6 +152,7 @@ class CampaignService:
             platforms=list(request.platforms),
             mode=request.mode,
             status=status,
+            path=path,
             messages_total=len(request.data.recipients or ()),
             created_at=iso_timestamp(now),
             updated_at=iso_timestamp(now),

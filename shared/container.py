@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.health import CheckStatus, NotConfiguredError, Probe, circuits_status
 from shared.observability import logger
+from shared.paths import with_legacy_routes
 from shared.pricing import PriceTable, UnpricedModelError
 from shared.settings import get_settings
 from shared.storage.workflows import DynamoWorkflowStore
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from shared.campaigns import CampaignService
     from shared.costs.ledger import CostLedger
     from shared.costs.tracker import CostTracker
+    from shared.flags import RolloutGate
     from shared.providers.router import ProviderRouter
     from shared.sending.drainer import MessageDrainer
     from shared.sending.fan_campaign import FanCampaignService
@@ -102,7 +104,8 @@ def provider_router() -> ProviderRouter:
 
     settings = get_settings()
     prices = price_table()
-    for campaign_type, candidates in settings.routing_table.items():
+    routing_table = with_legacy_routes(settings.routing_table, settings.legacy_provider)
+    for campaign_type, candidates in routing_table.items():
         for candidate in candidates:
             try:
                 prices.priced_model(candidate.provider, candidate.model)
@@ -120,7 +123,7 @@ def provider_router() -> ProviderRouter:
         ),
     }
     return ProviderRouter(
-        routing_table=settings.routing_table,
+        routing_table=routing_table,
         providers=providers,
         prices=prices,
         breaker_store=circuit_store(),
@@ -133,6 +136,26 @@ def provider_router() -> ProviderRouter:
             retry_after_max_s=settings.retry_after_max_s,
         ),
     )
+
+
+@lru_cache(maxsize=1)
+def rollout_gate() -> RolloutGate:
+    """Hybrid or legacy per user: flags from the local file when configured, else from AppConfig."""
+    from aws_lambda_powertools.utilities.feature_flags import AppConfigStore, FeatureFlags
+
+    from shared.flags import DEFAULT_FLAGS_FILE, JsonFileStore, RolloutGate
+
+    settings = get_settings()
+    if settings.feature_flags_file or not settings.appconfig_application:
+        store = JsonFileStore(settings.feature_flags_file or DEFAULT_FLAGS_FILE, max_age=settings.flags_cache_s)
+    else:
+        store = AppConfigStore(
+            environment=settings.appconfig_environment,
+            application=settings.appconfig_application,
+            name=settings.appconfig_profile,
+            max_age=settings.flags_cache_s,
+        )
+    return RolloutGate(FeatureFlags(store=store), settings.hybrid_orchestrator_enabled)
 
 
 @lru_cache(maxsize=1)

@@ -12,21 +12,19 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from aws_lambda_powertools.utilities.feature_flags import FeatureFlags
 from aws_lambda_powertools.utilities.feature_flags.base import StoreProvider
 from aws_lambda_powertools.utilities.feature_flags.exceptions import ConfigurationStoreError
 
-from shared.settings import RouteCandidate
+from shared.paths import RequestPath
 
 KILL_SWITCH = "hybrid_orchestrator_enabled"
 ROLLOUT = "hybrid_rollout"
 DEFAULT_FLAGS_FILE = Path(__file__).parent / "data" / "feature_flags.json"
-RequestPath = Literal["hybrid", "legacy"]
 
 
 def rollout_bucket(user_id: str) -> int:
@@ -106,16 +104,3 @@ class RolloutGate:
             }
             for name, spec in document.items()
         ]
-
-
-def legacy_routing_table(
-    routing_table: Mapping[str, Sequence[RouteCandidate]], provider: str
-) -> dict[str, list[RouteCandidate]]:
-    """The legacy path: for each campaign type, the one candidate of the legacy provider (no fallback).
-
-    A type with no candidate of that provider keeps its first candidate, still alone.
-    """
-    return {
-        campaign_type: [next((c for c in candidates if c.provider == provider), candidates[0])]
-        for campaign_type, candidates in routing_table.items()
-    }

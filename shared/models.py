@@ -159,6 +159,9 @@ class Workflow(CamelModel):
     platforms: list[str]
     mode: str
     status: WorkflowStatus
+    path: Literal["hybrid", "legacy"] = Field(
+        default="hybrid", description="hybrid router, or the legacy single provider"
+    )
     steps: list[WorkflowStep] = Field(default_factory=list)
     content: str | None = None
     provider: str | None = None

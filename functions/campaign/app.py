@@ -10,7 +10,7 @@ from shared.api.async_view import AcceptedEnvelope, accepted_response
 from shared.api.campaign_view import campaign_response
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, CampaignEnvelope, error_responses, ok
-from shared.container import async_campaigns, campaign_service, fan_campaign_service
+from shared.container import async_campaigns, campaign_service, fan_campaign_service, rollout_gate
 from shared.models import FAN_MESSAGES, CampaignRequest
 from shared.observability import logger, metrics, tracer
 from shared.providers.deadline import Deadline
@@ -31,16 +31,18 @@ app = build_resolver()
 )
 @tracer.capture_method
 def run_campaign(request: CampaignRequest) -> Response[dict]:
-    """Validate; async → queue it (202); sync → run it and answer with what it produced and how."""
+    """Validate; pick the path (flags); async → queue it (202); sync → run it and answer with what and how."""
     caller = current_caller(app)
+    decision = rollout_gate().decide(caller.user_id)
+    logger.append_keys(path=decision.path, path_reason=decision.reason)
     if request.mode == "async":
-        return accepted_response(async_campaigns().submit(request, caller))
+        return accepted_response(async_campaigns().submit(request, caller, path=decision.path))
     settings = get_settings()
     deadline = Deadline.for_invocation(app.lambda_context, settings.api_deadline_s, settings.deadline_margin_s)
     if request.type == FAN_MESSAGES:
-        run = fan_campaign_service().run(request, caller, deadline)
+        run = fan_campaign_service().run(request, caller, deadline, path=decision.path)
         return campaign_response(run, counts=run.counts)
-    return campaign_response(campaign_service().run(request, caller, deadline))
+    return campaign_response(campaign_service().run(request, caller, deadline, path=decision.path))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

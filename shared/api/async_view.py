@@ -16,6 +16,7 @@ class AcceptedResult(CamelModel):
     status: str
     type: str
     mode: str
+    path: str
 
 
 AcceptedEnvelope = envelope("AcceptedEnvelope", AcceptedResult)
@@ -24,6 +25,10 @@ AcceptedEnvelope = envelope("AcceptedEnvelope", AcceptedResult)
 def accepted_response(workflow: Workflow) -> Response[dict]:
     """202 with the queued workflow's id (also in ``X-Workflow-Id``)."""
     result = AcceptedResult(
-        workflow_id=workflow.workflow_id, status=workflow.status, type=workflow.type, mode=workflow.mode
+        workflow_id=workflow.workflow_id,
+        status=workflow.status,
+        type=workflow.type,
+        mode=workflow.mode,
+        path=workflow.path,
     )
     return success(result.model_dump(by_alias=True), status=202, headers={"X-Workflow-Id": workflow.workflow_id})

@@ -28,7 +28,7 @@ def campaign_response(run: CampaignRun | FanCampaignRun, counts: MessageCounts |
         model=workflow.model,
         priced_model=cost.priced_model,
         fallback_used=run.fallback_used,
-        path="hybrid",
+        path=workflow.path,
         counts=counts,
     )
     metrics = CampaignMetrics(

@@ -30,6 +30,7 @@ from shared.models import (
     WorkflowError,
     WorkflowStep,
 )
+from shared.paths import RequestPath, route_key
 from shared.pricing import CallCost, PriceTable
 from shared.providers.deadline import Deadline
 from shared.providers.router import AllProvidersFailedError, ProviderRequestRejectedError
@@ -121,7 +122,9 @@ class FanCampaignService:
         self._sync_max = sync_max_recipients
         self._clock = clock
 
-    def run(self, request: CampaignRequest, caller: Caller, deadline: Deadline) -> FanCampaignRun:
+    def run(
+        self, request: CampaignRequest, caller: Caller, deadline: Deadline, path: RequestPath = "hybrid"
+    ) -> FanCampaignRun:
         """A synchronous fan campaign; too many fans for one request is a 422 pointing at async mode."""
         recipients = request.data.recipients or []
         if len(recipients) > self._sync_max:
@@ -137,7 +140,7 @@ class FanCampaignService:
                 ],
             )
         started = time.perf_counter()
-        return self.execute(self._campaigns.start(request, caller), request, deadline, started)
+        return self.execute(self._campaigns.start(request, caller, path=path), request, deadline, started)
 
     def execute(
         self, workflow: Workflow, request: CampaignRequest, deadline: Deadline, started: float | None = None
@@ -146,7 +149,7 @@ class FanCampaignService:
         started = time.perf_counter() if started is None else started
         data = request.data
         assert data.account_id is not None and data.recipients is not None  # CampaignRequest guarantees both
-        results = self._generate_all(data, deadline)
+        results = self._generate_all(data, deadline, route_key(workflow.path, request.type))
         for result in results:  # every billed call in the cost ledger, one step per fan
             self._campaigns.record_costs(workflow, f"generate:{result.recipient_id}", result.outcome)
         generated = [r for r in results if r.routed is not None]
@@ -163,17 +166,15 @@ class FanCampaignService:
         fallback_used = any(r.routed.fallback_used for r in generated if r.routed)
         return FanCampaignRun(workflow, counts, cost, outcome, fallback_used, duration_ms, providers)
 
-    def _generate_all(self, data: CampaignData, deadline: Deadline) -> list[Generated]:
+    def _generate_all(self, data: CampaignData, deadline: Deadline, route: str) -> list[Generated]:
         recipients = data.recipients or []
         workers = max(1, min(self._concurrency, len(recipients)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fan-gen") as pool:
-            return list(pool.map(lambda fan: self._generate(data, fan, deadline), recipients))
+            return list(pool.map(lambda fan: self._generate(data, fan, deadline, route), recipients))
 
-    def _generate(self, data: CampaignData, recipient_id: str, deadline: Deadline) -> Generated:
+    def _generate(self, data: CampaignData, recipient_id: str, deadline: Deadline, route: str) -> Generated:
         try:
-            routed = self._router.complete(
-                "fan_messages", fan_prompt(data, recipient_id), deadline, self._max_output_tokens
-            )
+            routed = self._router.complete(route, fan_prompt(data, recipient_id), deadline, self._max_output_tokens)
         except (AllProvidersFailedError, ProviderRequestRejectedError) as exc:
             return Generated(recipient_id, None, exc)
         return Generated(recipient_id, routed)

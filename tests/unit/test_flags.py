@@ -133,7 +133,7 @@ def test_appconfig_store_serves_the_same_document_through_powertools():
 
 
 def test_legacy_routing_keeps_one_candidate_of_the_legacy_provider():
-    from shared.flags import legacy_routing_table
+    from shared.paths import legacy_routing_table
     from shared.settings import DEFAULT_ROUTING_TABLE
 
     legacy = legacy_routing_table(DEFAULT_ROUTING_TABLE, "openai")
