@@ -46,6 +46,8 @@ def banner(stack: LocalStack) -> str:
         f"  Gateway sim    {stack.gateway.url if stack.gateway else '-'}   (sends: GET {stack.api_url}/_sim/sent; "
         f'faults: POST {stack.api_url}/_sim/gateway/faults {{"status": 500, "count": 3}})',
         f"  Alert e-mails  GET  {stack.api_url}/_local/emails",
+        f"  Feature flags  GET|PUT {stack.api_url}/_local/flags   (seen within FLAGS_CACHE_S, no restart)",
+        f"  API docs       {stack.api_url}/api/docs   ({stack.api_url}/api/openapi.json)",
         f"  Queue drainers {pollers}",
         "",
         f"  Token (u1, 1 h; `make token USER=u1 [ADMIN=1]` for more):\n    {token}",

@@ -102,7 +102,7 @@ class LocalApi(ThreadingHTTPServer):
         registry: HandlerRegistry | None = None,
         routes: tuple[HttpRoute, ...] = ROUTES,
         proxies: Mapping[str, str] | None = None,
-        local_routes: Mapping[str, Callable[[str], Any]] | None = None,
+        local_routes: Mapping[str, Callable[[str, bytes], Any]] | None = None,
     ) -> None:
         super().__init__(("127.0.0.1", port), _RequestHandler)
         self.jwt = (jwt_secret, jwt_issuer, jwt_audiences)
@@ -110,7 +110,7 @@ class LocalApi(ThreadingHTTPServer):
         self.routes = {(r.method, r.path): r for r in routes}
         self.paths = {r.path for r in routes}
         self.proxies = dict(proxies or {})  # path prefix -> upstream base URL
-        self.local_routes = dict(local_routes or {})  # exact path -> fn(method) -> JSON-able
+        self.local_routes = dict(local_routes or {})  # exact path -> fn(method, body) -> JSON-able
         self._thread: threading.Thread | None = None
 
     @property
@@ -244,7 +244,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if body is None:
             result = envelope_error(413, "PAYLOAD_TOO_LARGE", f"request body is over {MAX_BODY_BYTES} bytes")
         elif path in self.server.local_routes:
-            result = self._local(path)
+            result = self._local(path, body)
         else:
             upstream = next(
                 (u for p, u in sorted(self.server.proxies.items(), key=lambda i: -len(i[0])) if path.startswith(p)),
@@ -256,11 +256,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 result = self.server.dispatch(self.command, path, query, headers, body, self.client_address[0])
         self._send(*result)
 
-    def _local(self, path: str) -> Any:
+    def _local(self, path: str, body: bytes) -> Any:
         try:
-            payload = self.server.local_routes[path](self.command)
+            payload = self.server.local_routes[path](self.command, body)
         except LookupError as exc:
             return envelope_error(405, "METHOD_NOT_ALLOWED", str(exc))
+        except ValueError as exc:
+            return envelope_error(400, "INVALID_BODY", str(exc))
         return 200, [("content-type", "application/json")], json.dumps(payload).encode()
 
     def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:

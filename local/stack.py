@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from local.aws import LOCAL_CREDENTIALS, EmailOutbox, LocalResources, MotoServer, create_resources
 from local.events import DEFAULT_JWT_SECRET
+from local.flags_store import LocalFlagStore
 from local.gateway_sim import GatewaySimulator
 from local.provider_sim import DEFAULT_KEYS
 from local.queue_poller import QueuePoller, event_sources
@@ -48,6 +49,8 @@ SHELL_OVERRIDABLE_KEYS = (
     "DAILY_COST_THRESHOLD_USD",
     "MONTHLY_COST_THRESHOLD_USD",
     "OF_RATE_LIMIT",
+    "HYBRID_ORCHESTRATOR_ENABLED",
+    "FLAGS_CACHE_S",
     "OF_RATE_WINDOW_S",
     "OF_RATE_GUARD_MS",
     "OF_LIMITER_UNAVAILABLE_DELAY_S",
@@ -98,6 +101,7 @@ class LocalStack:
         self.template = Template()
         self.resources = LocalResources()
         self.outbox: EmailOutbox | None = None
+        self.flags = LocalFlagStore()
         self.env: dict[str, str] = {}
         self.api: LocalApi | None = None
         self.pollers: list[QueuePoller] = []
@@ -152,6 +156,8 @@ class LocalStack:
             "REDIS_URL": self.redis.url,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "GATEWAY_URL": self.gateway.url if self.gateway else "",
+            "FEATURE_FLAGS_FILE": str(self.flags.path),
+            "FLAGS_CACHE_S": "1",
         }
         overrides.update({key: os.environ[key] for key in SHELL_OVERRIDABLE_KEYS if os.environ.get(key)})
         # Simulated providers point at the simulator; real ones keep the caller's endpoint if given
@@ -234,7 +240,7 @@ class LocalStack:
                 jwt_audiences=audiences,
                 registry=self.handlers,
                 proxies=proxies,
-                local_routes={"/_local/emails": self._emails_route},
+                local_routes={"/_local/emails": self._emails_route, "/_local/flags": self.flags.route},
             ).start()
         return self.api.url
 
@@ -247,7 +253,7 @@ class LocalStack:
                 self.pollers.append(QueuePoller(sqs, source, self.handlers.get(source.function)).start())
         return self.pollers
 
-    def _emails_route(self, method: str) -> Any:
+    def _emails_route(self, method: str, body: bytes) -> Any:
         assert self.outbox is not None
         if method == "GET":
             return self.outbox.emails()
@@ -276,6 +282,7 @@ class LocalStack:
             self.gateway = None
         self.moto.stop()
         self.redis.close()
+        self.flags.close()
         self.restore_env()
 
     def __enter__(self) -> LocalStack:

@@ -10,7 +10,12 @@ from constructs import Construct
 from shared.flags import DEFAULT_FLAGS_FILE
 from stacks.config import StackConfig
 
-PROFILE_NAME = "feature-flags"
+FLAG_PROFILE_NAME = "feature-flags"
+
+
+def flag_application_name(config: StackConfig) -> str:
+    """The AppConfig application's name (the functions find the profile by names, not ARNs)."""
+    return config.name("flags")
 
 
 class FeatureFlagConfig(Construct):
@@ -23,7 +28,7 @@ class FeatureFlagConfig(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig) -> None:
         super().__init__(scope, construct_id)
         self.application = appconfig.Application(
-            self, "Application", application_name=config.name("flags"), description="Hybrid Orchestrator flags"
+            self, "Application", application_name=flag_application_name(config), description="Orchestrator flags"
         )
         self.environment = appconfig.Environment(
             self, "Environment", application=self.application, environment_name=config.stage
@@ -32,7 +37,7 @@ class FeatureFlagConfig(Construct):
             self,
             "Profile",
             application=self.application,
-            name=PROFILE_NAME,
+            name=FLAG_PROFILE_NAME,
             content=appconfig.ConfigurationContent.from_file(str(DEFAULT_FLAGS_FILE), "application/json"),
             type=appconfig.ConfigurationType.FREEFORM,
             deploy_to=[self.environment],
@@ -44,15 +49,6 @@ class FeatureFlagConfig(Construct):
                 ),
             ),
         )
-
-    @property
-    def environment_variables(self) -> dict[str, str]:
-        """What the functions need to find the profile (names, not secrets)."""
-        return {
-            "APPCONFIG_APPLICATION": self.application.name or "",
-            "APPCONFIG_ENVIRONMENT": self.environment.name or "",
-            "APPCONFIG_PROFILE": PROFILE_NAME,
-        }
 
     def grant_read(self, grantee: iam.IGrantable) -> None:
         """Start a configuration session and fetch the latest configuration of this profile only."""

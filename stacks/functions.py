@@ -16,6 +16,7 @@ from shared.naming import QUEUE_SUFFIXES, SECRET_SUFFIXES, TABLE_SUFFIXES, TOPIC
 from stacks import constants as c
 from stacks.config import StackConfig
 from stacks.data import DataStore
+from stacks.flags import FLAG_PROFILE_NAME, FeatureFlagConfig, flag_application_name
 from stacks.layers import ARCHITECTURE, RUNTIME, Layers
 from stacks.messaging import Messaging
 from stacks.nag import acknowledge
@@ -59,6 +60,9 @@ def base_environment(config: StackConfig) -> dict[str, str]:
         "AZURE_OPENAI_ENDPOINT": config.azure_openai_endpoint,
         "DAILY_COST_THRESHOLD_USD": str(config.daily_cost_threshold_usd),
         "MONTHLY_COST_THRESHOLD_USD": str(config.monthly_cost_threshold_usd),
+        "APPCONFIG_APPLICATION": flag_application_name(config),
+        "APPCONFIG_ENVIRONMENT": config.stage,
+        "APPCONFIG_PROFILE": FLAG_PROFILE_NAME,
         "POWERTOOLS_SERVICE_NAME": c.POWERTOOLS_SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": c.POWERTOOLS_METRICS_NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": c.POWERTOOLS_LOG_LEVEL,
@@ -80,13 +84,14 @@ class OrchestratorFunctions(Construct):
         secrets: ProviderSecrets,
         layers: Layers,
         network: SendingNetwork,
+        flags: FeatureFlagConfig,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
         self._layers = layers
         self._network = network
         self._queues = messaging.queues
-        self._grants = self._build_grant_table(data, messaging, secrets)
+        self._grants = self._build_grant_table(data, messaging, secrets, flags)
         # Every function gets it, like the resource names: one environment, and the campaign paths publish.
         self._topic_environment = {"COST_ALERT_TOPIC_ARN": messaging.alert_topic.topic_arn}
         self.functions: dict[str, lambda_.Function] = {}
@@ -190,7 +195,7 @@ class OrchestratorFunctions(Construct):
 
     @staticmethod
     def _build_grant_table(
-        data: DataStore, messaging: Messaging, secrets: ProviderSecrets
+        data: DataStore, messaging: Messaging, secrets: ProviderSecrets, flags: FeatureFlagConfig
     ) -> dict[str, Callable[[iam.IGrantable], object]]:
         """Grant by ``uses`` key; a ``:read`` suffix grants reading only (what a health check needs)."""
         grants: dict[str, Callable[[iam.IGrantable], object]] = {}
@@ -203,6 +208,7 @@ class OrchestratorFunctions(Construct):
         grants["alert_topic"] = messaging.alert_topic.grant_publish
         grants["provider_secrets"] = lambda grantee: [secret.grant_read(grantee) for secret in secrets.all]
         grants["gateway_secret"] = secrets.gateway_key.grant_read
+        grants["feature_flags"] = flags.grant_read
         grants["redis"] = lambda grantee: None  # network access only; nothing to grant in IAM
         return grants
 

@@ -11,6 +11,7 @@ from stacks import constants as c
 from stacks.api import HttpApiGateway
 from stacks.config import StackConfig
 from stacks.data import DataStore
+from stacks.flags import FeatureFlagConfig
 from stacks.functions import OrchestratorFunctions
 from stacks.layers import Layers
 from stacks.messaging import Messaging
@@ -36,6 +37,7 @@ class OrchestratorStack(Stack):
         self.secrets = ProviderSecrets(self, "Secrets", config=config)
         self.layers = Layers(self, "Layers", config=config)
         self.network = SendingNetwork(self, "Network", config=config)
+        self.flags = FeatureFlagConfig(self, "Flags", config=config)
         self.functions = OrchestratorFunctions(
             self,
             "Functions",
@@ -45,6 +47,7 @@ class OrchestratorStack(Stack):
             secrets=self.secrets,
             layers=self.layers,
             network=self.network,
+            flags=self.flags,
         )
         self.api = HttpApiGateway(self, "Api", config=config, entrypoints=self.functions.entrypoints)
         self.observability = Observability(

@@ -83,7 +83,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             description="Runs a hybrid campaign through the provider router",
             memory_mb=256,
             timeout_s=30,
-            uses=(*GENERATION_USES, "workflows_queue", "messages_queue"),
+            uses=(*GENERATION_USES, "workflows_queue", "messages_queue", "feature_flags"),
             calls_providers=True,
         ),
         FunctionSpec(
@@ -116,6 +116,13 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             memory_mb=256,
             timeout_s=10,
             uses=("workflows_table:read", "circuits_table:read", "workflows_queue:read", "redis"),
+        ),
+        FunctionSpec(
+            name="admin_flags",
+            description="Feature flags and their evaluation for a user (admin only)",
+            memory_mb=256,
+            timeout_s=10,
+            uses=("feature_flags",),
         ),
         FunctionSpec(
             name="openapi",
@@ -160,6 +167,7 @@ ROUTES: tuple[HttpRoute, ...] = (
         public_reason="The health check is public by design (uptime probes carry no token); it returns "
         "dependency status only, no user data, and spends no provider tokens.",
     ),
+    HttpRoute("GET", "/api/admin/feature-flags", "admin_flags"),
     HttpRoute(
         "GET",
         "/api/openapi.json",

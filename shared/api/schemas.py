@@ -148,3 +148,24 @@ class HealthView(BaseModel):
 CampaignEnvelope = envelope("CampaignEnvelope", CampaignResult, CampaignMetrics)
 WorkflowEnvelope = envelope("WorkflowEnvelope", WorkflowView)
 HealthEnvelope = envelope("HealthEnvelope", HealthView)
+
+
+class FlagView(BaseModel):
+    """One flag: its default, its rules, and its value for the user asked about."""
+
+    name: str
+    default: Any
+    rules: dict[str, Any]
+    value: Any
+
+
+class FlagsView(CamelModel):
+    """The flags for one user, and the path a campaign of theirs would take."""
+
+    user_id: str
+    path: Literal["hybrid", "legacy"]
+    reason: str
+    flags: list[FlagView]
+
+
+FlagsEnvelope = envelope("FlagsEnvelope", FlagsView)
