@@ -9,9 +9,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from shared import container
-from shared.settings import get_settings
-
 CAMPAIGN = {"type": "content_planning", "platforms": ["instagram"], "data": {"theme": "fitness"}, "mode": "sync"}
 CAPTION = {**CAMPAIGN, "type": "caption"}
 
@@ -36,16 +33,6 @@ def run_campaigns(api, user, bodies):
         assert reply.status_code == 200, reply.text
         costs[reply.json()["data"]["workflowId"]] = reply.json()["metrics"]["cost"]["costMicros"]
     return costs
-
-
-def fresh_container():
-    """The handlers run in this process: rebuild settings and the cost collaborators from the environment."""
-    get_settings.cache_clear()
-    clear_all = getattr(container, "clear_caches", None)
-    if clear_all is not None:
-        clear_all()
-    for factory in (container.cost_tracker, container.cost_ledger, container.campaign_service):
-        factory.cache_clear()
 
 
 @pytest.fixture(scope="module")
@@ -132,17 +119,12 @@ def test_cost_routes_need_a_token(api):
         assert requests.get(f"{api.url}{path}", timeout=10).status_code == 401
 
 
-def test_crossing_the_daily_threshold_delivers_exactly_one_email(api, monkeypatch):
+def test_crossing_the_daily_threshold_delivers_exactly_one_email(api, local_stack):
     """As `DAILY_COST_THRESHOLD_USD=0.001 make run` then two campaigns: one e-mail at /_local/emails."""
-    monkeypatch.setenv("DAILY_COST_THRESHOLD_USD", "0.001")
-    fresh_container()
-    try:
+    with local_stack.override_settings({"DAILY_COST_THRESHOLD_USD": "0.001"}):
         assert api.call("DELETE", "/_local/emails").status == 200
         run_campaigns(api, f"alerted-{uuid.uuid4().hex[:8]}", [CAMPAIGN, CAMPAIGN])  # each over $0.001
         emails = api.call("GET", "/_local/emails").body
-    finally:
-        monkeypatch.undo()
-        fresh_container()
     alerts = [e for e in emails if "AI spend" in (e["subject"] or "")]
     assert len(alerts) == 1, emails
     (alert,) = alerts
