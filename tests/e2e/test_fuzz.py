@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 EXAMPLES = os.environ.get("FUZZ_EXAMPLES", "30")
+TOOL_CRASH = "recursion depth mismatch"
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 
 
@@ -40,5 +41,9 @@ def test_no_5xx_and_every_reply_matches_its_schema(api, tmp_path):
         str(tmp_path),
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=170, check=False)
+    if result.returncode != 0 and TOOL_CRASH in result.stdout + result.stderr:
+        # CPython 3.11 can trip over its own recursion bookkeeping while hypothesis compiles a
+        # strategy: a crash of the tool, not a finding about the API. Findings are never retried.
+        result = subprocess.run(command, capture_output=True, text=True, timeout=170, check=False)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert "No issues found" in result.stdout or " passed" in result.stdout, result.stdout[-3000:]
