@@ -6,5 +6,7 @@ SERVICE = "hybrid-orchestrator"
 NAMESPACE = "HybridOrchestrator"
 
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
+# Only what the handlers call through: AWS SDK calls. Patching every library X-Ray knows (requests,
+# httpx, ...) would import each at cold start whether a handler uses it or not.
+tracer = Tracer(service=SERVICE, patch_modules=("boto3", "botocore"))
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from pydantic import BaseModel, Field, create_model
 
 from shared.models import CamelModel, MessageCounts, Workflow
@@ -17,7 +16,9 @@ API_VERSION = "2.0.0"
 BEARER = "bearerAuth"
 # Route-level ``security``: a bearer JWT (API Gateway's authorizer checks it before the handler runs).
 BEARER_AUTH: list[dict[str, list[str]]] = [{BEARER: []}]
-SECURITY_SCHEMES = {BEARER: HTTPBearer(bearerFormat="JWT")}
+# A plain mapping: Powertools validates it only when it builds the document, so handlers never pay
+# for importing its OpenAPI models (about 0.2 s) at cold start.
+SECURITY_SCHEMES: dict[str, Any] = {BEARER: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
 
 ERROR_DESCRIPTIONS = {
     400: "Malformed JSON, a body that is not UTF-8, or a request the provider rejected as invalid",
