@@ -10,23 +10,12 @@ import pytest
 
 from stacks import constants as c
 from tests.infra.conftest import PREFIX_STAGE, TEST_CONTEXT, Synth
+from tests.infra.test_functions import _statements
 
 
 def named(synth: Synth, resource_type: str, prop: str, name: str) -> tuple[str, dict[str, Any]]:
     (found,) = [(k, v) for k, v in synth.of_type(resource_type).items() if v["Properties"].get(prop) == name]
     return found
-
-
-def policy_statements(synth: Synth, function: str) -> list[dict[str, Any]]:
-    """Every statement of the policies attached to a function's role."""
-    _, fn = named(synth, "AWS::Lambda::Function", "FunctionName", f"{PREFIX_STAGE}-{function}")
-    role = fn["Properties"]["Role"]["Fn::GetAtt"][0]
-    return [
-        statement
-        for policy in synth.of_type("AWS::IAM::Policy").values()
-        if {"Ref": role} in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
 
 
 def actions_on(statements: list[dict[str, Any]], logical_id: str) -> set[str]:
@@ -72,7 +61,7 @@ def test_every_function_is_told_the_cost_topic_and_the_thresholds_from_context(s
 
 @pytest.mark.parametrize("function", ["campaign", "workflow_runner"])
 def test_campaign_paths_may_record_costs_and_publish_alerts(synth: Synth, function: str) -> None:
-    statements = policy_statements(synth, function)
+    statements = _statements(synth, function)
     table_id, _ = named(synth, "AWS::DynamoDB::Table", "TableName", f"{PREFIX_STAGE}-costs")
     topic_id, _ = named(synth, "AWS::SNS::Topic", "TopicName", f"{PREFIX_STAGE}-cost-alerts")
     # TransactWriteItems is authorized item by item: Put, Update and ConditionCheck on the table.
@@ -84,7 +73,7 @@ def test_campaign_paths_may_record_costs_and_publish_alerts(synth: Synth, functi
 
 @pytest.mark.parametrize("function", ["cost_stats", "cost_breakdown"])
 def test_cost_routes_read_the_ledger_and_nothing_else(synth: Synth, function: str) -> None:
-    statements = policy_statements(synth, function)
+    statements = _statements(synth, function)
     table_id, _ = named(synth, "AWS::DynamoDB::Table", "TableName", f"{PREFIX_STAGE}-costs")
     on_table = actions_on(statements, table_id)
     assert "dynamodb:Query" in on_table and "dynamodb:Scan" in on_table  # grant_read_data; the code never scans

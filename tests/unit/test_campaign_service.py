@@ -12,10 +12,11 @@ from shared.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE
 from tests.fakes import InMemoryCircuitStore, InMemoryCostStore, InMemoryWorkflowStore, ScriptedProvider, completion
 
 CALLER = Caller(user_id="u1", tenant="t1")
+NOW = 1_800_000_000.0
 REQUEST = CampaignRequest(type="caption", platforms=["instagram"], data={"theme": "fitness"})
 
 
-def service(openai=(), azure=()):
+def service(openai=(), azure=(), costs=None):
     prices = PriceTable.load(DEFAULT_AZURE_DEPLOYMENTS)
     router = ProviderRouter(
         routing_table=DEFAULT_ROUTING_TABLE,
@@ -34,8 +35,8 @@ def service(openai=(), azure=()):
         store,
         500,
         30,
-        costs=CostLedger(InMemoryCostStore()),
-        clock=lambda: 1_800_000_000.0,
+        costs=costs or CostLedger(InMemoryCostStore()),
+        clock=lambda: NOW,
         new_id=lambda: next(ids),
     )
     return svc, store

@@ -9,17 +9,16 @@ from decimal import Decimal
 
 import pytest
 
-from shared.campaigns import CampaignService
-from shared.costs.events import CostEvent, billed_events
+from shared.costs.events import CostEvent, billed_events, utc_day
 from shared.costs.keys import EVERYONE, Scope, counter_keys, split_sort_key
 from shared.costs.ledger import CostLedger
-from shared.models import Caller, CampaignRequest, Workflow
+from shared.models import Workflow
 from shared.pricing import PriceTable
 from shared.providers.deadline import Deadline
-from shared.providers.router import ProviderRouter, RetryPolicy, breaker_config
 from shared.providers.types import Attempt, RoutingOutcome
-from shared.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE
-from tests.fakes import InMemoryCircuitStore, InMemoryCostStore, InMemoryWorkflowStore, ScriptedProvider, completion
+from shared.settings import DEFAULT_AZURE_DEPLOYMENTS
+from tests.fakes import InMemoryCostStore, completion
+from tests.unit.test_campaign_service import CALLER, NOW, REQUEST, service
 
 DAY = date(2026, 3, 14)
 NOON = datetime(2026, 3, 14, 12, tzinfo=UTC).timestamp()
@@ -181,22 +180,11 @@ def test_a_campaigns_reported_cost_is_exactly_what_the_ledger_holds(fallback):
     from shared.providers.errors import ProviderServerError
 
     openai = [ProviderServerError("down", 500)] if fallback else [completion(input_tokens=1234, output_tokens=567)]
-    azure = [completion(input_tokens=2000, output_tokens=333)]
-    router = ProviderRouter(
-        routing_table=DEFAULT_ROUTING_TABLE,
-        providers={"openai": ScriptedProvider("openai", openai), "azure": ScriptedProvider("azure", azure)},
-        prices=PRICES,
-        breaker_store=InMemoryCircuitStore(),
-        breaker_config=breaker_config(100, 30, 1, 0),
-        policy=RetryPolicy(max_attempts=1),
-        sleep=lambda _: None,
-    )
     ledger = CostLedger(InMemoryCostStore())
-    svc = CampaignService(router, PRICES, InMemoryWorkflowStore(), 500, 30, costs=ledger, clock=lambda: NOON)
-    request = CampaignRequest(type="caption", platforms=["instagram"], data={"theme": "fitness"})
-    run = svc.run(request, Caller(user_id="u1"), Deadline(20))
+    svc, _ = service(openai=openai, azure=[completion(input_tokens=2000, output_tokens=333)], costs=ledger)
+    run = svc.run(REQUEST, CALLER, Deadline(20))
     svc.record_costs(run.workflow, "generate", run.outcome)  # a retried invocation of the same step
-    stats = ledger.stats(EVERYONE, DAY)
+    stats = ledger.stats(EVERYONE, utc_day(NOW))
     assert (stats.day_total.micros, stats.day_total.requests) == (run.cost.micros, 1)
     assert stats.day_total.tokens_total == run.cost.total_tokens
     assert list(stats.day_by_provider) == ["azure" if fallback else "openai"]
