@@ -58,6 +58,7 @@ def _by_spend(entry: tuple[str, Counters]) -> tuple[int, str]:
 def _table(rows: list[tuple[str, Counters]]) -> list[str]:
     width = max((len(name) for name, _ in rows), default=0)
     return [
-        f"  {name.ljust(width)}  {format_usd(c.micros):>14}  {c.requests:>8,} calls  {c.tokens_total:>12,} tokens"
+        f"  {name.ljust(width)}  {format_usd(c.micros):>14}  {c.requests:>8,} call{'' if c.requests == 1 else 's'}"
+        f"  {c.tokens_total:>12,} tokens"
         for name, c in rows
     ] or ["  (none)"]
