@@ -11,6 +11,11 @@ moto's backup is also a deepcopy of the whole table for every item of every tran
 makes a 23-item transaction cost seconds once a table holds a few hundred items. With requests
 serialized, a snapshot of the items the transaction touches is an equally exact rollback: that is
 what this module takes instead.
+
+And moto answers a Query on a table's key by sorting every item of the table, so its cost grows
+with the table; DynamoDB reads the one partition. Here a base-table Query reads its partition
+only, so a local latency says what the access pattern costs, not how big moto's table is (a
+Scan still reads everything, as it does in DynamoDB).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ def serialize_dynamodb_requests() -> None:
     call_action.serialized = True  # type: ignore[attr-defined]
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
     _roll_back_touched_items_only()
+    _query_reads_one_partition()
 
 
 class _CopyKeepingTables:
@@ -81,6 +87,36 @@ def _roll_back_touched_items_only() -> None:
             raise
 
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+_QUERIED: dict[int, Any] = {}  # table id -> the partition key of the Query being answered (requests are serialized)
+
+
+def _query_reads_one_partition() -> None:
+    from moto.dynamodb.models.table import Table
+
+    original_query, original_all_items = Table.query, Table.all_items
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        on_index = kwargs.get("index_name") or (len(args) > 6 and args[6])
+        if on_index or hash_key is None:
+            return original_query(self, hash_key, *args, **kwargs)
+        _QUERIED[id(self)] = hash_key
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            _QUERIED.pop(id(self), None)
+
+    def all_items(self: Any) -> list[Any]:
+        if id(self) not in _QUERIED:
+            return original_all_items(self)
+        partition = self.items.get(_QUERIED[id(self)])
+        if partition is None:
+            return []
+        return sorted(partition.values(), key=lambda item: item.range_key) if self.range_key_attr else [partition]
+
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
 
 
 def _put_back(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
