@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
+from local.request_counter import RequestCounter
 from shared.costs.alerts import SnsAlertPublisher, ThresholdAlerts, thresholds_from_usd
 from shared.costs.keys import EVERYONE, Scope
 from shared.costs.ledger import CostLedger
@@ -31,21 +31,6 @@ from tests.unit.test_cost_ledger import event
 
 DAY = date(2026, 3, 14)
 AT = datetime(2026, 3, 14, 10, tzinfo=UTC).timestamp()
-
-
-class RequestCounter:
-    """Counts DynamoDB API calls made through a client (the botocore hook the benchmarks use too)."""
-
-    def __init__(self, client: Any) -> None:
-        self.calls: Tally = Tally()
-        client.meta.events.register("before-send.dynamodb.*", self._count)
-
-    def _count(self, request: Any, **_: Any) -> None:
-        self.calls[request.headers["X-Amz-Target"].decode().split(".")[-1]] += 1
-
-    def take(self) -> dict[str, int]:
-        taken, self.calls = dict(self.calls), Tally()
-        return taken
 
 
 @pytest.fixture

@@ -1,0 +1,26 @@
+"""Counts the DynamoDB requests a boto3 client sends, by operation, with a botocore event hook.
+
+Tests and benchmarks use it to hold code to a request budget (one transaction per recorded
+cost, a constant number of Queries per read) without mocking anything.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+
+class RequestCounter:
+    """``before-send.dynamodb.*`` on one client; :meth:`take` returns the counts so far and resets them."""
+
+    def __init__(self, client: Any) -> None:
+        self.calls: Counter[str] = Counter()
+        client.meta.events.register("before-send.dynamodb.*", self._count)
+
+    def _count(self, request: Any, **_: Any) -> None:
+        self.calls[request.headers["X-Amz-Target"].decode().rsplit(".", 1)[-1]] += 1
+
+    def take(self) -> dict[str, int]:
+        """``{"Query": 2, ...}`` since the last take."""
+        taken, self.calls = dict(self.calls), Counter()
+        return taken
