@@ -11,16 +11,24 @@ from typing import Any
 
 
 class RequestCounter:
-    """``before-send.dynamodb.*`` on one client; :meth:`take` returns the counts so far and resets them."""
+    """``before-send.dynamodb.*`` on one client; :meth:`take` returns the counts so far and resets them.
+
+    ``items_read`` adds up the ``Count`` of every Query answer: the items DynamoDB returned.
+    """
 
     def __init__(self, client: Any) -> None:
         self.calls: Counter[str] = Counter()
+        self.items_read = 0
         client.meta.events.register("before-send.dynamodb.*", self._count)
+        client.meta.events.register("after-call.dynamodb.Query", self._read)
 
     def _count(self, request: Any, **_: Any) -> None:
         self.calls[request.headers["X-Amz-Target"].decode().rsplit(".", 1)[-1]] += 1
 
+    def _read(self, parsed: Any, **_: Any) -> None:
+        self.items_read += int(parsed.get("Count", 0))
+
     def take(self) -> dict[str, int]:
-        """``{"Query": 2, ...}`` since the last take."""
-        taken, self.calls = dict(self.calls), Counter()
+        """``{"Query": 2, ...}`` since the last take (``items_read`` resets too)."""
+        taken, self.calls, self.items_read = dict(self.calls), Counter(), 0
         return taken
