@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from bench import limiter, package_size
+from bench import cost_ledger, limiter, package_size
 from bench.stats import OUT_DIR, Row, format_table, ratio, rows_payload, run_child, verdict, write_json
 
 ROUTER_TARGETS_MS = {"median_ms": 0.5, "p99_ms": 2.0}
@@ -183,6 +183,7 @@ def main() -> int:
         ("memory", lambda: run_child("bench.memory", OUT_DIR / "memory.json"), memory_rows),
         ("package size", package_size.measure, package_rows),
         ("limiter", lambda: run_child("bench.limiter", OUT_DIR / "limiter.json"), limiter.rows),
+        ("cost ledger", lambda: run_child("bench.cost_ledger", OUT_DIR / "cost_ledger.json"), cost_ledger.rows),
     ]
     raw: dict[str, Any] = {}
     rows: list[Row] = []
