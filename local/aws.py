@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import boto3
 
+from local.processes import terminate
 from local.redis_server import free_port
 from local.template import REGION, REPO_ROOT, PhysicalResource, Resolver, Template, TemplateError
 from shared.naming import SECRET_SUFFIXES
@@ -87,13 +88,7 @@ class MotoServer:
             self._thread_server.stop()
             self._thread_server = None
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        terminate(process)
 
     def client(self, service: str) -> Any:
         """A boto3 client bound to this server with the local credentials."""

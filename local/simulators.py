@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from typing import Any, Literal, Protocol
 
+from local.processes import terminate
 from local.provider_sim import ProviderSimulator
 from local.redis_server import free_port
 from local.template import REPO_ROOT
@@ -90,13 +91,7 @@ class SimulatorProcess:
     def stop(self) -> None:
         """Terminate the process (SIGTERM, then SIGKILL)."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        terminate(process)
 
 
 def start_simulator(mode: Literal["thread", "process"] = "thread", latency_ms: int = 0) -> SimulatorHandle:
