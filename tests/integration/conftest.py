@@ -7,27 +7,10 @@ import pytest
 from shared import container
 from shared.settings import Settings, get_settings
 
-CONTAINER_CACHES = [
-    container.aws_client,
-    container.workflow_store,
-    container.price_table,
-    container.circuit_store,
-    container.circuit_config,
-    container.provider_router,
-    container.campaign_service,
-]
-
-
-def reset_container() -> None:
-    """A fresh 'container': settings read again from the environment, clients rebuilt."""
-    get_settings.cache_clear()
-    for factory in CONTAINER_CACHES:
-        factory.cache_clear()
-
 
 @pytest.fixture
 def settings(local_stack) -> Settings:
-    reset_container()
+    container.clear_caches()  # a fresh 'container': settings read again from the environment
     return get_settings()
 
 
