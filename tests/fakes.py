@@ -105,6 +105,7 @@ class InMemoryCostStore:
                 item["requests"] = item.get("requests", 0) + increment.requests
                 item["tokensIn"] = item.get("tokensIn", 0) + increment.tokens_in
                 item["tokensOut"] = item.get("tokensOut", 0) + increment.tokens_out
+                item["fallbacks"] = item.get("fallbacks", 0) + increment.fallbacks
                 item["expiresAt"] = counter_ttl
             return True
 

@@ -28,6 +28,7 @@ class CostEvent:
     micros: int
     at: float  # epoch seconds
     status: str = "ok"  # the attempt's status: a call the provider billed is recorded even if it failed
+    fallback: bool = False  # served by a candidate other than the route's first choice
 
     @property
     def day(self) -> date:
@@ -54,6 +55,7 @@ def billed_events(
     tokens and costs nothing here; an attempt that does carry usage is recorded whatever its status.
     """
     events = []
+    first_choice = (outcome.attempts[0].provider, outcome.attempts[0].model) if outcome.attempts else None
     for index, attempt in enumerate(outcome.attempts):
         if not (attempt.input_tokens or attempt.output_tokens):
             continue
@@ -73,6 +75,7 @@ def billed_events(
                 micros=cost.micros,
                 at=at,
                 status=attempt.status,
+                fallback=(attempt.provider, attempt.model) != first_choice,
             )
         )
     return events

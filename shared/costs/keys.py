@@ -3,7 +3,10 @@
 Raw event:  pk ``EVENT#<requestId>``, sk ``EVENT`` (the idempotency key; 30-day TTL).
 Counter:    pk ``AGG#<scope>#<dim>``, sk ``<period>#<value>`` where scope is ``ALL`` or
             ``USER#<userId>``, dim is one of :data:`DIMENSIONS`, period ``DAY#YYYY-MM-DD`` or
-            ``MONTH#YYYY-MM``; the ``total`` dim's value is ``ALL``.
+            ``MONTH#YYYY-MM``; the ``total`` dim's value is ``ALL``. Two compound dimensions
+            serve Phase 2's analytics: ``campaign_provider`` (``<campaignId>#<provider>``: a
+            campaign's provider split) and ``type_model`` (``<type>#<provider>#<deployment>``: what
+            each campaign type ran on, which the optimizer prices again).
 Alert:      pk ``ALERT#<threshold name>#<threshold micros>``, sk the period: one per crossing.
 
 A breakdown over days is one Query per dimension: ``pk = AGG#<scope>#<dim> AND sk BETWEEN
@@ -22,7 +25,7 @@ Key = tuple[str, str]
 
 TOTAL = "ALL"
 # Every dimension of the ALL scope; a user's scope has the same ones but "user" (it is one user).
-DIMENSIONS = ("total", "provider", "model", "type", "campaign", "user")
+DIMENSIONS = ("total", "provider", "model", "type", "campaign", "user", "campaign_provider", "type_model")
 _AFTER_SEPARATOR = "$"  # chr(ord("#") + 1)
 
 
@@ -96,6 +99,8 @@ def counter_keys(event: CostEvent) -> list[Key]:
         "type": event.campaign_type,
         "campaign": event.campaign_id,
         "user": event.user_id,
+        "campaign_provider": f"{event.campaign_id}#{event.provider}",
+        "type_model": f"{event.campaign_type}#{event.provider}#{event.deployment}",
     }
     periods = (day_period(event.day), month_period(event.day))
     return [

@@ -71,7 +71,7 @@ class CostLedger:
 
     def record(self, event: CostEvent) -> bool:
         """Record one call; False when its request id was already recorded (nothing is counted twice)."""
-        increment = Counters(event.micros, 1, event.input_tokens, event.output_tokens)
+        increment = Counters(event.micros, 1, event.input_tokens, event.output_tokens, int(event.fallback))
         return self._store.add_event(
             event_key(event.request_id),
             _event_item(event, int(event.at) + self._event_ttl_s),
@@ -133,6 +133,7 @@ def _event_item(event: CostEvent, expires_at: int) -> Mapping[str, Any]:
         "tokensOut": event.output_tokens,
         "costMicros": event.micros,
         "status": event.status,
+        "fallback": event.fallback,
         "at": int(event.at),
         "expiresAt": expires_at,
     }

@@ -26,12 +26,13 @@ _CONFLICT_RETRIES = 4  # a transaction racing another on the same counters is ca
 
 @dataclass(frozen=True)
 class Counters:
-    """What a counter item holds: money in micro-dollars, calls and tokens."""
+    """What a counter item holds: money in micro-dollars, calls, tokens, and calls a fallback served."""
 
     micros: int = 0
     requests: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
+    fallbacks: int = 0
 
     def __add__(self, other: Counters) -> Counters:
         return Counters(
@@ -39,6 +40,7 @@ class Counters:
             self.requests + other.requests,
             self.tokens_in + other.tokens_in,
             self.tokens_out + other.tokens_out,
+            self.fallbacks + other.fallbacks,
         )
 
     @property
@@ -56,6 +58,7 @@ class Counters:
             int(item.get("requests", 0)),
             int(item.get("tokensIn", 0)),
             int(item.get("tokensOut", 0)),
+            int(item.get("fallbacks", 0)),
         )
 
 
@@ -116,6 +119,7 @@ class DynamoCostStore:
                 ":requests": increment.requests,
                 ":in": increment.tokens_in,
                 ":out": increment.tokens_out,
+                ":fallbacks": increment.fallbacks,
                 ":ttl": counter_ttl,
             }
         )
@@ -126,7 +130,8 @@ class DynamoCostStore:
                         "TableName": self._table,
                         "Key": _key(counter),
                         "UpdateExpression": (
-                            "ADD micros :micros, requests :requests, tokensIn :in, tokensOut :out SET expiresAt = :ttl"
+                            "ADD micros :micros, requests :requests, tokensIn :in, tokensOut :out, "
+                            "fallbacks :fallbacks SET expiresAt = :ttl"
                         ),
                         "ExpressionAttributeValues": values,
                     }

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from shared.costs.events import CostEvent, billed_events, utc_day
-from shared.costs.keys import EVERYONE, Scope, counter_keys, split_sort_key
+from shared.costs.keys import EVERYONE, Scope, counter_keys, day_period, split_sort_key
 from shared.costs.ledger import CostLedger
 from shared.models import Workflow
 from shared.pricing import PriceTable
@@ -43,9 +43,11 @@ def event(n: int = 1, micros: int = 450, user: str = "u1", at: float = NOON, **c
     return CostEvent(**{**fields, **changes})
 
 
-def test_one_call_adds_to_eleven_counters_per_period_under_both_scopes():
+def test_one_call_adds_to_fifteen_counters_per_period_under_both_scopes():
     keys = counter_keys(event(user="u#1"))
-    assert len(keys) == len(set(keys)) == 22  # (6 dims for ALL + 5 for the user) x (day, month)
+    assert len(keys) == len(set(keys)) == 30  # (8 dims for ALL + 7 for the user) x (day, month)
+    assert ("AGG#USER#u#1#campaign_provider", "DAY#2026-03-14#wf_1#openai") in keys
+    assert ("AGG#ALL#type_model", "MONTH#2026-03#caption#openai#gpt-4o-mini") in keys
     assert ("AGG#ALL#user", "DAY#2026-03-14#u#1") in keys
     assert ("AGG#USER#u#1#provider", "MONTH#2026-03#openai") in keys
     assert not any(pk == "AGG#USER#u#1#user" for pk, _ in keys)
@@ -168,9 +170,9 @@ def test_billed_events_keep_every_attempt_with_usage_whatever_its_status():
         ]
     )
     events = billed_events(outcome, PRICES, workflow=_workflow(), step="generate", at=NOON)
-    assert [(e.request_id, e.status, e.model, e.deployment) for e in events] == [
-        ("wf_1#generate#1", "content_filter", "gpt-4o-mini", "chat-gpt-4o-mini"),
-        ("wf_1#generate#2", "ok", "gpt-4o-mini", "gpt-4o-mini"),
+    assert [(e.request_id, e.status, e.model, e.deployment, e.fallback) for e in events] == [
+        ("wf_1#generate#1", "content_filter", "gpt-4o-mini", "chat-gpt-4o-mini", False),  # the first choice
+        ("wf_1#generate#2", "ok", "gpt-4o-mini", "gpt-4o-mini", True),
     ]
     assert [e.micros for e in events] == [PRICES.cost("azure", "chat-gpt-4o-mini", 80, 3).micros, 15 + 30]
 
@@ -188,3 +190,6 @@ def test_a_campaigns_reported_cost_is_exactly_what_the_ledger_holds(fallback):
     assert (stats.day_total.micros, stats.day_total.requests) == (run.cost.micros, 1)
     assert stats.day_total.tokens_total == run.cost.total_tokens
     assert list(stats.day_by_provider) == ["azure" if fallback else "openai"]
+    assert stats.day_total.fallbacks == int(fallback)
+    campaign_split = ledger.values(EVERYONE, "campaign_provider", day_period(utc_day(NOW)))
+    assert campaign_split == {f"{run.workflow.workflow_id}#{'azure' if fallback else 'openai'}": stats.day_total}
