@@ -48,9 +48,17 @@ synth: install  ## write the CloudFormation template to cdk.out/ (offline, no Do
 token: install  ## print a local JWT: make token USER=u1 [ADMIN=1]
 	@$(PY) -m local.token --user "$(USER)" $(if $(ADMIN),--admin,)
 
-bench: install  ## benchmarks, printed as one table of ratios measured in one run
+BENCH_RUNTIME := .bench-runtime
+
+# What a deployed function has: the layer's requirements plus the boto3 Lambda's runtime provides.
+$(BENCH_RUNTIME)/.installed: requirements.txt $(VENV)/.installed
+	python3 -m venv $(BENCH_RUNTIME)
+	$(BENCH_RUNTIME)/bin/pip install -q -r requirements.txt "boto3==$$($(PY) -c 'import boto3; print(boto3.__version__)')"
+	touch $@
+
+bench: install $(BENCH_RUNTIME)/.installed  ## benchmarks, printed as one table of ratios measured in one run
 	$(VENV)/bin/pip install -q -r bench/requirements.txt
 	$(PY) -m bench.run
 
 clean:
-	rm -rf cdk.out .build .local .pytest_cache .ruff_cache
+	rm -rf cdk.out .build .local .pytest_cache .ruff_cache $(BENCH_RUNTIME)

@@ -13,6 +13,11 @@ same rounds (subjects alternate, their order rotating each round), as references
 warm (``__pycache__`` filled by a first, untimed pass); one extra row shows the campaign import
 with no ``.pyc`` at all, which is what a layer built with ``--no-compile`` gets on Lambda's
 read-only ``/opt`` unless SnapStart restores an initialised snapshot.
+
+Handlers and ``import openai`` run in ``.bench-runtime/``, a virtualenv holding what a function
+has on Lambda (``requirements.txt``, the layer, plus the boto3 the runtime provides) and nothing
+else: the dev virtualenv also holds LiteLLM's dependencies, and ``openai`` imports ``aiohttp``
+whenever it is installed (~140 ms no deployed function pays). LiteLLM runs in the dev virtualenv.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Any
 from bench.stats import OUT_DIR, median
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+RUNTIME_PYTHON = REPO_ROOT / ".bench-runtime" / "bin" / "python"  # made by `make bench`
 HANDLERS = ("campaign", "status", "health")
 REFERENCES = ("openai", "litellm")
 IMPORTTIME_TOP = 10
@@ -89,10 +95,19 @@ def lambda_env(subject: str, function_env: dict[str, str]) -> dict[str, str]:
     }
 
 
+def interpreter(subject: str) -> str:
+    """The runtime virtualenv's Python for the handlers and ``openai``; the dev one for LiteLLM."""
+    if subject == "litellm":
+        return sys.executable
+    if not RUNTIME_PYTHON.exists():
+        raise RuntimeError(f"{RUNTIME_PYTHON} is missing: `make bench` creates it from requirements.txt")
+    return str(RUNTIME_PYTHON)
+
+
 def import_once(subject: str, env: dict[str, str], extra_args: tuple[str, ...] = ()) -> dict[str, Any]:
     """One fresh interpreter importing ``subject``; its JSON report (the last JSON line it printed)."""
     result = subprocess.run(
-        [sys.executable, *extra_args, "-c", child_code(subject)],
+        [interpreter(subject), *extra_args, "-c", child_code(subject)],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,

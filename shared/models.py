@@ -18,15 +18,19 @@ Platform = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$", description="Targ
 
 
 class CamelModel(BaseModel):
-    """Python names in code, camelCase on the wire."""
+    """Python names in code, camelCase on the wire.
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    Models here build their validators on first use (``defer_build``): each function imports many
+    models and uses a few, and building the others would cost its cold start for nothing.
+    """
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
 
 class CampaignData(BaseModel):
     """What to write about; unknown keys are refused so a typo is not silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     theme: Annotated[str | None, Field(min_length=1, max_length=500, description="Subject of the campaign")] = None
     prompt: Annotated[str | None, Field(min_length=1, max_length=4000, description="Free-form instructions")] = None
@@ -57,7 +61,7 @@ class CampaignData(BaseModel):
 class CampaignRequest(BaseModel):
     """``POST /api/v2/campaigns/hybrid``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     type: Annotated[CampaignType, Field(description="Kind of work; decides the provider route")]
     platforms: Annotated[list[Platform], Field(min_length=1, max_length=10)]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from shared.models import CamelModel, MessageCounts, Workflow
 
@@ -38,6 +38,8 @@ ERROR_DESCRIPTIONS = {
 class ErrorDetail(BaseModel):
     """One problem with the request."""
 
+    model_config = ConfigDict(defer_build=True)
+
     field: str = Field(description="Where: a body path like `data.theme`, or a query parameter")
     message: str
     type: str
@@ -55,6 +57,8 @@ class ErrorBody(CamelModel):
 class ErrorEnvelope(BaseModel):
     """Every error answer."""
 
+    model_config = ConfigDict(defer_build=True)
+
     success: Literal[False]
     error: ErrorBody
 
@@ -64,7 +68,7 @@ def envelope(name: str, data: Any, metrics: Any = None) -> type[BaseModel]:
     fields: dict[str, Any] = {"success": (Literal[True], ...), "data": (data, ...)}
     if metrics is not None:
         fields["metrics"] = (metrics, ...)
-    return create_model(name, **fields)
+    return create_model(name, __config__=ConfigDict(defer_build=True), **fields)
 
 
 def error_responses(*codes: int) -> dict[int, dict[str, Any]]:

@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from shared.costs.keys import Key
+from shared.storage.dynamo_codec import attribute_value, python_value
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 _BATCH_GET_MAX_KEYS = 100
 _CONFLICT_RETRIES = 4  # a transaction racing another on the same counters is cancelled; it is safe to redo
 
@@ -208,11 +206,11 @@ def _key(key: Key) -> dict[str, Any]:
 
 
 def _serialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _serializer.serialize(value) for name, value in item.items() if value is not None}
+    return {name: attribute_value(value) for name, value in item.items() if value is not None}
 
 
 def _deserialize(raw: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _plain(_deserializer.deserialize(value)) for name, value in raw.items()}
+    return {name: _plain(python_value(value)) for name, value in raw.items()}
 
 
 def _plain(value: Any) -> Any:

@@ -6,13 +6,10 @@ import time
 from decimal import Decimal
 from typing import Any, Protocol
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from shared.models import MessageCounts, Workflow
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+from shared.storage.dynamo_codec import attribute_value, python_value
 
 
 class WorkflowRepository(Protocol):
@@ -43,7 +40,7 @@ class DynamoWorkflowStore:
         item = workflow.model_dump(by_alias=True, exclude_none=True)
         self._client.put_item(
             TableName=self._table_name,
-            Item={key: _serializer.serialize(value) for key, value in item.items()},
+            Item={key: attribute_value(value) for key, value in item.items()},
         )
 
     def get(self, workflow_id: str) -> Workflow | None:
@@ -56,7 +53,7 @@ class DynamoWorkflowStore:
         item = response.get("Item")
         if item is None:
             return None
-        data = {key: _deserializer.deserialize(value) for key, value in item.items()}
+        data = {key: python_value(value) for key, value in item.items()}
         if int(data.get("expiresAt", 0)) <= int(time.time()):
             return None
         return Workflow.model_validate(_plain(data))
@@ -97,7 +94,7 @@ class DynamoWorkflowStore:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return None
             raise
-        item = {key: _deserializer.deserialize(value) for key, value in response["Attributes"].items()}
+        item = {key: python_value(value) for key, value in response["Attributes"].items()}
         counts = MessageCounts.model_validate(_plain(item["counts"]))
         total = int(item.get("messagesTotal", 0))
         if total and counts.sent + counts.failed >= total and item.get("status") in ("queued", "running"):
@@ -117,7 +114,7 @@ class DynamoWorkflowStore:
         if status == "failed":
             update += ", #error = :error"
             names["#error"] = "error"
-            values[":error"] = _serializer.serialize({"code": "MESSAGES_FAILED", "message": "no message was sent"})
+            values[":error"] = attribute_value({"code": "MESSAGES_FAILED", "message": "no message was sent"})
         try:
             self._client.update_item(
                 TableName=self._table_name,
