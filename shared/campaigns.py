@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+from shared.costs.budget import Admission, Budget, Unbudgeted
 from shared.costs.events import CostRecorder, billed_events
-from shared.errors import ProviderRejectedCampaignError, ProvidersUnavailableError
+from shared.errors import BudgetError, ProviderRejectedCampaignError, ProvidersUnavailableError
 from shared.models import (
     AttemptRecord,
     Caller,
@@ -74,6 +75,7 @@ class CampaignService:
         ttl_days: int,
         *,
         costs: CostRecorder,
+        budget: Budget | None = None,
         clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] = new_workflow_id,
     ) -> None:
@@ -83,6 +85,7 @@ class CampaignService:
         self._max_output_tokens = max_output_tokens
         self._ttl_s = ttl_days * SECONDS_PER_DAY
         self._costs = costs
+        self._budget = budget or Unbudgeted()
         self._clock = clock
         self._new_id = new_id
 
@@ -99,11 +102,17 @@ class CampaignService:
         """Generate the content of a stored workflow (a sync request's, or one the workflows queue runs)."""
         started = time.perf_counter() if started is None else started
         messages = build_messages(request.type, request.platforms, request.data)
+        route = route_key(workflow.path, request.type)
         try:
-            route = route_key(workflow.path, request.type)
-            routed = self._router.complete(route, messages, deadline, self._max_output_tokens)
+            admission = self.admit(workflow, "generate", route, messages, self._max_output_tokens)
+        except BudgetError as exc:
+            self._update(workflow, status="failed", error=WorkflowError(code=exc.code, message=exc.message))
+            raise
+        try:
+            routed = self._router.complete(admission.route, messages, deadline, self._max_output_tokens)
         except AllProvidersFailedError as exc:
             self._fail(workflow, exc.outcome, ProvidersUnavailableError.code, "no provider could serve the request")
+            self.settle(admission, workflow, "generate", exc.outcome)
             raise ProvidersUnavailableError(
                 "No provider could serve the request; try again later.",
                 exc.outcome,
@@ -112,12 +121,15 @@ class CampaignService:
             ) from exc
         except ProviderRequestRejectedError as exc:
             self._fail(workflow, exc.outcome, ProviderRejectedCampaignError.code, str(exc))
+            self.settle(admission, workflow, "generate", exc.outcome)
             raise ProviderRejectedCampaignError(
                 "The provider rejected the request as invalid.", exc.outcome, workflow_id=workflow.workflow_id
             ) from exc
         completion = routed.completion
         cost = self._prices.cost(routed.provider, routed.model, completion.input_tokens, completion.output_tokens)
-        step = _step("generate", "completed", routed.outcome, routed, cost)
+        step = _step("generate", "completed", routed.outcome, routed, cost).model_copy(
+            update={"budget_note": admission.note}
+        )
         workflow = self._update(
             workflow,
             status="completed",
@@ -127,6 +139,7 @@ class CampaignService:
             model=routed.model,
         )
         self.record_costs(workflow, "generate", routed.outcome)
+        self.settle(admission, workflow, "generate", routed.outcome)
         record_routing(routed.outcome)
         record_served_call(routed.provider, routed.priced_model, routed.outcome.attempts[-1].latency_ms, cost)
         duration_ms = (time.perf_counter() - started) * 1000
@@ -166,6 +179,23 @@ class CampaignService:
         retried invocation of the same step counts nothing twice."""
         for event in billed_events(outcome, self._prices, workflow=workflow, step=step, at=self._clock()):
             self._costs.record(event)
+
+    def admit(
+        self, workflow: Workflow, step: str, route: str, messages: Sequence[ChatMessage], max_tokens: int
+    ) -> Admission:
+        """Reserve the step's maximum cost under its owner's monthly budget (raises when it does not fit)."""
+        try:
+            return self._budget.admit(workflow.owner_id, f"{workflow.workflow_id}#{step}", route, messages, max_tokens)
+        except BudgetError as exc:
+            exc.workflow_id = workflow.workflow_id
+            raise
+
+    def settle(self, admission: Admission, workflow: Workflow, step: str, outcome: RoutingOutcome) -> None:
+        """Settle a step's reservation to what it billed: the same events the ledger records."""
+        if admission.reservation is None:
+            return
+        events = billed_events(outcome, self._prices, workflow=workflow, step=step, at=self._clock())
+        self._budget.settle(admission, sum(event.micros for event in events))
 
     def _fail(self, workflow: Workflow, outcome: RoutingOutcome, code: str, message: str) -> None:
         self.record_costs(workflow, "generate", outcome)

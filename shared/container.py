@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from shared.health import CheckStatus, NotConfiguredError, Probe, circuits_status
 from shared.observability import logger
 from shared.paths import with_legacy_routes
-from shared.pricing import PriceTable, UnpricedModelError
+from shared.pricing import MICROS_PER_USD, PriceTable, UnpricedModelError
 from shared.settings import get_settings
 from shared.storage.workflows import DynamoWorkflowStore
 
@@ -22,7 +22,14 @@ if TYPE_CHECKING:
 
     from shared.async_campaigns import AsyncCampaigns
     from shared.campaigns import CampaignService
+    from shared.costs.alert_rules import DynamoAlertRuleStore
+    from shared.costs.budget import BudgetGuard
+    from shared.costs.forecast_watch import ForecastWatch, SpendForecaster
     from shared.costs.ledger import CostLedger
+    from shared.costs.optimization import CostOptimizer
+    from shared.costs.routing_overrides import CachedRouteOverrides, DynamoRoutingOverrideStore
+    from shared.costs.threshold_checker import ThresholdChecker
+    from shared.costs.thresholds import DynamoThresholdStore
     from shared.costs.tracker import CostTracker
     from shared.flags import RolloutGate
     from shared.providers.router import ProviderRouter
@@ -108,12 +115,15 @@ def provider_key(secret_name: str, plain_key: str) -> str:
 @lru_cache(maxsize=1)
 def provider_router() -> ProviderRouter:
     """The router over both providers; unpriced candidates are reported loudly at cold start."""
+    from shared.costs.budget import with_downgrade_route
     from shared.providers.openai_clients import build_azure_provider, build_openai_provider
     from shared.providers.router import ProviderRouter, RetryPolicy
 
     settings = get_settings()
     prices = price_table()
-    routing_table = with_legacy_routes(settings.routing_table, settings.legacy_provider)
+    routing_table = with_downgrade_route(
+        with_legacy_routes(settings.routing_table, settings.legacy_provider), settings.budget_downgrade_candidates
+    )
     for campaign_type, candidates in routing_table.items():
         for candidate in candidates:
             try:
@@ -144,7 +154,40 @@ def provider_router() -> ProviderRouter:
             backoff_max_s=settings.retry_backoff_max_s,
             retry_after_max_s=settings.retry_after_max_s,
         ),
+        overrides=route_overrides(),
     )
+
+
+@lru_cache(maxsize=1)
+def routing_override_store() -> DynamoRoutingOverrideStore:
+    """The routes the cost optimizer applied, and their audit log, in the costs table."""
+    from shared.costs.routing_overrides import DynamoRoutingOverrideStore
+
+    return DynamoRoutingOverrideStore(get_settings().cost_table_name, dynamodb_client())
+
+
+@lru_cache(maxsize=1)
+def route_overrides() -> CachedRouteOverrides:
+    """The router's view of the applied routes: one GetItem per container at most every ROUTING_OVERRIDES_CACHE_S."""
+    from shared.costs.routing_overrides import CachedRouteOverrides
+
+    return CachedRouteOverrides(routing_override_store(), get_settings().routing_overrides_cache_s)
+
+
+@lru_cache(maxsize=1)
+def cost_optimizer() -> CostOptimizer:
+    """Recommendations from the ledger's counters; applied and reverted through the routing overrides."""
+    from shared.costs.optimization import CostOptimizer
+    from shared.costs.optimizer import OptimizationPolicy, load_downgrades
+
+    settings = get_settings()
+    policy = OptimizationPolicy(
+        downgrades=load_downgrades(),
+        azure_deployments=settings.azure_deployments,
+        fallback_share=settings.optimization_fallback_share,
+        min_calls=settings.optimization_min_calls,
+    )
+    return CostOptimizer(cost_ledger().store, routing_override_store(), settings.routing_table, price_table(), policy)
 
 
 @lru_cache(maxsize=1)
@@ -180,6 +223,23 @@ def campaign_service() -> CampaignService:
         max_output_tokens=settings.max_output_tokens,
         ttl_days=settings.workflow_ttl_days,
         costs=cost_tracker(),
+        budget=budget_guard(),
+    )
+
+
+@lru_cache(maxsize=1)
+def budget_guard() -> BudgetGuard:
+    """Hard monthly caps: each capped user's calls reserve before and settle after (see shared/costs/budget.py)."""
+    from shared.costs.budget import BudgetGuard, CachedHardCaps, ledger_month_spend
+    from shared.costs.budget_store import DynamoBudgetStore
+
+    settings = get_settings()
+    return BudgetGuard(
+        caps=CachedHardCaps(threshold_store(), settings.budget_cap_cache_s),
+        store=DynamoBudgetStore(settings.cost_table_name, dynamodb_client()),
+        routes=provider_router(),
+        prices=price_table(),
+        month_spend=ledger_month_spend(cost_ledger()),
     )
 
 
@@ -207,7 +267,74 @@ def cost_tracker() -> CostTracker:
         thresholds_from_usd(settings.daily_cost_threshold_usd, settings.monthly_cost_threshold_usd),
         product=f"Hybrid Orchestrator ({settings.stage})",
     )
-    return CostTracker(cost_ledger(), alerts)
+    return CostTracker(cost_ledger(), alerts, threshold_checker(), forecast_watch())
+
+
+@lru_cache(maxsize=1)
+def spend_forecaster() -> SpendForecaster:
+    """Month-end forecasts over the ledger's daily totals, against the settings' and stored monthly thresholds."""
+    from shared.costs.alerts import thresholds_from_usd
+    from shared.costs.forecast import SpikeRule
+    from shared.costs.forecast_watch import SpendForecaster
+
+    settings = get_settings()
+    _, monthly = thresholds_from_usd(settings.daily_cost_threshold_usd, settings.monthly_cost_threshold_usd)
+    return SpendForecaster(
+        cost_ledger(),
+        monthly.micros,
+        threshold_store(),
+        confidence=settings.forecast_confidence,
+        spike_rule=SpikeRule(settings.forecast_spike_k, round(settings.forecast_spike_min_usd * MICROS_PER_USD)),
+    )
+
+
+def forecast_watch() -> ForecastWatch:
+    """The recording path's early warning: a projected monthly crossing e-mails the cost-alert topic once."""
+    from shared.costs.alerts import SnsAlertPublisher
+    from shared.costs.forecast_watch import EarlyWarnings, ForecastWatch
+
+    settings = get_settings()
+    warnings = EarlyWarnings(
+        spend_forecaster(),
+        cost_ledger(),
+        SnsAlertPublisher(settings.cost_alert_topic_arn, aws_client("sns")),
+        product=f"Hybrid Orchestrator ({settings.stage})",
+    )
+    return ForecastWatch(warnings, settings.forecast_check_interval_s)
+
+
+@lru_cache(maxsize=1)
+def threshold_store() -> DynamoThresholdStore:
+    """The stored spend thresholds (global, per user, per campaign), in the costs table."""
+    from shared.costs.thresholds import DynamoThresholdStore
+
+    settings = get_settings()
+    return DynamoThresholdStore(settings.cost_table_name, dynamodb_client(), cache_s=settings.threshold_cache_s)
+
+
+@lru_cache(maxsize=1)
+def alert_rule_store() -> DynamoAlertRuleStore:
+    """Alert rules, their rate-limit markers and the alert history, in the costs table."""
+    from shared.costs.alert_rules import DynamoAlertRuleStore
+
+    return DynamoAlertRuleStore(get_settings().cost_table_name, dynamodb_client())
+
+
+@lru_cache(maxsize=1)
+def threshold_checker() -> ThresholdChecker:
+    """Alerts on the stored thresholds through their rules' channels (SNS), rate-limited per rule."""
+    from shared.costs.threshold_checker import AlertChannels, ThresholdChecker
+
+    settings = get_settings()
+    return ThresholdChecker(
+        cost_ledger().store,
+        threshold_store(),
+        alert_rule_store(),
+        AlertChannels(aws_client("sns"), settings.cost_alert_topic_arn),
+        rule_window_s=settings.alert_rule_window_s,
+        history_days=settings.alert_history_days,
+        product=f"Hybrid Orchestrator ({settings.stage})",
+    )
 
 
 @lru_cache(maxsize=2)

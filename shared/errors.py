@@ -60,6 +60,22 @@ class QueueUnavailableError(DomainError):
     code = "QUEUE_UNAVAILABLE"
 
 
+class BudgetError(DomainError):
+    """The monthly budget did not let the call run (the campaign services fail the workflow with the code)."""
+
+
+class BudgetExceededError(BudgetError):
+    """The request could cost more than is left of the caller's monthly hard cap: 402, with the figures."""
+
+    code = "BUDGET_EXCEEDED"
+
+
+class BudgetUnavailableError(BudgetError):
+    """The budget could not be checked (the costs table failed): refused rather than run unchecked, 503."""
+
+    code = "BUDGET_UNAVAILABLE"
+
+
 class UnauthenticatedError(DomainError):
     """No verified identity in the event (API Gateway's authorizer normally stops this earlier)."""
 
@@ -70,3 +86,39 @@ class ForbiddenError(DomainError):
     """The caller is known but not allowed."""
 
     code = "FORBIDDEN"
+
+
+class RecommendationNotFoundError(DomainError):
+    """No optimization recommendation has this id, now or in the routing audit log: 404."""
+
+    code = "RECOMMENDATION_NOT_FOUND"
+
+
+class RouteChangeNotFoundError(DomainError):
+    """No routing change has this id: 404."""
+
+    code = "ROUTE_CHANGE_NOT_FOUND"
+
+
+class RoutingConflictError(DomainError):
+    """The routing is not in the state the change starts from (changed meanwhile, or no longer valid): 409."""
+
+    code = "ROUTING_CONFLICT"
+
+
+class StaleRecommendationError(RoutingConflictError):
+    """The recommendation was real but is no longer current (applied, or its route changed since): 409."""
+
+    code = "RECOMMENDATION_NOT_CURRENT"
+
+
+class ThresholdNotFoundError(DomainError):
+    """No such spend threshold, or not the caller's: the two look the same (404)."""
+
+    code = "THRESHOLD_NOT_FOUND"
+
+
+class AlertRuleNotFoundError(DomainError):
+    """No such alert rule, or not the caller's: the two look the same (404)."""
+
+    code = "ALERT_RULE_NOT_FOUND"

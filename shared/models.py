@@ -136,6 +136,9 @@ class WorkflowStep(CamelModel):
     tokens: TokenUsage = Field(default_factory=TokenUsage)
     cost_micros: int = 0
     latency_ms: int = 0
+    budget_note: str | None = Field(
+        default=None, description="How the monthly budget changed this step: a downgrade, or messages not generated"
+    )
 
 
 class MessageCounts(CamelModel):

@@ -27,3 +27,7 @@ SECRET_SUFFIXES = {
     "azure": "azure-openai-api-key",
     "gateway": "sending-gateway-key",
 }
+
+# Owners' own alert topics: ``<prefix>-<stage>-alerts-<anything>``, the one name pattern IAM lets the
+# cost-recording functions publish to.
+OWNER_ALERT_TOPIC_INFIX = "alerts-"

@@ -116,6 +116,20 @@ class Settings(BaseSettings):
     cost_event_ttl_days: Annotated[int, Field(ge=1, le=365)] = 30
     # Counters outlive raw events: breakdowns reach back 90 days, month totals a year.
     cost_counter_ttl_days: Annotated[int, Field(ge=90, le=3650)] = 400
+    # Stored thresholds and alert rules: a rule sends at most once per window; history is kept this long;
+    # each container re-reads the thresholds that apply to a call at most this often.
+    alert_rule_window_s: Annotated[int, Field(ge=1, le=86_400)] = 1800
+    alert_history_days: Annotated[int, Field(ge=1, le=365)] = 90
+    threshold_cache_s: Annotated[float, Field(ge=0, le=300)] = 5.0
+    # This deployment's account (CDK passes it): an owner's alert topic must live in it and the region.
+    deployment_account_id: Annotated[str, Field(pattern=r"^(\d{12})?$")] = ""
+    # Spend forecast: how often a container re-checks a scope's month-end projection after recording
+    # (one Query each time), the prediction interval's confidence, and today's spike rule (today is a
+    # spike above median + max(k x 1.4826 x MAD, minimum) of the previous days).
+    forecast_check_interval_s: Annotated[int, Field(ge=0, le=86_400)] = 300
+    forecast_confidence: Annotated[float, Field(ge=0.5, le=0.99)] = 0.9
+    forecast_spike_k: Annotated[float, Field(gt=0, le=20)] = 3.0
+    forecast_spike_min_usd: Annotated[Decimal, Field(ge=0, le=1_000_000)] = Decimal("1")
     of_rate_limit: Annotated[int, Field(ge=1)] = 10
     of_rate_window_s: Annotated[int, Field(ge=1)] = 60
     # Extra spacing the limiter adds to the window: the platform counts our sends when they arrive,
@@ -144,6 +158,18 @@ class Settings(BaseSettings):
     flags_cache_s: Annotated[int, Field(ge=0, le=3600)] = 5
     # The legacy path: one provider, no fallback matrix.
     legacy_provider: ProviderName = "openai"
+    # Cost optimization: a campaign type whose fallback share over 30 days exceeds this (with at least
+    # this many calls) gets a "swap the order" recommendation; each container re-reads the applied
+    # routing overrides at most this often (≤ 1 s, so an applied change serves the next request).
+    optimization_fallback_share: Annotated[Decimal, Field(ge=0, le=1)] = Decimal("0.10")
+    optimization_min_calls: Annotated[int, Field(ge=1, le=1_000_000)] = 20
+    routing_overrides_cache_s: Annotated[float, Field(ge=0, le=1)] = 1.0
+    # Hard monthly budgets (shared/costs/budget.py): the cheaper route a "downgrade" cap runs a request on
+    # when its own route could pass the cap, and how long a container trusts a user's cap lookup.
+    budget_downgrade_candidates: Annotated[list[RouteCandidate], Field(min_length=1, max_length=4)] = Field(
+        default_factory=lambda: [RouteCandidate(provider="openai", model="gpt-4o-mini")]
+    )
+    budget_cap_cache_s: Annotated[float, Field(ge=0, le=60)] = 5.0
 
     @model_validator(mode="after")
     def _derive_resource_names(self) -> Settings:
@@ -174,6 +200,17 @@ class Settings(BaseSettings):
                         f"routing_table[{campaign_type}] names Azure deployment {candidate.model!r}, "
                         "which azure_deployments does not map to a base model"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _check_downgrade_route(self) -> Settings:
+        """The budget's downgrade route obeys the routing table's rule: Azure deployments map to a priced model."""
+        for candidate in self.budget_downgrade_candidates:
+            if candidate.provider == "azure" and candidate.model not in self.azure_deployments:
+                raise ValueError(
+                    f"budget_downgrade_candidates names Azure deployment {candidate.model!r}, "
+                    "which azure_deployments does not map to a base model"
+                )
         return self
 
     def candidates_of(self, provider: str) -> list[RouteCandidate]:

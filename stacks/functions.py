@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -12,7 +12,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from shared.naming import QUEUE_SUFFIXES, SECRET_SUFFIXES, TABLE_SUFFIXES, TOPIC_SUFFIX
+from shared.naming import OWNER_ALERT_TOPIC_INFIX, QUEUE_SUFFIXES, SECRET_SUFFIXES, TABLE_SUFFIXES, TOPIC_SUFFIX
 from stacks import constants as c
 from stacks.config import StackConfig
 from stacks.data import DataStore
@@ -52,6 +52,7 @@ def base_environment(config: StackConfig) -> dict[str, str]:
         "WORKFLOWS_QUEUE_NAME": config.name(QUEUE_SUFFIXES["workflows"]),
         "MESSAGES_QUEUE_NAME": config.name(QUEUE_SUFFIXES["messages"]),
         "COST_ALERT_TOPIC_NAME": config.name(TOPIC_SUFFIX),
+        "DEPLOYMENT_ACCOUNT_ID": Aws.ACCOUNT_ID,  # owners' alert topics must be in this account
         "OPENAI_API_KEY_SECRET_NAME": config.name(SECRET_SUFFIXES["openai"]),
         "AZURE_OPENAI_API_KEY_SECRET_NAME": config.name(SECRET_SUFFIXES["azure"]),
         "GATEWAY_API_KEY_SECRET_NAME": config.name(SECRET_SUFFIXES["gateway"]),
@@ -92,6 +93,7 @@ class OrchestratorFunctions(Construct):
         self._network = network
         self._queues = messaging.queues
         self._grants = self._build_grant_table(data, messaging, secrets, flags)
+        self._grants["owner_alert_topics"] = self._owner_alert_topics_grant()
         # Every function gets it, like the resource names: one environment, and the campaign paths publish.
         self._topic_environment = {"COST_ALERT_TOPIC_ARN": messaging.alert_topic.topic_arn}
         self.functions: dict[str, lambda_.Function] = {}
@@ -192,6 +194,28 @@ class OrchestratorFunctions(Construct):
             alias_name=c.LIVE_ALIAS_NAME,
             version=function.current_version,
         )
+
+    def _owner_alert_topics_grant(self) -> Callable[[iam.IGrantable], object]:
+        """sns:Publish on ``<prefix>-<stage>-alerts-*`` in this account and region: the topics owners name in
+        their alert rules (the API accepts no other ARN), and nothing else."""
+        topics = Stack.of(self).format_arn(
+            service="sns",
+            resource=self._config.name(f"{OWNER_ALERT_TOPIC_INFIX}*"),
+            arn_format=ArnFormat.NO_RESOURCE_NAME,
+        )
+
+        def grant(grantee: iam.IGrantable) -> object:
+            grant = iam.Grant.add_to_principal(grantee=grantee, actions=["sns:Publish"], resource_arns=[topics])
+            acknowledge(
+                grantee.grant_principal,  # type: ignore[arg-type]  # the function's role, a construct
+                f"IAM5[Resource::arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:"
+                f"{self._config.name(OWNER_ALERT_TOPIC_INFIX)}*]",
+                "Owners create their own alert topics after deploy; the wildcard is bounded to this deployment's "
+                "name prefix in this account and region, and the API accepts only topic ARNs of that pattern.",
+            )
+            return grant
+
+        return grant
 
     @staticmethod
     def _build_grant_table(

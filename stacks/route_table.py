@@ -31,7 +31,7 @@ class FunctionSpec:
     memory_mb: int = 256
     timeout_s: int = 30
     # Grants, by resource key: "workflows_table", "circuits_table", "costs_table",
-    # "idempotency_table", "workflows_queue", "messages_queue", "alert_topic",
+    # "idempotency_table", "workflows_queue", "messages_queue", "alert_topic", "owner_alert_topics",
     # "provider_secrets", "gateway_secret", "redis" (runs beside Redis, in its VPC when it has one);
     # a table or queue key with ":read" grants reading only.
     uses: tuple[str, ...] = field(default_factory=tuple)
@@ -73,7 +73,15 @@ class HttpRoute:
 
 
 # What generating content needs: the workflow, the breakers, provider keys, and the cost ledger.
-GENERATION_USES = ("workflows_table", "circuits_table", "provider_secrets", "costs_table", "alert_topic")
+# "owner_alert_topics": publishing to owners' own alert topics (<prefix>-<stage>-alerts-*) for their rules.
+GENERATION_USES = (
+    "workflows_table",
+    "circuits_table",
+    "provider_secrets",
+    "costs_table",
+    "alert_topic",
+    "owner_alert_topics",
+)
 
 FUNCTIONS: dict[str, FunctionSpec] = {
     spec.name: spec
@@ -145,6 +153,41 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             timeout_s=10,
             uses=("costs_table:read",),
         ),
+        FunctionSpec(
+            name="cost_thresholds",
+            description="Spend thresholds (global, per user, per campaign) and this period's spend against them",
+            memory_mb=256,
+            timeout_s=10,
+            uses=("costs_table", "workflows_table:read"),  # writes thresholds; reads counters and campaign owners
+        ),
+        FunctionSpec(
+            name="cost_alerts",
+            description="Alert rules on spend thresholds (e-mail or an owner's SNS topic) and the alert history",
+            memory_mb=256,
+            timeout_s=10,
+            uses=("costs_table",),  # thresholds, rules and history live in the costs table
+        ),
+        FunctionSpec(
+            name="campaign_costs",
+            description="Per-campaign AI spend, tokens, calls, cost per message, fallback share and provider split",
+            memory_mb=256,
+            timeout_s=10,
+            uses=("costs_table:read",),
+        ),
+        FunctionSpec(
+            name="cost_forecast",
+            description="Month-end AI spend projection with a prediction interval, and today's spike check",
+            memory_mb=256,
+            timeout_s=10,
+            uses=("costs_table:read",),
+        ),
+        FunctionSpec(
+            name="cost_optimization",
+            description="Cost recommendations from 30 days of spend; applies and reverts routing overrides (admin)",
+            memory_mb=256,
+            timeout_s=10,
+            uses=("costs_table",),  # reads counters and thresholds; writes routing overrides and their audit log
+        ),
     )
 }
 
@@ -159,6 +202,16 @@ ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("GET", "/api/v2/campaigns/status", "status"),
     HttpRoute("GET", "/api/v2/costs/stats", "cost_stats"),
     HttpRoute("GET", "/api/v2/costs/breakdown", "cost_breakdown"),
+    HttpRoute("GET", "/api/v2/costs/thresholds", "cost_thresholds"),
+    HttpRoute("POST", "/api/v2/costs/thresholds", "cost_thresholds"),
+    HttpRoute("GET", "/api/v2/costs/alerts", "cost_alerts"),
+    HttpRoute("POST", "/api/v2/costs/alerts", "cost_alerts"),
+    HttpRoute("PUT", "/api/v2/costs/alerts", "cost_alerts"),
+    HttpRoute("GET", "/api/v2/campaigns/costs", "campaign_costs"),
+    HttpRoute("GET", "/api/v2/costs/forecast", "cost_forecast"),
+    HttpRoute("GET", "/api/v2/costs/optimization", "cost_optimization"),
+    HttpRoute("POST", "/api/v2/costs/optimization/apply", "cost_optimization"),
+    HttpRoute("GET", "/api/v2/costs/optimize", "cost_optimization"),
     HttpRoute(
         "GET",
         "/api/health/hybrid-orchestrator",

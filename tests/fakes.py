@@ -10,6 +10,10 @@ from aws_lambda_powertools.utilities.circuit_breaker.persistence.base import Cir
 from aws_lambda_powertools.utilities.circuit_breaker.persistence.record import CircuitStateRecord
 from aws_lambda_powertools.utilities.circuit_breaker.states import CircuitState
 
+from shared.costs.alert_rules import AlertRecord, AlertRule
+from shared.costs.routing_overrides import Route, RouteChange, RoutingOverrides
+from shared.costs.thresholds import GLOBAL_OWNER, SpendThreshold, applicable_of, hard_cap_of
+from shared.errors import RoutingConflictError
 from shared.models import Workflow
 from shared.providers.types import ChatMessage, Completion
 
@@ -146,3 +150,109 @@ class OutboxPublisher:
             self.fail = False
             raise ConnectionError("SNS is unreachable")
         self.sent.append((subject, body))
+
+
+class InMemoryThresholdStore:
+    """The spend thresholds in a dict keyed by (owner, id), with the DynamoDB store's selection rules."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], SpendThreshold] = {}
+        self.reads = 0
+
+    def put(self, threshold: SpendThreshold) -> None:
+        self.items[(threshold.owner_id, threshold.threshold_id)] = threshold
+
+    def get(self, owner_id: str, threshold_id: str) -> SpendThreshold | None:
+        return self.items.get((owner_id, threshold_id))
+
+    def list_for(self, owner_id: str) -> list[SpendThreshold]:
+        self.reads += 1
+        found = [t for (owner, _), t in self.items.items() if owner == owner_id]
+        return sorted(found, key=lambda t: (t.created_at, t.threshold_id))
+
+    def applicable(self, user_id: str, campaign_id: str) -> list[SpendThreshold]:
+        return applicable_of(self.list_for(GLOBAL_OWNER), self.list_for(user_id), campaign_id)
+
+    def hard_cap(self, user_id: str) -> SpendThreshold | None:
+        return hard_cap_of(self.list_for(user_id))
+
+
+class InMemoryAlertRuleStore:
+    """Rules, send markers and history in dicts, with the DynamoDB store's conditions and ordering."""
+
+    def __init__(self) -> None:
+        self.rules: dict[tuple[str, str], AlertRule] = {}
+        self.sent_until: dict[str, int] = {}
+        self.records: dict[str, list[AlertRecord]] = {}
+
+    def put_rule(self, rule: AlertRule) -> None:
+        self.rules[(rule.owner_id, rule.rule_id)] = rule
+
+    def get_rule(self, owner_id: str, rule_id: str) -> AlertRule | None:
+        return self.rules.get((owner_id, rule_id))
+
+    def rules_of(self, owner_id: str) -> list[AlertRule]:
+        found = [r for (owner, _), r in self.rules.items() if owner == owner_id]
+        return sorted(found, key=lambda r: (r.created_at, r.rule_id))
+
+    def claim_send(self, rule_id: str, now: float, window_s: int) -> bool:
+        if rule_id in self.sent_until and not self.sent_until[rule_id] < int(now):
+            return False
+        self.sent_until[rule_id] = int(now) + window_s
+        return True
+
+    def release_send(self, rule_id: str) -> None:
+        self.sent_until.pop(rule_id, None)
+
+    def add_record(self, record: AlertRecord) -> None:
+        self.records.setdefault(record.owner_id, []).append(record)
+
+    def history(self, owner_id: str, limit: int, after: str | None) -> tuple[list[AlertRecord], str | None]:
+        ordered = sorted(self.records.get(owner_id, []), key=lambda r: r.sort_key, reverse=True)
+        if after:
+            ordered = [r for r in ordered if r.sort_key < after]
+        page = ordered[:limit]
+        return page, (page[-1].sort_key if len(ordered) > limit else None)
+
+
+class FakeSnsClient:
+    """Records ``publish`` calls like boto3's SNS client; ``fail`` makes the next publish raise."""
+
+    def __init__(self) -> None:
+        self.published: list[dict[str, str]] = []
+        self.fail = False
+
+    def publish(self, **kwargs: str) -> dict[str, str]:
+        if self.fail:
+            self.fail = False
+            raise ConnectionError("SNS is unreachable")
+        self.published.append(kwargs)
+        return {"MessageId": str(len(self.published))}
+
+
+class InMemoryRoutingOverrideStore:
+    """The routing overrides and their audit log in memory, with the DynamoDB store's version condition."""
+
+    def __init__(self) -> None:
+        self.overrides = RoutingOverrides()
+        self.log: dict[str, RouteChange] = {}
+        self.reads = 0
+        self.fail_reads = False
+
+    def current(self) -> RoutingOverrides:
+        self.reads += 1
+        if self.fail_reads:
+            raise ConnectionError("DynamoDB is unreachable")
+        return self.overrides
+
+    def commit(self, change: RouteChange, routes: dict[str, Route], expected_version: int) -> None:
+        if expected_version != self.overrides.version or change.change_id in self.log:
+            raise RoutingConflictError("The routing changed meanwhile; reload and try again.")
+        self.overrides = RoutingOverrides(dict(routes), expected_version + 1)
+        self.log[change.change_id] = change
+
+    def change(self, change_id: str) -> RouteChange | None:
+        return self.log.get(change_id)
+
+    def changes(self, limit: int) -> list[RouteChange]:
+        return sorted(self.log.values(), key=lambda c: c.change_id, reverse=True)[:limit]

@@ -18,13 +18,21 @@ from shared.api.envelope import failure
 from shared.api.schemas import API_TITLE, API_VERSION, SECURITY_SCHEMES
 from shared.api.served_headers import routing_headers
 from shared.errors import (
+    AlertRuleNotFoundError,
+    BudgetExceededError,
+    BudgetUnavailableError,
     CampaignInputError,
     DomainError,
     ForbiddenError,
     ProviderRejectedCampaignError,
     ProvidersUnavailableError,
     QueueUnavailableError,
+    RecommendationNotFoundError,
+    RouteChangeNotFoundError,
+    RoutingConflictError,
     RoutingError,
+    StaleRecommendationError,
+    ThresholdNotFoundError,
     UnauthenticatedError,
     WorkflowNotFoundError,
 )
@@ -39,6 +47,14 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     ProvidersUnavailableError: 503,
     CampaignInputError: 422,
     QueueUnavailableError: 503,
+    BudgetExceededError: 402,
+    BudgetUnavailableError: 503,
+    RecommendationNotFoundError: 404,
+    RouteChangeNotFoundError: 404,
+    RoutingConflictError: 409,
+    StaleRecommendationError: 409,
+    ThresholdNotFoundError: 404,
+    AlertRuleNotFoundError: 404,
 }
 
 

@@ -106,12 +106,12 @@ class DynamoCostStore:
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": _serialize({"pk": key[0], "sk": key[1], **event}),
+                    "Item": serialize_item({"pk": key[0], "sk": key[1], **event}),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             }
         ]
-        values = _serialize(
+        values = serialize_item(
             {
                 ":micros": increment.micros,
                 ":requests": increment.requests,
@@ -162,7 +162,7 @@ class DynamoCostStore:
             while request:
                 response = self._client.batch_get_item(RequestItems=request)
                 for raw in response.get("Responses", {}).get(self._table, []):
-                    item = _deserialize(raw)
+                    item = deserialize_item(raw)
                     found[(item["pk"], item["sk"])] = item
                 request = response.get("UnprocessedKeys") or {}
         return found
@@ -172,12 +172,12 @@ class DynamoCostStore:
         params: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
-            "ExpressionAttributeValues": _serialize({":pk": pk, ":low": low, ":high": high}),
+            "ExpressionAttributeValues": serialize_item({":pk": pk, ":low": low, ":high": high}),
         }
         items: list[dict[str, Any]] = []
         while True:
             response = self._client.query(**params)
-            items += [_deserialize(raw) for raw in response.get("Items", [])]
+            items += [deserialize_item(raw) for raw in response.get("Items", [])]
             if "LastEvaluatedKey" not in response:
                 return items
             params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -187,7 +187,7 @@ class DynamoCostStore:
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=_serialize({"pk": key[0], "sk": key[1], **attributes}),
+                Item=serialize_item({"pk": key[0], "sk": key[1], **attributes}),
                 ConditionExpression="attribute_not_exists(pk)",
             )
             return True
@@ -205,11 +205,13 @@ def _key(key: Key) -> dict[str, Any]:
     return {"pk": {"S": key[0]}, "sk": {"S": key[1]}}
 
 
-def _serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+def serialize_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A plain dict as DynamoDB attribute values (``None`` attributes are left out)."""
     return {name: attribute_value(value) for name, value in item.items() if value is not None}
 
 
-def _deserialize(raw: Mapping[str, Any]) -> dict[str, Any]:
+def deserialize_item(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute values as a plain dict, numbers as ``int``."""
     return {name: _plain(python_value(value)) for name, value in raw.items()}
 
 

@@ -12,7 +12,9 @@ from dataclasses import asdict
 
 from shared.costs.alerts import ThresholdAlerts
 from shared.costs.events import CostEvent
+from shared.costs.forecast_watch import ForecastWatch
 from shared.costs.ledger import CostLedger
+from shared.costs.threshold_checker import ThresholdChecker
 from shared.observability import logger
 from shared.telemetry import record_cost_alert, record_cost_failure
 
@@ -20,9 +22,17 @@ from shared.telemetry import record_cost_alert, record_cost_failure
 class CostTracker:
     """The :class:`~shared.costs.events.CostRecorder` of the deployed functions."""
 
-    def __init__(self, ledger: CostLedger, alerts: ThresholdAlerts) -> None:
+    def __init__(
+        self,
+        ledger: CostLedger,
+        alerts: ThresholdAlerts,
+        thresholds: ThresholdChecker | None = None,
+        forecast: ForecastWatch | None = None,
+    ) -> None:
         self._ledger = ledger
         self._alerts = alerts
+        self._thresholds = thresholds  # the stored thresholds and their alert rules, beside the defaults
+        self._forecast = forecast  # early warning of a projected monthly crossing; logs its own failures
 
     def record(self, event: CostEvent) -> bool:
         """True when this call counted the event (False: a duplicate, or the write failed and was logged)."""
@@ -42,4 +52,13 @@ class CostTracker:
         except Exception:
             logger.exception("cost threshold check failed", extra={"request_id": event.request_id})
             record_cost_failure("alert")
+        if self._thresholds is not None:
+            try:
+                for sent in self._thresholds.check(event):
+                    logger.warning("threshold alert", extra={"subject": sent.subject, "status": sent.status})
+            except Exception:
+                logger.exception("stored threshold check failed", extra={"request_id": event.request_id})
+                record_cost_failure("threshold_alert")
+        if self._forecast is not None:
+            self._forecast.after_record(event)
         return True

@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from aws_lambda_powertools.utilities.circuit_breaker import (
     CircuitBreakerConfig,
@@ -22,6 +23,7 @@ from aws_lambda_powertools.utilities.circuit_breaker import (
 )
 from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerPersistenceLayer
 
+from shared.paths import LEGACY_PREFIX
 from shared.pricing import PriceTable, UnpricedModelError
 from shared.providers.deadline import Deadline
 from shared.providers.errors import (
@@ -69,8 +71,18 @@ class RetryPolicy:
         return rng() * min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
 
 
+class RouteOverrides(Protocol):
+    """Routes applied at run time (the cost optimizer's), which take precedence over the configured table."""
+
+    def routes(self) -> Mapping[str, Sequence[RouteCandidate]]: ...
+
+
 class ProviderRouter:
-    """Serves a campaign type from its candidates; one instance per container."""
+    """Serves a campaign type from its candidates; one instance per container.
+
+    With ``overrides``, a hybrid route an admin applied at run time replaces the configured one on
+    the next request; legacy routes (``legacy:<type>``) never change: they are the rollback path.
+    """
 
     def __init__(
         self,
@@ -82,8 +94,10 @@ class ProviderRouter:
         policy: RetryPolicy,
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
+        overrides: RouteOverrides | None = None,
     ) -> None:
         self._routing_table = routing_table
+        self._overrides = overrides
         self._providers = providers
         self._prices = prices
         self._breaker_store = breaker_store
@@ -94,7 +108,11 @@ class ProviderRouter:
         self._guarded: dict[str, Callable[..., Completion]] = {}
 
     def candidates(self, campaign_type: str) -> Sequence[RouteCandidate]:
-        """The ordered candidates for a campaign type."""
+        """The ordered candidates for a campaign type: an applied override, else the configured route."""
+        if self._overrides is not None and not campaign_type.startswith(LEGACY_PREFIX):
+            override = self._overrides.routes().get(campaign_type)
+            if override:
+                return override
         return self._routing_table[campaign_type]
 
     def breaker_state(self, candidate: RouteCandidate) -> str:

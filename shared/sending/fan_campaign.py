@@ -19,7 +19,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from shared.campaigns import CampaignRouter, CampaignService, iso_timestamp
-from shared.errors import CampaignInputError, ProviderRejectedCampaignError, ProvidersUnavailableError
+from shared.errors import (
+    BudgetError,
+    BudgetExceededError,
+    CampaignInputError,
+    ProviderRejectedCampaignError,
+    ProvidersUnavailableError,
+)
 from shared.models import (
     Caller,
     CampaignData,
@@ -64,11 +70,12 @@ def fan_prompt(data: CampaignData, recipient_id: str) -> list[ChatMessage]:
 
 @dataclass(frozen=True)
 class Generated:
-    """One fan's generation: the routed completion, or the error that ended it."""
+    """One fan's generation: the routed completion, or the error that ended it (a budget block among them)."""
 
     recipient_id: str
     routed: RoutedCompletion | None
     error: Exception | None = None
+    downgraded: bool = False
 
     @property
     def outcome(self) -> RoutingOutcome:
@@ -149,7 +156,7 @@ class FanCampaignService:
         started = time.perf_counter() if started is None else started
         data = request.data
         assert data.account_id is not None and data.recipients is not None  # CampaignRequest guarantees both
-        results = self._generate_all(data, deadline, route_key(workflow.path, request.type))
+        results = self._generate_all(workflow, data, deadline, route_key(workflow.path, request.type))
         for result in results:  # every billed call in the cost ledger, one step per fan
             self._campaigns.record_costs(workflow, f"generate:{result.recipient_id}", result.outcome)
         generated = [r for r in results if r.routed is not None]
@@ -166,18 +173,28 @@ class FanCampaignService:
         fallback_used = any(r.routed.fallback_used for r in generated if r.routed)
         return FanCampaignRun(workflow, counts, cost, outcome, fallback_used, duration_ms, providers)
 
-    def _generate_all(self, data: CampaignData, deadline: Deadline, route: str) -> list[Generated]:
+    def _generate_all(self, workflow: Workflow, data: CampaignData, deadline: Deadline, route: str) -> list[Generated]:
         recipients = data.recipients or []
         workers = max(1, min(self._concurrency, len(recipients)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fan-gen") as pool:
-            return list(pool.map(lambda fan: self._generate(data, fan, deadline, route), recipients))
+            return list(pool.map(lambda fan: self._generate(workflow, data, fan, deadline, route), recipients))
 
-    def _generate(self, data: CampaignData, recipient_id: str, deadline: Deadline, route: str) -> Generated:
+    def _generate(
+        self, workflow: Workflow, data: CampaignData, recipient_id: str, deadline: Deadline, route: str
+    ) -> Generated:
+        """One fan's message under its own budget reservation (a capped owner's messages stop where it ends)."""
+        step, messages = f"generate:{recipient_id}", fan_prompt(data, recipient_id)
         try:
-            routed = self._router.complete(route, fan_prompt(data, recipient_id), deadline, self._max_output_tokens)
-        except (AllProvidersFailedError, ProviderRequestRejectedError) as exc:
+            admission = self._campaigns.admit(workflow, step, route, messages, self._max_output_tokens)
+        except BudgetError as exc:
             return Generated(recipient_id, None, exc)
-        return Generated(recipient_id, routed)
+        try:
+            routed = self._router.complete(admission.route, messages, deadline, self._max_output_tokens)
+        except (AllProvidersFailedError, ProviderRequestRejectedError) as exc:
+            self._campaigns.settle(admission, workflow, step, exc.outcome)
+            return Generated(recipient_id, None, exc)
+        self._campaigns.settle(admission, workflow, step, routed.outcome)
+        return Generated(recipient_id, routed, downgraded=admission.note is not None)
 
     def _account(self, results: Sequence[Generated]) -> tuple[CallCost, RoutingOutcome, dict[str, int]]:
         """Total cost and one merged outcome; telemetry is recorded here, on the request's thread."""
@@ -228,11 +245,14 @@ class FanCampaignService:
             tokens=TokenUsage(input=cost.input_tokens, output=cost.output_tokens, total=cost.total_tokens),
             cost_micros=cost.micros,
             latency_ms=round(outcome.provider_ms + outcome.waited_ms),
+            budget_note=_budget_note(results),
         )
         changes: dict[str, object] = {"status": "running", "steps": [step], "provider": provider, "model": model}
         if not providers:
             reasons = ", ".join(f"{name} x{count}" for name, count in failures.items())
-            changes.update(status="failed", error=WorkflowError(code="GENERATION_FAILED", message=reasons))
+            refusal = _refused_by_budget(results)
+            code = refusal.code if refusal is not None else "GENERATION_FAILED"
+            changes.update(status="failed", error=WorkflowError(code=code, message=reasons))
         changes["counts"] = MessageCounts(failed=0 if providers else len(results))
         updated = workflow.model_copy(update={**changes, "updated_at": iso_timestamp(self._clock())})
         self._workflows.save(updated)
@@ -256,8 +276,30 @@ def _text(result: Generated) -> str:
     return result.routed.completion.content.strip() or "\u2764\ufe0f"
 
 
+def _refused_by_budget(results: Sequence[Generated]) -> BudgetError | None:
+    """The budget's refusal (402, or 503 when it could not be checked) when it refused every fan."""
+    refusals = [r.error for r in results if isinstance(r.error, BudgetError)]
+    return refusals[0] if results and len(refusals) == len(results) else None
+
+
+def _budget_note(results: Sequence[Generated]) -> str | None:
+    """What the monthly budget did to the messages: downgraded ones, and ones never generated."""
+    blocked = sum(isinstance(r.error, BudgetExceededError) for r in results)
+    downgraded = sum(r.downgraded for r in results)
+    notes = []
+    if downgraded:
+        notes.append(f"{downgraded} of {len(results)} messages ran on the cheaper route to fit the monthly budget")
+    if blocked:
+        notes.append(f"{blocked} of {len(results)} messages not generated: they could pass the monthly budget")
+    return "; ".join(notes) or None
+
+
 def _no_message_error(results: Sequence[Generated], workflow_id: str) -> Exception:
-    """No fan got a message: the same answer a single routed call would give (503, or 400 when refused)."""
+    """No fan got a message: the same answer a single routed call would give (503, 400 when refused, the
+    budget's answer when it refused them all)."""
+    refusal = _refused_by_budget(results)
+    if refusal is not None:
+        return refusal  # names the workflow (CampaignService.admit set it)
     outcome = results[0].outcome if results else RoutingOutcome()
     if any(isinstance(r.error, ProviderRequestRejectedError) for r in results):
         return ProviderRejectedCampaignError(

@@ -22,10 +22,13 @@ OWNER, INTRUDER, ADMIN = "matrix-owner", "matrix-intruder", "matrix-admin"
 class Sample:
     """A request that succeeds for its rightful caller; ``query`` may depend on set-up state."""
 
-    body: Any = None
+    body: Any = None  # or a function of the set-up state
     query: Callable[[dict[str, str]], dict[str, str]] = field(default=lambda state: {})
     owner_scoped: bool = False  # reads one owner's resource: anyone else gets 404
     admin_only: bool = False  # non-admins get 403
+    # What the rightful caller gets: 200/202, or a 404 that only a caller past authorization can reach
+    # (an admin applying a recommendation id that does not exist).
+    ok_status: frozenset[int] = frozenset({200, 202})
 
 
 CAMPAIGN = {"type": "caption", "platforms": ["instagram"], "data": {"theme": "matrix"}}
@@ -39,7 +42,28 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/api/docs"): Sample(),
     ("GET", "/api/v2/costs/stats"): Sample(),
     ("GET", "/api/v2/costs/breakdown"): Sample(query=lambda state: {"groupBy": "provider"}),
+    ("GET", "/api/v2/campaigns/costs"): Sample(query=lambda state: {"sortBy": "calls", "order": "asc"}),
+    ("GET", "/api/v2/costs/forecast"): Sample(),
     ("GET", "/api/admin/feature-flags"): Sample(query=lambda state: {"userId": OWNER}, admin_only=True),
+    ("GET", "/api/v2/costs/thresholds"): Sample(),
+    ("POST", "/api/v2/costs/thresholds"): Sample(
+        body={"scope": "user", "period": "monthly", "amountUsd": 1000}, ok_status=frozenset({201})
+    ),
+    ("GET", "/api/v2/costs/alerts"): Sample(query=lambda state: {"view": "history", "limit": "5"}),
+    # An admin names the owner (userId); for the owner it is their own anyway, for anyone else a 404.
+    ("POST", "/api/v2/costs/alerts"): Sample(
+        body=lambda state: {"thresholdId": state["thresholdId"], "channel": {"type": "email"}, "userId": OWNER},
+        owner_scoped=True,
+        ok_status=frozenset({201}),
+    ),
+    ("PUT", "/api/v2/costs/alerts"): Sample(
+        body=lambda state: {"ruleId": state["ruleId"], "enabled": True, "userId": OWNER}, owner_scoped=True
+    ),
+    ("GET", "/api/v2/costs/optimization"): Sample(admin_only=True),
+    ("GET", "/api/v2/costs/optimize"): Sample(admin_only=True),
+    ("POST", "/api/v2/costs/optimization/apply"): Sample(
+        body={"recommendationId": "rec_" + "0" * 20}, admin_only=True, ok_status=frozenset({404})
+    ),
 }
 
 CALLERS: dict[str, Callable[[ApiClient], str | None]] = {
@@ -62,7 +86,7 @@ def expected_status(route_authorized: bool, sample: Sample, caller: str) -> set[
         return {403}
     if sample.owner_scoped and caller == "other user":
         return {404}
-    return {200, 202}
+    return set(sample.ok_status)
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +94,26 @@ def state(api: ApiClient) -> dict[str, str]:
     """Something owned by OWNER for the owner-scoped routes."""
     reply = api.call("POST", "/api/v2/campaigns/hybrid", CAMPAIGN, token=api.token(OWNER))
     assert reply.status == 200, reply.body
-    return {"workflowId": reply.body["data"]["workflowId"]}
+    threshold = api.call(
+        "POST",
+        "/api/v2/costs/thresholds",
+        {"scope": "user", "period": "monthly", "amountUsd": 1000},
+        token=api.token(OWNER),
+    )
+    assert threshold.status == 201, threshold.body
+    threshold_id = threshold.body["data"]["thresholdId"]
+    rule = api.call(
+        "POST",
+        "/api/v2/costs/alerts",
+        {"thresholdId": threshold_id, "channel": {"type": "email"}},
+        token=api.token(OWNER),
+    )
+    assert rule.status == 201, rule.body
+    return {
+        "workflowId": reply.body["data"]["workflowId"],
+        "thresholdId": threshold_id,
+        "ruleId": rule.body["data"]["ruleId"],
+    }
 
 
 def test_every_route_has_a_sample() -> None:
@@ -86,7 +129,8 @@ def test_authorization_matrix(api: ApiClient, state: dict[str, str], route: Any,
         pytest.fail(f"no sample request for {route.method} {route.path}")
     query = sample.query(state)
     path = route.path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
-    reply = api.call(route.method, path, sample.body, token=CALLERS[caller](api))
+    body = sample.body(state) if callable(sample.body) else sample.body
+    reply = api.call(route.method, path, body, token=CALLERS[caller](api))
     assert reply.status in expected_status(route.authorized, sample, caller), (caller, reply.status, reply.body)
     if reply.status in (401, 403, 404):
         assert reply.body["success"] is False and reply.body["error"]["code"]

@@ -19,6 +19,7 @@ EXPECTED_ENVIRONMENT = {
     "WORKFLOWS_QUEUE_NAME": f"{PREFIX_STAGE}-workflows",
     "MESSAGES_QUEUE_NAME": f"{PREFIX_STAGE}-rate-limited-messages",
     "COST_ALERT_TOPIC_NAME": f"{PREFIX_STAGE}-cost-alerts",
+    "DEPLOYMENT_ACCOUNT_ID": {"Ref": "AWS::AccountId"},
     "OPENAI_API_KEY_SECRET_NAME": f"{PREFIX_STAGE}-openai-api-key",
     "AZURE_OPENAI_API_KEY_SECRET_NAME": f"{PREFIX_STAGE}-azure-openai-api-key",
     "AZURE_OPENAI_ENDPOINT": TEST_CONTEXT["azureOpenAiEndpoint"],
@@ -43,6 +44,7 @@ RESOURCES_BY_USE = {
     "workflows_queue": f"{PREFIX_STAGE}-workflows",
     "messages_queue": f"{PREFIX_STAGE}-rate-limited-messages",
     "alert_topic": f"{PREFIX_STAGE}-cost-alerts",
+    "owner_alert_topics": f"{PREFIX_STAGE}-alerts-*",  # a name pattern in this account and region
 }
 
 
@@ -79,6 +81,9 @@ def _physical_names_granted(synth: Synth, function_name: str, service: str) -> s
         if not any(action.startswith(f"{service}:") for action in _as_list(statement["Action"])):
             continue
         for resource in _as_list(statement["Resource"]):
+            if "Fn::Join" in resource:  # an ARN built from a name pattern: its last part ends in the name
+                granted.add(resource["Fn::Join"][1][-1].rsplit(":", 1)[-1])
+                continue
             logical_id = resource.get("Ref") or resource.get("Fn::GetAtt", [None])[0]
             target = synth.resources[logical_id]
             granted.add(target["Properties"][names[target["Type"]]])

@@ -1,0 +1,65 @@
+"""GET /api/v2/campaigns/costs — per-campaign spend, tokens, calls, cost per message, fallback share, provider split."""
+
+import time
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.api.analytics_schemas import CampaignCostsEnvelope
+from shared.api.analytics_views import campaign_costs_response
+from shared.api.cost_views import breakdown_window, cost_scope
+from shared.api.resolver import build_resolver, current_caller
+from shared.api.schemas import BEARER_AUTH, error_responses, ok
+from shared.container import cost_ledger
+from shared.costs.campaign_costs import CampaignSort, SortOrder, campaign_costs, sort_campaigns
+from shared.costs.events import utc_day
+from shared.observability import logger, metrics, tracer
+
+app = build_resolver()
+ISO_DAY = r"^\d{4}-\d{2}-\d{2}$"
+
+
+@app.get(
+    "/api/v2/campaigns/costs",
+    summary="Per-campaign AI spend over a range of UTC days, sortable",
+    security=BEARER_AUTH,
+    responses={
+        **ok(CampaignCostsEnvelope, "The caller's campaigns (everyone's for admins)"),
+        **error_responses(401, 403, 422, 500),
+    },
+)
+@tracer.capture_method
+def get_campaign_costs(
+    first: Annotated[
+        str | None, Query(alias="from", pattern=ISO_DAY, description="First UTC day (default: 6 days before `to`)")
+    ] = None,
+    last: Annotated[str | None, Query(alias="to", pattern=ISO_DAY, description="Last UTC day (default: today)")] = None,
+    sort_by: Annotated[
+        CampaignSort,
+        Query(
+            alias="sortBy",
+            description="spend (costMicros), calls (requests), tokens (tokens.total), costPerMessage or fallbackShare",
+        ),
+    ] = "spend",
+    order: Annotated[SortOrder, Query(description="asc or desc")] = "desc",
+    limit: Annotated[int, Query(ge=1, le=500, description="Campaigns listed at most (the total counts all)")] = 100,
+    user_id: Annotated[
+        str | None, Query(alias="userId", pattern=r"^\S{1,128}$", description="Admins: one user's campaigns")
+    ] = None,
+) -> Response[dict]:
+    """One Query of the campaign x provider daily counters, whatever the number of campaigns or calls."""
+    scope = cost_scope(current_caller(app), user_id)
+    start, end = breakdown_window(first, last, utc_day(time.time()))
+    ordered = sort_campaigns(campaign_costs(cost_ledger().store, scope, start, end), sort_by, order)
+    return campaign_costs_response(ordered, scope, start, end, sort_by, order, limit)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    """Lambda entry point."""
+    return app.resolve(event, context)

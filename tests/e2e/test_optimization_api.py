@@ -1,0 +1,138 @@
+"""Optimization over HTTP: real caption campaigns on gpt-4o, the recommendation priced by hand, apply and revert
+changing the next campaign's model, the audit log, and the errors (403, 404, 409, 422)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+
+from shared.settings import DEFAULT_ROUTING_TABLE
+
+CAPTION = {"type": "caption", "platforms": ["instagram"], "data": {"theme": "optimization"}}
+APPLY = "/api/v2/costs/optimization/apply"
+# The deploy being optimized routes captions to gpt-4o first (a setting: the local server reads env).
+CAPTION_ON_4O = {
+    **{kind: [c.model_dump() for c in route] for kind, route in DEFAULT_ROUTING_TABLE.items()},
+    "caption": [{"provider": "openai", "model": "gpt-4o"}, {"provider": "azure", "model": "chat-gpt-4o-mini"}],
+}
+
+
+def hand_micros(tokens_in: int, tokens_out: int, usd_in: str, usd_out: str) -> int:
+    """Tokens x USD per million tokens (prices.json) = micro-dollars, rounded half up."""
+    exact = tokens_in * Decimal(usd_in) + tokens_out * Decimal(usd_out)
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@pytest.fixture
+def caption_on_gpt_4o(local_stack):
+    with local_stack.override_settings({"ROUTING_TABLE": json.dumps(CAPTION_ON_4O)}):
+        yield
+
+
+def caption(api, user):
+    reply = api.call("POST", "/api/v2/campaigns/hybrid", CAPTION, token=api.token(user))
+    assert reply.status == 200, reply.body
+    return reply.body
+
+
+def admin(api, method, path, body=None, user="optimizer-admin"):
+    return api.call(method, path, body, token=api.token(user, admin=True))
+
+
+def test_apply_and_revert_change_the_next_campaigns_model(api, caption_on_gpt_4o):
+    user = f"captioner-{uuid.uuid4().hex[:8]}"
+    runs = [caption(api, user) for _ in range(3)]
+    assert {r["data"]["model"] for r in runs} == {"gpt-4o"}
+
+    listed = admin(api, "GET", "/api/v2/costs/optimization")
+    assert listed.status == 200, listed.body
+    (rec,) = [
+        r
+        for r in listed.body["data"]["recommendations"]
+        if (r["kind"], r["campaignType"]) == ("model_downgrade", "caption")
+    ]
+    assert rec["currentRoute"][0] == {"provider": "openai", "model": "gpt-4o"}
+    assert rec["proposedRoute"] == [
+        {"provider": "openai", "model": "gpt-4o-mini"},
+        {"provider": "azure", "model": "chat-gpt-4o-mini"},
+    ]
+    tokens = rec["evidence"]["tokens"]
+    reported_in = sum(r["metrics"]["cost"]["inputTokens"] for r in runs)
+    reported_out = sum(r["metrics"]["cost"]["outputTokens"] for r in runs)
+    assert (tokens["input"], tokens["output"]) == (reported_in, reported_out)  # only this test runs captions on 4o
+    expected = hand_micros(reported_in, reported_out, "2.50", "10.00") - hand_micros(
+        reported_in, reported_out, "0.15", "0.60"
+    )
+    assert rec["monthlySavingMicros"] == expected > 0 and rec["monthlySaving"] == expected / 1_000_000
+    assert rec["evidence"]["calls"] == 3 and rec["evidence"]["period"]["days"] == 30
+    assert rec["summary"].startswith("caption on gpt-4o -> gpt-4o-mini: -$")
+
+    plan = admin(api, "GET", "/api/v2/costs/optimize")
+    assert plan.status == 200, plan.body
+    assert rec["id"] in [step["id"] for step in plan.body["data"]["steps"]]
+    spend = plan.body["data"]["projectedMonthSpend"]
+    assert spend["afterAllMicros"] <= spend["beforeMicros"] - expected
+    assert plan.body["data"]["budgets"][0]["source"] == "setting:MONTHLY_COST_THRESHOLD_USD"
+
+    applied = admin(api, "POST", APPLY, {"recommendationId": rec["id"]})
+    assert applied.status == 200, applied.body
+    change = applied.body["data"]["change"]
+    reverted_id = None
+    try:
+        assert (change["kind"], change["by"], change["recommendationId"]) == ("apply", "optimizer-admin", rec["id"])
+        assert (change["before"], change["after"]) == (rec["currentRoute"], rec["proposedRoute"])
+        time.sleep(applied.body["data"]["effectiveWithinS"])
+        assert caption(api, user)["data"]["model"] == "gpt-4o-mini"
+
+        again = admin(api, "POST", APPLY, {"recommendationId": rec["id"]})
+        assert (again.status, again.body["error"]["code"]) == (409, "RECOMMENDATION_NOT_CURRENT")
+
+        reverted = admin(api, "POST", APPLY, {"action": "revert", "changeId": change["id"]}, user="second-admin")
+        assert reverted.status == 200, reverted.body
+        reverted_id = change["id"]
+        undo = reverted.body["data"]["change"]
+        assert (undo["kind"], undo["reverts"], undo["by"]) == ("revert", change["id"], "second-admin")
+        assert (undo["before"], undo["after"]) == (change["after"], change["before"])
+        time.sleep(reverted.body["data"]["effectiveWithinS"])
+        assert caption(api, user)["data"]["model"] == "gpt-4o"
+    finally:
+        if reverted_id is None:
+            admin(api, "POST", APPLY, {"action": "revert", "changeId": change["id"]})
+
+    log = admin(api, "GET", "/api/v2/costs/optimization").body["data"]["recentChanges"]
+    assert [(c["id"], c["kind"]) for c in log[:2]] == [(undo["id"], "revert"), (change["id"], "apply")]
+    twice = admin(api, "POST", APPLY, {"action": "revert", "changeId": change["id"]})
+    assert (twice.status, twice.body["error"]["code"]) == (409, "ROUTING_CONFLICT")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"recommendationId": "rec_" + "0" * 20}, 404, "RECOMMENDATION_NOT_FOUND"),
+        ({"action": "revert", "changeId": "chg_0000000000000deadbeef"}, 404, "ROUTE_CHANGE_NOT_FOUND"),
+        ({"recommendationId": "caption-to-mini"}, 422, "VALIDATION_ERROR"),
+        ({"action": "revert"}, 422, "VALIDATION_ERROR"),
+        ({"action": "rollback", "changeId": "chg_0000000000000deadbeef"}, 422, "VALIDATION_ERROR"),
+    ],
+)
+def test_unknown_ids_are_404_and_bad_bodies_422_in_the_envelope(api, body, status, code):
+    reply = admin(api, "POST", APPLY, body)
+    assert reply.status == status, reply.body
+    assert reply.body["success"] is False and reply.body["error"]["code"] == code
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/v2/costs/optimization", None),
+        ("GET", "/api/v2/costs/optimize", None),
+        ("POST", APPLY, {"recommendationId": "rec_" + "0" * 20}),
+    ],
+)
+def test_non_admins_are_refused(api, method, path, body):
+    reply = api.call(method, path, body, token=api.token("not-an-admin"))
+    assert (reply.status, reply.body["error"]["code"]) == (403, "FORBIDDEN")

@@ -1,0 +1,224 @@
+"""Stored thresholds and alert rules over fakes: one crossing per period, per-scope spend, rule windows, history."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.costs.alert_rules import AlertRule
+from shared.costs.ledger import CostLedger
+from shared.costs.threshold_checker import AlertChannels, ThresholdChecker
+from shared.costs.thresholds import GLOBAL_OWNER, SpendThreshold
+from tests.fakes import FakeSnsClient, InMemoryAlertRuleStore, InMemoryCostStore, InMemoryThresholdStore
+from tests.unit.test_cost_ledger import event
+
+EMAIL_TOPIC = "arn:aws:sns:us-east-1:123456789012:hybrid-orch-local-cost-alerts"
+OWNER_TOPIC = "arn:aws:sns:us-east-1:123456789012:hybrid-orch-local-alerts-team-a"
+MARCH_14 = datetime(2026, 3, 14, 9, tzinfo=UTC).timestamp()
+MARCH_14_LATE = datetime(2026, 3, 14, 23, 45, tzinfo=UTC).timestamp()
+DAY = 86_400
+
+
+class Clock:
+    """Time the test moves by hand."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Harness:
+    """A ledger, the stores and a checker, all in memory; ``spend`` records a call and checks, like the tracker."""
+
+    def __init__(self, window_s: int = 1800, history_days: int = 90) -> None:
+        self.costs = InMemoryCostStore()
+        self.ledger = CostLedger(self.costs)
+        self.thresholds = InMemoryThresholdStore()
+        self.rules = InMemoryAlertRuleStore()
+        self.sns = FakeSnsClient()
+        self.clock = Clock(MARCH_14)
+        self.checker = ThresholdChecker(
+            self.costs,
+            self.thresholds,
+            self.rules,
+            AlertChannels(self.sns, EMAIL_TOPIC),
+            rule_window_s=window_s,
+            history_days=history_days,
+            clock=self.clock,
+            product="HO (test)",
+        )
+        self._n = 0
+
+    def threshold(self, scope="user", subject="u1", period="daily", micros=1000, owner=None) -> SpendThreshold:
+        self._n += 1
+        threshold = SpendThreshold(
+            threshold_id=f"th_{self._n:032x}",
+            scope=scope,
+            subject_id=None if scope == "global" else subject,
+            owner_id=owner or (GLOBAL_OWNER if scope == "global" else subject if scope == "user" else "u1"),
+            period=period,
+            micros=micros,
+            created_at=self._n,
+        )
+        self.thresholds.put(threshold)
+        return threshold
+
+    def rule(self, threshold: SpendThreshold, channel="sns", enabled=True) -> AlertRule:
+        self._n += 1
+        rule = AlertRule(
+            rule_id=f"ar_{self._n:032x}",
+            threshold_id=threshold.threshold_id,
+            owner_id=threshold.owner_id,
+            channel=channel,
+            topic_arn=OWNER_TOPIC if channel == "sns" else None,
+            enabled=enabled,
+            created_at=self._n,
+        )
+        self.rules.put_rule(rule)
+        return rule
+
+    def spend(self, micros: int, user="u1", campaign="wf_a", at: float | None = None):
+        self._n += 1
+        self.clock.now = at if at is not None else self.clock.now
+        recorded = event(self._n, micros=micros, user=user, at=self.clock.now, campaign_id=campaign)
+        assert self.ledger.record(recorded)
+        return self.checker.check(recorded)
+
+    def topics(self) -> list[str]:
+        return [message["TopicArn"] for message in self.sns.published]
+
+
+def test_a_user_threshold_without_rules_emails_the_cost_topic_once_per_period():
+    h = Harness()
+    h.threshold(scope="user", subject="u1", period="daily", micros=1000)
+    assert h.spend(600) == []
+    (alert,) = h.spend(600)
+    assert (alert.status, alert.channel, alert.spent_micros, alert.period) == ("sent", "email", 1200, "2026-03-14")
+    assert h.spend(600) == [] and h.spend(5000) == []
+    assert h.topics() == [EMAIL_TOPIC]
+    assert h.sns.published[0]["Subject"] == "HO (test): user u1 daily AI spend $0.0012 crossed $0.001"
+    assert "120.0% of it" in h.sns.published[0]["Message"]
+    h.spend(1500, at=MARCH_14 + DAY)  # a new day is a new period: one more alert
+    assert h.topics() == [EMAIL_TOPIC, EMAIL_TOPIC]
+
+
+def test_each_scope_compares_with_its_own_counter():
+    h = Harness()
+    user = h.threshold(scope="user", subject="u1", micros=1000)
+    campaign = h.threshold(scope="campaign", subject="wf_big", owner="u2", micros=1000)
+    everyone = h.threshold(scope="global", micros=2500)
+    assert h.spend(900, user="u2", campaign="wf_other") == []  # not u1's spend, not wf_big's
+    crossed = h.spend(900, user="u2", campaign="wf_big")  # wf_big at 900: below; everyone at 1800
+    assert crossed == []
+    crossed = h.spend(200, user="u2", campaign="wf_big")  # wf_big at 1100
+    assert [a.threshold_id for a in crossed] == [campaign.threshold_id]
+    crossed = h.spend(800, user="u1", campaign="wf_c")  # u1 at 800; everyone at 2800
+    assert [a.threshold_id for a in crossed] == [everyone.threshold_id]
+    crossed = h.spend(300, user="u1", campaign="wf_c")
+    assert [a.threshold_id for a in crossed] == [user.threshold_id]
+    assert {a.owner_id for a in h.rules.records[GLOBAL_OWNER]} == {GLOBAL_OWNER}
+
+
+def test_a_monthly_threshold_counts_the_whole_month():
+    h = Harness()
+    h.threshold(period="monthly", micros=2000)
+    assert h.spend(900) == [] and h.spend(900, at=MARCH_14 + DAY) == []
+    assert len(h.spend(900, at=MARCH_14 + 2 * DAY)) == 1
+    assert h.spend(900, at=MARCH_14 + 3 * DAY) == []
+
+
+def test_rules_send_through_their_channels_instead_of_the_default():
+    h = Harness()
+    threshold = h.threshold(micros=1000)
+    h.rule(threshold, channel="sns")
+    h.rule(threshold, channel="email")
+    h.rule(threshold, channel="sns", enabled=False)
+    alerts = h.spend(1500)
+    assert [(a.channel, a.status) for a in alerts] == [("sns", "sent"), ("email", "sent")]
+    assert h.topics() == [OWNER_TOPIC, EMAIL_TOPIC]
+
+
+def test_a_threshold_whose_rules_are_all_disabled_sends_nothing():
+    h = Harness()
+    threshold = h.threshold(micros=1000)
+    h.rule(threshold, enabled=False)
+    assert h.spend(1500) == [] and h.sns.published == []
+
+
+def test_a_rule_sends_at_most_once_per_window():
+    """Daily crossings 30 minutes apart (23:45, then 00:15): the second is suppressed; after the window, sent."""
+    h = Harness(window_s=1800)
+    threshold = h.threshold(micros=1000)
+    rule = h.rule(threshold)
+    assert [a.status for a in h.spend(1500, at=MARCH_14_LATE)] == ["sent"]
+    assert [a.status for a in h.spend(1500, at=MARCH_14_LATE + 1800)] == ["suppressed"]  # the next day's crossing
+    assert len(h.sns.published) == 1
+    assert [a.status for a in h.spend(1500, at=MARCH_14_LATE + 2 * DAY)] == ["sent"]  # March 16: window long over
+    assert len(h.sns.published) == 2
+    statuses = [r.status for r in h.rules.records["u1"] if r.rule_id == rule.rule_id]
+    assert statuses == ["sent", "suppressed", "sent"]
+
+
+def test_the_window_reopens_just_after_it_ends():
+    h = Harness(window_s=600)
+    threshold = h.threshold(micros=1000)
+    h.rule(threshold)
+    at = datetime(2026, 3, 14, 23, 55, tzinfo=UTC).timestamp()
+    h.spend(1500, at=at)
+    h.spend(1500, at=at + 601)  # next day, 601 s later: a 600 s window has passed
+    assert len(h.sns.published) == 2
+
+
+def test_history_records_expire_after_the_configured_days():
+    h = Harness(history_days=90)
+    h.threshold(micros=1000)
+    (alert,) = h.spend(1500)
+    assert alert.expires_at == int(MARCH_14) + 90 * DAY
+    assert h.rules.records["u1"] == [alert]
+
+
+def test_a_failed_send_releases_the_crossing_so_the_next_call_retries():
+    h = Harness()
+    threshold = h.threshold(micros=1000)
+    h.rule(threshold)
+    h.sns.fail = True
+    with pytest.raises(ConnectionError):
+        h.spend(1500)
+    assert h.sns.published == [] and h.rules.sent_until == {}
+    assert [a.status for a in h.spend(10)] == ["sent"]
+    assert len(h.sns.published) == 1
+
+
+def test_concurrent_checkers_elect_one_announcer():
+    """Twenty containers read the same crossing at once; the conditional marker lets only one send."""
+    h = Harness()
+    h.threshold(micros=1000)
+    crossing = event(1, micros=1500, at=MARCH_14)
+    assert h.ledger.record(crossing)
+    barrier = threading.Barrier(20)
+
+    def check(_: int) -> int:
+        barrier.wait()
+        return len(h.checker.check(crossing))
+
+    with ThreadPoolExecutor(20) as pool:
+        assert sum(pool.map(check, range(20))) == 1
+    assert len(h.sns.published) == 1
+
+
+def test_reads_per_recorded_call_are_constant():
+    h = Harness()
+    for n in range(5):
+        h.threshold(scope="campaign", subject=f"wf_{n}", micros=10**9)
+    h.threshold(micros=10**9)
+    h.spend(10)
+    before = dict(h.costs.requests)
+    for _ in range(20):
+        h.spend(10)
+    batch_gets = h.costs.requests["BatchGetItem"] - before["BatchGetItem"]
+    assert batch_gets == 20 and h.costs.requests.get("Query", 0) == before.get("Query", 0)

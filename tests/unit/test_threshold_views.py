@@ -1,0 +1,279 @@
+"""The thresholds and alerts routes' rules over fakes: validation, who may set what, spend shown, history pages."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from shared.api.alert_rule_views import create_rule, history_response, listed_owner, rules_response, update_rule
+from shared.api.threshold_schemas import CreateAlertRuleRequest, CreateThresholdRequest, UpdateAlertRuleRequest
+from shared.api.threshold_views import create_threshold, listed_user, thresholds_response
+from shared.costs.alert_rules import AlertRecord
+from shared.costs.alerts import thresholds_from_usd
+from shared.costs.ledger import CostLedger
+from shared.costs.thresholds import GLOBAL_OWNER
+from shared.errors import AlertRuleNotFoundError, ForbiddenError, ThresholdNotFoundError, WorkflowNotFoundError
+from shared.models import Caller, Workflow
+from shared.settings import Settings
+from tests.fakes import InMemoryAlertRuleStore, InMemoryCostStore, InMemoryThresholdStore, InMemoryWorkflowStore
+from tests.unit.test_cost_ledger import event
+
+NOW = datetime(2026, 3, 14, 9, tzinfo=UTC).timestamp()
+ALICE, BOB, ROOT = Caller(user_id="alice"), Caller(user_id="bob"), Caller(user_id="root", is_admin=True)
+WF = "wf_" + "a" * 32
+SETTINGS = Settings(stage="dev", resource_prefix="ho", aws_region="eu-west-1", deployment_account_id="111122223333")
+GOOD_TOPIC = "arn:aws:sns:eu-west-1:111122223333:ho-dev-alerts-alice"
+
+
+def threshold_request(**fields) -> CreateThresholdRequest:
+    return CreateThresholdRequest.model_validate({"scope": "user", "period": "daily", "amountUsd": "0.5", **fields})
+
+
+@pytest.fixture
+def world():
+    thresholds, workflows = InMemoryThresholdStore(), InMemoryWorkflowStore()
+    workflows.save(
+        Workflow(
+            workflow_id=WF,
+            owner_id="alice",
+            type="caption",
+            platforms=["instagram"],
+            mode="sync",
+            status="completed",
+            created_at="2026-03-14T09:00:00Z",
+            updated_at="2026-03-14T09:00:00Z",
+            expires_at=int(NOW) + 86_400,
+        )
+    )
+    return thresholds, workflows
+
+
+def body(response) -> dict:
+    return response.body if isinstance(response.body, dict) else json.loads(response.body)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"scope": "team"}, "scope"),
+        ({"amountUsd": 0}, "amountUsd"),
+        ({"amountUsd": "-1"}, "amountUsd"),
+        ({"amountUsd": "0.0000001"}, "amountUsd"),
+        ({"amountUsd": "1000001"}, "amountUsd"),
+        ({"period": "weekly"}, "period"),
+        ({"colour": "red"}, "colour"),
+        ({"campaignId": "wf_1"}, "campaignId"),
+    ],
+)
+def test_the_model_refuses_bad_fields_naming_them(fields, field):
+    with pytest.raises(ValidationError) as caught:
+        threshold_request(**fields)
+    assert field in [str(part) for error in caught.value.errors() for part in error["loc"]]
+
+
+def test_amounts_become_exact_micro_dollars(world):
+    thresholds, workflows = world
+    created = create_threshold(threshold_request(amountUsd="12.345678"), ALICE, thresholds, workflows, NOW)
+    assert (created.micros, created.owner_id, created.subject_id, created.action) == (
+        12_345_678,
+        "alice",
+        "alice",
+        "alert",
+    )
+    assert thresholds.get("alice", created.threshold_id) == created
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"scope": "global", "userId": "bob"}, "userId"),
+        ({"scope": "campaign"}, "campaignId"),
+        ({"scope": "user", "campaignId": WF}, "campaignId"),
+        ({"action": "block"}, "action"),  # daily
+        ({"scope": "global", "period": "monthly", "action": "downgrade"}, "action"),
+        ({"userId": GLOBAL_OWNER}, "userId"),
+    ],
+)
+def test_combinations_that_make_no_sense_are_422_naming_the_field(world, fields, field):
+    thresholds, workflows = world
+    with pytest.raises(RequestValidationError) as caught:
+        create_threshold(threshold_request(**fields), ROOT, thresholds, workflows, NOW)
+    assert caught.value.errors()[0]["loc"] == ("body", field)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"scope": "global"},
+        {"userId": "bob"},
+        {"period": "monthly", "action": "block"},
+    ],
+)
+def test_global_other_users_and_hard_caps_are_admin_only(world, fields):
+    thresholds, workflows = world
+    with pytest.raises(ForbiddenError):
+        create_threshold(threshold_request(**fields), ALICE, thresholds, workflows, NOW)
+    made = create_threshold(threshold_request(**fields), ROOT, thresholds, workflows, NOW)
+    assert made.created_by == "root"
+
+
+def test_an_admin_hard_cap_is_the_users_binding_cap(world):
+    thresholds, workflows = world
+    for amount in ("5", "3"):
+        create_threshold(
+            threshold_request(userId="bob", period="monthly", action="block", amountUsd=amount),
+            ROOT,
+            thresholds,
+            workflows,
+            NOW,
+        )
+    assert thresholds.hard_cap("bob").micros == 3_000_000
+
+
+def test_campaign_thresholds_belong_to_the_campaigns_owner_and_others_get_404(world):
+    thresholds, workflows = world
+    mine = create_threshold(threshold_request(scope="campaign", campaignId=WF), ALICE, thresholds, workflows, NOW)
+    assert (mine.owner_id, mine.subject_id) == ("alice", WF)
+    by_admin = create_threshold(threshold_request(scope="campaign", campaignId=WF), ROOT, thresholds, workflows, NOW)
+    assert by_admin.owner_id == "alice"
+    for campaign in (WF, "wf_" + "b" * 32):
+        with pytest.raises(WorkflowNotFoundError):
+            create_threshold(threshold_request(scope="campaign", campaignId=campaign), BOB, thresholds, workflows, NOW)
+
+
+def test_the_list_shows_own_global_and_default_thresholds_with_their_spend(world):
+    thresholds, workflows = world
+    store = InMemoryCostStore()
+    ledger = CostLedger(store)
+    ledger.record(event(1, micros=250_000, user="alice", at=NOW, campaign_id=WF))
+    ledger.record(event(2, micros=100_000, user="bob", at=NOW))
+    create_threshold(threshold_request(), ALICE, thresholds, workflows, NOW)
+    create_threshold(
+        threshold_request(scope="campaign", campaignId=WF, amountUsd="1"), ALICE, thresholds, workflows, NOW
+    )
+    create_threshold(threshold_request(scope="global", amountUsd="0.7"), ROOT, thresholds, workflows, NOW)
+    defaults = thresholds_from_usd(Decimal("50"), Decimal("1000"))
+
+    seen = body(thresholds_response("alice", ALICE, thresholds, store, defaults, NOW))["data"]["thresholds"]
+    by_kind = {(t["source"], t["scope"], t["amountMicros"]): t for t in seen}
+    assert len(seen) == 5
+    user = by_kind[("stored", "user", 500_000)]
+    assert (user["spentMicros"], user["percent"], user["crossed"], user["periodLabel"]) == (
+        250_000,
+        50.0,
+        False,
+        "2026-03-14",
+    )
+    assert by_kind[("stored", "campaign", 1_000_000)]["spentMicros"] == 250_000
+    hidden = by_kind[("stored", "global", 700_000)]
+    assert hidden["isGlobal"] and hidden["spentMicros"] is None  # everyone's spend: admins only
+    assert by_kind[("settings", "global", 50_000_000)]["thresholdId"] == "settings:daily"
+
+    admin_view = body(thresholds_response("alice", ROOT, thresholds, store, defaults, NOW))["data"]["thresholds"]
+    everyone = next(t for t in admin_view if t["source"] == "stored" and t["scope"] == "global")
+    assert everyone["spentMicros"] == 350_000 and everyone["percent"] == 50.0
+    only_global = body(thresholds_response(GLOBAL_OWNER, ROOT, thresholds, store, defaults, NOW))["data"]["thresholds"]
+    assert [t["scope"] for t in only_global] == ["global"] * 3  # two defaults, one stored, none twice
+    assert listed_user(ROOT, "bob") == "bob"
+    with pytest.raises(ForbiddenError):
+        listed_user(ALICE, "bob")
+
+
+def test_rules_name_the_callers_own_thresholds_and_channels_of_this_deployment(world):
+    thresholds, workflows = world
+    rules = InMemoryAlertRuleStore()
+    mine = create_threshold(threshold_request(), ALICE, thresholds, workflows, NOW)
+    everyone = create_threshold(threshold_request(scope="global"), ROOT, thresholds, workflows, NOW)
+
+    def rule(caller, threshold_id, channel, **extra):
+        request = CreateAlertRuleRequest.model_validate({"thresholdId": threshold_id, "channel": channel, **extra})
+        return create_rule(request, caller, thresholds, rules, SETTINGS, NOW)
+
+    made = rule(ALICE, mine.threshold_id, {"type": "sns", "topicArn": GOOD_TOPIC})
+    assert (made.owner_id, made.channel, made.topic_arn, made.enabled) == ("alice", "sns", GOOD_TOPIC, True)
+    for bad in (
+        "arn:aws:sns:eu-west-1:111122223333:ho-dev-cost-alerts",  # not an alerts-* topic
+        "arn:aws:sns:us-east-1:111122223333:ho-dev-alerts-alice",  # another region
+        "arn:aws:sns:eu-west-1:999999999999:ho-dev-alerts-alice",  # another account
+        "arn:aws:sns:eu-west-1:111122223333:ho-prod-alerts-alice",  # another stage
+    ):
+        with pytest.raises(RequestValidationError) as caught:
+            rule(ALICE, mine.threshold_id, {"type": "sns", "topicArn": bad})
+        assert caught.value.errors()[0]["loc"] == ("body", "channel.topicArn")
+    with pytest.raises(ThresholdNotFoundError):
+        rule(BOB, mine.threshold_id, {"type": "email"})  # not Bob's
+    with pytest.raises(ThresholdNotFoundError):
+        rule(ALICE, everyone.threshold_id, {"type": "email"})  # global: admins only
+    assert rule(ROOT, everyone.threshold_id, {"type": "email"}).owner_id == GLOBAL_OWNER
+    assert rule(ROOT, mine.threshold_id, {"type": "email"}, userId="alice").owner_id == "alice"
+    with pytest.raises(ValidationError):
+        CreateAlertRuleRequest.model_validate({"thresholdId": mine.threshold_id, "channel": {"type": "pager"}})
+
+
+def test_updates_change_only_what_is_given_and_another_users_rule_is_404(world):
+    thresholds, workflows = world
+    rules = InMemoryAlertRuleStore()
+    mine = create_threshold(threshold_request(), ALICE, thresholds, workflows, NOW)
+    request = CreateAlertRuleRequest.model_validate({"thresholdId": mine.threshold_id, "channel": {"type": "email"}})
+    rule = create_rule(request, ALICE, thresholds, rules, SETTINGS, NOW)
+
+    def update(caller, **fields):
+        return update_rule(
+            UpdateAlertRuleRequest.model_validate({"ruleId": rule.rule_id, **fields}), caller, rules, SETTINGS, NOW + 60
+        )
+
+    off = update(ALICE, enabled=False)
+    assert (off.enabled, off.channel, off.updated_at, off.created_at) == (False, "email", NOW + 60, NOW)
+    moved = update(ALICE, channel={"type": "sns", "topicArn": GOOD_TOPIC})
+    assert (moved.enabled, moved.channel, moved.topic_arn) == (False, "sns", GOOD_TOPIC)
+    with pytest.raises(AlertRuleNotFoundError):
+        update(BOB, enabled=True)
+    with pytest.raises(RequestValidationError):
+        update(ALICE)  # nothing to change
+    assert update(ROOT, enabled=True, userId="alice").enabled
+    listed = body(rules_response(listed_owner(ALICE, None), rules))["data"]
+    assert [r["ruleId"] for r in listed["rules"]] == [rule.rule_id] and listed["view"] == "rules"
+
+
+def test_history_pages_newest_first_with_an_opaque_token():
+    rules = InMemoryAlertRuleStore()
+    for n in range(5):
+        at = NOW + n * 60
+        rules.add_record(
+            AlertRecord(
+                f"{n:016x}",
+                "alice",
+                "th_x",
+                None,
+                "email",
+                None,
+                "sent",
+                "2026-03-14",
+                n,
+                1,
+                f"s{n}",
+                at,
+                int(at) + 90 * 86_400,
+            )
+        )
+    pages, token = [], None
+    while True:
+        data = body(history_response("alice", rules, 2, token))["data"]
+        pages.append([r["subject"] for r in data["history"]])
+        token = data["nextToken"]
+        if token is None:
+            break
+    assert pages == [["s4", "s3"], ["s2", "s1"], ["s0"]]
+    first = body(history_response("alice", rules, 2, None))["data"]["nextToken"]
+    with pytest.raises(RequestValidationError):
+        history_response("bob", rules, 2, first)  # a token of Alice's listing is no use for Bob's
+    with pytest.raises(RequestValidationError):
+        history_response("alice", rules, 2, "not-a-token")
+    with pytest.raises(ForbiddenError):
+        listed_owner(ALICE, "bob")
+    assert listed_owner(ROOT, GLOBAL_OWNER) == GLOBAL_OWNER
