@@ -74,7 +74,7 @@ class CostStore(Protocol):
         ...
 
     def get_items(self, keys: Sequence[Key]) -> dict[Key, dict[str, Any]]:
-        """The items that exist among ``keys`` (strongly consistent)."""
+        """The items that exist among ``keys`` (strongly consistent; a key may be asked for twice)."""
         ...
 
     def query(self, pk: str, low: str, high: str) -> list[dict[str, Any]]:
@@ -150,7 +150,11 @@ class DynamoCostStore:
         raise CostStoreError(f"recording {key[0]} kept conflicting")  # pragma: no cover - loop returns or raises
 
     def get_items(self, keys: Sequence[Key]) -> dict[Key, dict[str, Any]]:
-        """``BatchGetItem``, strongly consistent, retrying what DynamoDB leaves unprocessed."""
+        """``BatchGetItem``, strongly consistent, retrying what DynamoDB leaves unprocessed.
+
+        DynamoDB refuses a request naming one key twice, and callers may (two thresholds on one counter).
+        """
+        keys = list(dict.fromkeys(keys))
         found: dict[Key, dict[str, Any]] = {}
         for start in range(0, len(keys), _BATCH_GET_MAX_KEYS):
             request: dict[str, Any] = {

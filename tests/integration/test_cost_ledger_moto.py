@@ -72,6 +72,14 @@ def topic(local_stack) -> Iterator[tuple[str, Callable[[], list[dict]]]]:
     sqs.delete_queue(QueueUrl=url)
 
 
+def test_reading_the_same_key_twice_in_one_batch_is_one_read(new_store):
+    store = new_store()
+    CostLedger(store).record(event(micros=700, at=AT))
+    total = ("AGG#ALL#total", "DAY#2026-03-14#ALL")
+    found = store.get_items([total, ("AGG#ALL#total", "DAY#2026-03-15#ALL"), total])
+    assert list(found) == [total] and found[total]["micros"] == 700
+
+
 def test_twenty_concurrent_records_of_one_request_id_count_once(new_store):
     ledgers = [CostLedger(new_store()) for _ in range(20)]
     barrier = threading.Barrier(20)
