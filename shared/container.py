@@ -168,7 +168,7 @@ def routing_override_store() -> DynamoRoutingOverrideStore:
 
 @lru_cache(maxsize=1)
 def route_overrides() -> CachedRouteOverrides:
-    """The router's view of the applied routes: one GetItem per container at most every ROUTING_OVERRIDES_CACHE_S."""
+    """The router's view of the applied routes, re-read after ROUTING_OVERRIDES_CACHE_S (0: every call)."""
     from shared.costs.routing_overrides import CachedRouteOverrides
 
     return CachedRouteOverrides(routing_override_store(), get_settings().routing_overrides_cache_s)

@@ -159,11 +159,12 @@ class Settings(BaseSettings):
     # The legacy path: one provider, no fallback matrix.
     legacy_provider: ProviderName = "openai"
     # Cost optimization: a campaign type whose fallback share over 30 days exceeds this (with at least
-    # this many calls) gets a "swap the order" recommendation; each container re-reads the applied
-    # routing overrides at most this often (≤ 1 s, so an applied change serves the next request).
+    # this many calls) gets a "swap the order" recommendation. The applied routing overrides are
+    # read (strongly consistent) for every routed call by default, so a change serves the very next
+    # request; a cache of up to 1 s trades that for one GetItem per container per interval.
     optimization_fallback_share: Annotated[Decimal, Field(ge=0, le=1)] = Decimal("0.10")
     optimization_min_calls: Annotated[int, Field(ge=1, le=1_000_000)] = 20
-    routing_overrides_cache_s: Annotated[float, Field(ge=0, le=1)] = 1.0
+    routing_overrides_cache_s: Annotated[float, Field(ge=0, le=1)] = 0.0
     # Hard monthly budgets (shared/costs/budget.py): the cheaper route a "downgrade" cap runs a request on
     # when its own route could pass the cap, and how long a container trusts a user's cap lookup.
     budget_downgrade_candidates: Annotated[list[RouteCandidate], Field(min_length=1, max_length=4)] = Field(

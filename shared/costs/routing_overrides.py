@@ -8,9 +8,9 @@ Audit:    pk ``ROUTING#CHANGES``, sk the change id — who, when, before, after;
           transaction as the current item. Change ids start with the time in milliseconds, so one
           Query in descending key order lists the newest first.
 
-The router reads the current item through :class:`CachedRouteOverrides`: one GetItem per container
-at most every ``ttl_s`` seconds (≤ 1 s), so the healthy path stays cheap and a change is in effect
-for every container within that time.
+The router reads the current item through :class:`CachedRouteOverrides`: by default for every
+routed call (one strongly consistent GetItem), so a change serves the next request; with ``ttl_s``
+(≤ 1 s) a container trusts what it read for that long, and a change is in effect within it.
 """
 
 from __future__ import annotations
