@@ -11,8 +11,8 @@ are recorded through the very same ``CostLedger`` into the in-memory store of ``
 bulk-loaded with ``BatchWriteItem``. The 1,000 calls are the first 1,000 of the 100,000.
 
 What recording costs is measured separately, for real: ``RECORDED`` calls go through
-``CostTracker.record`` (ledger transaction, then the threshold check, with a threshold the sample
-crosses once) against moto, every DynamoDB request counted by a botocore
+``CostTracker.record`` as deployed (ledger transaction, the settings' thresholds with one the
+sample crosses once, the stored thresholds and their rules, the forecast's early warning) against moto, every DynamoDB request counted by a botocore
 ``before-send.dynamodb.*`` hook: that gives requests per recorded call.
 
 moto itself is patched to behave like DynamoDB where it matters here (``local/moto_dynamodb.py``):
@@ -96,19 +96,39 @@ def _create_table(ddb: Any, name: str) -> None:
 
 
 def record_sample(server: Any, table: str) -> dict[str, Any]:
-    """``RECORDED`` calls through the deployed path (ledger, then thresholds), requests counted."""
-    from shared.costs.alerts import SnsAlertPublisher, ThresholdAlerts, thresholds_from_usd
-    from shared.costs.ledger import CostLedger
-    from shared.costs.store import DynamoCostStore
-    from shared.costs.tracker import CostTracker
+    """``RECORDED`` calls through the deployed recording path, requests counted.
 
-    client = server.client("dynamodb")
-    counter = RequestCounter(client)
-    ledger = CostLedger(DynamoCostStore(table, client))
+    The tracker is the container's own (``shared.container.cost_tracker``) pointed at this moto
+    and table: the ledger transaction, the settings' thresholds, the stored thresholds with their
+    alert rules, and the forecast's early warning. One stored global monthly threshold makes every
+    call read its counter and marker too.
+    """
+    import os
+
+    from local.aws import LOCAL_CREDENTIALS
+    from shared import container
+    from shared.costs.thresholds import GLOBAL_OWNER, SpendThreshold
+
     topic = server.client("sns").create_topic(Name="bench-cost-alerts")["TopicArn"]
-    # A monthly threshold the sample crosses once: the one alert's reads and writes are in the count.
-    thresholds = thresholds_from_usd(Decimal("50"), Decimal("0.1"))
-    tracker = CostTracker(ledger, ThresholdAlerts(ledger, SnsAlertPublisher(topic, server.client("sns")), thresholds))
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": server.url,
+            "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
+            "AWS_REGION": LOCAL_CREDENTIALS["region_name"],
+            "COST_TABLE_NAME": table,
+            "COST_ALERT_TOPIC_ARN": topic,
+            # A monthly threshold the sample crosses once: the one alert's reads and writes are in the count.
+            "DAILY_COST_THRESHOLD_USD": "50",
+            "MONTHLY_COST_THRESHOLD_USD": "0.1",
+        }
+    )
+    container.clear_caches()
+    container.threshold_store().put(
+        SpendThreshold("th_" + "0" * 32, "global", None, GLOBAL_OWNER, "monthly", 1_000 * 1_000_000, created_by="bench")
+    )
+    counter = RequestCounter(container.dynamodb_client())
+    tracker = container.cost_tracker()
     latencies: list[float] = []
 
     def record(event: Any) -> bool:

@@ -8,7 +8,7 @@ deleted again, so the next recorded call retries rather than the alert being los
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 
 from shared.costs.email import alert_email
 from shared.costs.events import utc_day
-from shared.costs.keys import EVERYONE, alert_key, counter_key, day_period, month_period
+from shared.costs.keys import EVERYONE, Key, alert_key, counter_key, day_period, month_period
 from shared.costs.ledger import CostLedger
 from shared.costs.store import Counters
 from shared.pricing import MICROS_PER_USD
@@ -88,14 +88,17 @@ class ThresholdAlerts:
         self._product = product
         self._top = top_campaigns
 
-    def check(self, at: float) -> list[SentAlert]:
-        """One read for every threshold; a write and a publish only for a threshold newly crossed."""
+    def wanted(self, at: float) -> list[Key]:
+        """What :meth:`check` reads: each threshold's period total and alert marker."""
+        return [key for pair in self._keys(utc_day(at)).values() for key in pair]
+
+    def check(self, at: float, items: Mapping[Key, Mapping[str, Any]] | None = None) -> list[SentAlert]:
+        """One read for every threshold (``items``, when the caller read :meth:`wanted` with other keys);
+        a write and a publish only for a threshold newly crossed."""
         day = utc_day(at)
-        keys = {
-            t: (counter_key(EVERYONE, "total", t.period(day)), alert_key(t.name, t.micros, t.period(day)))
-            for t in self._thresholds
-        }
-        items = self._store.get_items([key for pair in keys.values() for key in pair])
+        keys = self._keys(day)
+        if items is None:
+            items = self._store.get_items([key for pair in keys.values() for key in pair])
         sent = []
         for threshold, (total_key, marker_key) in keys.items():
             spent = Counters.from_item(items.get(total_key)).micros
@@ -110,6 +113,12 @@ class ThresholdAlerts:
                 raise
             sent.append(SentAlert(threshold, threshold.period(day), spent, subject))
         return sent
+
+    def _keys(self, day: date) -> dict[Threshold, tuple[Key, Key]]:
+        return {
+            t: (counter_key(EVERYONE, "total", t.period(day)), alert_key(t.name, t.micros, t.period(day)))
+            for t in self._thresholds
+        }
 
     def _send(self, threshold: Threshold, day: date, spent: int) -> str:
         period = threshold.period(day)

@@ -13,7 +13,7 @@ and the crossing marker are released, so the next recorded call retries.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -72,14 +72,19 @@ class ThresholdChecker:
         self._clock = clock
         self._product = product
 
-    def check(self, event: CostEvent) -> list[AlertRecord]:
-        """The alerts this call caused (sent or suppressed); usually none, after one read."""
-        applicable = self._thresholds.applicable(event.user_id, event.campaign_id)
-        if not applicable:
+    def wanted(self, event: CostEvent) -> list[Key]:
+        """What :meth:`check` reads: each applicable threshold's counter and crossing marker."""
+        return [key for pair in self._keys(event).values() for key in pair]
+
+    def check(self, event: CostEvent, items: Mapping[Key, Mapping[str, Any]] | None = None) -> list[AlertRecord]:
+        """The alerts this call caused (sent or suppressed); usually none, after one read (``items``, when
+        the caller read :meth:`wanted` together with other keys)."""
+        keys = self._keys(event)
+        if not keys:
             return []
         day = event.day
-        keys = {t: (t.counter(day), crossing_key(t, day)) for t in applicable}
-        items = self._costs.get_items([key for pair in keys.values() for key in pair])
+        if items is None:
+            items = self._costs.get_items([key for pair in keys.values() for key in pair])
         records: list[AlertRecord] = []
         for threshold, (counter, marker) in keys.items():
             spent = Counters.from_item(items.get(counter)).micros
@@ -94,6 +99,10 @@ class ThresholdChecker:
                 self._costs.delete(marker)
                 raise
         return records
+
+    def _keys(self, event: CostEvent) -> dict[SpendThreshold, tuple[Key, Key]]:
+        applicable = self._thresholds.applicable(event.user_id, event.campaign_id)
+        return {t: (t.counter(event.day), crossing_key(t, event.day)) for t in applicable}
 
     def _announce(self, threshold: SpendThreshold, day: date, spent: int) -> list[AlertRecord]:
         subject, body = threshold_email(self._product, threshold, day, spent)

@@ -4,6 +4,11 @@ Keys: pk ``THRESHOLDS#<ownerId>`` (``ALL`` for global ones), sk ``THRESHOLD#<thr
 owner is the user whose spend is watched (scope user) or who owns the campaign (scope campaign),
 so one Query reads everything that can apply to a user's call. The settings' daily and monthly
 thresholds stay the global defaults (:mod:`shared.costs.alerts`); these come on top.
+
+Most users set no threshold, and the alert check runs after every recorded call, so one item
+(pk ``THRESHOLDS``, sk ``OWNERS``) holds the set of owners that have any: a call of a user outside
+it reads nothing more. The set is one item (400 KB: some ten thousand owners), written in the same
+transaction as each threshold.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ GLOBAL_OWNER = "ALL"
 THRESHOLD_PK_PREFIX = "THRESHOLDS#"
 THRESHOLD_SK_PREFIX = "THRESHOLD#"
 HARD_CAP_ACTIONS = ("block", "downgrade")
+OWNERS_KEY: Key = ("THRESHOLDS", "OWNERS")  # no "#": no owner's partition can be named like it
 
 
 @dataclass(frozen=True)
@@ -113,12 +119,23 @@ class DynamoThresholdStore:
         self._cache_s = cache_s
         self._clock = clock
         self._cache: dict[str, tuple[float, list[SpendThreshold]]] = {}
+        self._owners: tuple[float, frozenset[str]] | None = None
 
     def put(self, threshold: SpendThreshold) -> None:
-        """Create or replace one threshold."""
+        """Create or replace one threshold, and add its owner to the owners' set in the same transaction."""
         pk, sk = threshold_key(threshold.owner_id, threshold.threshold_id)
-        self._client.put_item(TableName=self._table, Item=serialize_item({"pk": pk, "sk": sk, **to_item(threshold)}))
+        item = serialize_item({"pk": pk, "sk": sk, **to_item(threshold)})
+        owners = {
+            "TableName": self._table,
+            "Key": serialize_item({"pk": OWNERS_KEY[0], "sk": OWNERS_KEY[1]}),
+            "UpdateExpression": "ADD owners :owner",
+            "ExpressionAttributeValues": serialize_item({":owner": {threshold.owner_id}}),
+        }
+        self._client.transact_write_items(
+            TransactItems=[{"Put": {"TableName": self._table, "Item": item}}, {"Update": owners}]
+        )
         self._cache.pop(threshold.owner_id, None)
+        self._owners = None
 
     def get(self, owner_id: str, threshold_id: str) -> SpendThreshold | None:
         """One threshold of one owner (None when absent)."""
@@ -155,14 +172,30 @@ class DynamoThresholdStore:
         return applicable_of(self._cached(GLOBAL_OWNER), self._cached(user_id), campaign_id)
 
     def hard_cap(self, user_id: str) -> SpendThreshold | None:
-        """The user's binding hard cap (read fresh: an admin's new cap applies to the next request)."""
+        """The user's binding hard cap: their thresholds read fresh, once the owners' set says they have any."""
+        if user_id not in self._owners_with_thresholds():
+            return None
         return hard_cap_of(self.list_for(user_id))
 
     def _cached(self, owner_id: str) -> list[SpendThreshold]:
         entry = self._cache.get(owner_id)
         if entry and entry[0] > self._clock():
             return entry[1]
+        if owner_id not in self._owners_with_thresholds():
+            return []
         return self.list_for(owner_id)
+
+    def _owners_with_thresholds(self) -> frozenset[str]:
+        """The owners' set, read (one GetItem) at most every ``cache_s`` seconds."""
+        if self._owners is None or self._owners[0] <= self._clock():
+            response = self._client.get_item(
+                TableName=self._table,
+                Key=serialize_item({"pk": OWNERS_KEY[0], "sk": OWNERS_KEY[1]}),
+                ConsistentRead=True,
+            )
+            owners = deserialize_item(response.get("Item") or {}).get("owners", set())
+            self._owners = (self._clock() + self._cache_s, frozenset(owners))
+        return self._owners[1]
 
 
 def to_item(threshold: SpendThreshold) -> dict[str, Any]:

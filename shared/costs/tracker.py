@@ -9,10 +9,12 @@ metric, which a CloudWatch alarm watches.
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 from shared.costs.alerts import ThresholdAlerts
 from shared.costs.events import CostEvent
 from shared.costs.forecast_watch import ForecastWatch
+from shared.costs.keys import Key
 from shared.costs.ledger import CostLedger
 from shared.costs.threshold_checker import ThresholdChecker
 from shared.observability import logger
@@ -45,16 +47,18 @@ class CostTracker:
         if not recorded:
             logger.info("duplicate cost event ignored", extra={"request_id": event.request_id})
             return False
-        try:
-            for alert in self._alerts.check(event.at):
-                logger.warning("cost alert sent", extra={"subject": alert.subject, "period": alert.period})
-                record_cost_alert(alert.threshold.name)
-        except Exception:
-            logger.exception("cost threshold check failed", extra={"request_id": event.request_id})
-            record_cost_failure("alert")
-        if self._thresholds is not None:
+        items = self._alert_state(event)
+        if items is not None:
             try:
-                for sent in self._thresholds.check(event):
+                for alert in self._alerts.check(event.at, items):
+                    logger.warning("cost alert sent", extra={"subject": alert.subject, "period": alert.period})
+                    record_cost_alert(alert.threshold.name)
+            except Exception:
+                logger.exception("cost threshold check failed", extra={"request_id": event.request_id})
+                record_cost_failure("alert")
+        if items is not None and self._thresholds is not None:
+            try:
+                for sent in self._thresholds.check(event, items):
                     logger.warning("threshold alert", extra={"subject": sent.subject, "status": sent.status})
             except Exception:
                 logger.exception("stored threshold check failed", extra={"request_id": event.request_id})
@@ -62,3 +66,15 @@ class CostTracker:
         if self._forecast is not None:
             self._forecast.after_record(event)
         return True
+
+    def _alert_state(self, event: CostEvent) -> dict[Key, dict[str, Any]] | None:
+        """One ``BatchGetItem`` for both checks (the settings' thresholds and the stored ones); None if it failed."""
+        try:
+            keys = self._alerts.wanted(event.at)
+            if self._thresholds is not None:
+                keys += self._thresholds.wanted(event)
+            return self._ledger.store.get_items(keys)
+        except Exception:
+            logger.exception("cost threshold check failed", extra={"request_id": event.request_id})
+            record_cost_failure("alert")
+            return None

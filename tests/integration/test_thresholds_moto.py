@@ -57,6 +57,21 @@ def test_the_applicable_list_is_cached_per_container_until_a_put(costs_table):
     assert len(store.applicable("u1", "wf_a")) == 2
 
 
+def test_a_user_without_thresholds_costs_no_query_only_the_owners_set(costs_table):
+    from local.request_counter import RequestCounter
+
+    table = costs_table()
+    now = [0.0]
+    store = DynamoThresholdStore(table._table, table._client, cache_s=5, clock=lambda: now[0])
+    store.put(threshold(1, owner="u1"))
+    counter = RequestCounter(table._client)
+    for n in range(20):
+        assert store.applicable(f"quiet-{n}", "wf_a") == [] and store.hard_cap(f"quiet-{n}") is None
+    assert counter.take() == {"GetItem": 1}  # the owners' set, once per cache period; no Query at all
+    assert [t.threshold_id for t in store.applicable("u1", "wf_a")] == [threshold(1).threshold_id]
+    assert counter.take() == {"Query": 1}  # u1's partition; the global one has no threshold, so no read
+
+
 def test_a_rule_window_admits_one_of_many_concurrent_senders_and_reopens_after_it(costs_table):
     table = costs_table()
     rules = DynamoAlertRuleStore(table._table, table._client)

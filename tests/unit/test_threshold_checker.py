@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -222,3 +223,19 @@ def test_reads_per_recorded_call_are_constant():
         h.spend(10)
     batch_gets = h.costs.requests["BatchGetItem"] - before["BatchGetItem"]
     assert batch_gets == 20 and h.costs.requests.get("Query", 0) == before.get("Query", 0)
+
+
+def test_the_tracker_reads_the_settings_and_stored_thresholds_in_one_batch():
+    from shared.costs.alerts import ThresholdAlerts, thresholds_from_usd
+    from shared.costs.tracker import CostTracker
+    from tests.fakes import OutboxPublisher
+
+    h = Harness()
+    h.threshold(micros=1000)  # the stored user threshold the call crosses
+    outbox = OutboxPublisher()
+    defaults = ThresholdAlerts(h.ledger, outbox, thresholds_from_usd(Decimal("0.001"), Decimal(1000)))
+    tracker = CostTracker(h.ledger, defaults, h.checker)
+    assert tracker.record(event(micros=1500, at=MARCH_14)) is True
+    assert h.costs.requests["TransactWriteItems"] == 1 and h.costs.requests["BatchGetItem"] == 1
+    assert len(h.sns.published) == 1  # the stored threshold's e-mail, from the shared read
+    assert len(outbox.sent) == 1  # and the settings' daily one ($0.001) from the same read
