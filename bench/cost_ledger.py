@@ -4,7 +4,7 @@ Both tables live in one moto server (its own process) and are read in the same r
 round by round, through the same ``CostLedger`` code the routes use.
 
 How the tables are filled, honestly: moto spends 100-200 ms on one recorded call (it re-parses
-the 22 counter update expressions of the transaction every time), so 100,000 calls through moto's
+the 30 counter update expressions of the transaction every time), so 100,000 calls through moto's
 ``TransactWriteItems`` would take hours. Both tables are therefore built the same way: the calls
 are recorded through the very same ``CostLedger`` into the in-memory store of ``tests/fakes.py``
 (same keys, same counters, same idempotency), and every resulting item, raw events included, is
@@ -12,8 +12,9 @@ bulk-loaded with ``BatchWriteItem``. The 1,000 calls are the first 1,000 of the 
 
 What recording costs is measured separately, for real: ``RECORDED`` calls go through
 ``CostTracker.record`` as deployed (ledger transaction, the settings' thresholds with one the
-sample crosses once, the stored thresholds and their rules, the forecast's early warning) against moto, every DynamoDB request counted by a botocore
-``before-send.dynamodb.*`` hook: that gives requests per recorded call.
+sample crosses once, the stored thresholds and their rules, the forecast's early warning) against
+moto, every DynamoDB request counted by a botocore ``before-send.dynamodb.*`` hook: that gives
+requests per recorded call.
 
 moto itself is patched to behave like DynamoDB where it matters here (``local/moto_dynamodb.py``):
 a base-table Query reads its partition, where moto sorted the whole table on every Query, which
@@ -35,7 +36,6 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
