@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,29 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 ADMIN_ONLY_PATHS = "^/api/(admin/|v2/costs/optimi)"
 
 
+@pytest.fixture(scope="module")
+def workflows_left_clean(local_stack):
+    """After both runs, drop the async campaigns the fuzzer queued and wait for the one in flight.
+
+    Valid ``"mode": "async"`` bodies queue up behind the workflow runner's poller; left there they
+    would keep calling the provider simulator during later tests and land in their request logs.
+    Once per module: SQS allows one purge a minute.
+    """
+    yield
+    from shared.settings import get_settings
+
+    sqs = local_stack.moto.client("sqs")
+    url = sqs.get_queue_url(QueueName=get_settings().workflows_queue_name)["QueueUrl"]
+    sqs.purge_queue(QueueUrl=url)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+        if attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "0":
+            return
+        time.sleep(0.2)
+
+
+@pytest.mark.usefixtures("workflows_left_clean")
 @pytest.mark.parametrize(
     ("caller", "filters", "max_time"),
     [
