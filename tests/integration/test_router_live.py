@@ -127,8 +127,10 @@ def test_breaker_is_shared_across_containers_and_closes_after_one_good_probe(set
         ]
     }
     prices = PriceTable.load(settings.azure_deployments, {"openai": {model: {"input": "0.15", "output": "0.60"}}})
-    first = make_router(settings, routing=routing, prices=prices, failure_threshold=2, recovery_s=1)
-    second = make_router(settings, routing=routing, prices=prices, failure_threshold=2, recovery_s=1)
+    # Powertools stores opened_at in whole seconds, so a circuit stays open for recovery_s minus up to one
+    # second: 3 s leaves the second container's read (milliseconds later, seconds on a loaded machine) inside it.
+    first = make_router(settings, routing=routing, prices=prices, failure_threshold=2, recovery_s=3)
+    second = make_router(settings, routing=routing, prices=prices, failure_threshold=2, recovery_s=3)
     sim.add_fault({"provider": "openai", "model": model, "status": 500, "count": 2})
     served = first.complete("caption", MESSAGES, Deadline(20), 200)  # two failures trip the circuit
     assert served.provider == "azure"
@@ -140,7 +142,7 @@ def test_breaker_is_shared_across_containers_and_closes_after_one_good_probe(set
     assert served.outcome.attempts[0].status == "circuit_open"
     assert [r["provider"] for r in sim.requests()] == ["azure"]
 
-    time.sleep(2.1)  # recovery timeout (1 s, whole seconds) has passed: one probe is let through
+    time.sleep(3.1)  # the recovery timeout has passed: one probe is let through
     sim.reset()
     probe = second.complete("caption", MESSAGES, Deadline(20), 200)
     assert probe.provider == "openai"
