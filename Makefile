@@ -3,7 +3,8 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 3000
-USER ?= u1
+# `make token USER=…` names the user; the shell's own $USER (the login name) does not count.
+TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),u1)
 ADMIN ?=
 
 .PHONY: install run test test-unit test-integration test-infra test-e2e lint format synth token bench clean
@@ -46,7 +47,7 @@ synth: install  ## write the CloudFormation template to cdk.out/ (offline, no Do
 	$(PY) app.py
 
 token: install  ## print a local JWT: make token USER=u1 [ADMIN=1]
-	@$(PY) -m local.token --user "$(USER)" $(if $(ADMIN),--admin,)
+	@$(PY) -m local.token --user "$(TOKEN_USER)" $(if $(ADMIN),--admin,)
 
 BENCH_RUNTIME := .bench-runtime
 
