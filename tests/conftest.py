@@ -8,11 +8,12 @@ to that same stack, so in-process handlers and HTTP tests see the same moto, Red
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -148,3 +149,33 @@ def _local_tier_isolation(request: pytest.FixtureRequest) -> Iterator[None]:
     stack.sim.reset()
     yield
     stack.sim.reset()
+
+
+@contextlib.contextmanager
+def subscribed_topic(stack: Any, name: str, wait_s: int = 0) -> Iterator[tuple[str, Callable[[], list[dict]]]]:
+    """A fresh SNS topic in the stack's moto, and a reader of every message published to it so far.
+
+    A queue subscribed to the topic collects the messages (standard delivery: each one's JSON
+    envelope with ``Subject`` and ``Message``); ``read`` drains it and returns all of them.
+    """
+    sns, sqs = stack.moto.client("sns"), stack.moto.client("sqs")
+    arn = sns.create_topic(Name=name)["TopicArn"]
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn)
+    received: list[dict] = []
+
+    def read() -> list[dict]:
+        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_s).get(
+            "Messages", []
+        ):
+            received.extend(json.loads(m["Body"]) for m in batch)
+            for m in batch:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        return received
+
+    try:
+        yield arn, read
+    finally:
+        sns.delete_topic(TopicArn=arn)
+        sqs.delete_queue(QueueUrl=url)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import pytest
 
 from shared.settings import get_settings
+from tests.conftest import subscribed_topic
 from tests.e2e.test_costs_api import CAMPAIGN, call, run_campaigns
 
 THRESHOLDS, ALERTS = "/api/v2/costs/thresholds", "/api/v2/costs/alerts"
@@ -106,24 +106,9 @@ def test_crossing_a_tiny_user_threshold_delivers_exactly_one_email(api):
 def owner_topic(local_stack):
     """A topic named as this deployment allows (<prefix>-<stage>-alerts-…), and what arrives on it."""
     settings = get_settings()
-    sns, sqs = local_stack.moto.client("sns"), local_stack.moto.client("sqs")
-    suffix = uuid.uuid4().hex[:10]
-    arn = sns.create_topic(Name=f"{settings.resource_prefix}-{settings.stage}-alerts-e2e-{suffix}")["TopicArn"]
-    url = sqs.create_queue(QueueName=f"alerts-e2e-{suffix}")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn)
-    received: list[dict] = []
-
-    def read() -> list[dict]:
-        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
-            received.extend(json.loads(m["Body"]) for m in batch)
-            for m in batch:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-        return received
-
-    yield arn, read
-    sns.delete_topic(TopicArn=arn)
-    sqs.delete_queue(QueueUrl=url)
+    name = f"{settings.resource_prefix}-{settings.stage}-alerts-e2e-{uuid.uuid4().hex[:10]}"
+    with subscribed_topic(local_stack, name, wait_s=1) as subscribed:
+        yield subscribed
 
 
 def test_a_rule_with_an_sns_channel_sends_once_to_the_owners_topic(api, owner_topic):

@@ -8,7 +8,6 @@ Volume here is a few hundred calls (moto copies the whole table on every transac
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import threading
@@ -27,6 +26,7 @@ from shared.costs.keys import EVERYONE, Scope
 from shared.costs.ledger import CostLedger
 from shared.costs.store import DynamoCostStore
 from shared.costs.tracker import CostTracker
+from tests.conftest import subscribed_topic
 from tests.unit.test_cost_ledger import event
 
 DAY = date(2026, 3, 14)
@@ -52,24 +52,8 @@ def new_store(local_stack, settings) -> Callable[[], DynamoCostStore]:
 @pytest.fixture
 def topic(local_stack) -> Iterator[tuple[str, Callable[[], list[dict]]]]:
     """A fresh topic, and a reader of every message published to it (through a subscribed queue)."""
-    sns, sqs = local_stack.moto.client("sns"), local_stack.moto.client("sqs")
-    suffix = uuid.uuid4().hex[:12]
-    arn = sns.create_topic(Name=f"alerts-it-{suffix}")["TopicArn"]
-    url = sqs.create_queue(QueueName=f"alerts-it-{suffix}")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn)
-    received: list[dict] = []
-
-    def read() -> list[dict]:
-        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-            received.extend(json.loads(m["Body"]) for m in batch)
-            for m in batch:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-        return received
-
-    yield arn, read
-    sns.delete_topic(TopicArn=arn)
-    sqs.delete_queue(QueueUrl=url)
+    with subscribed_topic(local_stack, f"alerts-it-{uuid.uuid4().hex[:12]}") as subscribed:
+        yield subscribed
 
 
 def test_reading_the_same_key_twice_in_one_batch_is_one_read(new_store):
