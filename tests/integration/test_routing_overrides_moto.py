@@ -3,31 +3,24 @@ condition that makes a racing change lose, and the audit log newest first."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from shared.costs.routing_overrides import DynamoRoutingOverrideStore, RouteChange, new_change_id
 from shared.errors import RoutingConflictError
 from shared.settings import RouteCandidate
+from tests.integration import test_cost_ledger_moto as ledger_moto
 
 MINI = (RouteCandidate(provider="openai", model="gpt-4o-mini"),)
 AZURE = (RouteCandidate(provider="azure", model="chat-gpt-4o-mini"),)
 
 
+costs_table = ledger_moto.new_store  # a fresh costs table per test, shaped like the template's
+
+
 @pytest.fixture
-def store(local_stack, settings):
-    ddb = local_stack.moto.client("dynamodb")
-    shape = ddb.describe_table(TableName=settings.cost_table_name)["Table"]
-    name = f"routing-it-{uuid.uuid4().hex[:12]}"
-    ddb.create_table(
-        TableName=name,
-        KeySchema=shape["KeySchema"],
-        AttributeDefinitions=shape["AttributeDefinitions"],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    yield DynamoRoutingOverrideStore(name, ddb)
-    ddb.delete_table(TableName=name)
+def store(costs_table):
+    table = costs_table()
+    return DynamoRoutingOverrideStore(table._table, table._client)
 
 
 def change(at: float, after: tuple[RouteCandidate, ...]) -> RouteChange:
