@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerPersistenceLayer
 from aws_lambda_powertools.utilities.circuit_breaker.persistence.base import CircuitBreakerExistingLockError
@@ -15,7 +15,10 @@ from shared.costs.routing_overrides import Route, RouteChange, RoutingOverrides
 from shared.costs.thresholds import GLOBAL_OWNER, SpendThreshold, applicable_of, hard_cap_of
 from shared.errors import RoutingConflictError
 from shared.models import Workflow
-from shared.providers.types import ChatMessage, Completion
+from shared.pricing import PriceTable
+from shared.providers.router import ProviderRouter, RetryPolicy, RouteOverrides, breaker_config
+from shared.providers.types import ChatMessage, ChatProvider, Completion
+from shared.settings import RouteCandidate
 
 
 class InMemoryCircuitStore(CircuitBreakerPersistenceLayer):
@@ -58,6 +61,31 @@ class ScriptedProvider:
         if isinstance(result, Exception):
             raise result
         return result
+
+
+def scripted_router(
+    routing_table: Mapping[str, Sequence[RouteCandidate]],
+    prices: PriceTable,
+    openai: ChatProvider | Sequence[Completion | Exception] = (),
+    azure: ChatProvider | Sequence[Completion | Exception] = (),
+    overrides: RouteOverrides | None = None,
+) -> ProviderRouter:
+    """The real router over scripted providers (a script, or a provider the test keeps), one attempt per
+    candidate, an in-memory breaker that never opens in a test's volume, and no sleeping."""
+
+    def provider(name: str, given: ChatProvider | Sequence[Completion | Exception]) -> ChatProvider:
+        return given if hasattr(given, "complete") else ScriptedProvider(name, given)  # type: ignore[arg-type]
+
+    return ProviderRouter(
+        routing_table={kind: list(candidates) for kind, candidates in routing_table.items()},
+        providers={"openai": provider("openai", openai), "azure": provider("azure", azure)},
+        prices=prices,
+        breaker_store=InMemoryCircuitStore(),
+        breaker_config=breaker_config(1000, 30, 1, 0),
+        policy=RetryPolicy(max_attempts=1),
+        sleep=lambda _: None,
+        overrides=overrides,
+    )
 
 
 def completion(content: str = "ok", input_tokens: int = 100, output_tokens: int = 50) -> Completion:

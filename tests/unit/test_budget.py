@@ -27,11 +27,14 @@ from shared.pricing import PriceTable
 from shared.prompts import build_messages
 from shared.providers.deadline import Deadline
 from shared.providers.errors import ProviderServerError
-from shared.providers.router import ProviderRouter, RetryPolicy, breaker_config
 from shared.sending.fan_campaign import FanCampaignService, fan_prompt
 from shared.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE, RouteCandidate
 from tests.budget_fakes import FixedCaps, InMemoryBudgetStore, cap
-from tests.fakes import InMemoryCircuitStore, InMemoryCostStore, InMemoryWorkflowStore, ScriptedProvider
+from tests.fakes import (
+    InMemoryCostStore,
+    InMemoryWorkflowStore,
+    scripted_router,
+)
 from tests.sending_fakes import ListQueue
 from tests.unit.test_cost_ledger import event
 from tests.unit.test_sending_fan_campaign import Store
@@ -48,15 +51,7 @@ SERVED_MICROS = 45  # completion(): 100 in + 50 out on gpt-4o-mini = 15 + 30
 
 
 def router(openai=(), azure=()):
-    return ProviderRouter(
-        routing_table=TABLE,
-        providers={"openai": ScriptedProvider("openai", openai), "azure": ScriptedProvider("azure", azure)},
-        prices=PRICES,
-        breaker_store=InMemoryCircuitStore(),
-        breaker_config=breaker_config(100, 30, 1, 0),
-        policy=RetryPolicy(max_attempts=1),
-        sleep=lambda _: None,
-    )
+    return scripted_router(TABLE, PRICES, openai, azure)
 
 
 class Setup:

@@ -7,9 +7,13 @@ from shared.models import Caller, CampaignRequest
 from shared.pricing import PriceTable
 from shared.providers.deadline import Deadline
 from shared.providers.errors import ProviderRejectedRequest, ProviderServerError
-from shared.providers.router import ProviderRouter, RetryPolicy, breaker_config
 from shared.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE
-from tests.fakes import InMemoryCircuitStore, InMemoryCostStore, InMemoryWorkflowStore, ScriptedProvider, completion
+from tests.fakes import (
+    InMemoryCostStore,
+    InMemoryWorkflowStore,
+    completion,
+    scripted_router,
+)
 
 CALLER = Caller(user_id="u1", tenant="t1")
 NOW = 1_800_000_000.0
@@ -18,15 +22,7 @@ REQUEST = CampaignRequest(type="caption", platforms=["instagram"], data={"theme"
 
 def service(openai=(), azure=(), costs=None):
     prices = PriceTable.load(DEFAULT_AZURE_DEPLOYMENTS)
-    router = ProviderRouter(
-        routing_table=DEFAULT_ROUTING_TABLE,
-        providers={"openai": ScriptedProvider("openai", openai), "azure": ScriptedProvider("azure", azure)},
-        prices=prices,
-        breaker_store=InMemoryCircuitStore(),
-        breaker_config=breaker_config(100, 30, 1, 0),
-        policy=RetryPolicy(max_attempts=1),
-        sleep=lambda _: None,
-    )
+    router = scripted_router(DEFAULT_ROUTING_TABLE, prices, openai, azure)
     store = InMemoryWorkflowStore()
     ids = iter(f"wf_{n:032x}" for n in range(1, 100))
     svc = CampaignService(

@@ -24,14 +24,13 @@ from shared.paths import with_legacy_routes
 from shared.pricing import PriceTable
 from shared.providers.deadline import Deadline
 from shared.providers.errors import ProviderServerError
-from shared.providers.router import ProviderRouter, RetryPolicy, breaker_config
 from shared.settings import DEFAULT_AZURE_DEPLOYMENTS
 from tests.fakes import (
-    InMemoryCircuitStore,
     InMemoryCostStore,
     InMemoryRoutingOverrideStore,
     InMemoryWorkflowStore,
     ScriptedProvider,
+    scripted_router,
 )
 from tests.unit.test_cost_optimizer import AZURE_MINI, CAPTION_ON_4O, CONFIGURED, NOW, OPENAI_4O, OPENAI_MINI, TODAY
 from tests.unit.test_resolver import event as http_event
@@ -49,13 +48,10 @@ class Stack:
         self.costs = InMemoryCostStore()
         self.overrides = overrides or InMemoryRoutingOverrideStore()
         self.openai = ScriptedProvider("openai")
-        self.router = ProviderRouter(
-            routing_table=with_legacy_routes(CONFIGURED, "openai"),
-            providers={"openai": self.openai, "azure": ScriptedProvider("azure")},
-            prices=PRICES,
-            breaker_store=InMemoryCircuitStore(),
-            breaker_config=breaker_config(100, 30, 1, 0),
-            policy=RetryPolicy(max_attempts=1),
+        self.router = scripted_router(
+            with_legacy_routes(CONFIGURED, "openai"),
+            PRICES,
+            self.openai,
             overrides=CachedRouteOverrides(self.overrides, ttl_s=0),
         )
         self.campaigns = CampaignService(

@@ -17,10 +17,15 @@ from shared.models import Caller, CampaignRequest, MessageCounts
 from shared.pricing import PriceTable
 from shared.providers.deadline import Deadline
 from shared.providers.errors import ProviderServerError
-from shared.providers.router import ProviderRouter, RetryPolicy, breaker_config
 from shared.sending.fan_campaign import FanCampaignService, fan_prompt
 from shared.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE
-from tests.fakes import InMemoryCircuitStore, InMemoryCostStore, InMemoryWorkflowStore, ScriptedProvider, completion
+from tests.fakes import (
+    InMemoryCostStore,
+    InMemoryWorkflowStore,
+    ScriptedProvider,
+    completion,
+    scripted_router,
+)
 from tests.sending_fakes import CountingWorkflows, InMemoryOnce, ListQueue, sqs_record
 
 CALLER = Caller(user_id="u1")
@@ -67,15 +72,7 @@ class SlowProvider(ScriptedProvider):
 def build(openai=None, azure=(), concurrency=4, sync_max=50):
     prices = PriceTable.load(DEFAULT_AZURE_DEPLOYMENTS)
     openai = openai if openai is not None else ScriptedProvider("openai")
-    router = ProviderRouter(
-        routing_table=DEFAULT_ROUTING_TABLE,
-        providers={"openai": openai, "azure": ScriptedProvider("azure", azure)},
-        prices=prices,
-        breaker_store=InMemoryCircuitStore(),
-        breaker_config=breaker_config(1000, 30, 1, 0),
-        policy=RetryPolicy(max_attempts=1),
-        sleep=lambda _: None,
-    )
+    router = scripted_router(DEFAULT_ROUTING_TABLE, prices, openai, azure)
     store, queue, ledger = Store(), ListQueue(), CostLedger(InMemoryCostStore())
     ids = iter(f"wf_{n:032x}" for n in range(1, 100))
     campaigns = CampaignService(router, prices, store, 200, 30, costs=ledger, new_id=lambda: next(ids))
