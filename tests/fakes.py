@@ -46,6 +46,12 @@ class InMemoryCircuitStore(CircuitBreakerPersistenceLayer):
     def _update_record(self, record: CircuitStateRecord) -> None:
         self.records[record.name] = copy.copy(record)
 
+    def age_open_circuit(self, name: str, seconds: int) -> None:
+        """Move an open circuit's opening ``seconds`` into the past, as if its recovery window had run."""
+        record = self.records[name]
+        assert record.state == CircuitState.OPEN and record.opened_at is not None, record
+        record.opened_at -= seconds
+
 
 class ScriptedProvider:
     """A provider that answers from a script: each entry is a Completion to return or an exception to raise."""

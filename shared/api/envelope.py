@@ -23,10 +23,15 @@ def failure(
     workflow_id: str | None = None,
     headers: dict | None = None,
 ) -> Response[dict]:
-    """``{"success": false, "error": {"code", "message", "details"}}``, plus the workflow id when one exists."""
+    """``{"success": false, "error": {"code", "message", "details"}}``, plus the workflow id when one exists.
+
+    The workflow id then also goes in ``X-Workflow-Id``, as on a success, so a client finds the failed
+    workflow the same way whatever the answer.
+    """
     error: dict[str, Any] = {"code": code, "message": message, "details": details or []}
     if workflow_id:
         error["workflowId"] = workflow_id
+        headers = {**(headers or {}), "X-Workflow-Id": workflow_id}
     return _json(status, {"success": False, "error": error}, headers)
 
 

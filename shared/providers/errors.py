@@ -1,8 +1,10 @@
 """How a provider call can fail, classified by what the router should do about it.
 
 ``ProviderFailure`` subclasses are the provider's trouble (retry, then fall back) and are what
-the circuit breaker counts. ``ContentFiltered`` and ``ProviderAuthError`` fall back without
-retrying; ``ProviderRejectedRequest`` is the caller's error and goes back to them as a 400.
+the circuit breaker counts. ``ProviderRefusal`` subclasses are answers: the provider is up but
+would not serve this request, so for the breaker they are successes. ``ContentFiltered`` and
+``ProviderAuthError`` fall back without retrying; ``ProviderRejectedRequest`` is the caller's
+error and goes back to them as a 400.
 """
 
 from __future__ import annotations
@@ -50,19 +52,27 @@ class ProviderRateLimited(ProviderFailure):
         self.retry_after_s = retry_after_s
 
 
-class ContentFiltered(ProviderError):
+class ProviderRefusal(ProviderError):
+    """The provider answered and refused this request: it is reachable, whatever it thought of the request."""
+
+
+class ContentFiltered(ProviderRefusal):
     """A content-policy refusal: another provider may accept the same request."""
 
     reason = "content_filter"
 
 
-class ProviderAuthError(ProviderError):
-    """Our key was refused (401/403): a configuration problem, so the next candidate serves."""
+class ProviderAuthError(ProviderRefusal):
+    """Our key was refused (401/403): a configuration problem, so the next candidate serves.
+
+    A refusal, not a failure: the provider is up, and counting it would dress our misconfiguration
+    up as an outage, then keep the fixed key waiting out a recovery window.
+    """
 
     reason = "auth_error"
 
 
-class ProviderRejectedRequest(ProviderError):
+class ProviderRejectedRequest(ProviderRefusal):
     """The provider judged the request itself invalid (400): no other provider would do better."""
 
     reason = "bad_request"

@@ -6,6 +6,14 @@ container sees an outage at once). 5xx, timeouts and connection errors retry wit
 backoff; a 429 waits what ``Retry-After`` asks when that fits the bound and the deadline; a
 content-filter refusal or a refused key moves straight to the next candidate; a plain 400 is the
 caller's error and ends the request. No attempt starts once the deadline has passed.
+
+What ends a half-open probe: Powertools closes the circuit when the protected call returns and
+reopens it when the call raises a counted failure; any other exception leaves it HALF_OPEN with
+this container holding the probe lock for a whole recovery window. So the protected call returns
+every refusal (400, content filter, 401/403: the provider answered, it is reachable) as a value,
+raised again outside the breaker, and counts every other exception as a failure: each probe ends.
+A failure that leaves the circuit open (it tripped it, or a probe failed) is not retried into the
+open circuit: the candidate falls back at once, reported with what the provider said.
 """
 
 from __future__ import annotations
@@ -14,11 +22,12 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from aws_lambda_powertools.utilities.circuit_breaker import (
     CircuitBreakerConfig,
     CircuitBreakerOpenError,
+    CircuitState,
     circuit_breaker,
 )
 from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerPersistenceLayer
@@ -30,6 +39,7 @@ from shared.providers.errors import (
     ProviderError,
     ProviderFailure,
     ProviderRateLimited,
+    ProviderRefusal,
     ProviderRejectedRequest,
 )
 from shared.providers.types import Attempt, ChatMessage, ChatProvider, Completion, RoutedCompletion, RoutingOutcome
@@ -128,8 +138,10 @@ class ProviderRouter:
         outcome = RoutingOutcome()
         try:
             for candidate in self.candidates(campaign_type):
-                served = self._try_candidate(candidate, messages, deadline, max_tokens, outcome)
-                outcome.breaker_states[candidate.circuit_name] = self.breaker_state(candidate)
+                try:
+                    served = self._try_candidate(candidate, messages, deadline, max_tokens, outcome)
+                finally:  # a rejected request's outcome says what its probe did to the circuit too
+                    outcome.breaker_states[candidate.circuit_name] = self.breaker_state(candidate)
                 if served is not None:
                     return served
             raise AllProvidersFailedError(outcome)
@@ -171,7 +183,8 @@ class ProviderRouter:
                     outcome.attempts.append(attempt)
                     raise ProviderRequestRejectedError(str(exc), outcome) from exc
                 wait_s = self._retry_wait(exc, attempt_no, deadline)
-                if wait_s is None:
+                # A failure that tripped the circuit or failed its probe: a retry would only meet it open.
+                if wait_s is None or self.breaker_state(candidate) == CircuitState.OPEN:
                     outcome.attempts.append(attempt)
                     outcome.fallback_reasons.append(f"{candidate.circuit_name}:{exc.reason}")
                     return None
@@ -223,24 +236,59 @@ class ProviderRouter:
         """The provider's ``complete`` behind this candidate's circuit, built once per container."""
         call = self._guarded.get(candidate.circuit_name)
         if call is None:
-            provider = self._providers[candidate.provider]
-            call = circuit_breaker(
+            breaker = circuit_breaker(
                 name=candidate.circuit_name,
                 persistence_store=self._breaker_store,
                 config=self._breaker_config,
-            )(provider.complete)
+            )
+            call = _refusals_count_as_reached(breaker, self._providers[candidate.provider].complete)
             self._guarded[candidate.circuit_name] = call
         return call
+
+
+def _refusals_count_as_reached(
+    breaker: Callable[[Callable[..., Completion | ProviderRefusal]], Callable[..., Completion | ProviderRefusal]],
+    complete: Callable[..., Completion],
+) -> Callable[..., Completion]:
+    """``complete`` behind ``breaker``, which sees a refusal as the answer it is and the caller sees it raised.
+
+    Powertools has no "record a success" call: a protected call that returns is its success. So a
+    refusal comes back through the breaker as a value (a probe that gets one closes the circuit, a
+    closed circuit's failure streak restarts) and is raised again here, outside it.
+    """
+
+    @breaker
+    def reached(*args: Any, **kwargs: Any) -> Completion | ProviderRefusal:
+        try:
+            return complete(*args, **kwargs)
+        except ProviderRefusal as refusal:
+            return refusal
+
+    def call(*args: Any, **kwargs: Any) -> Completion:
+        answer = reached(*args, **kwargs)
+        if isinstance(answer, ProviderRefusal):
+            raise answer
+        return answer
+
+    return call
 
 
 def breaker_config(
     failure_threshold: int, recovery_timeout_s: int, success_threshold: int, cache_s: int
 ) -> CircuitBreakerConfig:
-    """Only provider trouble trips a circuit: a refused or filtered request says nothing about health."""
+    """The breaker's tunables; every exception out of the protected call counts as a failure.
+
+    Refusals never reach it (they come back as answers, see ``_refusals_count_as_reached``), so what
+    is left is provider trouble, 429s included: a probe that gets a 429 reopens the circuit for a
+    fresh recovery window. The provider is up but refusing our volume; closing would send the whole
+    fleet at it, and holding the probe lock would stall every container, whereas reopening releases
+    the lock and moves the traffic to the fallback until the next probe asks again. Retry-After is a
+    hint for one caller's retry; the window is the fleet's. An exception nobody classified (a
+    malformed answer) counts too, so that no exception can leave a probe holding the lock.
+    """
     return CircuitBreakerConfig(
         failure_threshold=failure_threshold,
         recovery_timeout=recovery_timeout_s,
         success_threshold=success_threshold,
-        handled_exceptions=(ProviderFailure,),
         local_cache_max_age=cache_s,
     )

@@ -102,6 +102,7 @@ def test_both_providers_down_is_a_503_in_the_envelope_and_a_failed_workflow(api)
     assert response.headers["X-Orchestrator-Fallbacks"] == "2"
     error = response.json()["error"]
     assert error["code"] == "PROVIDERS_UNAVAILABLE" and error["workflowId"].startswith("wf_")
+    assert response.headers["X-Workflow-Id"] == error["workflowId"]
     workflow = get_status(api, error["workflowId"]).json()["data"]
     assert workflow["status"] == "failed" and workflow["error"]["code"] == "PROVIDERS_UNAVAILABLE"
 
@@ -113,7 +114,9 @@ def test_provider_400_is_the_callers_error_without_fallback(api):
     finally:
         clear_faults(api)
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "PROVIDER_REJECTED_REQUEST"
+    error = response.json()["error"]
+    assert error["code"] == "PROVIDER_REJECTED_REQUEST"
+    assert response.headers["X-Workflow-Id"] == error["workflowId"]
 
 
 def test_bad_input_is_400_or_422_with_field_details(api):

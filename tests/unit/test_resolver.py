@@ -4,7 +4,7 @@ import json
 import pytest
 
 from shared.api.resolver import build_resolver, current_caller
-from shared.errors import ProvidersUnavailableError, WorkflowNotFoundError
+from shared.errors import BudgetExceededError, ProvidersUnavailableError, WorkflowNotFoundError
 from shared.models import CampaignRequest
 from shared.providers.types import RoutingOutcome
 
@@ -46,6 +46,10 @@ def app_under_test():
     def down():
         outcome = RoutingOutcome(fallback_reasons=["openai:m:server_error"], total_ms=5.0)
         raise ProvidersUnavailableError("down", outcome, workflow_id="wf_1", details=[{"reason": "x"}])
+
+    @app.get("/over-budget")
+    def over_budget():
+        raise BudgetExceededError("Over the monthly cap.", workflow_id="wf_2")
 
     @app.get("/bug")
     def bug():
@@ -104,6 +108,15 @@ def test_domain_errors_map_to_status_and_carry_workflow_id():
     body = json.loads(response["body"])
     assert response["statusCode"] == 503 and body["error"]["workflowId"] == "wf_1"
     assert response["headers"]["X-Orchestrator-Fallbacks"] == "1"
+    assert response["headers"]["X-Workflow-Id"] == "wf_1"
+
+
+def test_an_error_after_a_workflow_was_created_carries_its_id_in_the_header_too():
+    budget = app_under_test().resolve(event("GET", "/over-budget", claims={"sub": "u1"}), None)
+    assert budget["statusCode"] == 402 and budget["headers"]["X-Workflow-Id"] == "wf_2"
+    assert json.loads(budget["body"])["error"]["workflowId"] == "wf_2"
+    missing = app_under_test().resolve(event("GET", "/missing", claims={"sub": "u1"}), None)
+    assert "X-Workflow-Id" not in missing["headers"]  # no workflow was created: nothing to point at
 
 
 def test_unknown_route_404_and_unexpected_error_500_in_the_envelope():

@@ -1,3 +1,5 @@
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from shared.pricing import PriceTable
@@ -177,3 +179,70 @@ def test_overhead_excludes_provider_time_and_waits():
     outcome = served.outcome
     assert outcome.total_ms >= outcome.provider_ms
     assert outcome.overhead_ms == pytest.approx(outcome.total_ms - outcome.provider_ms - outcome.waited_ms, abs=1e-6)
+
+
+CAPTION_CIRCUIT = "openai:gpt-4o-mini"
+
+
+def tripped_and_recovered(*probe_answers):
+    """A harness whose caption circuit opened on two 500s and whose recovery window has passed."""
+    h = Harness(openai=[ProviderServerError("x", 500)] * 2 + list(probe_answers), failure_threshold=2)
+    assert h.run("caption").outcome.breaker_states[CAPTION_CIRCUIT] == "OPEN"
+    h.store.age_open_circuit(CAPTION_CIRCUIT, 60)
+    h.sleeps.clear()
+    return h
+
+
+def in_another_container(call, *args):
+    # Powertools' probe owner is per thread: another thread is another container as far as the lock goes.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call, *args).result()
+
+
+def test_a_400_during_the_half_open_probe_closes_the_circuit_at_once():
+    h = tripped_and_recovered(ProviderRejectedRequest("bad", 400))
+    with pytest.raises(ProviderRequestRejectedError) as caught:
+        h.run("caption")  # the probe: the provider answered, so it is reachable
+    assert caught.value.outcome.breaker_states[CAPTION_CIRCUIT] == "CLOSED"
+    served = in_another_container(h.run, "caption")  # no recovery window spent waiting for a lock
+    assert served.provider == "openai" and not served.fallback_used
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [(ContentFiltered("filtered", 400), "content_filter"), (ProviderAuthError("bad key", 401), "auth_error")],
+)
+def test_a_refusal_during_the_half_open_probe_closes_the_circuit_and_falls_back(answer, reason):
+    h = tripped_and_recovered(answer)
+    served = h.run("caption")
+    assert served.provider == "azure"
+    assert served.outcome.fallback_reasons == [f"{CAPTION_CIRCUIT}:{reason}"]
+    assert served.outcome.breaker_states[CAPTION_CIRCUIT] == "CLOSED"
+    assert in_another_container(h.run, "caption").provider == "openai"
+
+
+def test_a_429_during_the_half_open_probe_is_reported_rate_limited_and_reopens_without_holding_the_lock():
+    h = tripped_and_recovered(ProviderRateLimited("429", retry_after_s=1))
+    served = h.run("caption")
+    assert served.provider == "azure"
+    # Reported as what the provider said, not as the open circuit a retry would have run into.
+    assert [a.status for a in served.outcome.attempts] == ["rate_limited", "ok"]
+    assert served.outcome.fallback_reasons == [f"{CAPTION_CIRCUIT}:rate_limited"]
+    assert h.sleeps == []  # no waiting out Retry-After only to meet the reopened circuit
+    record = h.store.records[CAPTION_CIRCUIT]
+    assert record.state == "OPEN" and record.half_open_owner is None  # lock released, a fresh window
+    assert in_another_container(h.run, "caption").outcome.attempts[0].status == "circuit_open"
+
+
+def test_a_5xx_during_the_half_open_probe_reopens_and_is_reported_as_the_server_error():
+    h = tripped_and_recovered(ProviderServerError("still down", 503))
+    served = h.run("caption")
+    assert served.outcome.fallback_reasons == [f"{CAPTION_CIRCUIT}:server_error"]
+    assert h.store.records[CAPTION_CIRCUIT].state == "OPEN"
+
+
+def test_an_error_no_one_classified_still_ends_the_probe():
+    h = tripped_and_recovered(ValueError("malformed answer"))
+    with pytest.raises(ValueError):
+        h.run("caption")
+    assert h.store.records[CAPTION_CIRCUIT].half_open_owner is None
