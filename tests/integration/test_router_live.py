@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerDynamoDBPersistence
@@ -56,6 +57,25 @@ def _secret(name: str) -> str:
     if not name:
         return ""
     return aws_client("secretsmanager").get_secret_value(SecretId=name)["SecretString"]
+
+
+def a_circuit_of_its_own(settings):
+    """A caption route whose first candidate has a circuit no other test touches in the shared table."""
+    model = f"gpt-4o-mini-{uuid.uuid4().hex[:6]}"
+    routing = {
+        "caption": [
+            RouteCandidate(provider="openai", model=model),
+            RouteCandidate(provider="azure", model="chat-gpt-4o-mini"),
+        ]
+    }
+    prices = PriceTable.load(settings.azure_deployments, {"openai": {model: {"input": "0.15", "output": "0.60"}}})
+    return model, routing, prices
+
+
+def in_another_container(call, *args):
+    # Powertools' probe owner is per thread: another thread holds (or not) the lock as another container would.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call, *args).result()
 
 
 def served_by(sim):
@@ -157,3 +177,66 @@ def test_both_providers_down_raises_with_every_reason(settings, sim):
     with pytest.raises(AllProvidersFailedError) as caught:
         make_router(settings).complete("caption", MESSAGES, Deadline(20), 200)
     assert len(caught.value.outcome.attempts) == 4
+
+
+RECOVERY_S = 3  # Powertools stores opened_at in whole seconds: a window of a few seconds, waited out in full
+
+
+def tripped_then_recovered(settings, sim, model, routing, prices):
+    """A router whose circuit for ``model`` opened on two 500s, once its recovery window has passed."""
+    router = make_router(settings, routing=routing, prices=prices, failure_threshold=2, recovery_s=RECOVERY_S)
+    sim.add_fault({"provider": "openai", "model": model, "status": 500, "count": 2})
+    assert router.complete("caption", MESSAGES, Deadline(20), 200).outcome.breaker_states[f"openai:{model}"] == "OPEN"
+    time.sleep(RECOVERY_S + 0.1)
+    sim.reset()
+    return router
+
+
+def test_a_400_during_half_open_then_a_good_call_closes_the_circuit_at_once(settings, sim):
+    model, routing, prices = a_circuit_of_its_own(settings)
+    prober = tripped_then_recovered(settings, sim, model, routing, prices)
+    sim.add_fault({"provider": "openai", "model": model, "status": 400, "count": 1})
+    with pytest.raises(ProviderRequestRejectedError) as caught:
+        in_another_container(prober.complete, "caption", MESSAGES, Deadline(20), 200)
+    assert caught.value.outcome.breaker_states[f"openai:{model}"] == "CLOSED"  # the provider answered: reachable
+
+    other = make_router(settings, routing=routing, prices=prices, failure_threshold=2, recovery_s=RECOVERY_S)
+    started = time.monotonic()
+    served = other.complete("caption", MESSAGES, Deadline(20), 200)
+    assert (served.provider, served.model) == ("openai", model) and not served.fallback_used
+    assert time.monotonic() - started < RECOVERY_S  # served now, not after a recovery window behind a lock
+    assert served_by(sim) == [("openai", 400), ("openai", 200)]
+
+
+def test_a_content_filter_during_half_open_closes_the_circuit_and_falls_back(settings, sim):
+    model, routing, prices = a_circuit_of_its_own(settings)
+    prober = tripped_then_recovered(settings, sim, model, routing, prices)
+    sim.add_fault({"provider": "openai", "model": model, "status": 400, "contentFilter": True, "count": 1})
+    served = in_another_container(prober.complete, "caption", MESSAGES, Deadline(20), 200)
+    assert served.provider == "azure"
+    assert served.outcome.fallback_reasons == [f"openai:{model}:content_filter"]
+    assert served.outcome.breaker_states[f"openai:{model}"] == "CLOSED"
+    assert (
+        make_router(settings, routing=routing, prices=prices).complete("caption", MESSAGES, Deadline(20), 200).provider
+        == "openai"
+    )
+
+
+def test_a_429_during_half_open_is_reported_rate_limited_and_reopens_the_circuit(settings, sim):
+    model, routing, prices = a_circuit_of_its_own(settings)
+    prober = tripped_then_recovered(settings, sim, model, routing, prices)
+    sim.add_fault({"provider": "openai", "model": model, "status": 429, "count": 1, "retryAfter": 1})
+    served = prober.complete("caption", MESSAGES, Deadline(20), 200)
+    assert served.provider == "azure"
+    # What the provider said, not the reopened circuit a retry after Retry-After would have met.
+    assert [a.status for a in served.outcome.attempts] == ["rate_limited", "ok"]
+    assert served.outcome.fallback_reasons == [f"openai:{model}:rate_limited"]
+    # Reachable but refusing our volume: the probe lock is released and the circuit reopens for a fresh window
+    # (closing would send every container at it), so the next container falls back without calling it.
+    assert served.outcome.breaker_states[f"openai:{model}"] == "OPEN"
+    sim.reset()
+    other = make_router(settings, routing=routing, prices=prices, failure_threshold=2, recovery_s=RECOVERY_S)
+    again = in_another_container(other.complete, "caption", MESSAGES, Deadline(20), 200)
+    assert again.outcome.attempts[0].status == "circuit_open" and served_by(sim) == [("azure", 200)]
+    time.sleep(RECOVERY_S + 0.1)  # the fresh window passes: the next container's probe closes it
+    assert in_another_container(other.complete, "caption", MESSAGES, Deadline(20), 200).provider == "openai"
