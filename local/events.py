@@ -72,9 +72,22 @@ def verify_bearer(authorization: str | None, secret: str, issuer: str, audiences
 
 def authorizer_context(claims: Mapping[str, Any]) -> dict[str, Any]:
     """``requestContext.authorizer`` for a verified token: stringified claims and the scopes."""
-    scope = claims.get("scope")
-    scopes = str(scope).split() if isinstance(scope, str) and scope.strip() else None
-    return {"jwt": {"claims": {k: render_claim(v) for k, v in claims.items()}, "scopes": scopes}}
+    return {"jwt": {"claims": {k: render_claim(v) for k, v in claims.items()}, "scopes": token_scopes(claims)}}
+
+
+def token_scopes(claims: Mapping[str, Any]) -> list[str] | None:
+    """The scopes API Gateway reads from a token: ``scope`` (space-separated) or else ``scp``.
+
+    ``scp`` may be a list of strings or one space-separated string. None when the token has neither,
+    as API Gateway puts ``null`` in the event.
+    """
+    for claim in ("scope", "scp"):
+        value = claims.get(claim)
+        if isinstance(value, str) and value.split():
+            return value.split()
+        if claim == "scp" and isinstance(value, list) and value:
+            return [str(item) for item in value]
+    return None
 
 
 def _join_duplicates(pairs: Iterable[tuple[str, str]], lower: bool) -> dict[str, str]:

@@ -24,7 +24,7 @@ def jwt_secret() -> str:
 
 
 def make_token(user: str, admin: bool = False, ttl: int = 3600, secret: str | None = None, **extra: Any) -> str:
-    """An HS256 JWT for ``user``: ``scope`` "user" (plus "admin" and ``groups: ["admin"]`` for admins).
+    """An HS256 JWT for ``user``: ``scope`` "user" ("user admin" for admins: admin is a scope only).
 
     ``extra`` claims are added as given and may override the defaults (e.g. ``exp`` in the past,
     ``iss`` of another issuer) so tests can build every kind of bad token.
@@ -39,8 +39,6 @@ def make_token(user: str, admin: bool = False, ttl: int = 3600, secret: str | No
         "exp": now + ttl,
         "scope": "user admin" if admin else "user",
     }
-    if admin:
-        claims["groups"] = ["admin"]
     claims.update({k: v for k, v in extra.items() if v is not None})
     return jwt.encode(claims, secret or jwt_secret(), algorithm="HS256")
 
@@ -49,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     """Print a token: ``python -m local.token --user u1 [--admin] [--ttl 3600] [--tenant t]``."""
     parser = argparse.ArgumentParser(description="Print a local HS256 JWT for the local API.")
     parser.add_argument("--user", required=True, help="the token's subject (sub)")
-    parser.add_argument("--admin", action="store_true", help="add the admin scope and group")
+    parser.add_argument("--admin", action="store_true", help="add the admin scope")
     parser.add_argument("--ttl", type=int, default=3600, help="seconds until it expires (default 3600)")
     parser.add_argument("--tenant", default=None, help="optional tenant claim")
     args = parser.parse_args(argv)

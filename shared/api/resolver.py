@@ -61,7 +61,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
 def build_resolver() -> APIGatewayHttpResolver:
     """A resolver with request validation on and every error answered in the envelope."""
     app = APIGatewayHttpResolver(enable_validation=True)
-    app._request_validation_middleware = JsonOnlyRequestValidation()  # see the class: no public hook for this
+    app._request_validation_middleware = CallerFirstJsonValidation()  # see the class: no public hook for this
     app.configure_openapi(title=API_TITLE, version=API_VERSION, security_schemes=SECURITY_SCHEMES)
 
     @app.exception_handler(RequestValidationError)
@@ -109,13 +109,23 @@ def build_resolver() -> APIGatewayHttpResolver:
     return app
 
 
-class JsonOnlyRequestValidation(OpenAPIRequestValidationMiddleware):
-    """Request validation for an API whose bodies are JSON only.
+class CallerFirstJsonValidation(OpenAPIRequestValidationMiddleware):
+    """Request validation that checks who the caller is first, for an API whose bodies are JSON only.
 
-    Powertools would also parse form and multipart bodies, and a malformed multipart header makes
-    its parser raise a bare ``ValueError`` (a 500). Refusing other media types first keeps that a
-    415. The resolver has no public way to swap its validation middleware, hence the attribute.
+    A token whose subject is refused must be a 401 on every route, before a malformed body could
+    make it a 422, so the caller is checked (when the route is authorized: the event carries the
+    authorizer's claims) ahead of validation. Powertools would also parse form and multipart
+    bodies, and a malformed multipart header makes its parser raise a bare ``ValueError`` (a 500);
+    refusing other media types first keeps that a 415. The resolver has no public way to swap its
+    validation middleware, hence the attribute.
     """
+
+    def handler(self, app: Any, next_middleware: Any) -> Any:
+        """Refuse an unacceptable caller, then validate the request."""
+        authorizer = app.current_event.request_context.authorizer
+        if authorizer and authorizer.jwt_claim:
+            current_caller(app)
+        return super().handler(app, next_middleware)
 
     def _get_body(self, app: Any) -> dict[str, Any]:
         content_type = app.current_event.headers.get("content-type", "").strip().lower()
@@ -128,8 +138,9 @@ class JsonOnlyRequestValidation(OpenAPIRequestValidationMiddleware):
 def current_caller(app: APIGatewayHttpResolver) -> Caller:
     """The caller of the request being resolved."""
     authorizer = app.current_event.request_context.authorizer
-    claims = authorizer.jwt_claim if authorizer else None
-    return caller_from_claims(claims)
+    if not authorizer:
+        return caller_from_claims(None)
+    return caller_from_claims(authorizer.jwt_claim, authorizer.jwt_scopes)
 
 
 def _details(errors: Sequence[Any]) -> list[dict]:

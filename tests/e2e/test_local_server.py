@@ -145,7 +145,7 @@ def test_handler_receives_api_gateway_event_and_context(echo_api):
     assert event["headers"]["x-dup"] == "one,two" and event["cookies"] == ["s=1", "t=2"]
     assert event["isBase64Encoded"] is True and event["body"] == "//4A"
     claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
-    assert claims["sub"] == "u7" and claims["groups"] == "[admin]" and claims["tenant"] == "t1"
+    assert claims["sub"] == "u7" and claims["scope"] == "user admin" and claims["tenant"] == "t1"
     assert claims["exp"] == str(jwt.decode(token, options={"verify_signature": False})["exp"])
     assert event["requestContext"]["authorizer"]["jwt"]["scopes"] == ["user", "admin"]
     assert context.function_name == "echo" and context.get_remaining_time_in_millis() > 0

@@ -16,6 +16,7 @@ from local.events import (
     build_http_event,
     parse_handler_result,
     render_claim,
+    token_scopes,
     verify_bearer,
 )
 from local.queue_poller import sqs_event, succeeded_records
@@ -88,6 +89,22 @@ def test_claims_are_rendered_as_api_gateway_renders_them():
     assert authorizer_context({"sub": "u1"})["jwt"]["scopes"] is None
 
 
+@pytest.mark.parametrize(
+    ("claims", "scopes"),
+    [
+        ({"scope": "user admin"}, ["user", "admin"]),
+        ({"scp": ["user", "admin"]}, ["user", "admin"]),
+        ({"scp": "user admin"}, ["user", "admin"]),
+        ({"scope": "user", "scp": ["admin"]}, ["user"]),  # scope wins, as API Gateway reads it first
+        ({"scope": "  "}, None),
+        ({"groups": ["admin"]}, None),
+        ({"cognito:groups": ["admin"]}, None),
+    ],
+)
+def test_scopes_are_read_as_api_gateway_reads_them(claims, scopes):
+    assert token_scopes(claims) == scopes
+
+
 def token(**claims):
     now = int(time.time())
     base = {"sub": "u1", "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 60}
@@ -121,7 +138,7 @@ def test_bad_authorization_is_unauthorized(authorization):
 def test_make_token_claims(monkeypatch):
     monkeypatch.delenv("JWT_SECRET", raising=False)
     claims = jwt.decode(make_token("u9", admin=True, tenant="t1"), options={"verify_signature": False})
-    assert claims["sub"] == "u9" and claims["scope"] == "user admin" and claims["groups"] == ["admin"]
+    assert claims["sub"] == "u9" and claims["scope"] == "user admin" and "groups" not in claims
     assert claims["tenant"] == "t1" and claims["exp"] - claims["iat"] == 3600
     plain = jwt.decode(make_token("u2"), options={"verify_signature": False})
     assert plain["scope"] == "user" and "groups" not in plain

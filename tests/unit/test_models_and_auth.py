@@ -1,25 +1,61 @@
 import pytest
 from pydantic import ValidationError
 
-from shared.api.auth import caller_from_claims, require_admin
+from shared.api.auth import RESERVED_USER_IDS, caller_from_claims, require_admin
+from shared.costs.keys import TOTAL
+from shared.costs.thresholds import GLOBAL_OWNER
 from shared.errors import ForbiddenError, UnauthenticatedError
 from shared.models import CampaignRequest
 from shared.settings import Settings
 
 
-def test_claims_as_api_gateway_renders_them():
-    caller = caller_from_claims({"sub": "u1", "scope": "user admin", "tenant": "t9"})
+def test_admin_is_the_admin_scope_as_api_gateway_parses_it():
+    caller = caller_from_claims({"sub": "u1", "scope": "user admin", "tenant": "t9"}, ["user", "admin"])
     assert (caller.user_id, caller.is_admin, caller.tenant) == ("u1", True, "t9")
-    assert caller_from_claims({"sub": "u2", "groups": "[admin ops]"}).is_admin
-    assert not caller_from_claims({"sub": "u3", "scope": "user", "groups": "[ops]"}).is_admin
-    assert not caller_from_claims({"sub": "u4", "scope": "administrator"}).is_admin
+    assert not caller_from_claims({"sub": "u4"}, ["administrator", "Admin", "admins"]).is_admin
+
+
+@pytest.mark.parametrize(
+    ("claims", "scopes"),
+    [
+        ({"sub": "u2", "groups": "[admin ops]"}, None),  # a group is no scope
+        ({"sub": "u2", "groups": "billing admin"}, ["user"]),  # a group *named* "billing admin"
+        ({"sub": "u2", "cognito:groups": "[admin]"}, ["user"]),
+        ({"sub": "u2", "scope": "user admin"}, None),  # the claim alone: the authorizer's scopes decide
+        ({"sub": "u2", "scope": "user,admin"}, ["user,admin"]),  # one scope spelled with a comma
+        ({"sub": "u2", "scp": "[admin]"}, ["[admin]"]),
+        ({"sub": "u2"}, ["billing admin"]),  # an scp list entry with a space is one scope
+    ],
+    ids=["groups", "group-with-space", "cognito-groups", "claim-only", "comma", "brackets", "scp-entry"],
+)
+def test_spellings_that_must_not_grant_admin(claims, scopes):
+    assert not caller_from_claims(claims, scopes).is_admin
+
+
+@pytest.mark.parametrize(
+    "sub",
+    ["", "   ", None, "a#b", "USER#u1", "u1\n", "u\x00", "u\x7f1", "\tu1", " u1", "u1 ", "ALL", "x" * 257],
+    ids=["empty", "blank", "none", "hash", "key", "newline", "nul", "del", "tab", "lead", "trail", "ALL", "long"],
+)
+def test_reserved_or_key_like_subjects_are_unauthenticated(sub):
+    with pytest.raises(UnauthenticatedError):
+        caller_from_claims({"sub": sub}, ["user"])
+
+
+def test_ordinary_subjects_pass():
+    for sub in ("u1", "auth0|5f7c8ec7c33c6c004bbafe82", "0d7e1f2a-3b4c-4d5e-8f90-123456789abc", "all", "jean dupont"):
+        assert caller_from_claims({"sub": sub}).user_id == sub
+
+
+def test_reserved_ids_cover_the_key_layouts_own_owners():
+    assert {TOTAL, GLOBAL_OWNER} <= RESERVED_USER_IDS
 
 
 def test_missing_identity_is_unauthenticated_and_non_admin_is_forbidden():
     with pytest.raises(UnauthenticatedError):
         caller_from_claims(None)
     with pytest.raises(UnauthenticatedError):
-        caller_from_claims({"scope": "admin"})
+        caller_from_claims({"scope": "admin"}, ["admin"])
     with pytest.raises(ForbiddenError):
         require_admin(caller_from_claims({"sub": "u1"}))
 
@@ -27,7 +63,7 @@ def test_missing_identity_is_unauthenticated_and_non_admin_is_forbidden():
 def test_owner_or_admin_reads_a_workflow():
     assert caller_from_claims({"sub": "u1"}).can_read("u1")
     assert not caller_from_claims({"sub": "u2"}).can_read("u1")
-    assert caller_from_claims({"sub": "u2", "scope": "admin"}).can_read("u1")
+    assert caller_from_claims({"sub": "u2"}, ["admin"]).can_read("u1")
 
 
 @pytest.mark.parametrize(
