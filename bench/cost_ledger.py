@@ -6,7 +6,7 @@ round by round, through the same ``CostLedger`` code the routes use.
 How the tables are filled, honestly: moto spends 100-200 ms on one recorded call (it re-parses
 the 30 counter update expressions of the transaction every time), so 100,000 calls through moto's
 ``TransactWriteItems`` would take hours. Both tables are therefore built the same way: the calls
-are recorded through the very same ``CostLedger`` into the in-memory store of ``tests/fakes.py``
+are recorded through the very same ``CostLedger`` into the in-memory store of ``tests/support/fakes.py``
 (same keys, same counters, same idempotency), and every resulting item, raw events included, is
 bulk-loaded with ``BatchWriteItem``. The 1,000 calls are the first 1,000 of the 100,000.
 
@@ -60,7 +60,7 @@ QUERIES: dict[str, tuple[str, date, date]] = {
 
 def workload(count: int, seed: int = 3) -> Iterator[Any]:
     """Deterministic calls: the first ``n`` of any workload are the same ``n`` calls."""
-    from shared.costs.events import CostEvent
+    from shared.ledger.events import CostEvent
 
     rng = random.Random(seed)
     start = MONTH_START.timestamp()
@@ -98,7 +98,7 @@ def _create_table(ddb: Any, name: str) -> None:
 def record_sample(server: Any, table: str) -> dict[str, Any]:
     """``RECORDED`` calls through the deployed recording path, requests counted.
 
-    The tracker is the container's own (``shared.container.cost_tracker``) pointed at this moto
+    The tracker is the container's own (``shared.wiring.container.cost_tracker``) pointed at this moto
     and table: the ledger transaction, the settings' thresholds, the stored thresholds with their
     alert rules, and the forecast's early warning. One stored global monthly threshold makes every
     call read its counter and marker too.
@@ -107,7 +107,7 @@ def record_sample(server: Any, table: str) -> dict[str, Any]:
 
     from local.aws import LOCAL_CREDENTIALS
     from shared import container
-    from shared.costs.thresholds import GLOBAL_OWNER, SpendThreshold
+    from shared.alerts.thresholds import GLOBAL_OWNER, SpendThreshold
 
     topic = server.client("sns").create_topic(Name="bench-cost-alerts")["TopicArn"]
     os.environ.update(
@@ -152,8 +152,8 @@ def build_table(server: Any, table: str, calls: int) -> dict[str, Any]:
     """``calls`` calls through the ledger into the in-memory store, then every item into moto."""
     from boto3.dynamodb.types import TypeSerializer
 
-    from shared.costs.ledger import CostLedger
-    from tests.fakes import InMemoryCostStore
+    from shared.ledger.ledger import CostLedger
+    from tests.support.fakes import InMemoryCostStore
 
     store = InMemoryCostStore()
     ledger = CostLedger(store)
@@ -183,9 +183,9 @@ def build_table(server: Any, table: str, calls: int) -> dict[str, Any]:
 
 def measure_reads(server: Any, tables: dict[str, str], totals: dict[str, int]) -> dict[str, Any]:
     """Interleaved rounds of stats and breakdowns on both tables; medians of per-round medians."""
-    from shared.costs.keys import EVERYONE
-    from shared.costs.ledger import CostLedger
-    from shared.costs.store import DynamoCostStore
+    from shared.ledger.keys import EVERYONE
+    from shared.ledger.ledger import CostLedger
+    from shared.ledger.store import DynamoCostStore
 
     ledgers, counters = {}, {}
     for size, table in tables.items():

@@ -58,12 +58,12 @@ def _direct_caller(base_url: str) -> Callable[[], Any]:
 
 
 def _our_caller(base_url: str, overheads: list[float]) -> Callable[[], Any]:
-    from shared.pricing import PriceTable
-    from shared.providers.deadline import Deadline
-    from shared.providers.openai_clients import build_azure_provider, build_openai_provider
-    from shared.providers.router import ProviderRouter, RetryPolicy, breaker_config
-    from shared.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE
-    from tests.fakes import InMemoryCircuitStore
+    from shared.config.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE
+    from shared.core.pricing import PriceTable
+    from shared.routing.clients import build_azure_provider, build_openai_provider
+    from shared.routing.deadline import Deadline
+    from shared.routing.router import ProviderRouter, RetryPolicy, breaker_config
+    from tests.support.fakes import InMemoryCircuitStore
 
     router = ProviderRouter(
         routing_table=DEFAULT_ROUTING_TABLE,

@@ -27,7 +27,7 @@ import boto3
 from local.processes import terminate
 from local.redis_server import free_port
 from local.template import REGION, REPO_ROOT, PhysicalResource, Resolver, Template, TemplateError
-from shared.naming import SECRET_SUFFIXES
+from shared.core.naming import SECRET_SUFFIXES
 
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": REGION}
 EMAIL_OUTBOX_QUEUE = "local-email-outbox"

@@ -15,7 +15,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.feature_flags.exceptions import SchemaValidationError
 from aws_lambda_powertools.utilities.feature_flags.schema import SchemaValidator
 
-from shared.flags import DEFAULT_FLAGS_FILE
+from shared.routing.flags import DEFAULT_FLAGS_FILE
 
 
 class LocalFlagStore:

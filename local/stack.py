@@ -26,7 +26,7 @@ from local.redis_server import RedisServer, free_port
 from local.server import HandlerRegistry, LocalApi
 from local.simulators import SimulatorHandle, start_simulator
 from local.template import REGION, Resolver, Template, jwt_settings, lambda_environment, template_paths
-from shared.naming import SECRET_SUFFIXES
+from shared.core.naming import SECRET_SUFFIXES
 
 Mode = Literal["thread", "process"]
 # Set here, never taken from the template: they point the handlers at the local services.
@@ -96,7 +96,7 @@ class LocalStack:
         self.real_keys = real_provider_keys() if use_real_providers else {}
         self.sim: SimulatorHandle | None = None
         self.gateway: GatewaySimulator | None = None
-        # Documented settings (``shared.settings`` names, upper case) that win over the template's values.
+        # Documented settings (``shared.config.settings`` names, upper case) that win over the template's values.
         self.settings = {key.upper(): str(value) for key, value in (settings or {}).items()}
         self.template = Template()
         self.resources = LocalResources()
@@ -295,7 +295,7 @@ class LocalStack:
 def _clear_settings_cache() -> None:
     """Settings are parsed once per container; a changed environment needs a fresh parse."""
     try:
-        from shared.settings import get_settings
+        from shared.config.settings import get_settings
     except ImportError:  # pragma: no cover - only before the shared package exists
         return
     cache_clear = getattr(get_settings, "cache_clear", None)

@@ -21,7 +21,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
 # Inputs of the synth: a template older than any of them is stale.
-SYNTH_INPUTS = ("app.py", "cdk.json", "stacks", "shared/naming.py")
+SYNTH_INPUTS = ("app.py", "cdk.json", "stacks", "shared/core/naming.py")
 LOCAL_JWT_ISSUER = "hybrid-orchestrator-local"
 
 

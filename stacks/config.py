@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from shared.naming import resource_name
+from shared.core.naming import resource_name
 from stacks import constants as c
 
 _NAME_PART = re.compile(r"^[a-z0-9-]{1,24}$")

@@ -6,7 +6,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from shared.naming import TABLE_SUFFIXES
+from shared.core.naming import TABLE_SUFFIXES
 from stacks import constants as c
 from stacks.config import StackConfig
 

@@ -7,7 +7,7 @@ from aws_cdk import aws_appconfig as appconfig
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from shared.flags import DEFAULT_FLAGS_FILE
+from shared.routing.flags import DEFAULT_FLAGS_FILE
 from stacks.config import StackConfig
 
 FLAG_PROFILE_NAME = "feature-flags"

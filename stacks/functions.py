@@ -12,7 +12,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from shared.naming import OWNER_ALERT_TOPIC_INFIX, QUEUE_SUFFIXES, SECRET_SUFFIXES, TABLE_SUFFIXES, TOPIC_SUFFIX
+from shared.core.naming import OWNER_ALERT_TOPIC_INFIX, QUEUE_SUFFIXES, SECRET_SUFFIXES, TABLE_SUFFIXES, TOPIC_SUFFIX
 from stacks import constants as c
 from stacks.config import StackConfig
 from stacks.data import DataStore
@@ -38,7 +38,7 @@ def function_name(config: StackConfig, spec: FunctionSpec) -> str:
 
 
 def base_environment(config: StackConfig) -> dict[str, str]:
-    """The environment every function gets: ``shared.settings.Settings`` field names in upper case.
+    """The environment every function gets: ``shared.config.settings.Settings`` field names in upper case.
 
     Only names and plain settings: provider keys stay in Secrets Manager, read at run time.
     """

@@ -9,7 +9,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from shared.naming import QUEUE_SUFFIXES, TOPIC_SUFFIX
+from shared.core.naming import QUEUE_SUFFIXES, TOPIC_SUFFIX
 from stacks import constants as c
 from stacks.config import StackConfig
 from stacks.route_table import consumer_of

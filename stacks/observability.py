@@ -22,7 +22,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from shared.settings import ProviderName
+from shared.config.settings import ProviderName
 from stacks import constants as c
 from stacks.config import StackConfig
 
@@ -34,7 +34,7 @@ _HOUR = Duration.hours(1)
 def _metric(
     name: str, statistic: str = "Sum", period: Duration = _HOUR, label: str | None = None, **dimensions: str
 ) -> cloudwatch.Metric:
-    """One of the orchestrator's EMF metrics (shared/telemetry.py), by the dimensions it is emitted with."""
+    """One of the orchestrator's EMF metrics (shared/routing/telemetry.py), by the dimensions it is emitted with."""
     return cloudwatch.Metric(
         namespace=c.POWERTOOLS_METRICS_NAMESPACE,
         metric_name=name,

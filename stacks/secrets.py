@@ -7,7 +7,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from shared.naming import SECRET_SUFFIXES
+from shared.core.naming import SECRET_SUFFIXES
 from stacks import constants as c
 from stacks.config import StackConfig
 from stacks.nag import acknowledge

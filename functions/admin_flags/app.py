@@ -11,8 +11,8 @@ from shared.api.auth import require_admin
 from shared.api.envelope import success
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, FlagsEnvelope, FlagsView, error_responses, ok
-from shared.container import rollout_gate
-from shared.observability import logger, metrics, tracer
+from shared.core.observability import logger, metrics, tracer
+from shared.wiring.container import rollout_gate
 
 app = build_resolver()
 

@@ -5,16 +5,16 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 # Imported at init, not on first request, so SnapStart's snapshot already holds the SDK.
-import shared.providers.openai_clients  # noqa: F401
-from shared.api.async_view import AcceptedEnvelope, accepted_response
-from shared.api.campaign_view import campaign_response
+import shared.routing.clients  # noqa: F401
+from shared.api.campaigns.async_view import AcceptedEnvelope, accepted_response
+from shared.api.campaigns.view import campaign_response
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, CampaignEnvelope, error_responses, ok
-from shared.container import async_campaigns, campaign_service, fan_campaign_service, rollout_gate
-from shared.models import FAN_MESSAGES, CampaignRequest
-from shared.observability import logger, metrics, tracer
-from shared.providers.deadline import Deadline
-from shared.settings import get_settings
+from shared.campaigns.models import FAN_MESSAGES, CampaignRequest
+from shared.config.settings import get_settings
+from shared.core.observability import logger, metrics, tracer
+from shared.routing.deadline import Deadline
+from shared.wiring.container import async_campaigns, campaign_service, fan_campaign_service, rollout_gate
 
 app = build_resolver()
 

@@ -8,15 +8,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.api.analytics_schemas import CampaignCostsEnvelope
-from shared.api.analytics_views import campaign_costs_response
-from shared.api.cost_views import breakdown_window, cost_scope
+from shared.api.costs.analytics_schemas import CampaignCostsEnvelope
+from shared.api.costs.analytics_views import campaign_costs_response
+from shared.api.costs.views import breakdown_window, cost_scope
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, error_responses, ok
-from shared.container import cost_ledger
-from shared.costs.campaign_costs import CampaignSort, SortOrder, campaign_costs, sort_campaigns
-from shared.costs.events import utc_day
-from shared.observability import logger, metrics, tracer
+from shared.core.observability import logger, metrics, tracer
+from shared.ledger.campaign_costs import CampaignSort, SortOrder, campaign_costs, sort_campaigns
+from shared.ledger.events import utc_day
+from shared.wiring.container import cost_ledger
 
 app = build_resolver()
 ISO_DAY = r"^\d{4}-\d{2}-\d{2}$"

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.api.alert_rule_views import (
+from shared.api.alerts.rule_views import (
     create_rule,
     history_response,
     listed_owner,
@@ -16,17 +16,17 @@ from shared.api.alert_rule_views import (
     rules_response,
     update_rule,
 )
-from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import BEARER_AUTH, error_responses, ok
-from shared.api.threshold_schemas import (
+from shared.api.alerts.threshold_schemas import (
     AlertRuleEnvelope,
     AlertsEnvelope,
     CreateAlertRuleRequest,
     UpdateAlertRuleRequest,
 )
-from shared.container import alert_rule_store, threshold_store
-from shared.observability import logger, metrics, tracer
-from shared.settings import get_settings
+from shared.api.resolver import build_resolver, current_caller
+from shared.api.schemas import BEARER_AUTH, error_responses, ok
+from shared.config.settings import get_settings
+from shared.core.observability import logger, metrics, tracer
+from shared.wiring.container import alert_rule_store, threshold_store
 
 app = build_resolver()
 

@@ -8,14 +8,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.api.cost_schemas import CostBreakdownEnvelope
-from shared.api.cost_views import breakdown_response, breakdown_window, cost_scope
+from shared.api.costs.schemas import CostBreakdownEnvelope
+from shared.api.costs.views import breakdown_response, breakdown_window, cost_scope
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, error_responses, ok
-from shared.container import cost_ledger
-from shared.costs.events import utc_day
-from shared.costs.ledger import GroupBy
-from shared.observability import logger, metrics, tracer
+from shared.core.observability import logger, metrics, tracer
+from shared.ledger.events import utc_day
+from shared.ledger.ledger import GroupBy
+from shared.wiring.container import cost_ledger
 
 app = build_resolver()
 ISO_DAY = r"^\d{4}-\d{2}-\d{2}$"

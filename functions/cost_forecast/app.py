@@ -8,13 +8,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.api.analytics_schemas import ForecastEnvelope
-from shared.api.analytics_views import forecast_response
-from shared.api.cost_views import cost_scope
+from shared.api.costs.analytics_schemas import ForecastEnvelope
+from shared.api.costs.analytics_views import forecast_response
+from shared.api.costs.views import cost_scope
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, error_responses, ok
-from shared.container import spend_forecaster
-from shared.observability import logger, metrics, tracer
+from shared.core.observability import logger, metrics, tracer
+from shared.wiring.container import spend_forecaster
 
 app = build_resolver()
 

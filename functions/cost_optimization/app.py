@@ -12,23 +12,23 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.alerts.threshold_alerts import thresholds_from_usd
+from shared.alerts.thresholds import GLOBAL_OWNER
 from shared.api.auth import require_admin
-from shared.api.optimization_schemas import (
+from shared.api.optimization.schemas import (
     ApplyRecommendationRequest,
     OptimizationChangeEnvelope,
     OptimizationChangeRequest,
     OptimizationEnvelope,
     OptimizationPlanEnvelope,
 )
-from shared.api.optimization_views import change_response, monthly_budgets, optimization_response, plan_response
+from shared.api.optimization.views import change_response, monthly_budgets, optimization_response, plan_response
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, error_responses, ok
-from shared.container import cost_optimizer, threshold_store
-from shared.costs.alerts import thresholds_from_usd
-from shared.costs.events import utc_day
-from shared.costs.thresholds import GLOBAL_OWNER
-from shared.observability import logger, metrics, tracer
-from shared.settings import get_settings
+from shared.config.settings import get_settings
+from shared.core.observability import logger, metrics, tracer
+from shared.ledger.events import utc_day
+from shared.wiring.container import cost_optimizer, threshold_store
 
 RECENT_CHANGES = 20
 

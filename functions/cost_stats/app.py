@@ -8,15 +8,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.api.cost_schemas import CostStatsEnvelope
-from shared.api.cost_views import cost_scope, stats_response
+from shared.alerts.threshold_alerts import thresholds_from_usd
+from shared.api.costs.schemas import CostStatsEnvelope
+from shared.api.costs.views import cost_scope, stats_response
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, error_responses, ok
-from shared.container import cost_ledger
-from shared.costs.alerts import thresholds_from_usd
-from shared.costs.events import utc_day
-from shared.observability import logger, metrics, tracer
-from shared.settings import get_settings
+from shared.config.settings import get_settings
+from shared.core.observability import logger, metrics, tracer
+from shared.ledger.events import utc_day
+from shared.wiring.container import cost_ledger
 
 app = build_resolver()
 

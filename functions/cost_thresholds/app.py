@@ -8,14 +8,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.alerts.threshold_alerts import thresholds_from_usd
+from shared.api.alerts.threshold_schemas import CreateThresholdRequest, SpendThresholdEnvelope, SpendThresholdsEnvelope
+from shared.api.alerts.threshold_views import create_threshold, listed_user, threshold_response, thresholds_response
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, error_responses, ok
-from shared.api.threshold_schemas import CreateThresholdRequest, SpendThresholdEnvelope, SpendThresholdsEnvelope
-from shared.api.threshold_views import create_threshold, listed_user, threshold_response, thresholds_response
-from shared.container import cost_ledger, threshold_store, workflow_store
-from shared.costs.alerts import thresholds_from_usd
-from shared.observability import logger, metrics, tracer
-from shared.settings import get_settings
+from shared.config.settings import get_settings
+from shared.core.observability import logger, metrics, tracer
+from shared.wiring.container import cost_ledger, threshold_store, workflow_store
 
 app = build_resolver()
 

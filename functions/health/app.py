@@ -7,9 +7,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api.envelope import success
 from shared.api.resolver import build_resolver
 from shared.api.schemas import HealthEnvelope, HealthView, ok
-from shared.container import health_probes
-from shared.health import overall_status, run_check
-from shared.observability import logger, metrics, tracer
+from shared.core.observability import logger, metrics, tracer
+from shared.health.checks import overall_status, run_check
+from shared.wiring.container import health_probes
 
 app = build_resolver()
 

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api.openapi import openapi_document
 from shared.api.resolver import build_resolver
 from shared.api.schemas import error_responses
-from shared.observability import logger, metrics, tracer
+from shared.core.observability import logger, metrics, tracer
 
 # Deployed, this function's code is the whole functions/ folder, so its siblings are here too.
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent

@@ -7,12 +7,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.api.campaigns.status_view import workflow_response
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, WorkflowEnvelope, error_responses, ok
-from shared.api.views import workflow_response
-from shared.container import workflow_store
-from shared.errors import WorkflowNotFoundError
-from shared.observability import logger, metrics, tracer
+from shared.core.errors import WorkflowNotFoundError
+from shared.core.observability import logger, metrics, tracer
+from shared.wiring.container import workflow_store
 
 app = build_resolver()
 

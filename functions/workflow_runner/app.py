@@ -3,10 +3,10 @@
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 # Imported at init, not on first job, so SnapStart's snapshot already holds the SDK.
-import shared.providers.openai_clients  # noqa: F401
-from shared.batch import drain_batch
-from shared.container import async_campaigns
-from shared.observability import logger, metrics, tracer
+import shared.routing.clients  # noqa: F401
+from shared.core.batch import drain_batch
+from shared.core.observability import logger, metrics, tracer
+from shared.wiring.container import async_campaigns
 
 
 @logger.inject_lambda_context

@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from shared.errors import ForbiddenError, UnauthenticatedError
-from shared.models import Caller
+from shared.campaigns.models import Caller
+from shared.core.errors import ForbiddenError, UnauthenticatedError
 
 ADMIN = "admin"
 # Owner ids the key layout gives a meaning of its own: "ALL" is the global scope of counters and
-# thresholds (shared/costs/keys.py TOTAL, shared/costs/thresholds.py GLOBAL_OWNER).
+# thresholds (shared/ledger/keys.py TOTAL, shared/alerts/thresholds.py GLOBAL_OWNER).
 RESERVED_USER_IDS = frozenset({"ALL"})
 MAX_USER_ID_LENGTH = 256
 # "#" separates the parts of every key; a subject holding one could name another user's items.

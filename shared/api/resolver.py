@@ -17,7 +17,8 @@ from shared.api.auth import caller_from_claims
 from shared.api.envelope import failure
 from shared.api.schemas import API_TITLE, API_VERSION, SECURITY_SCHEMES
 from shared.api.served_headers import routing_headers
-from shared.errors import (
+from shared.campaigns.models import Caller
+from shared.core.errors import (
     AlertRuleNotFoundError,
     BudgetExceededError,
     BudgetUnavailableError,
@@ -36,8 +37,7 @@ from shared.errors import (
     UnauthenticatedError,
     WorkflowNotFoundError,
 )
-from shared.models import Caller
-from shared.observability import logger
+from shared.core.observability import logger
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     UnauthenticatedError: 401,

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from shared.models import CamelModel, MessageCounts, Workflow
+from shared.campaigns.models import CamelModel, MessageCounts, Workflow
 
 API_TITLE = "Hybrid Orchestrator API"
 API_VERSION = "2.0.0"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.providers.types import RoutingOutcome
+from shared.routing.types import RoutingOutcome
 
 
 def routing_headers(outcome: RoutingOutcome, overhead_ms: float | None = None) -> dict[str, str]:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from shared.models import CamelModel
+from shared.campaigns.models import CamelModel
 from shared.sending.ids import AccountId, FanId, idempotency_key
 
 

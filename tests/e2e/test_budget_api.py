@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from shared.settings import get_settings
+from shared.config.settings import get_settings
 from tests.e2e.test_costs_api import call
 
 PLANNING = {"type": "content_planning", "platforms": ["instagram"], "data": {"theme": "spring launch"}}

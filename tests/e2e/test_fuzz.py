@@ -36,7 +36,7 @@ def workflows_left_clean(local_stack):
     Once per module: SQS allows one purge a minute.
     """
     yield
-    from shared.settings import get_settings
+    from shared.config.settings import get_settings
 
     sqs = local_stack.moto.client("sqs")
     url = sqs.get_queue_url(QueueName=get_settings().workflows_queue_name)["QueueUrl"]

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from shared.flags import rollout_bucket
+from shared.routing.flags import rollout_bucket
 
 CAMPAIGN = {"type": "content_planning", "platforms": ["instagram"], "data": {"theme": "rollout"}}
 

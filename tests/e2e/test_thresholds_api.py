@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from shared.settings import get_settings
+from shared.config.settings import get_settings
 from tests.conftest import subscribed_topic
 from tests.e2e.test_costs_api import CAMPAIGN, call, run_campaigns
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from shared.flags import DEFAULT_FLAGS_FILE
+from shared.routing.flags import DEFAULT_FLAGS_FILE
 from stacks.route_table import FUNCTIONS
 from tests.infra.conftest import PREFIX_STAGE, Synth
 from tests.infra.test_functions import _as_list, _statements

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared import container
-from shared.settings import Settings, get_settings
+from shared.config.settings import Settings, get_settings
 
 
 @pytest.fixture

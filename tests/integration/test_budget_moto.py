@@ -9,15 +9,15 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from shared import container
-from shared.costs.budget import input_token_bound
-from shared.costs.budget_store import DynamoBudgetStore, Reservation
-from shared.costs.events import CostEvent, utc_day
-from shared.costs.keys import Scope, month_period
-from shared.costs.thresholds import SpendThreshold, new_threshold_id
-from shared.errors import BudgetExceededError
-from shared.models import Caller, CampaignRequest
-from shared.prompts import build_messages
-from shared.providers.deadline import Deadline
+from shared.alerts.thresholds import SpendThreshold, new_threshold_id
+from shared.budgets.guard import input_token_bound
+from shared.budgets.store import DynamoBudgetStore, Reservation
+from shared.campaigns.models import Caller, CampaignRequest
+from shared.campaigns.prompts import build_messages
+from shared.core.errors import BudgetExceededError
+from shared.ledger.events import CostEvent, utc_day
+from shared.ledger.keys import Scope, month_period
+from shared.routing.deadline import Deadline
 
 PLANNING = CampaignRequest(type="content_planning", platforms=["instagram"], data={"theme": "spring launch"})
 CAP = 1_000_000  # $1.00

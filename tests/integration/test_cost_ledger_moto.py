@@ -21,11 +21,11 @@ from decimal import Decimal
 import pytest
 
 from local.request_counter import RequestCounter
-from shared.costs.alerts import SnsAlertPublisher, ThresholdAlerts, thresholds_from_usd
-from shared.costs.keys import EVERYONE, Scope
-from shared.costs.ledger import CostLedger
-from shared.costs.store import DynamoCostStore
-from shared.costs.tracker import CostTracker
+from shared.alerts.threshold_alerts import SnsAlertPublisher, ThresholdAlerts, thresholds_from_usd
+from shared.campaigns.cost_tracker import CostTracker
+from shared.ledger.keys import EVERYONE, Scope
+from shared.ledger.ledger import CostLedger
+from shared.ledger.store import DynamoCostStore
 from tests.conftest import subscribed_topic
 from tests.unit.test_cost_ledger import event
 

@@ -18,7 +18,7 @@ from local.aws import MotoServer, create_resources
 from local.provider_sim import DEFAULT_KEYS
 from local.queue_poller import event_sources
 from local.template import Resolver, Template, TemplateError, lambda_environment
-from shared.naming import SECRET_SUFFIXES
+from shared.core.naming import SECRET_SUFFIXES
 
 FIXTURE = Path(__file__).parent / "data" / "local_stack.template.json"
 
@@ -116,7 +116,7 @@ def test_handler_environment_names_the_local_resources(local_stack):
     assert env["OPENAI_BASE_URL"] == f"{local_stack.sim.url}/v1"
     assert env["AZURE_OPENAI_ENDPOINT"] == local_stack.sim.url
     assert env["POWERTOOLS_TRACE_DISABLED"] == "true" and "POWERTOOLS_DEV" not in env
-    from shared.settings import Settings
+    from shared.config.settings import Settings
 
     settings = Settings()  # parsed from os.environ, as a handler's cold start does
     assert settings.workflows_table_name in local_stack.resources.tables

@@ -9,18 +9,18 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerDynamoDBPersistence
 
-from shared.container import aws_client
-from shared.pricing import PriceTable
-from shared.providers.deadline import Deadline
-from shared.providers.openai_clients import build_azure_provider, build_openai_provider
-from shared.providers.router import (
+from shared.config.settings import RouteCandidate
+from shared.core.pricing import PriceTable
+from shared.routing.clients import build_azure_provider, build_openai_provider
+from shared.routing.deadline import Deadline
+from shared.routing.router import (
     AllProvidersFailedError,
     ProviderRequestRejectedError,
     ProviderRouter,
     RetryPolicy,
     breaker_config,
 )
-from shared.settings import RouteCandidate
+from shared.wiring.container import aws_client
 
 MESSAGES = [{"role": "user", "content": "Write a caption about morning runs"}]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared.costs.routing_overrides import DynamoRoutingOverrideStore, RouteChange, new_change_id
-from shared.errors import RoutingConflictError
-from shared.settings import RouteCandidate
+from shared.config.settings import RouteCandidate
+from shared.core.errors import RoutingConflictError
+from shared.routing.overrides import DynamoRoutingOverrideStore, RouteChange, new_change_id
 from tests.integration import test_cost_ledger_moto as ledger_moto
 
 MINI = (RouteCandidate(provider="openai", model="gpt-4o-mini"),)

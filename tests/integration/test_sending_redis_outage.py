@@ -13,7 +13,7 @@ import pytest
 
 from local.queue_poller import EventSource, QueuePoller
 from shared import container
-from shared.models import MessageCounts, Workflow
+from shared.campaigns.models import MessageCounts, Workflow
 from shared.sending.messages import OutboundMessage
 
 FANS = [f"fan-{i}" for i in range(5)]

@@ -6,10 +6,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from shared.costs.alert_rules import AlertRecord, AlertRule, DynamoAlertRuleStore
-from shared.costs.ledger import CostLedger
-from shared.costs.threshold_checker import AlertChannels, ThresholdChecker
-from shared.costs.thresholds import GLOBAL_OWNER, DynamoThresholdStore, SpendThreshold
+from shared.alerts.checker import AlertChannels, ThresholdChecker
+from shared.alerts.rules import AlertRecord, AlertRule, DynamoAlertRuleStore
+from shared.alerts.thresholds import GLOBAL_OWNER, DynamoThresholdStore, SpendThreshold
+from shared.ledger.ledger import CostLedger
 from tests.integration import test_cost_ledger_moto as ledger_moto
 from tests.unit.test_cost_ledger import event
 

@@ -9,8 +9,7 @@ import pytest
 
 from local.sim_protocol import chat_completion
 from shared.api.resolver import build_resolver
-from shared.campaigns import CampaignService
-from shared.costs.budget import (
+from shared.budgets.guard import (
     DOWNGRADE_ROUTE,
     BudgetGuard,
     CachedHardCaps,
@@ -19,23 +18,24 @@ from shared.costs.budget import (
     max_call_micros,
     with_downgrade_route,
 )
-from shared.costs.keys import Scope, month_period
-from shared.costs.ledger import CostLedger
-from shared.errors import BudgetExceededError, BudgetUnavailableError, ProvidersUnavailableError
-from shared.models import Caller, CampaignData, CampaignRequest, MessageCounts
-from shared.pricing import PriceTable
-from shared.prompts import build_messages
-from shared.providers.deadline import Deadline
-from shared.providers.errors import ProviderServerError
-from shared.sending.fan_campaign import FanCampaignService, fan_prompt
-from shared.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE, RouteCandidate
-from tests.budget_fakes import FixedCaps, InMemoryBudgetStore, cap
-from tests.fakes import (
+from shared.campaigns.fan_messages import FanCampaignService, fan_prompt
+from shared.campaigns.models import Caller, CampaignData, CampaignRequest, MessageCounts
+from shared.campaigns.prompts import build_messages
+from shared.campaigns.service import CampaignService
+from shared.config.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE, RouteCandidate
+from shared.core.errors import BudgetExceededError, BudgetUnavailableError, ProvidersUnavailableError
+from shared.core.pricing import PriceTable
+from shared.ledger.keys import Scope, month_period
+from shared.ledger.ledger import CostLedger
+from shared.routing.deadline import Deadline
+from shared.routing.errors import ProviderServerError
+from tests.support.budget_fakes import FixedCaps, InMemoryBudgetStore, cap
+from tests.support.fakes import (
     InMemoryCostStore,
     InMemoryWorkflowStore,
     scripted_router,
 )
-from tests.sending_fakes import ListQueue
+from tests.support.sending_fakes import ListQueue
 from tests.unit.test_cost_ledger import event
 from tests.unit.test_sending_fan_campaign import Store
 

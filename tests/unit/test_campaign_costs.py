@@ -9,12 +9,12 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from shared.api.analytics_views import campaign_costs_response
-from shared.costs.campaign_costs import SORT_KEYS, campaign_costs, sort_campaigns
-from shared.costs.events import CostEvent
-from shared.costs.keys import EVERYONE, Scope
-from shared.costs.ledger import CostLedger
-from tests.fakes import InMemoryCostStore
+from shared.api.costs.analytics_views import campaign_costs_response
+from shared.ledger.campaign_costs import SORT_KEYS, campaign_costs, sort_campaigns
+from shared.ledger.events import CostEvent
+from shared.ledger.keys import EVERYONE, Scope
+from shared.ledger.ledger import CostLedger
+from tests.support.fakes import InMemoryCostStore
 from tests.unit.test_cost_ledger import event
 
 START, END = date(2026, 3, 10), date(2026, 3, 16)

@@ -1,14 +1,14 @@
 import pytest
 
-from shared.campaigns import CampaignService
-from shared.costs.ledger import CostLedger
-from shared.errors import ProviderRejectedCampaignError, ProvidersUnavailableError
-from shared.models import Caller, CampaignRequest
-from shared.pricing import PriceTable
-from shared.providers.deadline import Deadline
-from shared.providers.errors import ProviderRejectedRequest, ProviderServerError
-from shared.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE
-from tests.fakes import (
+from shared.campaigns.models import Caller, CampaignRequest
+from shared.campaigns.service import CampaignService
+from shared.config.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE
+from shared.core.errors import ProviderRejectedCampaignError, ProvidersUnavailableError
+from shared.core.pricing import PriceTable
+from shared.ledger.ledger import CostLedger
+from shared.routing.deadline import Deadline
+from shared.routing.errors import ProviderRejectedRequest, ProviderServerError
+from tests.support.fakes import (
     InMemoryCostStore,
     InMemoryWorkflowStore,
     completion,

@@ -6,11 +6,11 @@ import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from shared.costs.alerts import ThresholdAlerts, thresholds_from_usd
-from shared.costs.email import format_usd
-from shared.costs.ledger import CostLedger
-from shared.costs.tracker import CostTracker
-from tests.fakes import InMemoryCostStore, OutboxPublisher
+from shared.alerts.channels import format_usd
+from shared.alerts.threshold_alerts import ThresholdAlerts, thresholds_from_usd
+from shared.campaigns.cost_tracker import CostTracker
+from shared.ledger.ledger import CostLedger
+from tests.support.fakes import InMemoryCostStore, OutboxPublisher
 from tests.unit.test_cost_ledger import event
 
 MARCH_14 = datetime(2026, 3, 14, 9, tzinfo=UTC).timestamp()

@@ -9,15 +9,15 @@ from decimal import Decimal
 
 import pytest
 
-from shared.costs.events import CostEvent, billed_events, utc_day
-from shared.costs.keys import EVERYONE, Scope, counter_keys, day_period, split_sort_key
-from shared.costs.ledger import CostLedger
-from shared.models import Workflow
-from shared.pricing import PriceTable
-from shared.providers.deadline import Deadline
-from shared.providers.types import Attempt, RoutingOutcome
-from shared.settings import DEFAULT_AZURE_DEPLOYMENTS
-from tests.fakes import InMemoryCostStore, completion
+from shared.campaigns.models import Workflow
+from shared.config.settings import DEFAULT_AZURE_DEPLOYMENTS
+from shared.core.pricing import PriceTable
+from shared.ledger.events import CostEvent, billed_events, utc_day
+from shared.ledger.keys import EVERYONE, Scope, counter_keys, day_period, split_sort_key
+from shared.ledger.ledger import CostLedger
+from shared.routing.deadline import Deadline
+from shared.routing.types import Attempt, RoutingOutcome
+from tests.support.fakes import InMemoryCostStore, completion
 from tests.unit.test_campaign_service import CALLER, NOW, REQUEST, service
 
 DAY = date(2026, 3, 14)
@@ -179,7 +179,7 @@ def test_billed_events_keep_every_attempt_with_usage_whatever_its_status():
 
 @pytest.mark.parametrize("fallback", [False, True])
 def test_a_campaigns_reported_cost_is_exactly_what_the_ledger_holds(fallback):
-    from shared.providers.errors import ProviderServerError
+    from shared.routing.errors import ProviderServerError
 
     openai = [ProviderServerError("down", 500)] if fallback else [completion(input_tokens=1234, output_tokens=567)]
     ledger = CostLedger(InMemoryCostStore())

@@ -8,24 +8,24 @@ from decimal import Decimal
 import pytest
 
 from functions.cost_optimization.app import app as optimization_app
-from shared.campaigns import CampaignService
-from shared.costs.ledger import CostLedger
-from shared.costs.optimization import CostOptimizer
-from shared.costs.optimizer import OptimizationPolicy, load_downgrades
-from shared.costs.routing_overrides import CachedRouteOverrides, RoutingOverrides
-from shared.errors import (
+from shared.campaigns.models import Caller, CampaignRequest
+from shared.campaigns.service import CampaignService
+from shared.config.settings import DEFAULT_AZURE_DEPLOYMENTS
+from shared.core.errors import (
     RecommendationNotFoundError,
     RouteChangeNotFoundError,
     RoutingConflictError,
     StaleRecommendationError,
 )
-from shared.models import Caller, CampaignRequest
-from shared.paths import with_legacy_routes
-from shared.pricing import PriceTable
-from shared.providers.deadline import Deadline
-from shared.providers.errors import ProviderServerError
-from shared.settings import DEFAULT_AZURE_DEPLOYMENTS
-from tests.fakes import (
+from shared.core.pricing import PriceTable
+from shared.ledger.ledger import CostLedger
+from shared.optimization.optimizer import OptimizationPolicy, load_downgrades
+from shared.optimization.service import CostOptimizer
+from shared.routing.deadline import Deadline
+from shared.routing.errors import ProviderServerError
+from shared.routing.overrides import CachedRouteOverrides, RoutingOverrides
+from shared.routing.paths import with_legacy_routes
+from tests.support.fakes import (
     InMemoryCostStore,
     InMemoryRoutingOverrideStore,
     InMemoryWorkflowStore,

@@ -11,13 +11,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from shared.costs.events import CostEvent
-from shared.costs.ledger import CostLedger
-from shared.costs.optimization import CostOptimizer
-from shared.costs.optimizer import Budget, OptimizationPolicy, load_downgrades
-from shared.pricing import PriceTable
-from shared.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE, RouteCandidate
-from tests.fakes import InMemoryCostStore, InMemoryRoutingOverrideStore
+from shared.config.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE, RouteCandidate
+from shared.core.pricing import PriceTable
+from shared.ledger.events import CostEvent
+from shared.ledger.ledger import CostLedger
+from shared.optimization.optimizer import Budget, OptimizationPolicy, load_downgrades
+from shared.optimization.service import CostOptimizer
+from tests.support.fakes import InMemoryCostStore, InMemoryRoutingOverrideStore
 
 TODAY = date(2026, 3, 14)
 NOW = datetime(2026, 3, 14, 12, tzinfo=UTC).timestamp()

@@ -8,13 +8,13 @@ from datetime import date
 import pytest
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from shared.api.cost_views import breakdown_response, breakdown_window, cost_scope, stats_response
-from shared.costs.alerts import Threshold
-from shared.costs.keys import EVERYONE, Scope
-from shared.costs.ledger import CostStats
-from shared.costs.store import Counters
-from shared.errors import ForbiddenError
-from shared.models import Caller
+from shared.alerts.threshold_alerts import Threshold
+from shared.api.costs.views import breakdown_response, breakdown_window, cost_scope, stats_response
+from shared.campaigns.models import Caller
+from shared.core.errors import ForbiddenError
+from shared.ledger.keys import EVERYONE, Scope
+from shared.ledger.ledger import CostStats
+from shared.ledger.store import Counters
 
 TODAY = date(2026, 3, 14)
 

@@ -4,7 +4,7 @@ import json
 import pytest
 from aws_lambda_powertools.utilities.feature_flags import FeatureFlags
 
-from shared.flags import DEFAULT_FLAGS_FILE, JsonFileStore, RolloutGate, rollout_bucket
+from shared.routing.flags import DEFAULT_FLAGS_FILE, JsonFileStore, RolloutGate, rollout_bucket
 
 DEFAULT_DOCUMENT = json.loads(DEFAULT_FLAGS_FILE.read_text())
 
@@ -133,8 +133,8 @@ def test_appconfig_store_serves_the_same_document_through_powertools():
 
 
 def test_legacy_routing_keeps_one_candidate_of_the_legacy_provider():
-    from shared.paths import legacy_routing_table
-    from shared.settings import DEFAULT_ROUTING_TABLE
+    from shared.config.settings import DEFAULT_ROUTING_TABLE
+    from shared.routing.paths import legacy_routing_table
 
     legacy = legacy_routing_table(DEFAULT_ROUTING_TABLE, "openai")
     assert {t: [(c.provider, c.model) for c in cs] for t, cs in legacy.items()} == {

@@ -12,14 +12,14 @@ from datetime import date, timedelta
 
 import pytest
 
-from shared.costs.forecast import (
+from shared.forecast.model import (
     MIN_HISTORY_DAYS,
     TREND,
     TREND_WITH_WEEKDAYS,
     SpikeRule,
     forecast,
 )
-from shared.costs.regression import (
+from shared.forecast.regression import (
     SingularDesignError,
     invert,
     least_squares,

@@ -9,13 +9,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from shared.costs.alerts import ThresholdAlerts, thresholds_from_usd
-from shared.costs.forecast_watch import EarlyWarnings, ForecastWatch, SpendForecaster
-from shared.costs.keys import EVERYONE, Scope
-from shared.costs.ledger import CostLedger
-from shared.costs.thresholds import SpendThreshold
-from shared.costs.tracker import CostTracker
-from tests.fakes import InMemoryCostStore, InMemoryThresholdStore, OutboxPublisher
+from shared.alerts.forecast_warnings import EarlyWarnings, ForecastWatch, SpendForecaster
+from shared.alerts.threshold_alerts import ThresholdAlerts, thresholds_from_usd
+from shared.alerts.thresholds import SpendThreshold
+from shared.campaigns.cost_tracker import CostTracker
+from shared.ledger.keys import EVERYONE, Scope
+from shared.ledger.ledger import CostLedger
+from tests.support.fakes import InMemoryCostStore, InMemoryThresholdStore, OutboxPublisher
 from tests.unit.test_cost_ledger import event
 
 USD = 1_000_000

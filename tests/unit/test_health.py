@@ -1,4 +1,4 @@
-from shared.health import CheckResult, NotConfiguredError, circuits_status, overall_status, run_check
+from shared.health.checks import CheckResult, NotConfiguredError, circuits_status, overall_status, run_check
 
 
 def result(status):

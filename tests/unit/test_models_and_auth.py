@@ -1,12 +1,12 @@
 import pytest
 from pydantic import ValidationError
 
+from shared.alerts.thresholds import GLOBAL_OWNER
 from shared.api.auth import RESERVED_USER_IDS, caller_from_claims, require_admin
-from shared.costs.keys import TOTAL
-from shared.costs.thresholds import GLOBAL_OWNER
-from shared.errors import ForbiddenError, UnauthenticatedError
-from shared.models import CampaignRequest
-from shared.settings import Settings
+from shared.campaigns.models import CampaignRequest
+from shared.config.settings import Settings
+from shared.core.errors import ForbiddenError, UnauthenticatedError
+from shared.ledger.keys import TOTAL
 
 
 def test_admin_is_the_admin_scope_as_api_gateway_parses_it():

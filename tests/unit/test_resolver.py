@@ -4,9 +4,9 @@ import json
 import pytest
 
 from shared.api.resolver import build_resolver, current_caller
-from shared.errors import BudgetExceededError, ProvidersUnavailableError, WorkflowNotFoundError
-from shared.models import CampaignRequest
-from shared.providers.types import RoutingOutcome
+from shared.campaigns.models import CampaignRequest
+from shared.core.errors import BudgetExceededError, ProvidersUnavailableError, WorkflowNotFoundError
+from shared.routing.types import RoutingOutcome
 
 
 def event(method, path, body=None, claims=None, raw=None, content_type="application/json"):

@@ -2,9 +2,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from shared.pricing import PriceTable
-from shared.providers.deadline import Deadline
-from shared.providers.errors import (
+from shared.config.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE, RouteCandidate
+from shared.core.pricing import PriceTable
+from shared.routing.deadline import Deadline
+from shared.routing.errors import (
     ContentFiltered,
     ProviderAuthError,
     ProviderRateLimited,
@@ -12,15 +13,14 @@ from shared.providers.errors import (
     ProviderServerError,
     ProviderTimeout,
 )
-from shared.providers.router import (
+from shared.routing.router import (
     AllProvidersFailedError,
     ProviderRequestRejectedError,
     ProviderRouter,
     RetryPolicy,
     breaker_config,
 )
-from shared.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE, RouteCandidate
-from tests.fakes import InMemoryCircuitStore, ScriptedProvider, completion
+from tests.support.fakes import InMemoryCircuitStore, ScriptedProvider, completion
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 

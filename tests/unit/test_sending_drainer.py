@@ -9,7 +9,7 @@ import pytest
 from shared.sending.drainer import MessageDrainer
 from shared.sending.gateway import GatewayRejectedError, GatewayRetryableError
 from shared.sending.messages import OutboundMessage
-from tests.sending_fakes import (
+from tests.support.sending_fakes import (
     CountingWorkflows,
     InMemoryOnce,
     ListQueue,

@@ -9,24 +9,24 @@ import time
 import pytest
 from pydantic import ValidationError
 
-from shared.async_campaigns import AsyncCampaigns, WorkflowJob
-from shared.campaigns import CampaignService
-from shared.costs.ledger import CostLedger
-from shared.errors import CampaignInputError, ProvidersUnavailableError, QueueUnavailableError
-from shared.models import Caller, CampaignRequest, MessageCounts
-from shared.pricing import PriceTable
-from shared.providers.deadline import Deadline
-from shared.providers.errors import ProviderServerError
-from shared.sending.fan_campaign import FanCampaignService, fan_prompt
-from shared.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE
-from tests.fakes import (
+from shared.campaigns.async_jobs import AsyncCampaigns, WorkflowJob
+from shared.campaigns.fan_messages import FanCampaignService, fan_prompt
+from shared.campaigns.models import Caller, CampaignRequest, MessageCounts
+from shared.campaigns.service import CampaignService
+from shared.config.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE
+from shared.core.errors import CampaignInputError, ProvidersUnavailableError, QueueUnavailableError
+from shared.core.pricing import PriceTable
+from shared.ledger.ledger import CostLedger
+from shared.routing.deadline import Deadline
+from shared.routing.errors import ProviderServerError
+from tests.support.fakes import (
     InMemoryCostStore,
     InMemoryWorkflowStore,
     ScriptedProvider,
     completion,
     scripted_router,
 )
-from tests.sending_fakes import CountingWorkflows, InMemoryOnce, ListQueue, sqs_record
+from tests.support.sending_fakes import CountingWorkflows, InMemoryOnce, ListQueue, sqs_record
 
 CALLER = Caller(user_id="u1")
 ACCOUNT = "creator_01"

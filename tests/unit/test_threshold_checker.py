@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import pytest
 
-from shared.costs.alert_rules import AlertRule
-from shared.costs.ledger import CostLedger
-from shared.costs.threshold_checker import AlertChannels, ThresholdChecker
-from shared.costs.thresholds import GLOBAL_OWNER, SpendThreshold
-from tests.fakes import FakeSnsClient, InMemoryAlertRuleStore, InMemoryCostStore, InMemoryThresholdStore
+from shared.alerts.checker import AlertChannels, ThresholdChecker
+from shared.alerts.rules import AlertRule
+from shared.alerts.thresholds import GLOBAL_OWNER, SpendThreshold
+from shared.ledger.ledger import CostLedger
+from tests.support.fakes import FakeSnsClient, InMemoryAlertRuleStore, InMemoryCostStore, InMemoryThresholdStore
 from tests.unit.test_cost_ledger import event
 
 EMAIL_TOPIC = "arn:aws:sns:us-east-1:123456789012:hybrid-orch-local-cost-alerts"
@@ -226,9 +226,9 @@ def test_reads_per_recorded_call_are_constant():
 
 
 def test_the_tracker_reads_the_settings_and_stored_thresholds_in_one_batch():
-    from shared.costs.alerts import ThresholdAlerts, thresholds_from_usd
-    from shared.costs.tracker import CostTracker
-    from tests.fakes import OutboxPublisher
+    from shared.alerts.threshold_alerts import ThresholdAlerts, thresholds_from_usd
+    from shared.campaigns.cost_tracker import CostTracker
+    from tests.support.fakes import OutboxPublisher
 
     h = Harness()
     h.threshold(micros=1000)  # the stored user threshold the call crosses

@@ -10,17 +10,17 @@ import pytest
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from shared.api.alert_rule_views import create_rule, history_response, listed_owner, rules_response, update_rule
-from shared.api.threshold_schemas import CreateAlertRuleRequest, CreateThresholdRequest, UpdateAlertRuleRequest
-from shared.api.threshold_views import create_threshold, listed_user, thresholds_response
-from shared.costs.alert_rules import AlertRecord
-from shared.costs.alerts import thresholds_from_usd
-from shared.costs.ledger import CostLedger
-from shared.costs.thresholds import GLOBAL_OWNER
-from shared.errors import AlertRuleNotFoundError, ForbiddenError, ThresholdNotFoundError, WorkflowNotFoundError
-from shared.models import Caller, Workflow
-from shared.settings import Settings
-from tests.fakes import InMemoryAlertRuleStore, InMemoryCostStore, InMemoryThresholdStore, InMemoryWorkflowStore
+from shared.alerts.rules import AlertRecord
+from shared.alerts.threshold_alerts import thresholds_from_usd
+from shared.alerts.thresholds import GLOBAL_OWNER
+from shared.api.alerts.rule_views import create_rule, history_response, listed_owner, rules_response, update_rule
+from shared.api.alerts.threshold_schemas import CreateAlertRuleRequest, CreateThresholdRequest, UpdateAlertRuleRequest
+from shared.api.alerts.threshold_views import create_threshold, listed_user, thresholds_response
+from shared.campaigns.models import Caller, Workflow
+from shared.config.settings import Settings
+from shared.core.errors import AlertRuleNotFoundError, ForbiddenError, ThresholdNotFoundError, WorkflowNotFoundError
+from shared.ledger.ledger import CostLedger
+from tests.support.fakes import InMemoryAlertRuleStore, InMemoryCostStore, InMemoryThresholdStore, InMemoryWorkflowStore
 from tests.unit.test_cost_ledger import event
 
 NOW = datetime(2026, 3, 14, 9, tzinfo=UTC).timestamp()

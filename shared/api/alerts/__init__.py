@@ -1,0 +1,1 @@
+"""Schemas and views of thresholds and alert rules."""

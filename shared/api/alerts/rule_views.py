@@ -1,0 +1,207 @@
+"""``/api/v2/costs/alerts``: alert rules on thresholds, and the history of alerts, newest first.
+
+A rule lives in its threshold owner's partition. A non-admin names their own thresholds and rules
+only (anything else is a 404, so ids cannot be probed); an admin reaches global ones (owner
+``ALL``) and, with ``userId``, any user's. An ``sns`` channel must be a topic of this deployment's
+region and account named ``<prefix>-<stage>-alerts-…``: the one pattern IAM lets the functions
+that record costs publish to.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from shared.alerts.rules import AlertRecord, AlertRule, AlertRuleStore, new_rule_id
+from shared.alerts.thresholds import GLOBAL_OWNER, SpendThreshold, ThresholdStore
+from shared.api.alerts.threshold_schemas import (
+    AlertChannelView,
+    AlertRecordView,
+    AlertRuleView,
+    AlertsView,
+    CreateAlertRuleRequest,
+    EmailChannel,
+    SnsChannel,
+    UpdateAlertRuleRequest,
+)
+from shared.api.alerts.threshold_views import invalid, iso
+from shared.api.envelope import success
+from shared.campaigns.models import Caller
+from shared.config.settings import Settings
+from shared.core.errors import AlertRuleNotFoundError, ForbiddenError, ThresholdNotFoundError
+from shared.core.naming import OWNER_ALERT_TOPIC_INFIX, resource_name
+from shared.core.pricing import micros_to_usd
+
+_HISTORY_SORT_KEY = re.compile(r"^\d{13}#[0-9a-f]{16}$")
+
+
+def owner_topic_prefix(settings: Settings) -> str:
+    """``arn:aws:sns:<region>:<account>:<prefix>-<stage>-alerts-``: what every owner topic ARN starts with."""
+    name = resource_name(settings.resource_prefix, settings.stage, OWNER_ALERT_TOPIC_INFIX)
+    return f"arn:aws:sns:{settings.aws_region}:{settings.deployment_account_id}:{name}"
+
+
+def create_rule(
+    request: CreateAlertRuleRequest,
+    caller: Caller,
+    thresholds: ThresholdStore,
+    rules: AlertRuleStore,
+    settings: Settings,
+    now: float,
+) -> AlertRule:
+    """A rule on a threshold the caller may reach (404 otherwise) with a channel this deployment allows."""
+    threshold = _threshold(request.threshold_id, caller, request.user_id, thresholds)
+    channel, topic_arn = _channel(request.channel, settings)
+    rule = AlertRule(
+        rule_id=new_rule_id(),
+        threshold_id=threshold.threshold_id,
+        owner_id=threshold.owner_id,
+        channel=channel,
+        topic_arn=topic_arn,
+        enabled=request.enabled,
+        created_by=caller.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    rules.put_rule(rule)
+    return rule
+
+
+def update_rule(
+    request: UpdateAlertRuleRequest, caller: Caller, rules: AlertRuleStore, settings: Settings, now: float
+) -> AlertRule:
+    """Change a rule's channel or enabled flag; another user's rule is a 404."""
+    if request.channel is None and request.enabled is None:
+        invalid("enabled", "give channel or enabled to change", "missing")
+    rule = next(
+        (r for owner in _owners(caller, request.user_id) if (r := rules.get_rule(owner, request.rule_id))), None
+    )
+    if rule is None:
+        raise AlertRuleNotFoundError("No such alert rule.")
+    channel, topic_arn = (
+        (rule.channel, rule.topic_arn) if request.channel is None else _channel(request.channel, settings)
+    )
+    enabled = rule.enabled if request.enabled is None else request.enabled
+    updated = AlertRule(
+        rule.rule_id,
+        rule.threshold_id,
+        rule.owner_id,
+        channel,
+        topic_arn,
+        enabled,
+        rule.created_by,
+        rule.created_at,
+        now,
+    )
+    rules.put_rule(updated)
+    return updated
+
+
+def listed_owner(caller: Caller, user_id: str | None) -> str:
+    """Whose rules and history: the caller's; admins may name a user or ``ALL`` (global thresholds)."""
+    if user_id and user_id != caller.user_id and not caller.is_admin:
+        raise ForbiddenError("Only admins can see another user's alert rules and history.")
+    return user_id or caller.user_id
+
+
+def rule_response(rule: AlertRule, status: int = 200) -> Response[dict]:
+    """One rule."""
+    return success(rule_view(rule).model_dump(by_alias=True), status)
+
+
+def rules_response(owner_id: str, rules: AlertRuleStore) -> Response[dict]:
+    """Every rule of one owner."""
+    view = AlertsView(view="rules", owner_id=owner_id, rules=[rule_view(r) for r in rules.rules_of(owner_id)])
+    return success(view.model_dump(by_alias=True))
+
+
+def history_response(owner_id: str, rules: AlertRuleStore, limit: int, next_token: str | None) -> Response[dict]:
+    """One page of the owner's alert history, newest first, and the token of the next page."""
+    records, last = rules.history(owner_id, limit, _decode_token(next_token, owner_id) if next_token else None)
+    view = AlertsView(
+        view="history",
+        owner_id=owner_id,
+        history=[record_view(r) for r in records],
+        next_token=_encode_token(owner_id, last) if last else None,
+    )
+    return success(view.model_dump(by_alias=True))
+
+
+def rule_view(rule: AlertRule) -> AlertRuleView:
+    """The wire form of a rule."""
+    return AlertRuleView(
+        rule_id=rule.rule_id,
+        threshold_id=rule.threshold_id,
+        owner_id=rule.owner_id,
+        channel=AlertChannelView(type=rule.channel, topic_arn=rule.topic_arn),
+        enabled=rule.enabled,
+        created_by=rule.created_by,
+        created_at=iso(rule.created_at),
+        updated_at=iso(rule.updated_at),
+    )
+
+
+def record_view(record: AlertRecord) -> AlertRecordView:
+    """The wire form of a history record."""
+    return AlertRecordView(
+        alert_id=record.alert_id,
+        threshold_id=record.threshold_id,
+        rule_id=record.rule_id,
+        channel=AlertChannelView(type=record.channel, topic_arn=record.topic_arn),
+        status=record.status,
+        period=record.period,
+        spent_usd=float(micros_to_usd(record.spent_micros)),
+        spent_micros=record.spent_micros,
+        threshold_usd=float(micros_to_usd(record.threshold_micros)),
+        threshold_micros=record.threshold_micros,
+        subject=record.subject,
+        at=iso(record.at),
+        expires_at=iso(record.expires_at),
+    )
+
+
+def _owners(caller: Caller, user_id: str | None) -> list[str]:
+    """Partitions the caller may reach a threshold or rule in, in lookup order."""
+    if not caller.is_admin:
+        return [caller.user_id]
+    return [user_id] if user_id else [GLOBAL_OWNER, caller.user_id]
+
+
+def _threshold(threshold_id: str, caller: Caller, user_id: str | None, store: ThresholdStore) -> SpendThreshold:
+    for owner in _owners(caller, user_id):
+        threshold = store.get(owner, threshold_id)
+        if threshold is not None:
+            return threshold
+    raise ThresholdNotFoundError("No such threshold.")
+
+
+def _channel(channel: EmailChannel | SnsChannel, settings: Settings) -> tuple[str, str | None]:
+    if isinstance(channel, EmailChannel):
+        return "email", None
+    prefix = owner_topic_prefix(settings)
+    if not settings.deployment_account_id or not channel.topic_arn.startswith(prefix):
+        invalid("channel.topicArn", f"the topic must be in this deployment: its ARN starts with {prefix}")
+    return "sns", channel.topic_arn
+
+
+def _encode_token(owner_id: str, sort_key: str) -> str:
+    raw = json.dumps({"o": owner_id, "k": sort_key}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(token: str, owner_id: str) -> str:
+    """The sort key a token resumes after; a token from another listing (or not one at all) is a 422."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if isinstance(data, dict) and data.get("o") == owner_id and _HISTORY_SORT_KEY.match(str(data.get("k"))):
+            return str(data["k"])
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        pass
+    raise RequestValidationError(
+        [{"loc": ("query", "nextToken"), "msg": "not a nextToken of this listing", "type": "value_error"}]
+    )

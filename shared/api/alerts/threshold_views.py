@@ -1,0 +1,160 @@
+"""``/api/v2/costs/thresholds``: who may set which threshold, and each one's spend in its current period.
+
+Anyone may watch their own spend (scope user) and their own campaigns (scope campaign; another
+user's campaign is a 404, as on the status route). Global thresholds, thresholds on another user
+and hard caps (block/downgrade) are admin-only (403). The settings' daily and monthly thresholds
+are listed as read-only global defaults. Everyone's spend is shown to admins only, as on
+``/costs/stats``: a non-admin sees global thresholds without their spend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from shared.alerts.threshold_alerts import Threshold
+from shared.alerts.thresholds import GLOBAL_OWNER, HARD_CAP_ACTIONS, SpendThreshold, ThresholdStore, new_threshold_id
+from shared.api.alerts.threshold_schemas import CreateThresholdRequest, SpendThresholdsView, SpendThresholdView
+from shared.api.auth import require_admin
+from shared.api.envelope import success
+from shared.campaigns.models import Caller
+from shared.campaigns.workflows import WorkflowRepository
+from shared.core.errors import ForbiddenError, WorkflowNotFoundError
+from shared.core.pricing import MICROS_PER_USD, micros_to_usd
+from shared.ledger.events import utc_day
+from shared.ledger.store import CostStore, Counters
+
+SETTINGS_ID_PREFIX = "settings:"  # the configured defaults' ids: settings:daily, settings:monthly
+
+
+def create_threshold(
+    request: CreateThresholdRequest,
+    caller: Caller,
+    store: ThresholdStore,
+    workflows: WorkflowRepository,
+    now: float,
+) -> SpendThreshold:
+    """Validate the combination (422), the caller's right (403) and the campaign's owner (404); store it."""
+    subject, owner = _subject_and_owner(request, caller, workflows)
+    threshold = SpendThreshold(
+        threshold_id=new_threshold_id(),
+        scope=request.scope,
+        subject_id=subject,
+        owner_id=owner,
+        period=request.period,
+        micros=int(request.amount_usd * MICROS_PER_USD),
+        action=request.action,
+        created_by=caller.user_id,
+        created_at=now,
+    )
+    store.put(threshold)
+    return threshold
+
+
+def listed_user(caller: Caller, user_id: str | None) -> str:
+    """Whose thresholds: the caller's own; admins may name anyone (403 for others)."""
+    if user_id and user_id != caller.user_id and not caller.is_admin:
+        raise ForbiddenError("Only admins can see another user's thresholds.")
+    return user_id or caller.user_id
+
+
+def threshold_response(
+    threshold: SpendThreshold, caller: Caller, costs: CostStore, now: float, status: int = 200
+) -> Response[dict]:
+    """One threshold with its current spend."""
+    (view,) = threshold_views([threshold], caller, costs, utc_day(now))
+    return success(view.model_dump(by_alias=True), status)
+
+
+def thresholds_response(
+    user_id: str,
+    caller: Caller,
+    store: ThresholdStore,
+    costs: CostStore,
+    defaults: Sequence[Threshold],
+    now: float,
+) -> Response[dict]:
+    """The user's thresholds, the global ones and the configured defaults, each with its spend (one read)."""
+    stored = (store.list_for(user_id) if user_id != GLOBAL_OWNER else []) + store.list_for(GLOBAL_OWNER)
+    configured = [
+        SpendThreshold(f"{SETTINGS_ID_PREFIX}{d.name}", "global", None, GLOBAL_OWNER, d.name, d.micros)
+        for d in defaults
+    ]
+    views = threshold_views(configured + stored, caller, costs, utc_day(now))
+    listing = SpendThresholdsView(user_id=user_id, thresholds=views)
+    return success(listing.model_dump(by_alias=True))
+
+
+def threshold_views(
+    thresholds: Sequence[SpendThreshold], caller: Caller, costs: CostStore, day: date
+) -> list[SpendThresholdView]:
+    """Views with each threshold's spend this period, from one ``BatchGetItem`` of their counters."""
+    counters = costs.get_items(list({t.counter(day) for t in thresholds}))
+    views = []
+    for t in thresholds:
+        shown = caller.is_admin or t.scope != "global"
+        spent = Counters.from_item(counters.get(t.counter(day))).micros
+        views.append(
+            SpendThresholdView(
+                threshold_id=t.threshold_id,
+                scope=t.scope,
+                user_id=t.subject_id if t.scope == "user" else None,
+                campaign_id=t.subject_id if t.scope == "campaign" else None,
+                owner_id=t.owner_id,
+                period=t.period,
+                action=t.action,
+                amount_usd=float(micros_to_usd(t.micros)),
+                amount_micros=t.micros,
+                source="settings" if t.threshold_id.startswith(SETTINGS_ID_PREFIX) else "stored",
+                is_global=t.scope == "global",
+                created_by=t.created_by or None,
+                created_at=iso(t.created_at) if t.created_at else None,
+                period_label=t.period_label(day),
+                spent_usd=float(micros_to_usd(spent)) if shown else None,
+                spent_micros=spent if shown else None,
+                percent=round(100 * spent / t.micros, 2) if shown else None,
+                crossed=spent >= t.micros if shown else None,
+            )
+        )
+    return views
+
+
+def iso(epoch_s: float) -> str:
+    """``2026-03-14T09:00:00.000Z``."""
+    return datetime.fromtimestamp(epoch_s, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def invalid(field: str, message: str, kind: str = "value_error") -> None:
+    """A 422 naming a body field, the same shape as Powertools' own validation errors."""
+    raise RequestValidationError([{"loc": ("body", field), "msg": message, "type": kind}])
+
+
+def _subject_and_owner(
+    request: CreateThresholdRequest, caller: Caller, workflows: WorkflowRepository
+) -> tuple[str | None, str]:
+    if request.scope != "user" and request.user_id is not None:
+        invalid("userId", "userId is only for scope user", "extra_forbidden")
+    if request.scope != "campaign" and request.campaign_id is not None:
+        invalid("campaignId", "campaignId is only for scope campaign", "extra_forbidden")
+    if request.scope == "campaign" and request.campaign_id is None:
+        invalid("campaignId", "scope campaign needs campaignId", "missing")
+    if request.action in HARD_CAP_ACTIONS and (request.scope, request.period) != ("user", "monthly"):
+        invalid("action", f"{request.action} is a hard cap: scope user and period monthly only")
+    if request.action in HARD_CAP_ACTIONS or request.scope == "global":
+        require_admin(caller)
+    if request.scope == "global":
+        return None, GLOBAL_OWNER
+    if request.scope == "user":
+        user = request.user_id or caller.user_id
+        if user == GLOBAL_OWNER:
+            invalid("userId", f"{GLOBAL_OWNER} names the global thresholds, not a user")
+        if user != caller.user_id:
+            require_admin(caller)
+        return user, user
+    workflow = workflows.get(str(request.campaign_id))
+    if workflow is None or not caller.can_read(workflow.owner_id) or workflow.owner_id == GLOBAL_OWNER:
+        raise WorkflowNotFoundError("No such campaign.")
+    return workflow.workflow_id, workflow.owner_id

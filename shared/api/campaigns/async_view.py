@@ -1,0 +1,34 @@
+"""The answer to an async campaign: 202 with the workflow id to poll."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response
+
+from shared.api.envelope import success
+from shared.api.schemas import envelope
+from shared.campaigns.models import CamelModel, Workflow
+
+
+class AcceptedResult(CamelModel):
+    """An async campaign was queued; ``GET /api/v2/campaigns/status?workflowId=`` shows its progress."""
+
+    workflow_id: str
+    status: str
+    type: str
+    mode: str
+    path: str
+
+
+AcceptedEnvelope = envelope("AcceptedEnvelope", AcceptedResult)
+
+
+def accepted_response(workflow: Workflow) -> Response[dict]:
+    """202 with the queued workflow's id (also in ``X-Workflow-Id``)."""
+    result = AcceptedResult(
+        workflow_id=workflow.workflow_id,
+        status=workflow.status,
+        type=workflow.type,
+        mode=workflow.mode,
+        path=workflow.path,
+    )
+    return success(result.model_dump(by_alias=True), status=202, headers={"X-Workflow-Id": workflow.workflow_id})

@@ -1,0 +1,1 @@
+"""Schemas and views of the spend reports (stats, breakdown, campaign costs, forecast)."""

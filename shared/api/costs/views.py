@@ -1,0 +1,150 @@
+"""The cost routes' edge: who may see whose spend, the breakdown's date window, and the answers.
+
+Access: an admin sees everyone's spend, or one user's with ``userId``; anyone else sees their own
+only. A non-admin naming another user gets 403 (the caller is known, the data is not theirs), and
+``groupBy=user`` gives them the one group they may see, themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from shared.alerts.threshold_alerts import Threshold
+from shared.api.costs.schemas import (
+    BreakdownGroup,
+    CostBreakdownView,
+    CostScopeView,
+    CostStatsView,
+    PeriodCounts,
+    PeriodTokens,
+    ProviderBreakdown,
+    ProviderSpend,
+    SpendView,
+    ThresholdView,
+    TokenCounts,
+)
+from shared.api.envelope import success
+from shared.campaigns.models import Caller
+from shared.core.errors import ForbiddenError
+from shared.core.pricing import micros_to_usd
+from shared.ledger.keys import EVERYONE, Scope
+from shared.ledger.ledger import CostStats
+from shared.ledger.store import Counters
+
+MAX_RANGE_DAYS = 90
+DEFAULT_RANGE_DAYS = 7
+
+
+def cost_scope(caller: Caller, user_id: str | None) -> Scope:
+    """The spend this caller may read: all (admin), the named user (admin), or their own."""
+    if caller.is_admin:
+        return Scope(user_id) if user_id else EVERYONE
+    if user_id and user_id != caller.user_id:
+        raise ForbiddenError("Only admins can see another user's spend.")
+    return Scope(caller.user_id)
+
+
+def breakdown_window(first: str | None, last: str | None, today: date) -> tuple[date, date]:
+    """ISO days, ``from <= to``, at most 90 days; by default the last 7 days up to today (UTC)."""
+    end = _iso_day(last, "to") if last else today
+    start = _iso_day(first, "from") if first else end - timedelta(days=DEFAULT_RANGE_DAYS - 1)
+    if start > end:
+        _invalid("from", f"from ({start}) is after to ({end})", "date_range")
+    if (end - start).days + 1 > MAX_RANGE_DAYS:
+        _invalid("to", f"the range is {(end - start).days + 1} days; at most {MAX_RANGE_DAYS}", "date_range")
+    return start, end
+
+
+def stats_response(stats: CostStats, scope: Scope, thresholds: Sequence[Threshold]) -> Response[dict]:
+    """Today's and this month's spend with each threshold's progress."""
+    day, month = stats.day_total, stats.month_total
+    spent = {"daily": day.micros, "monthly": month.micros}
+    view = CostStatsView(
+        scope=_scope_view(scope),
+        date=stats.today.isoformat(),
+        month=f"{stats.today:%Y-%m}",
+        today_total=_usd(day.micros),
+        today_total_micros=day.micros,
+        month_total=_usd(month.micros),
+        month_total_micros=month.micros,
+        provider_breakdown=ProviderBreakdown(
+            today=_providers(stats.day_by_provider), month=_providers(stats.month_by_provider)
+        ),
+        requests=PeriodCounts(today=day.requests, month=month.requests),
+        tokens=PeriodTokens(today=_tokens(day), month=_tokens(month)),
+        thresholds=[_threshold(t, spent[t.name]) for t in thresholds],
+    )
+    return success(view.model_dump(by_alias=True))
+
+
+def breakdown_response(
+    groups: Mapping[str, Counters], scope: Scope, group_by: str, start: date, end: date
+) -> Response[dict]:
+    """The groups (largest spend first, or by date) and their exact total."""
+    entries = list(groups.items())
+    if group_by != "day":
+        entries.sort(key=lambda entry: (-entry[1].micros, entry[0]))
+    view = CostBreakdownView(
+        scope=_scope_view(scope),
+        from_=start.isoformat(),
+        to=end.isoformat(),
+        group_by=group_by,
+        groups=[BreakdownGroup(key=key, **_spend(counters)) for key, counters in entries],
+        total=SpendView(**_spend(sum(groups.values(), Counters()))),
+    )
+    return success(view.model_dump(by_alias=True))
+
+
+def _iso_day(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        _invalid(field, f"{text!r} is not a date as YYYY-MM-DD", "date_from_datetime_parsing")
+        raise  # pragma: no cover - _invalid always raises
+
+
+def _invalid(field: str, message: str, kind: str) -> None:
+    """The same 422 as Powertools' own validation, with the field named."""
+    raise RequestValidationError([{"loc": ("query", field), "msg": message, "type": kind}])
+
+
+def _scope_view(scope: Scope) -> CostScopeView:
+    return CostScopeView(kind="all") if scope.user_id is None else CostScopeView(kind="user", user_id=scope.user_id)
+
+
+def _usd(micros: int) -> float:
+    return float(micros_to_usd(micros))
+
+
+def _tokens(counters: Counters) -> TokenCounts:
+    return TokenCounts(input=counters.tokens_in, output=counters.tokens_out, total=counters.tokens_total)
+
+
+def _spend(counters: Counters) -> dict:
+    return {
+        "cost": _usd(counters.micros),
+        "cost_micros": counters.micros,
+        "requests": counters.requests,
+        "tokens": _tokens(counters),
+    }
+
+
+def _providers(by_provider: Mapping[str, Counters]) -> list[ProviderSpend]:
+    ordered = sorted(by_provider.items(), key=lambda entry: (-entry[1].micros, entry[0]))
+    return [ProviderSpend(provider=name, **_spend(counters)) for name, counters in ordered]
+
+
+def _threshold(threshold: Threshold, spent_micros: int) -> ThresholdView:
+    return ThresholdView(
+        period=threshold.name,
+        amount_usd=_usd(threshold.micros),
+        amount_micros=threshold.micros,
+        spent_usd=_usd(spent_micros),
+        spent_micros=spent_micros,
+        percent=round(100 * spent_micros / threshold.micros, 2),
+        crossed=spent_micros >= threshold.micros,
+    )

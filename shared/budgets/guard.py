@@ -1,0 +1,289 @@
+"""Hard monthly budgets: a call reserves its maximum possible cost before it runs and settles to the
+billed cost after, so concurrent requests of one user can never together pass the cap.
+
+A user's cap is their lowest monthly user-scope threshold with action ``block`` or ``downgrade``
+(:meth:`shared.alerts.thresholds.ThresholdStore.hard_cap`). Without one, a request costs one cached
+read and nothing else. With one:
+
+- The maximum cost of a call is the most any candidate of its route could bill: an upper bound of
+  the prompt's tokens (:func:`input_token_bound`) at the candidate's input price plus
+  ``max_tokens`` at its output price. The router stops at the first candidate that answers, and only
+  an answer carries usage, so one routed call bills at most one candidate.
+- Reserve: one conditional ``ADD`` on the month's budget item (see :mod:`shared.budgets.store`);
+  DynamoDB applies them one at a time, so however many run at once, committed never passes the cap.
+- Settle: ``ADD actual - reserved``, where actual is the step's billed events, exactly what the
+  ledger records. A failed call settles to what it billed (usually nothing).
+- Over the cap: ``block`` refuses (402, :class:`~shared.core.errors.BudgetExceededError`); ``downgrade``
+  tries again on the cheaper route (``budget_downgrade_candidates``) and runs there if that fits.
+
+What can go wrong stays on the safe side: a process that dies between reserve and settle leaves its
+reservation held (the user can spend less, never more); a settle that fails is logged and counted
+(``BudgetSettleFailures``) with the same effect. A rerun of the same step (SQS redelivery) finds its
+reservation still held and reuses it; once settled, a rerun reserves and settles again while the
+ledger ignores the duplicate spend, so committed can only run ahead of the ledger.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Protocol
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from shared.budgets.store import BudgetStore, Reservation
+from shared.config.settings import RouteCandidate
+from shared.core.errors import BudgetExceededError, BudgetUnavailableError
+from shared.core.observability import logger, metrics
+from shared.core.pricing import PriceTable, UnpricedModelError, micros_to_usd
+from shared.ledger.events import utc_day
+from shared.ledger.keys import Scope, month_period
+from shared.routing.types import ChatMessage
+
+if TYPE_CHECKING:
+    from shared.alerts.thresholds import SpendThreshold
+    from shared.ledger.ledger import CostLedger
+
+DOWNGRADE_ROUTE = "budget:downgrade"  # the routing table's entry for budget_downgrade_candidates
+# Tokens around each message (OpenAI's cookbook counts 3 plus the role's 1; we allow twice as many),
+# and before the reply (the cookbook's 3, doubled). Byte-level BPE never packs less than one byte
+# into a token, so a message's content and role cannot take more tokens than they have UTF-8 bytes.
+MESSAGE_FRAMING_TOKENS = 8
+REPLY_PRIMING_TOKENS = 6
+_METRICS_LOCK = threading.Lock()  # fan messages are admitted from worker threads; Metrics is not thread-safe
+
+
+class HardCaps(Protocol):
+    """Where a user's hard cap comes from (the threshold store)."""
+
+    def hard_cap(self, user_id: str) -> SpendThreshold | None: ...
+
+
+class RouteCandidates(Protocol):
+    """The routing source the router itself serves from (:class:`~shared.routing.router.ProviderRouter`)."""
+
+    def candidates(self, campaign_type: str) -> Sequence[RouteCandidate]: ...
+
+
+class CachedHardCaps:
+    """A user's cap, remembered per container for ``ttl_s`` seconds: users without a cap cost one read per
+    interval, and a new or changed cap takes effect in every container within that interval."""
+
+    def __init__(self, caps: HardCaps, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._caps = caps
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._cache: dict[str, tuple[float, SpendThreshold | None]] = {}
+
+    def hard_cap(self, user_id: str) -> SpendThreshold | None:
+        """The cached cap while fresh, else a read of the store."""
+        entry = self._cache.get(user_id)
+        now = self._clock()
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        cap = self._caps.hard_cap(user_id)
+        self._cache[user_id] = (now + self._ttl_s, cap)
+        return cap
+
+
+def input_token_bound(messages: Sequence[ChatMessage]) -> int:
+    """An upper bound of a prompt's input tokens: UTF-8 bytes of each role and content plus fixed framing."""
+    return REPLY_PRIMING_TOKENS + sum(
+        len(m["role"].encode()) + len(m["content"].encode()) + MESSAGE_FRAMING_TOKENS for m in messages
+    )
+
+
+def max_call_micros(
+    candidates: Sequence[RouteCandidate], prices: PriceTable, messages: Sequence[ChatMessage], max_tokens: int
+) -> int:
+    """The most one routed call could bill: the dearest candidate at the input bound and ``max_tokens`` out.
+
+    Unpriced candidates are left out: the router skips them without calling.
+    """
+    input_tokens = input_token_bound(messages)
+    most = 0
+    for candidate in candidates:
+        try:
+            most = max(most, prices.cost(candidate.provider, candidate.model, input_tokens, max_tokens).micros)
+        except UnpricedModelError:
+            continue
+    return most
+
+
+@dataclass(frozen=True)
+class Admission:
+    """May the call run, on which route, with what held; ``note`` says why the route changed."""
+
+    route: str
+    reservation: Reservation | None = None
+    note: str | None = None
+
+
+class Budget(Protocol):
+    """What the campaign services ask before and after each provider call."""
+
+    def admit(
+        self, user_id: str, reservation_id: str, route: str, messages: Sequence[ChatMessage], max_tokens: int
+    ) -> Admission: ...
+
+    def settle(self, admission: Admission, billed_micros: int) -> None: ...
+
+
+class Unbudgeted:
+    """No budget enforcement at all (services built without a guard)."""
+
+    def admit(
+        self, user_id: str, reservation_id: str, route: str, messages: Sequence[ChatMessage], max_tokens: int
+    ) -> Admission:
+        """Always the asked route, nothing held."""
+        return Admission(route)
+
+    def settle(self, admission: Admission, billed_micros: int) -> None:
+        """Nothing to settle."""
+
+
+class BudgetGuard:
+    """Reserves before each provider call of a capped user and settles after; see the module docstring."""
+
+    def __init__(
+        self,
+        caps: HardCaps,
+        store: BudgetStore,
+        routes: RouteCandidates,
+        prices: PriceTable,
+        month_spend: Callable[[str, date], int],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._caps = caps
+        self._store = store
+        self._routes = routes
+        self._prices = prices
+        self._month_spend = month_spend
+        self._clock = clock
+
+    def admit(
+        self, user_id: str, reservation_id: str, route: str, messages: Sequence[ChatMessage], max_tokens: int
+    ) -> Admission:
+        """Reserve the call's maximum cost on ``route`` (or the downgrade route); raise when neither fits.
+
+        A budget that cannot be read or written refuses the call (503) rather than run it unchecked.
+        """
+        try:
+            return self._admit(user_id, reservation_id, route, messages, max_tokens)
+        except BudgetExceededError:
+            raise
+        except Exception as exc:
+            logger.exception("budget check failed", extra={"user_id": user_id, "reservation_id": reservation_id})
+            _count("BudgetCheckFailures")
+            raise BudgetUnavailableError("The monthly budget could not be checked; try again shortly.") from exc
+
+    def _admit(
+        self, user_id: str, reservation_id: str, route: str, messages: Sequence[ChatMessage], max_tokens: int
+    ) -> Admission:
+        cap = self._caps.hard_cap(user_id)
+        if cap is None:
+            return Admission(route)
+        today = utc_day(self._clock())
+        needed = max_call_micros(self._routes.candidates(route), self._prices, messages, max_tokens)
+        month = f"{today:%Y-%m}"
+        held, committed = self._reserve(Reservation(reservation_id, user_id, month, needed, route), cap)
+        if held is not None:
+            return Admission(held.route, held)
+        cheaper = self._downgrade_cost(cap, route, messages, max_tokens)
+        if cheaper is not None and cheaper < needed:
+            downgraded, _ = self._reserve(Reservation(reservation_id, user_id, month, cheaper, DOWNGRADE_ROUTE), cap)
+            if downgraded is not None:
+                _count("BudgetDowngrades")
+                note = (
+                    f"budget downgrade: up to ${micros_to_usd(needed)} on {route} would pass the monthly cap "
+                    f"(${micros_to_usd(max(cap.micros - committed, 0))} of ${micros_to_usd(cap.micros)} left); "
+                    f"ran on the cheaper route (up to ${micros_to_usd(cheaper)})"
+                )
+                return Admission(downgraded.route, downgraded, note)
+        _count("BudgetBlocks")
+        raise exceeded(cap, committed, needed, month)
+
+    def settle(self, admission: Admission, billed_micros: int) -> None:
+        """Replace the held amount by what the call billed; a failure is logged and leaves it held (safe side)."""
+        reservation = admission.reservation
+        if reservation is None:
+            return
+        about = {"reservation_id": reservation.reservation_id, "held": reservation.micros, "billed": billed_micros}
+        if billed_micros > reservation.micros:
+            logger.error("a call billed more than its reservation", extra=about)
+        try:
+            if not self._store.settle(reservation, billed_micros):
+                logger.info("reservation already settled", extra=about)
+        except Exception:
+            logger.exception("budget settle failed; the reservation stays held", extra=about)
+            _count("BudgetSettleFailures")
+
+    def _reserve(self, reservation: Reservation, cap: SpendThreshold) -> tuple[Reservation | None, int]:
+        """The reservation now held (a new one, or the one this id already holds), else committed so far."""
+        result = self._store.reserve(reservation, cap.micros)
+        if result.status == "missing":  # the month's first budgeted call: start from what the ledger has
+            day = utc_day(self._clock())
+            self._store.seed(reservation.user_id, reservation.month, self._month_spend(reservation.user_id, day))
+            result = self._store.reserve(reservation, cap.micros)
+        if result.reservation is not None:
+            return result.reservation, 0
+        return None, result.committed_micros
+
+    def _downgrade_cost(
+        self, cap: SpendThreshold, route: str, messages: Sequence[ChatMessage], max_tokens: int
+    ) -> int | None:
+        """The downgrade route's maximum cost, when the cap allows a downgrade and one is configured."""
+        if cap.action != "downgrade" or route == DOWNGRADE_ROUTE:
+            return None
+        try:
+            candidates = self._routes.candidates(DOWNGRADE_ROUTE)
+        except KeyError:
+            return None
+        return max_call_micros(candidates, self._prices, messages, max_tokens)
+
+
+def _count(name: str) -> None:
+    with _METRICS_LOCK:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+def exceeded(cap: SpendThreshold, committed: int, needed: int, month: str) -> BudgetExceededError:
+    """The 402: how much the request could cost, against what is left of the cap."""
+    left = max(cap.micros - committed, 0)
+    return BudgetExceededError(
+        f"This request could cost up to ${micros_to_usd(needed)}; ${micros_to_usd(left)} of the "
+        f"${micros_to_usd(cap.micros)} monthly budget is left.",
+        details=[
+            {
+                "field": "budget",
+                "type": "budget_exceeded",
+                "message": f"{month}: cap {cap.micros}, committed {committed}, needed {needed} micro-USD",
+                "capMicros": cap.micros,
+                "committedMicros": committed,
+                "neededMicros": needed,
+                "availableMicros": left,
+                "month": month,
+                "action": cap.action,
+                "thresholdId": cap.threshold_id,
+            }
+        ],
+    )
+
+
+def with_downgrade_route(
+    routing_table: dict[str, list[RouteCandidate]], candidates: Sequence[RouteCandidate]
+) -> dict[str, list[RouteCandidate]]:
+    """The routing table plus the downgrade route, so the one router (and its circuits) serves it."""
+    return {**routing_table, DOWNGRADE_ROUTE: list(candidates)}
+
+
+def ledger_month_spend(ledger: CostLedger) -> Callable[[str, date], int]:
+    """A user's month-to-date spend from the ledger's counters (what seeds the month's budget)."""
+
+    def spend(user_id: str, day: date) -> int:
+        return sum(c.micros for c in ledger.values(Scope(user_id), "total", month_period(day)).values())
+
+    return spend

@@ -1,0 +1,310 @@
+"""fan_messages campaigns: one personalised message per fan through the router, every one put on the queue.
+
+Generation runs a bounded number of provider calls at once (``FAN_GENERATION_CONCURRENCY``), each
+under the request's deadline, so a synchronous run of up to ``FAN_SYNC_MAX_RECIPIENTS`` fans fits
+API Gateway's 29 s; bigger lists (up to 1000) run from the workflows queue (``"mode": "async"``),
+where the deadline is the runner Lambda's own. Nothing here sends: every message goes on the
+rate-limited queue with its idempotency key, and the drainer alone checks the limit and sends.
+
+Workflow writes: the whole item is written once, before the first message is queued; after that
+only atomic count updates touch it, because drainers update the same item concurrently.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from shared.campaigns.models import (
+    Caller,
+    CampaignData,
+    CampaignRequest,
+    MessageCounts,
+    TokenUsage,
+    Workflow,
+    WorkflowError,
+    WorkflowStep,
+)
+from shared.campaigns.service import CampaignRouter, CampaignService, iso_timestamp
+from shared.campaigns.workflows import WorkflowCounters, WorkflowRepository
+from shared.core.errors import (
+    BudgetError,
+    BudgetExceededError,
+    CampaignInputError,
+    ProviderRejectedCampaignError,
+    ProvidersUnavailableError,
+)
+from shared.core.pricing import CallCost, PriceTable
+from shared.core.queues import Queue
+from shared.routing.deadline import Deadline
+from shared.routing.paths import RequestPath, route_key
+from shared.routing.router import AllProvidersFailedError, ProviderRequestRejectedError
+from shared.routing.telemetry import record_routing, record_served_call
+from shared.routing.types import ChatMessage, RoutedCompletion, RoutingOutcome
+from shared.sending.messages import OutboundMessage
+
+FAN_SYSTEM_PROMPT = (
+    "You write one short, warm, personal direct message from a creator to one of their fans on "
+    "OnlyFans. Address the fan personally, stay friendly and respectful, keep within platform rules, "
+    "and answer with the message text only."
+)
+
+
+class FanWorkflowStore(WorkflowRepository, WorkflowCounters):
+    """Whole-item writes before queueing, atomic counts after."""
+
+
+def fan_prompt(data: CampaignData, recipient_id: str) -> list[ChatMessage]:
+    """The chat messages asking for ``recipient_id``'s message."""
+    parts = [f"Fan: {recipient_id}."]
+    for label, value in (("Theme", data.theme), ("Tone", data.tone), ("Write in language", data.language)):
+        if value:
+            parts.append(f"{label}: {value}.")
+    if data.prompt:
+        parts.append(data.prompt)
+    return [{"role": "system", "content": FAN_SYSTEM_PROMPT}, {"role": "user", "content": " ".join(parts)}]
+
+
+@dataclass(frozen=True)
+class Generated:
+    """One fan's generation: the routed completion, or the error that ended it (a budget block among them)."""
+
+    recipient_id: str
+    routed: RoutedCompletion | None
+    error: Exception | None = None
+    downgraded: bool = False
+
+    @property
+    def outcome(self) -> RoutingOutcome:
+        """How the generation was served (or not)."""
+        if self.routed is not None:
+            return self.routed.outcome
+        return getattr(self.error, "outcome", None) or RoutingOutcome()
+
+
+@dataclass(frozen=True)
+class FanCampaignRun:
+    """A fan campaign after its messages were queued: the workflow, the counts and what generation cost."""
+
+    workflow: Workflow
+    counts: MessageCounts
+    cost: CallCost
+    outcome: RoutingOutcome
+    fallback_used: bool
+    duration_ms: float
+    providers: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def overhead_ms(self) -> float:
+        """The router's own time over every call (calls overlap, so wall time minus provider time says nothing)."""
+        return self.outcome.overhead_ms
+
+
+class FanCampaignService:
+    """Generates, stores and queues fan messages; sync requests up to ``sync_max_recipients`` fans."""
+
+    def __init__(
+        self,
+        campaigns: CampaignService,
+        router: CampaignRouter,
+        prices: PriceTable,
+        workflows: FanWorkflowStore,
+        queue: Queue,
+        *,
+        max_output_tokens: int,
+        concurrency: int,
+        sync_max_recipients: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._campaigns = campaigns
+        self._router = router
+        self._prices = prices
+        self._workflows = workflows
+        self._queue = queue
+        self._max_output_tokens = max_output_tokens
+        self._concurrency = concurrency
+        self._sync_max = sync_max_recipients
+        self._clock = clock
+
+    def run(
+        self, request: CampaignRequest, caller: Caller, deadline: Deadline, path: RequestPath = "hybrid"
+    ) -> FanCampaignRun:
+        """A synchronous fan campaign; too many fans for one request is a 422 pointing at async mode."""
+        recipients = request.data.recipients or []
+        if len(recipients) > self._sync_max:
+            raise CampaignInputError(
+                "Too many recipients for a synchronous run.",
+                details=[
+                    {
+                        "field": "data.recipients",
+                        "message": f'{len(recipients)} fans: at most {self._sync_max} with "mode": "sync"; '
+                        'use "mode": "async" for up to 1000',
+                        "type": "too_long",
+                    }
+                ],
+            )
+        started = time.perf_counter()
+        return self.execute(self._campaigns.start(request, caller, path=path), request, deadline, started)
+
+    def execute(
+        self, workflow: Workflow, request: CampaignRequest, deadline: Deadline, started: float | None = None
+    ) -> FanCampaignRun:
+        """Generate every fan's message, store the workflow, queue the messages, count them."""
+        started = time.perf_counter() if started is None else started
+        data = request.data
+        assert data.account_id is not None and data.recipients is not None  # CampaignRequest guarantees both
+        results = self._generate_all(workflow, data, deadline, route_key(workflow.path, request.type))
+        for result in results:  # every billed call in the cost ledger, one step per fan
+            self._campaigns.record_costs(workflow, f"generate:{result.recipient_id}", result.outcome)
+        generated = [r for r in results if r.routed is not None]
+        cost, outcome, providers = self._account(results)
+        workflow = self._store(workflow, results, cost, outcome, providers)
+        if not generated:
+            raise _no_message_error(results, workflow.workflow_id)
+        messages = [
+            OutboundMessage.for_recipient(workflow.workflow_id, data.account_id, r.recipient_id, _text(r))
+            for r in generated
+        ]
+        counts = self._enqueue(workflow.workflow_id, messages, failed_generation=len(results) - len(generated))
+        duration_ms = (time.perf_counter() - started) * 1000
+        fallback_used = any(r.routed.fallback_used for r in generated if r.routed)
+        return FanCampaignRun(workflow, counts, cost, outcome, fallback_used, duration_ms, providers)
+
+    def _generate_all(self, workflow: Workflow, data: CampaignData, deadline: Deadline, route: str) -> list[Generated]:
+        recipients = data.recipients or []
+        workers = max(1, min(self._concurrency, len(recipients)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fan-gen") as pool:
+            return list(pool.map(lambda fan: self._generate(workflow, data, fan, deadline, route), recipients))
+
+    def _generate(
+        self, workflow: Workflow, data: CampaignData, recipient_id: str, deadline: Deadline, route: str
+    ) -> Generated:
+        """One fan's message under its own budget reservation (a capped owner's messages stop where it ends)."""
+        step, messages = f"generate:{recipient_id}", fan_prompt(data, recipient_id)
+        try:
+            admission = self._campaigns.admit(workflow, step, route, messages, self._max_output_tokens)
+        except BudgetError as exc:
+            return Generated(recipient_id, None, exc)
+        try:
+            routed = self._router.complete(admission.route, messages, deadline, self._max_output_tokens)
+        except (AllProvidersFailedError, ProviderRequestRejectedError) as exc:
+            self._campaigns.settle(admission, workflow, step, exc.outcome)
+            return Generated(recipient_id, None, exc)
+        self._campaigns.settle(admission, workflow, step, routed.outcome)
+        return Generated(recipient_id, routed, downgraded=admission.note is not None)
+
+    def _account(self, results: Sequence[Generated]) -> tuple[CallCost, RoutingOutcome, dict[str, int]]:
+        """Total cost and one merged outcome; telemetry is recorded here, on the request's thread."""
+        merged = RoutingOutcome()
+        input_tokens = output_tokens = micros = 0
+        served: Counter[str] = Counter()
+        for result in results:
+            outcome = result.outcome
+            record_routing(outcome)
+            merged.attempts += outcome.attempts
+            merged.fallback_reasons += outcome.fallback_reasons
+            merged.breaker_states.update(outcome.breaker_states)
+            merged.provider_ms += outcome.provider_ms
+            merged.waited_ms += outcome.waited_ms
+            merged.total_ms += outcome.total_ms
+            routed = result.routed
+            if routed is None:
+                continue
+            usage = routed.completion
+            cost = self._prices.cost(routed.provider, routed.model, usage.input_tokens, usage.output_tokens)
+            record_served_call(routed.provider, routed.priced_model, outcome.attempts[-1].latency_ms, cost)
+            input_tokens, output_tokens = input_tokens + cost.input_tokens, output_tokens + cost.output_tokens
+            micros += cost.micros
+            served[f"{routed.provider}:{routed.model}:{routed.priced_model}"] += 1
+        priced = served.most_common(1)[0][0].rsplit(":", 1)[1] if served else ""
+        return CallCost(priced, input_tokens, output_tokens, micros), merged, dict(served)
+
+    def _store(
+        self,
+        workflow: Workflow,
+        results: Sequence[Generated],
+        cost: CallCost,
+        outcome: RoutingOutcome,
+        providers: dict[str, int],
+    ) -> Workflow:
+        """One aggregated step (1000 per-fan steps, each with its attempts, would not fit a DynamoDB item);
+        ``providers`` in the run says how many messages each (provider, model) wrote."""
+        failures = Counter(type(r.error).__name__ for r in results if r.error is not None)
+        main = max(providers, key=lambda key: providers[key]) if providers else None
+        provider, model = main.split(":")[:2] if main else (None, None)
+        step = WorkflowStep(
+            name="generate_messages",
+            status="completed" if providers else "failed",
+            provider=provider,
+            model=model,
+            priced_model=cost.priced_model or None,
+            fallback_reasons=sorted(set(outcome.fallback_reasons)),
+            tokens=TokenUsage(input=cost.input_tokens, output=cost.output_tokens, total=cost.total_tokens),
+            cost_micros=cost.micros,
+            latency_ms=round(outcome.provider_ms + outcome.waited_ms),
+            budget_note=_budget_note(results),
+        )
+        changes: dict[str, object] = {"status": "running", "steps": [step], "provider": provider, "model": model}
+        if not providers:
+            reasons = ", ".join(f"{name} x{count}" for name, count in failures.items())
+            refusal = _refused_by_budget(results)
+            code = refusal.code if refusal is not None else "GENERATION_FAILED"
+            changes.update(status="failed", error=WorkflowError(code=code, message=reasons))
+        changes["counts"] = MessageCounts(failed=0 if providers else len(results))
+        updated = workflow.model_copy(update={**changes, "updated_at": iso_timestamp(self._clock())})
+        self._workflows.save(updated)
+        return updated
+
+    def _enqueue(self, workflow_id: str, messages: Sequence[OutboundMessage], failed_generation: int) -> MessageCounts:
+        """Count the messages queued first (a drainer may send one before this returns), then queue them."""
+        now = iso_timestamp(self._clock())
+        self._workflows.add_counts(workflow_id, now, queued=len(messages), failed=failed_generation)
+        try:
+            rejected = self._queue.send_batch([message.to_body() for message in messages])
+        except Exception:
+            rejected = list(range(len(messages)))  # an SQS outage: nothing will be sent, say so
+        if rejected:
+            self._workflows.add_counts(workflow_id, now, queued=-len(rejected), failed=len(rejected))
+        return MessageCounts(sent=0, queued=len(messages) - len(rejected), failed=failed_generation + len(rejected))
+
+
+def _text(result: Generated) -> str:
+    assert result.routed is not None
+    return result.routed.completion.content.strip() or "\u2764\ufe0f"
+
+
+def _refused_by_budget(results: Sequence[Generated]) -> BudgetError | None:
+    """The budget's refusal (402, or 503 when it could not be checked) when it refused every fan."""
+    refusals = [r.error for r in results if isinstance(r.error, BudgetError)]
+    return refusals[0] if results and len(refusals) == len(results) else None
+
+
+def _budget_note(results: Sequence[Generated]) -> str | None:
+    """What the monthly budget did to the messages: downgraded ones, and ones never generated."""
+    blocked = sum(isinstance(r.error, BudgetExceededError) for r in results)
+    downgraded = sum(r.downgraded for r in results)
+    notes = []
+    if downgraded:
+        notes.append(f"{downgraded} of {len(results)} messages ran on the cheaper route to fit the monthly budget")
+    if blocked:
+        notes.append(f"{blocked} of {len(results)} messages not generated: they could pass the monthly budget")
+    return "; ".join(notes) or None
+
+
+def _no_message_error(results: Sequence[Generated], workflow_id: str) -> Exception:
+    """No fan got a message: the same answer a single routed call would give (503, 400 when refused, the
+    budget's answer when it refused them all)."""
+    refusal = _refused_by_budget(results)
+    if refusal is not None:
+        return refusal  # names the workflow (CampaignService.admit set it)
+    outcome = results[0].outcome if results else RoutingOutcome()
+    if any(isinstance(r.error, ProviderRequestRejectedError) for r in results):
+        return ProviderRejectedCampaignError(
+            "The provider rejected the request as invalid.", outcome, workflow_id=workflow_id
+        )
+    return ProvidersUnavailableError(
+        "No provider could generate the fans' messages; try again later.", outcome, workflow_id=workflow_id
+    )

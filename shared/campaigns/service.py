@@ -1,0 +1,243 @@
+"""Running a campaign: a workflow record, the routed provider call, its price, and the outcome stored."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from shared.budgets.guard import Admission, Budget, Unbudgeted
+from shared.campaigns.models import (
+    AttemptRecord,
+    Caller,
+    CampaignRequest,
+    TokenUsage,
+    Workflow,
+    WorkflowError,
+    WorkflowStatus,
+    WorkflowStep,
+)
+from shared.campaigns.prompts import build_messages
+from shared.campaigns.workflows import WorkflowRepository
+from shared.core.errors import BudgetError, ProviderRejectedCampaignError, ProvidersUnavailableError
+from shared.core.pricing import CallCost, PriceTable
+from shared.ledger.events import CostRecorder, billed_events
+from shared.routing.deadline import Deadline
+from shared.routing.paths import RequestPath, route_key
+from shared.routing.router import AllProvidersFailedError, ProviderRequestRejectedError
+from shared.routing.telemetry import record_routing, record_served_call
+from shared.routing.types import ChatMessage, RoutedCompletion, RoutingOutcome
+
+SECONDS_PER_DAY = 86_400
+
+
+class CampaignRouter(Protocol):
+    """The part of the provider router a campaign needs."""
+
+    def complete(
+        self, campaign_type: str, messages: Sequence[ChatMessage], deadline: Deadline, max_tokens: int
+    ) -> RoutedCompletion: ...
+
+
+@dataclass(frozen=True)
+class CampaignRun:
+    """A finished campaign: the stored workflow plus how it was served."""
+
+    workflow: Workflow
+    outcome: RoutingOutcome
+    cost: CallCost
+    fallback_used: bool
+    duration_ms: float
+
+    @property
+    def overhead_ms(self) -> float:
+        """Our own time in the request: everything but provider calls and deliberate waits."""
+        return max(self.duration_ms - self.outcome.provider_ms - self.outcome.waited_ms, 0.0)
+
+
+def new_workflow_id() -> str:
+    """An unguessable workflow id."""
+    return f"wf_{uuid.uuid4().hex}"
+
+
+class CampaignService:
+    """Runs synchronous campaigns through the router and keeps their workflow up to date."""
+
+    def __init__(
+        self,
+        router: CampaignRouter,
+        prices: PriceTable,
+        workflows: WorkflowRepository,
+        max_output_tokens: int,
+        ttl_days: int,
+        *,
+        costs: CostRecorder,
+        budget: Budget | None = None,
+        clock: Callable[[], float] = time.time,
+        new_id: Callable[[], str] = new_workflow_id,
+    ) -> None:
+        self._router = router
+        self._prices = prices
+        self._workflows = workflows
+        self._max_output_tokens = max_output_tokens
+        self._ttl_s = ttl_days * SECONDS_PER_DAY
+        self._costs = costs
+        self._budget = budget or Unbudgeted()
+        self._clock = clock
+        self._new_id = new_id
+
+    def run(
+        self, request: CampaignRequest, caller: Caller, deadline: Deadline, path: RequestPath = "hybrid"
+    ) -> CampaignRun:
+        """Run the campaign now; the workflow is stored as running first, so a crash leaves a trace."""
+        started = time.perf_counter()
+        return self.execute(self.start(request, caller, path=path), request, deadline, started)
+
+    def execute(
+        self, workflow: Workflow, request: CampaignRequest, deadline: Deadline, started: float | None = None
+    ) -> CampaignRun:
+        """Generate the content of a stored workflow (a sync request's, or one the workflows queue runs)."""
+        started = time.perf_counter() if started is None else started
+        messages = build_messages(request.type, request.platforms, request.data)
+        route = route_key(workflow.path, request.type)
+        try:
+            admission = self.admit(workflow, "generate", route, messages, self._max_output_tokens)
+        except BudgetError as exc:
+            self._update(workflow, status="failed", error=WorkflowError(code=exc.code, message=exc.message))
+            raise
+        try:
+            routed = self._router.complete(admission.route, messages, deadline, self._max_output_tokens)
+        except AllProvidersFailedError as exc:
+            self._fail(workflow, exc.outcome, ProvidersUnavailableError.code, "no provider could serve the request")
+            self.settle(admission, workflow, "generate", exc.outcome)
+            raise ProvidersUnavailableError(
+                "No provider could serve the request; try again later.",
+                exc.outcome,
+                workflow_id=workflow.workflow_id,
+                details=[{"reason": reason} for reason in exc.outcome.fallback_reasons],
+            ) from exc
+        except ProviderRequestRejectedError as exc:
+            self._fail(workflow, exc.outcome, ProviderRejectedCampaignError.code, str(exc))
+            self.settle(admission, workflow, "generate", exc.outcome)
+            raise ProviderRejectedCampaignError(
+                "The provider rejected the request as invalid.", exc.outcome, workflow_id=workflow.workflow_id
+            ) from exc
+        completion = routed.completion
+        cost = self._prices.cost(routed.provider, routed.model, completion.input_tokens, completion.output_tokens)
+        step = _step("generate", "completed", routed.outcome, routed, cost).model_copy(
+            update={"budget_note": admission.note}
+        )
+        workflow = self._update(
+            workflow,
+            status="completed",
+            steps=[step],
+            content=completion.content,
+            provider=routed.provider,
+            model=routed.model,
+        )
+        self.record_costs(workflow, "generate", routed.outcome)
+        self.settle(admission, workflow, "generate", routed.outcome)
+        record_routing(routed.outcome)
+        record_served_call(routed.provider, routed.priced_model, routed.outcome.attempts[-1].latency_ms, cost)
+        duration_ms = (time.perf_counter() - started) * 1000
+        return CampaignRun(workflow, routed.outcome, cost, routed.fallback_used, duration_ms)
+
+    def start(
+        self,
+        request: CampaignRequest,
+        caller: Caller,
+        status: WorkflowStatus = "running",
+        path: RequestPath = "hybrid",
+    ) -> Workflow:
+        """Store a new workflow: ``running`` when served now, ``queued`` when the workflows queue will run it.
+
+        ``path`` (hybrid or legacy, from the feature flags) is stored so a queued run takes the same one.
+        """
+        now = self._clock()
+        workflow = Workflow(
+            workflow_id=self._new_id(),
+            owner_id=caller.user_id,
+            tenant=caller.tenant,
+            type=request.type,
+            platforms=list(request.platforms),
+            mode=request.mode,
+            status=status,
+            path=path,
+            messages_total=len(request.data.recipients or ()),
+            created_at=iso_timestamp(now),
+            updated_at=iso_timestamp(now),
+            expires_at=int(now) + self._ttl_s,
+        )
+        self._workflows.save(workflow)
+        return workflow
+
+    def record_costs(self, workflow: Workflow, step: str, outcome: RoutingOutcome) -> None:
+        """Record every billed call of one step in the cost ledger; ids are (workflow, step, attempt), so a
+        retried invocation of the same step counts nothing twice."""
+        for event in billed_events(outcome, self._prices, workflow=workflow, step=step, at=self._clock()):
+            self._costs.record(event)
+
+    def admit(
+        self, workflow: Workflow, step: str, route: str, messages: Sequence[ChatMessage], max_tokens: int
+    ) -> Admission:
+        """Reserve the step's maximum cost under its owner's monthly budget (raises when it does not fit)."""
+        try:
+            return self._budget.admit(workflow.owner_id, f"{workflow.workflow_id}#{step}", route, messages, max_tokens)
+        except BudgetError as exc:
+            exc.workflow_id = workflow.workflow_id
+            raise
+
+    def settle(self, admission: Admission, workflow: Workflow, step: str, outcome: RoutingOutcome) -> None:
+        """Settle a step's reservation to what it billed: the same events the ledger records."""
+        if admission.reservation is None:
+            return
+        events = billed_events(outcome, self._prices, workflow=workflow, step=step, at=self._clock())
+        self._budget.settle(admission, sum(event.micros for event in events))
+
+    def _fail(self, workflow: Workflow, outcome: RoutingOutcome, code: str, message: str) -> None:
+        self.record_costs(workflow, "generate", outcome)
+        record_routing(outcome)
+        step = _step("generate", "failed", outcome, None, None)
+        self._update(workflow, status="failed", steps=[step], error=WorkflowError(code=code, message=message))
+
+    def _update(self, workflow: Workflow, **changes: object) -> Workflow:
+        updated = workflow.model_copy(update={**changes, "updated_at": iso_timestamp(self._clock())})
+        self._workflows.save(updated)
+        return updated
+
+
+def _step(
+    name: str, status: str, outcome: RoutingOutcome, routed: RoutedCompletion | None, cost: CallCost | None
+) -> WorkflowStep:
+    """The workflow's record of one routed call, every attempt included."""
+    return WorkflowStep(
+        name=name,
+        status=status,
+        provider=routed.provider if routed else None,
+        model=routed.model if routed else None,
+        priced_model=routed.priced_model if routed else None,
+        attempts=[
+            AttemptRecord(
+                provider=attempt.provider,
+                model=attempt.model,
+                status=attempt.status,
+                latency_ms=round(attempt.latency_ms),
+                http_status=attempt.http_status,
+                waited_ms=round(attempt.waited_ms),
+            )
+            for attempt in outcome.attempts
+        ],
+        fallback_reasons=list(outcome.fallback_reasons),
+        tokens=TokenUsage(input=cost.input_tokens, output=cost.output_tokens, total=cost.total_tokens)
+        if cost
+        else TokenUsage(),
+        cost_micros=cost.micros if cost else 0,
+        latency_ms=round(outcome.provider_ms + outcome.waited_ms),
+    )
+
+
+def iso_timestamp(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

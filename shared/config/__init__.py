@@ -1,0 +1,1 @@
+"""The one configuration model, read once per container, grouped per feature."""

@@ -1,0 +1,1 @@
+"""Cheap dependency checks for the health route."""

@@ -1,0 +1,1 @@
+"""The cost ledger: every billed call recorded once, counters read in constant time."""

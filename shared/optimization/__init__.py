@@ -1,0 +1,1 @@
+"""Cost recommendations from real history, and applying them to the routing."""

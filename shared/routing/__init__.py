@@ -1,0 +1,1 @@
+"""Which provider and model serve a campaign type: routing table, overrides, flags, router, breaker, clients."""

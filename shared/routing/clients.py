@@ -1,0 +1,113 @@
+"""Chat providers on the ``openai`` SDK: ``OpenAI`` for OpenAI, ``AzureOpenAI`` for Azure OpenAI.
+
+The SDK's own retries are switched off (``max_retries=0``): the router owns retries, so the
+breaker sees every failure and the deadline bounds every wait. This module is the only one that
+imports ``openai``, so handlers that call no provider never pay for it at cold start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import openai
+
+from shared.routing.errors import (
+    ContentFiltered,
+    ProviderAuthError,
+    ProviderError,
+    ProviderRateLimited,
+    ProviderRejectedRequest,
+    ProviderServerError,
+    ProviderTimeout,
+    ProviderUnreachable,
+)
+from shared.routing.types import ChatMessage, Completion
+
+CONTENT_FILTER_CODES = {"content_filter", "content_policy_violation"}
+
+
+class OpenAIChatProvider:
+    """One provider behind an SDK client, answering with a :class:`Completion` or a classified error."""
+
+    def __init__(self, name: str, client: openai.OpenAI) -> None:
+        self.name = name
+        self._client = client
+
+    def complete(self, model: str, messages: Sequence[ChatMessage], *, timeout_s: float, max_tokens: int) -> Completion:
+        """One attempt, no retries: ``model`` is the OpenAI model or the Azure deployment name."""
+        try:
+            response = self._client.chat.completions.create(
+                model=model,
+                messages=list(messages),
+                max_tokens=max_tokens,
+                timeout=timeout_s,
+            )
+        except openai.APIError as exc:
+            raise classify(exc) from exc
+        choice = response.choices[0]
+        if choice.finish_reason == "content_filter":
+            raise ContentFiltered(f"{self.name} filtered the completion", status=200)
+        usage = response.usage
+        return Completion(
+            content=choice.message.content or "",
+            input_tokens=usage.prompt_tokens if usage else 0,
+            output_tokens=usage.completion_tokens if usage else 0,
+            reported_model=response.model,
+        )
+
+
+def classify(exc: openai.APIError) -> ProviderError:
+    """Map an SDK error to what the router does about it."""
+    if isinstance(exc, openai.APITimeoutError):
+        return ProviderTimeout(str(exc))
+    if isinstance(exc, openai.APIConnectionError):
+        return ProviderUnreachable(str(exc))
+    if not isinstance(exc, openai.APIStatusError):
+        return ProviderServerError(str(exc))
+    status = exc.status_code
+    if status == 429:
+        return ProviderRateLimited(str(exc), retry_after_s=_retry_after(exc.response.headers))
+    if status >= 500:
+        return ProviderServerError(str(exc), status)
+    if status in (401, 403):
+        return ProviderAuthError(str(exc), status)
+    if _error_code(exc.body) in CONTENT_FILTER_CODES:
+        return ContentFiltered(str(exc), status)
+    return ProviderRejectedRequest(str(exc), status)
+
+
+def _error_code(body: object) -> str | None:
+    """The ``code`` of an error body, which the SDK hands over either whole or already unwrapped."""
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict):
+            code = inner.get("code")
+            return str(code) if code is not None else None
+    return None
+
+
+def _retry_after(headers: object) -> float | None:
+    """Seconds the provider asked us to wait (``retry-after-ms`` wins over ``retry-after``), if it said."""
+    get = getattr(headers, "get", None)
+    if get is None:
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = get(name)
+        if value is None:
+            continue
+        try:
+            return max(float(value) * scale, 0.0)
+        except ValueError:
+            continue
+    return None
+
+
+def build_openai_provider(api_key: str, base_url: str | None) -> OpenAIChatProvider:
+    """The OpenAI provider; ``base_url`` points at the simulator locally, the public API otherwise."""
+    return OpenAIChatProvider("openai", openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=0))
+
+
+def build_azure_provider(api_key: str, endpoint: str, api_version: str) -> OpenAIChatProvider:
+    """The Azure OpenAI provider; models are addressed by deployment name."""
+    client = openai.AzureOpenAI(api_key=api_key, azure_endpoint=endpoint, api_version=api_version, max_retries=0)
+    return OpenAIChatProvider("azure", client)

@@ -1,0 +1,225 @@
+"""Routing overrides: the routes the optimizer applied, read by every campaign request without a deploy.
+
+Keys (costs table, helper prefix ``ROUTING#``):
+Current:  pk ``ROUTING#OVERRIDES``, sk ``CURRENT`` — ``routes`` (campaign type → ordered candidates;
+          a type absent from it takes the configured route) and ``version``, which every change
+          bumps under a condition, so two admins changing routes at once cannot lose one's change.
+Audit:    pk ``ROUTING#CHANGES``, sk the change id — who, when, before, after; written in the same
+          transaction as the current item. Change ids start with the time in milliseconds, so one
+          Query in descending key order lists the newest first.
+
+The router reads the current item through :class:`CachedRouteOverrides`: by default for every
+routed call (one strongly consistent GetItem), so a change serves the next request; with ``ttl_s``
+(≤ 1 s) a container trusts what it read for that long, and a change is in effect within it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from botocore.exceptions import ClientError
+
+from shared.config.settings import RouteCandidate
+from shared.core.errors import RoutingConflictError
+from shared.core.observability import logger
+from shared.ledger.store import deserialize_item, serialize_item
+
+CURRENT_KEY = ("ROUTING#OVERRIDES", "CURRENT")
+CHANGES_PK = "ROUTING#CHANGES"
+ChangeKind = Literal["apply", "revert"]
+Route = tuple[RouteCandidate, ...]
+
+
+@dataclass(frozen=True)
+class RoutingOverrides:
+    """The overrides in force, by campaign type, and the version a change must start from."""
+
+    routes: Mapping[str, Route] = field(default_factory=dict)
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class RouteChange:
+    """One audited change of a campaign type's route; ``before``/``after`` are the effective routes."""
+
+    change_id: str
+    kind: ChangeKind
+    campaign_type: str
+    before: Route
+    after: Route
+    before_overridden: bool  # whether ``before`` was an override (else the configured route)
+    after_overridden: bool
+    by: str
+    at: float
+    recommendation_id: str | None = None  # the recommendation an "apply" came from
+    reverts: str | None = None  # the change a "revert" undid
+
+
+def new_change_id(at: float) -> str:
+    """``chg_<ms since epoch, 13 digits><8 hex>``: unguessable enough, and sorts by time."""
+    return f"chg_{int(at * 1000):013d}{uuid.uuid4().hex[:8]}"
+
+
+class RoutingOverrideStore(Protocol):
+    """What the optimizer and the router need from the overrides' storage."""
+
+    def current(self) -> RoutingOverrides:
+        """The overrides in force (one strongly consistent GetItem)."""
+        ...
+
+    def commit(self, change: RouteChange, routes: Mapping[str, Route], expected_version: int) -> None:
+        """Store ``routes`` as the new overrides and the change's audit item, together; raise
+        :class:`~shared.core.errors.RoutingConflictError` if the overrides are no longer ``expected_version``."""
+        ...
+
+    def change(self, change_id: str) -> RouteChange | None:
+        """One audited change, or None."""
+        ...
+
+    def changes(self, limit: int) -> list[RouteChange]:
+        """The newest ``limit`` changes, newest first (one Query)."""
+        ...
+
+
+class DynamoRoutingOverrideStore:
+    """:class:`RoutingOverrideStore` over the costs table."""
+
+    def __init__(self, table_name: str, client: Any) -> None:
+        self._table = table_name
+        self._client = client
+
+    def current(self) -> RoutingOverrides:
+        """One consistent GetItem of the current overrides."""
+        response = self._client.get_item(TableName=self._table, Key=_key(CURRENT_KEY), ConsistentRead=True)
+        return overrides_from_item(deserialize_item(response["Item"]) if "Item" in response else None)
+
+    def commit(self, change: RouteChange, routes: Mapping[str, Route], expected_version: int) -> None:
+        """One transaction: the new overrides (conditional on the version read) and the audit item."""
+        current = {"pk": CURRENT_KEY[0], "sk": CURRENT_KEY[1], **overrides_item(routes, expected_version + 1)}
+        condition = "attribute_not_exists(pk)" if expected_version == 0 else "version = :expected"
+        put_current: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": serialize_item(current),
+            "ConditionExpression": condition,
+        }
+        if expected_version:
+            put_current["ExpressionAttributeValues"] = serialize_item({":expected": expected_version})
+        audit = {"pk": CHANGES_PK, "sk": change.change_id, **change_item(change)}
+        put_audit = {
+            "TableName": self._table,
+            "Item": serialize_item(audit),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        try:
+            self._client.transact_write_items(TransactItems=[{"Put": put_current}, {"Put": put_audit}])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("TransactionCanceledException", "TransactionConflict"):
+                raise RoutingConflictError("The routing changed meanwhile; reload and try again.") from exc
+            raise
+
+    def change(self, change_id: str) -> RouteChange | None:
+        """One GetItem of the audit item."""
+        response = self._client.get_item(TableName=self._table, Key=_key((CHANGES_PK, change_id)), ConsistentRead=True)
+        return change_from_item(deserialize_item(response["Item"])) if "Item" in response else None
+
+    def changes(self, limit: int) -> list[RouteChange]:
+        """One Query, newest first."""
+        response = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=serialize_item({":pk": CHANGES_PK}),
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [change_from_item(deserialize_item(raw)) for raw in response.get("Items", [])]
+
+
+class CachedRouteOverrides:
+    """The router's view of the overrides: re-read at most every ``ttl_s`` seconds per container.
+
+    If the read fails the last routes read stay in force (none before the first read: the
+    configured routes), so a DynamoDB hiccup never fails a campaign; the next call retries.
+    """
+
+    def __init__(self, store: RoutingOverrideStore, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._store = store
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._routes: Mapping[str, Route] = {}
+        self._read_at: float | None = None
+
+    def routes(self) -> Mapping[str, Route]:
+        """Campaign type → overriding route (types without one are absent)."""
+        now = self._clock()
+        if self._read_at is None or now - self._read_at >= self._ttl_s:
+            self._read_at = now
+            try:
+                self._routes = self._store.current().routes
+            except Exception:
+                logger.exception("routing overrides unreadable; keeping the last ones read")
+        return self._routes
+
+
+def overrides_item(routes: Mapping[str, Route], version: int) -> dict[str, Any]:
+    """The current item's attributes."""
+    return {"routes": {kind: route_item(route) for kind, route in routes.items()}, "version": version}
+
+
+def overrides_from_item(item: Mapping[str, Any] | None) -> RoutingOverrides:
+    """The overrides an item holds (none when it does not exist yet)."""
+    if not item:
+        return RoutingOverrides()
+    routes = {kind: route_from_item(route) for kind, route in item.get("routes", {}).items()}
+    return RoutingOverrides(routes, int(item.get("version", 0)))
+
+
+def change_item(change: RouteChange) -> dict[str, Any]:
+    """An audit item's attributes (None-valued ones are left out)."""
+    return {
+        "changeId": change.change_id,
+        "kind": change.kind,
+        "campaignType": change.campaign_type,
+        "before": route_item(change.before),
+        "after": route_item(change.after),
+        "beforeOverridden": change.before_overridden,
+        "afterOverridden": change.after_overridden,
+        "by": change.by,
+        "atMs": int(change.at * 1000),
+        "recommendationId": change.recommendation_id,
+        "reverts": change.reverts,
+    }
+
+
+def change_from_item(item: Mapping[str, Any]) -> RouteChange:
+    """The change an audit item records."""
+    return RouteChange(
+        change_id=item["changeId"],
+        kind=item["kind"],
+        campaign_type=item["campaignType"],
+        before=route_from_item(item["before"]),
+        after=route_from_item(item["after"]),
+        before_overridden=bool(item["beforeOverridden"]),
+        after_overridden=bool(item["afterOverridden"]),
+        by=item["by"],
+        at=int(item["atMs"]) / 1000,
+        recommendation_id=item.get("recommendationId"),
+        reverts=item.get("reverts"),
+    )
+
+
+def route_item(route: Sequence[RouteCandidate]) -> list[dict[str, str]]:
+    """A route as stored: ``[{"provider", "model"}, ...]``."""
+    return [{"provider": c.provider, "model": c.model} for c in route]
+
+
+def route_from_item(raw: Sequence[Mapping[str, Any]]) -> Route:
+    """A stored route back as candidates."""
+    return tuple(RouteCandidate(provider=c["provider"], model=c["model"]) for c in raw)
+
+
+def _key(key: tuple[str, str]) -> dict[str, Any]:
+    return {"pk": {"S": key[0]}, "sk": {"S": key[1]}}

@@ -1,1 +1,0 @@
-"""Data access: one small class per table or queue, so the logic above is tested without AWS."""

@@ -1,0 +1,1 @@
+"""The composition root: builds each collaborator once per container, holds no policy."""

@@ -1,0 +1,465 @@
+"""Builds the real collaborators once per container (cold start) and hands out the same ones after.
+
+Handlers ask for what they need; tests build the same classes with fakes instead. Factories that
+need ``openai`` import it inside, so a handler that never routes never pays for the import.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from shared.campaigns.workflows import DynamoWorkflowStore
+from shared.config.settings import get_settings
+from shared.core.observability import logger
+from shared.core.pricing import MICROS_PER_USD, PriceTable, UnpricedModelError
+from shared.health.checks import CheckStatus, NotConfiguredError, Probe, circuits_status
+from shared.routing.paths import with_legacy_routes
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.circuit_breaker import CircuitBreakerConfig
+    from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerDynamoDBPersistence
+
+    from shared.alerts.checker import ThresholdChecker
+    from shared.alerts.forecast_warnings import ForecastWatch, SpendForecaster
+    from shared.alerts.rules import DynamoAlertRuleStore
+    from shared.alerts.thresholds import DynamoThresholdStore
+    from shared.budgets.guard import BudgetGuard
+    from shared.campaigns.async_jobs import AsyncCampaigns
+    from shared.campaigns.cost_tracker import CostTracker
+    from shared.campaigns.fan_messages import FanCampaignService
+    from shared.campaigns.service import CampaignService
+    from shared.core.queues import SqsQueue
+    from shared.ledger.ledger import CostLedger
+    from shared.optimization.service import CostOptimizer
+    from shared.routing.flags import RolloutGate
+    from shared.routing.overrides import CachedRouteOverrides, DynamoRoutingOverrideStore
+    from shared.routing.router import ProviderRouter
+    from shared.sending.drainer import MessageDrainer
+    from shared.sending.once import PowertoolsOnce
+
+
+@lru_cache(maxsize=4)
+def aws_client(service: str) -> Any:
+    """One client per service per container (``AWS_ENDPOINT_URL`` points it at moto locally).
+
+    Short timeouts: a slow AWS dependency should fail a request well inside API Gateway's 29 s.
+    Built from botocore's default session, which is all ``boto3.client`` does for a client, so
+    functions that only read (status, health, cost reports) never load boto3 (~20 ms of cold start).
+    """
+    from botocore.config import Config
+
+    config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+    return _botocore_session().create_client(service, region_name=get_settings().aws_region, config=config)
+
+
+@lru_cache(maxsize=1)
+def _botocore_session() -> Any:
+    """One session per container: it caches credentials and the service models its clients load."""
+    from botocore.session import get_session
+
+    return get_session()
+
+
+def dynamodb_client() -> Any:
+    """The container's DynamoDB client."""
+    return aws_client("dynamodb")
+
+
+@lru_cache(maxsize=1)
+def workflow_store() -> DynamoWorkflowStore:
+    """The workflows table."""
+    return DynamoWorkflowStore(get_settings().workflows_table_name, dynamodb_client())
+
+
+@lru_cache(maxsize=1)
+def price_table() -> PriceTable:
+    """The shipped prices with configuration overrides applied."""
+    settings = get_settings()
+    return PriceTable.load(settings.azure_deployments, settings.price_overrides)
+
+
+@lru_cache(maxsize=1)
+def circuit_store() -> CircuitBreakerDynamoDBPersistence:
+    """Circuit state shared by every container, in DynamoDB."""
+    from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerDynamoDBPersistence
+
+    return CircuitBreakerDynamoDBPersistence(
+        table_name=get_settings().circuit_table_name, boto3_client=dynamodb_client()
+    )
+
+
+@lru_cache(maxsize=1)
+def circuit_config() -> CircuitBreakerConfig:
+    """Breaker tunables from settings, shared by the router and the health check."""
+    from shared.routing.router import breaker_config
+
+    settings = get_settings()
+    return breaker_config(
+        settings.breaker_failure_threshold,
+        settings.breaker_recovery_timeout_s,
+        settings.breaker_success_threshold,
+        settings.breaker_cache_s,
+    )
+
+
+def provider_key(secret_name: str, plain_key: str) -> str:
+    """A provider key from Secrets Manager (cached by Powertools Parameters), else the plain development key."""
+    if not secret_name:
+        return plain_key
+    from aws_lambda_powertools.utilities.parameters import get_secret
+
+    return str(get_secret(secret_name, max_age=get_settings().secret_cache_s))
+
+
+@lru_cache(maxsize=1)
+def provider_router() -> ProviderRouter:
+    """The router over both providers; unpriced candidates are reported loudly at cold start."""
+    from shared.budgets.guard import with_downgrade_route
+    from shared.routing.clients import build_azure_provider, build_openai_provider
+    from shared.routing.router import ProviderRouter, RetryPolicy
+
+    settings = get_settings()
+    prices = price_table()
+    routing_table = with_downgrade_route(
+        with_legacy_routes(settings.routing_table, settings.legacy_provider), settings.budget_downgrade_candidates
+    )
+    for campaign_type, candidates in routing_table.items():
+        for candidate in candidates:
+            try:
+                prices.priced_model(candidate.provider, candidate.model)
+            except UnpricedModelError as exc:
+                logger.error("unpriced routing candidate", extra={"campaign_type": campaign_type, "error": str(exc)})
+    providers = {
+        "openai": build_openai_provider(
+            provider_key(settings.openai_api_key_secret_name, settings.openai_api_key.get_secret_value()),
+            settings.openai_base_url,
+        ),
+        "azure": build_azure_provider(
+            provider_key(settings.azure_openai_api_key_secret_name, settings.azure_openai_api_key.get_secret_value()),
+            settings.azure_openai_endpoint,
+            settings.azure_openai_api_version,
+        ),
+    }
+    return ProviderRouter(
+        routing_table=routing_table,
+        providers=providers,
+        prices=prices,
+        breaker_store=circuit_store(),
+        breaker_config=circuit_config(),
+        policy=RetryPolicy(
+            max_attempts=settings.provider_max_attempts,
+            attempt_timeout_s=settings.provider_attempt_timeout_s,
+            backoff_base_s=settings.retry_backoff_base_s,
+            backoff_max_s=settings.retry_backoff_max_s,
+            retry_after_max_s=settings.retry_after_max_s,
+        ),
+        overrides=route_overrides(),
+    )
+
+
+@lru_cache(maxsize=1)
+def routing_override_store() -> DynamoRoutingOverrideStore:
+    """The routes the cost optimizer applied, and their audit log, in the costs table."""
+    from shared.routing.overrides import DynamoRoutingOverrideStore
+
+    return DynamoRoutingOverrideStore(get_settings().cost_table_name, dynamodb_client())
+
+
+@lru_cache(maxsize=1)
+def route_overrides() -> CachedRouteOverrides:
+    """The router's view of the applied routes, re-read after ROUTING_OVERRIDES_CACHE_S (0: every call)."""
+    from shared.routing.overrides import CachedRouteOverrides
+
+    return CachedRouteOverrides(routing_override_store(), get_settings().routing_overrides_cache_s)
+
+
+@lru_cache(maxsize=1)
+def cost_optimizer() -> CostOptimizer:
+    """Recommendations from the ledger's counters; applied and reverted through the routing overrides."""
+    from shared.optimization.optimizer import OptimizationPolicy, load_downgrades
+    from shared.optimization.service import CostOptimizer
+
+    settings = get_settings()
+    policy = OptimizationPolicy(
+        downgrades=load_downgrades(),
+        azure_deployments=settings.azure_deployments,
+        fallback_share=settings.optimization_fallback_share,
+        min_calls=settings.optimization_min_calls,
+    )
+    return CostOptimizer(cost_ledger().store, routing_override_store(), settings.routing_table, price_table(), policy)
+
+
+@lru_cache(maxsize=1)
+def rollout_gate() -> RolloutGate:
+    """Hybrid or legacy per user: flags from the local file when configured, else from AppConfig."""
+    from aws_lambda_powertools.utilities.feature_flags import AppConfigStore, FeatureFlags
+
+    from shared.routing.flags import DEFAULT_FLAGS_FILE, JsonFileStore, RolloutGate
+
+    settings = get_settings()
+    if settings.feature_flags_file or not settings.appconfig_application:
+        store = JsonFileStore(settings.feature_flags_file or DEFAULT_FLAGS_FILE, max_age=settings.flags_cache_s)
+    else:
+        store = AppConfigStore(
+            environment=settings.appconfig_environment,
+            application=settings.appconfig_application,
+            name=settings.appconfig_profile,
+            max_age=settings.flags_cache_s,
+        )
+    return RolloutGate(FeatureFlags(store=store), settings.hybrid_orchestrator_enabled)
+
+
+@lru_cache(maxsize=1)
+def campaign_service() -> CampaignService:
+    """Campaigns over the real router and workflow table."""
+    from shared.campaigns.service import CampaignService
+
+    settings = get_settings()
+    return CampaignService(
+        router=provider_router(),
+        prices=price_table(),
+        workflows=workflow_store(),
+        max_output_tokens=settings.max_output_tokens,
+        ttl_days=settings.workflow_ttl_days,
+        costs=cost_tracker(),
+        budget=budget_guard(),
+    )
+
+
+@lru_cache(maxsize=1)
+def budget_guard() -> BudgetGuard:
+    """Hard monthly caps: each capped user's calls reserve before and settle after (see shared/budgets/guard.py)."""
+    from shared.budgets.guard import BudgetGuard, CachedHardCaps, ledger_month_spend
+    from shared.budgets.store import DynamoBudgetStore
+
+    settings = get_settings()
+    return BudgetGuard(
+        caps=CachedHardCaps(threshold_store(), settings.budget_cap_cache_s),
+        store=DynamoBudgetStore(settings.cost_table_name, dynamodb_client()),
+        routes=provider_router(),
+        prices=price_table(),
+        month_spend=ledger_month_spend(cost_ledger()),
+    )
+
+
+@lru_cache(maxsize=1)
+def cost_ledger() -> CostLedger:
+    """The cost ledger over the costs table."""
+    from shared.ledger.ledger import CostLedger
+    from shared.ledger.store import DynamoCostStore
+
+    settings = get_settings()
+    store = DynamoCostStore(settings.cost_table_name, dynamodb_client())
+    return CostLedger(store, settings.cost_event_ttl_days, settings.cost_counter_ttl_days)
+
+
+@lru_cache(maxsize=1)
+def cost_tracker() -> CostTracker:
+    """Records every billed call, then alerts through the cost-alert topic when a threshold is crossed."""
+    from shared.alerts.threshold_alerts import SnsAlertPublisher, ThresholdAlerts, thresholds_from_usd
+    from shared.campaigns.cost_tracker import CostTracker
+
+    settings = get_settings()
+    alerts = ThresholdAlerts(
+        cost_ledger(),
+        SnsAlertPublisher(settings.cost_alert_topic_arn, aws_client("sns")),
+        thresholds_from_usd(settings.daily_cost_threshold_usd, settings.monthly_cost_threshold_usd),
+        product=f"Hybrid Orchestrator ({settings.stage})",
+    )
+    return CostTracker(cost_ledger(), alerts, threshold_checker(), forecast_watch())
+
+
+@lru_cache(maxsize=1)
+def spend_forecaster() -> SpendForecaster:
+    """Month-end forecasts over the ledger's daily totals, against the settings' and stored monthly thresholds."""
+    from shared.alerts.forecast_warnings import SpendForecaster
+    from shared.alerts.threshold_alerts import thresholds_from_usd
+    from shared.forecast.model import SpikeRule
+
+    settings = get_settings()
+    _, monthly = thresholds_from_usd(settings.daily_cost_threshold_usd, settings.monthly_cost_threshold_usd)
+    return SpendForecaster(
+        cost_ledger(),
+        monthly.micros,
+        threshold_store(),
+        confidence=settings.forecast_confidence,
+        spike_rule=SpikeRule(settings.forecast_spike_k, round(settings.forecast_spike_min_usd * MICROS_PER_USD)),
+    )
+
+
+def forecast_watch() -> ForecastWatch:
+    """The recording path's early warning: a projected monthly crossing e-mails the cost-alert topic once."""
+    from shared.alerts.forecast_warnings import EarlyWarnings, ForecastWatch
+    from shared.alerts.threshold_alerts import SnsAlertPublisher
+
+    settings = get_settings()
+    warnings = EarlyWarnings(
+        spend_forecaster(),
+        cost_ledger(),
+        SnsAlertPublisher(settings.cost_alert_topic_arn, aws_client("sns")),
+        product=f"Hybrid Orchestrator ({settings.stage})",
+    )
+    return ForecastWatch(warnings, settings.forecast_check_interval_s)
+
+
+@lru_cache(maxsize=1)
+def threshold_store() -> DynamoThresholdStore:
+    """The stored spend thresholds (global, per user, per campaign), in the costs table."""
+    from shared.alerts.thresholds import DynamoThresholdStore
+
+    settings = get_settings()
+    return DynamoThresholdStore(settings.cost_table_name, dynamodb_client(), cache_s=settings.threshold_cache_s)
+
+
+@lru_cache(maxsize=1)
+def alert_rule_store() -> DynamoAlertRuleStore:
+    """Alert rules, their rate-limit markers and the alert history, in the costs table."""
+    from shared.alerts.rules import DynamoAlertRuleStore
+
+    return DynamoAlertRuleStore(get_settings().cost_table_name, dynamodb_client())
+
+
+@lru_cache(maxsize=1)
+def threshold_checker() -> ThresholdChecker:
+    """Alerts on the stored thresholds through their rules' channels (SNS), rate-limited per rule."""
+    from shared.alerts.checker import AlertChannels, ThresholdChecker
+
+    settings = get_settings()
+    return ThresholdChecker(
+        cost_ledger().store,
+        threshold_store(),
+        alert_rule_store(),
+        AlertChannels(aws_client("sns"), settings.cost_alert_topic_arn),
+        rule_window_s=settings.alert_rule_window_s,
+        history_days=settings.alert_history_days,
+        product=f"Hybrid Orchestrator ({settings.stage})",
+    )
+
+
+@lru_cache(maxsize=2)
+def queue(name: str) -> SqsQueue:
+    """A queue by physical name (its URL is looked up once)."""
+    from shared.core.queues import SqsQueue
+
+    return SqsQueue(aws_client("sqs"), name)
+
+
+@lru_cache(maxsize=1)
+def fan_campaign_service() -> FanCampaignService:
+    """fan_messages campaigns: generation through the router, messages onto the rate-limited queue."""
+    from shared.campaigns.fan_messages import FanCampaignService
+
+    settings = get_settings()
+    return FanCampaignService(
+        campaigns=campaign_service(),
+        router=provider_router(),
+        prices=price_table(),
+        workflows=workflow_store(),
+        queue=queue(settings.messages_queue_name),
+        max_output_tokens=settings.max_output_tokens,
+        concurrency=settings.fan_generation_concurrency,
+        sync_max_recipients=settings.fan_sync_max_recipients,
+    )
+
+
+def once_guard() -> PowertoolsOnce:
+    """At most one completed run per idempotency key, in the idempotency table (one per caller)."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    from shared.sending.once import PowertoolsOnce
+
+    settings = get_settings()
+    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto3_client=dynamodb_client())
+    return PowertoolsOnce(persistence, settings.send_dedup_ttl_s)
+
+
+@lru_cache(maxsize=1)
+def async_campaigns() -> AsyncCampaigns:
+    """Async submission (campaign function) and execution (workflow runner)."""
+    from shared.campaigns.async_jobs import AsyncCampaigns
+
+    settings = get_settings()
+    return AsyncCampaigns(
+        campaigns=campaign_service(),
+        fans=fan_campaign_service(),
+        workflows=workflow_store(),
+        queue=queue(settings.workflows_queue_name),
+        once=once_guard(),
+        margin_s=settings.deadline_margin_s,
+    )
+
+
+@lru_cache(maxsize=1)
+def message_drainer() -> MessageDrainer:
+    """The drainer over Redis, the gateway (key from Secrets Manager), the queue and the workflow counts."""
+    from shared.sending.drainer import MessageDrainer
+    from shared.sending.gateway import SendingGateway
+    from shared.sending.limiter import SlidingWindowLimiter, redis_client
+
+    settings = get_settings()
+    limiter = SlidingWindowLimiter(
+        redis_client(settings.redis_url, settings.redis_timeout_s),
+        settings.of_rate_limit,
+        settings.of_rate_window_s * 1000,
+        guard_ms=settings.of_rate_guard_ms,
+        unavailable_retry_ms=settings.of_limiter_unavailable_delay_s * 1000,
+    )
+    gateway_key = provider_key(settings.gateway_api_key_secret_name, settings.gateway_api_key.get_secret_value())
+    return MessageDrainer(
+        limiter=limiter,
+        gateway=SendingGateway(settings.gateway_url, gateway_key, settings.gateway_timeout_s),
+        queue=queue(settings.messages_queue_name),
+        counters=workflow_store(),
+        once=once_guard(),
+        max_receive_count=settings.messages_max_receive_count,
+        retry_backoff_s=settings.send_retry_backoff_s,
+        gateway_timeout_s=settings.gateway_timeout_s,
+    )
+
+
+def clear_caches() -> None:
+    """Forget every cached collaborator and the settings: the next call builds them from the environment."""
+    get_settings.cache_clear()
+    for value in list(globals().values()):
+        if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == __name__:
+            value.cache_clear()
+
+
+def health_probes() -> dict[str, Probe]:
+    """The health check's probes, each a cheap read of one dependency."""
+    settings = get_settings()
+
+    def database() -> None:
+        workflow_store().ping()
+
+    def cache() -> None:
+        if not settings.redis_url:
+            raise NotConfiguredError("REDIS_URL is not set")
+        import redis
+
+        redis.Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1).ping()
+
+    def queue() -> None:
+        aws_client("sqs").get_queue_url(QueueName=settings.workflows_queue_name)
+
+    def provider(name: str) -> Probe:
+        def probe() -> CheckStatus:
+            if name == "azure" and not settings.azure_openai_endpoint:
+                raise NotConfiguredError("AZURE_OPENAI_ENDPOINT is not set")
+            store = circuit_store()
+            states = []
+            for candidate in settings.candidates_of(name):
+                store.configure(config=circuit_config(), circuit_name=candidate.circuit_name)
+                states.append(str(store.get_state(candidate.circuit_name).state))
+            return circuits_status(states)
+
+        return probe
+
+    return {
+        "database": database,
+        "cache": cache,
+        "queue": queue,
+        "azureProvider": provider("azure"),
+        "openaiProvider": provider("openai"),
+    }

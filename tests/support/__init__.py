@@ -1,0 +1,1 @@
+"""Fakes and factories shared by every test tier (no test module imports another)."""

@@ -1,0 +1,292 @@
+"""In-memory fakes of our storage ports and providers, for tests that need no network at all."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+
+from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerPersistenceLayer
+from aws_lambda_powertools.utilities.circuit_breaker.persistence.base import CircuitBreakerExistingLockError
+from aws_lambda_powertools.utilities.circuit_breaker.persistence.record import CircuitStateRecord
+from aws_lambda_powertools.utilities.circuit_breaker.states import CircuitState
+
+from shared.alerts.rules import AlertRecord, AlertRule
+from shared.alerts.thresholds import GLOBAL_OWNER, SpendThreshold, applicable_of, hard_cap_of
+from shared.campaigns.models import Workflow
+from shared.config.settings import RouteCandidate
+from shared.core.errors import RoutingConflictError
+from shared.core.pricing import PriceTable
+from shared.routing.overrides import Route, RouteChange, RoutingOverrides
+from shared.routing.router import ProviderRouter, RetryPolicy, RouteOverrides, breaker_config
+from shared.routing.types import ChatMessage, ChatProvider, Completion
+
+
+class InMemoryCircuitStore(CircuitBreakerPersistenceLayer):
+    """Circuit state in a dict; share one ``records`` dict between instances to act as one store."""
+
+    def __init__(self, records: dict[str, CircuitStateRecord] | None = None) -> None:
+        super().__init__()
+        self.records = records if records is not None else {}
+
+    def _get_record(self, name: str) -> CircuitStateRecord | None:
+        record = self.records.get(name)
+        return copy.copy(record) if record else None
+
+    def _put_record(
+        self, record: CircuitStateRecord, condition: str | None = None, expected_opened_at: int | None = None
+    ) -> None:
+        if condition == "half_open":
+            current = self.records.get(record.name)
+            if current is None or current.state != CircuitState.OPEN or current.half_open_owner is not None:
+                raise CircuitBreakerExistingLockError(record.name)
+            if expected_opened_at is not None and current.opened_at != expected_opened_at:
+                raise CircuitBreakerExistingLockError(record.name)
+        self.records[record.name] = copy.copy(record)
+
+    def _update_record(self, record: CircuitStateRecord) -> None:
+        self.records[record.name] = copy.copy(record)
+
+    def age_open_circuit(self, name: str, seconds: int) -> None:
+        """Move an open circuit's opening ``seconds`` into the past, as if its recovery window had run."""
+        record = self.records[name]
+        assert record.state == CircuitState.OPEN and record.opened_at is not None, record
+        record.opened_at -= seconds
+
+
+class ScriptedProvider:
+    """A provider that answers from a script: each entry is a Completion to return or an exception to raise."""
+
+    def __init__(self, name: str, script: Sequence[Completion | Exception] = ()) -> None:
+        self.name = name
+        self.script = list(script)
+        self.calls: list[dict] = []
+
+    def complete(self, model: str, messages: Sequence[ChatMessage], *, timeout_s: float, max_tokens: int) -> Completion:
+        self.calls.append({"model": model, "timeout_s": timeout_s, "max_tokens": max_tokens})
+        result = self.script.pop(0) if self.script else completion()
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+
+def scripted_router(
+    routing_table: Mapping[str, Sequence[RouteCandidate]],
+    prices: PriceTable,
+    openai: ChatProvider | Sequence[Completion | Exception] = (),
+    azure: ChatProvider | Sequence[Completion | Exception] = (),
+    overrides: RouteOverrides | None = None,
+) -> ProviderRouter:
+    """The real router over scripted providers (a script, or a provider the test keeps), one attempt per
+    candidate, an in-memory breaker that never opens in a test's volume, and no sleeping."""
+
+    def provider(name: str, given: ChatProvider | Sequence[Completion | Exception]) -> ChatProvider:
+        return given if hasattr(given, "complete") else ScriptedProvider(name, given)  # type: ignore[arg-type]
+
+    return ProviderRouter(
+        routing_table={kind: list(candidates) for kind, candidates in routing_table.items()},
+        providers={"openai": provider("openai", openai), "azure": provider("azure", azure)},
+        prices=prices,
+        breaker_store=InMemoryCircuitStore(),
+        breaker_config=breaker_config(1000, 30, 1, 0),
+        policy=RetryPolicy(max_attempts=1),
+        sleep=lambda _: None,
+        overrides=overrides,
+    )
+
+
+def completion(content: str = "ok", input_tokens: int = 100, output_tokens: int = 50) -> Completion:
+    """A successful completion with the given usage."""
+    return Completion(content=content, input_tokens=input_tokens, output_tokens=output_tokens, reported_model="x")
+
+
+class InMemoryWorkflowStore:
+    """The workflow repository in a dict, keeping every saved version for assertions."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, Workflow] = {}
+        self.history: list[Workflow] = []
+
+    def save(self, workflow: Workflow) -> None:
+        self.items[workflow.workflow_id] = workflow
+        self.history.append(workflow)
+
+    def get(self, workflow_id: str) -> Workflow | None:
+        return self.items.get(workflow_id)
+
+
+class InMemoryCostStore:
+    """The costs table in a dict, with DynamoDB's semantics: all-or-nothing events, BETWEEN queries.
+
+    A lock stands in for DynamoDB's transaction isolation, so threads can hammer one instance.
+    ``requests`` counts calls per operation, like the botocore hook the benchmarks use.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.items: dict[tuple[str, str], dict] = {}
+        self.requests: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def _count(self, operation: str) -> None:
+        self.requests[operation] = self.requests.get(operation, 0) + 1
+
+    def add_event(self, key, event, counters, increment, counter_ttl) -> bool:
+        with self._lock:
+            self._count("TransactWriteItems")
+            if key in self.items:
+                return False
+            self.items[key] = {"pk": key[0], "sk": key[1], **{k: v for k, v in event.items() if v is not None}}
+            for counter in counters:
+                item = self.items.setdefault(counter, {"pk": counter[0], "sk": counter[1]})
+                item["micros"] = item.get("micros", 0) + increment.micros
+                item["requests"] = item.get("requests", 0) + increment.requests
+                item["tokensIn"] = item.get("tokensIn", 0) + increment.tokens_in
+                item["tokensOut"] = item.get("tokensOut", 0) + increment.tokens_out
+                item["fallbacks"] = item.get("fallbacks", 0) + increment.fallbacks
+                item["expiresAt"] = counter_ttl
+            return True
+
+    def get_items(self, keys):
+        with self._lock:
+            self._count("BatchGetItem")
+            return {key: dict(self.items[key]) for key in keys if key in self.items}
+
+    def query(self, pk, low, high):
+        with self._lock:
+            self._count("Query")
+            found = [dict(item) for (p, s), item in self.items.items() if p == pk and low <= s <= high]
+            return sorted(found, key=lambda item: item["sk"])
+
+    def put_if_absent(self, key, attributes) -> bool:
+        with self._lock:
+            self._count("PutItem")
+            if key in self.items:
+                return False
+            self.items[key] = {"pk": key[0], "sk": key[1], **attributes}
+            return True
+
+    def delete(self, key) -> None:
+        with self._lock:
+            self._count("DeleteItem")
+            self.items.pop(key, None)
+
+
+class OutboxPublisher:
+    """An alert publisher that keeps what it was given; ``fail`` makes the next publish raise."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.fail = False
+
+    def publish(self, subject: str, body: str) -> None:
+        if self.fail:
+            self.fail = False
+            raise ConnectionError("SNS is unreachable")
+        self.sent.append((subject, body))
+
+
+class InMemoryThresholdStore:
+    """The spend thresholds in a dict keyed by (owner, id), with the DynamoDB store's selection rules."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], SpendThreshold] = {}
+        self.reads = 0
+
+    def put(self, threshold: SpendThreshold) -> None:
+        self.items[(threshold.owner_id, threshold.threshold_id)] = threshold
+
+    def get(self, owner_id: str, threshold_id: str) -> SpendThreshold | None:
+        return self.items.get((owner_id, threshold_id))
+
+    def list_for(self, owner_id: str) -> list[SpendThreshold]:
+        self.reads += 1
+        found = [t for (owner, _), t in self.items.items() if owner == owner_id]
+        return sorted(found, key=lambda t: (t.created_at, t.threshold_id))
+
+    def applicable(self, user_id: str, campaign_id: str) -> list[SpendThreshold]:
+        return applicable_of(self.list_for(GLOBAL_OWNER), self.list_for(user_id), campaign_id)
+
+    def hard_cap(self, user_id: str) -> SpendThreshold | None:
+        return hard_cap_of(self.list_for(user_id))
+
+
+class InMemoryAlertRuleStore:
+    """Rules, send markers and history in dicts, with the DynamoDB store's conditions and ordering."""
+
+    def __init__(self) -> None:
+        self.rules: dict[tuple[str, str], AlertRule] = {}
+        self.sent_until: dict[str, int] = {}
+        self.records: dict[str, list[AlertRecord]] = {}
+
+    def put_rule(self, rule: AlertRule) -> None:
+        self.rules[(rule.owner_id, rule.rule_id)] = rule
+
+    def get_rule(self, owner_id: str, rule_id: str) -> AlertRule | None:
+        return self.rules.get((owner_id, rule_id))
+
+    def rules_of(self, owner_id: str) -> list[AlertRule]:
+        found = [r for (owner, _), r in self.rules.items() if owner == owner_id]
+        return sorted(found, key=lambda r: (r.created_at, r.rule_id))
+
+    def claim_send(self, rule_id: str, now: float, window_s: int) -> bool:
+        if rule_id in self.sent_until and not self.sent_until[rule_id] < int(now):
+            return False
+        self.sent_until[rule_id] = int(now) + window_s
+        return True
+
+    def release_send(self, rule_id: str) -> None:
+        self.sent_until.pop(rule_id, None)
+
+    def add_record(self, record: AlertRecord) -> None:
+        self.records.setdefault(record.owner_id, []).append(record)
+
+    def history(self, owner_id: str, limit: int, after: str | None) -> tuple[list[AlertRecord], str | None]:
+        ordered = sorted(self.records.get(owner_id, []), key=lambda r: r.sort_key, reverse=True)
+        if after:
+            ordered = [r for r in ordered if r.sort_key < after]
+        page = ordered[:limit]
+        return page, (page[-1].sort_key if len(ordered) > limit else None)
+
+
+class FakeSnsClient:
+    """Records ``publish`` calls like boto3's SNS client; ``fail`` makes the next publish raise."""
+
+    def __init__(self) -> None:
+        self.published: list[dict[str, str]] = []
+        self.fail = False
+
+    def publish(self, **kwargs: str) -> dict[str, str]:
+        if self.fail:
+            self.fail = False
+            raise ConnectionError("SNS is unreachable")
+        self.published.append(kwargs)
+        return {"MessageId": str(len(self.published))}
+
+
+class InMemoryRoutingOverrideStore:
+    """The routing overrides and their audit log in memory, with the DynamoDB store's version condition."""
+
+    def __init__(self) -> None:
+        self.overrides = RoutingOverrides()
+        self.log: dict[str, RouteChange] = {}
+        self.reads = 0
+        self.fail_reads = False
+
+    def current(self) -> RoutingOverrides:
+        self.reads += 1
+        if self.fail_reads:
+            raise ConnectionError("DynamoDB is unreachable")
+        return self.overrides
+
+    def commit(self, change: RouteChange, routes: dict[str, Route], expected_version: int) -> None:
+        if expected_version != self.overrides.version or change.change_id in self.log:
+            raise RoutingConflictError("The routing changed meanwhile; reload and try again.")
+        self.overrides = RoutingOverrides(dict(routes), expected_version + 1)
+        self.log[change.change_id] = change
+
+    def change(self, change_id: str) -> RouteChange | None:
+        return self.log.get(change_id)
+
+    def changes(self, limit: int) -> list[RouteChange]:
+        return sorted(self.log.values(), key=lambda c: c.change_id, reverse=True)[:limit]
