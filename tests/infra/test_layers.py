@@ -16,7 +16,7 @@ from stacks import constants as c
 def test_shared_layer_bundler_copies_the_package_under_python(tmp_path: Path) -> None:
     assert SharedLayerBundler().try_bundle(str(tmp_path), image=None) is True
     assert (tmp_path / "python" / "shared" / "__init__.py").is_file()
-    assert (tmp_path / "python" / "shared" / "naming.py").is_file()
+    assert (tmp_path / "python" / "shared" / "core" / "naming.py").is_file()
     assert not list(tmp_path.rglob("__pycache__"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["python"]
 
