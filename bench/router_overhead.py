@@ -58,8 +58,8 @@ def _direct_caller(base_url: str) -> Callable[[], Any]:
 
 
 def _our_caller(base_url: str, overheads: list[float]) -> Callable[[], Any]:
-    from shared.config.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE
     from shared.core.pricing import PriceTable
+    from shared.routing.candidates import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE
     from shared.routing.clients import build_azure_provider, build_openai_provider
     from shared.routing.deadline import Deadline
     from shared.routing.router import ProviderRouter, RetryPolicy, breaker_config

@@ -22,7 +22,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from shared.config.settings import ProviderName
+from shared.routing.candidates import ProviderName
 from stacks import constants as c
 from stacks.config import StackConfig
 

@@ -14,8 +14,8 @@ from shared.api.costs.views import breakdown_window, cost_scope
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
+from shared.core.time import utc_day
 from shared.ledger.campaign_costs import CampaignSort, SortOrder, campaign_costs, sort_campaigns
-from shared.ledger.events import utc_day
 from shared.wiring.container import cost_ledger
 
 app = build_resolver()

@@ -13,7 +13,7 @@ from shared.api.costs.views import breakdown_response, breakdown_window, cost_sc
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
-from shared.ledger.events import utc_day
+from shared.core.time import utc_day
 from shared.ledger.ledger import GroupBy
 from shared.wiring.container import cost_ledger
 

@@ -15,7 +15,7 @@ from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, error_responses, ok
 from shared.config.settings import get_settings
 from shared.core.observability import logger, metrics, tracer
-from shared.ledger.events import utc_day
+from shared.core.time import utc_day
 from shared.wiring.container import cost_ledger
 
 app = build_resolver()

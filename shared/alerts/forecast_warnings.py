@@ -27,8 +27,9 @@ from shared.alerts.channels import SNS_SUBJECT_MAX, format_usd
 from shared.alerts.threshold_alerts import AlertPublisher
 from shared.alerts.thresholds import GLOBAL_OWNER, ThresholdStore
 from shared.core.observability import logger
+from shared.core.time import utc_day
 from shared.forecast.model import DEFAULT_SPIKE_RULE, HISTORY_DAYS, Forecast, Projection, SpikeRule, forecast
-from shared.ledger.events import CostEvent, utc_day
+from shared.ledger.events import CostEvent
 from shared.ledger.keys import EVERYONE, Key, Scope, month_period
 from shared.ledger.ledger import SECONDS_PER_DAY, CostLedger
 from shared.routing.telemetry import record_cost_alert, record_cost_failure

@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol
 from botocore.exceptions import ClientError
 
 from shared.alerts.thresholds import THRESHOLD_PK_PREFIX
-from shared.ledger.store import deserialize_item, serialize_item
+from shared.core.dynamo import deserialize_item, serialize_item
 
 ChannelType = Literal["email", "sns"]
 AlertStatus = Literal["sent", "suppressed"]

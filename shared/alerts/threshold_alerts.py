@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 
 from shared.alerts.channels import alert_email
 from shared.core.pricing import MICROS_PER_USD
-from shared.ledger.events import utc_day
+from shared.core.time import utc_day
 from shared.ledger.keys import EVERYONE, Key, alert_key, counter_key, day_period, month_period
 from shared.ledger.ledger import CostLedger
 from shared.ledger.store import Counters

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, Protocol
 
+from shared.core.dynamo import deserialize_item, serialize_item
 from shared.ledger.keys import EVERYONE, Key, Scope, counter_key, day_period, month_period
-from shared.ledger.store import deserialize_item, serialize_item
 
 ThresholdScope = Literal["global", "user", "campaign"]
 ThresholdPeriod = Literal["daily", "monthly"]

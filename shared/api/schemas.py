@@ -9,7 +9,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from shared.campaigns.models import CamelModel, MessageCounts, Workflow
+from shared.campaigns.models import Workflow
+from shared.core.models import CamelModel
+from shared.sending.messages import MessageCounts
 
 API_TITLE = "Hybrid Orchestrator API"
 API_VERSION = "2.0.0"

@@ -35,12 +35,12 @@ from typing import TYPE_CHECKING, Protocol
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.budgets.store import BudgetStore, Reservation
-from shared.config.settings import RouteCandidate
 from shared.core.errors import BudgetExceededError, BudgetUnavailableError
 from shared.core.observability import logger, metrics
 from shared.core.pricing import PriceTable, UnpricedModelError, micros_to_usd
-from shared.ledger.events import utc_day
+from shared.core.time import utc_day
 from shared.ledger.keys import Scope, month_period
+from shared.routing.candidates import RouteCandidate
 from shared.routing.types import ChatMessage
 
 if TYPE_CHECKING:

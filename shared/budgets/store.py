@@ -19,7 +19,8 @@ from typing import Any, Literal, Protocol
 
 from botocore.exceptions import ClientError
 
-from shared.ledger.store import CostStoreError, _cancellation_codes, deserialize_item, serialize_item
+from shared.core.dynamo import cancellation_codes, deserialize_item, serialize_item
+from shared.ledger.store import CostStoreError
 
 RESERVATION_TTL_S = 40 * 86_400  # a leaked reservation's item outlives its month, then DynamoDB drops it
 _CONFLICT_RETRIES = 8  # concurrent requests of one user contend for one budget item; a cancelled one is redone
@@ -193,7 +194,7 @@ class DynamoBudgetStore:
                 self._client.transact_write_items(TransactItems=items)
                 return []
             except ClientError as exc:
-                reasons = _cancellation_codes(exc)
+                reasons = cancellation_codes(exc)
                 if "ConditionalCheckFailed" in reasons:
                     return reasons
                 if "TransactionConflict" in reasons and attempt < _CONFLICT_RETRIES:

@@ -15,15 +15,17 @@ from typing import Any, Literal
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from shared.campaigns.fan_messages import FanCampaignService
-from shared.campaigns.models import FAN_MESSAGES, Caller, CamelModel, CampaignRequest, Workflow, WorkflowError
-from shared.campaigns.service import CampaignService, iso_timestamp
+from shared.campaigns.models import FAN_MESSAGES, Caller, CampaignRequest, Workflow, WorkflowError
+from shared.campaigns.service import CampaignService
 from shared.campaigns.workflows import WorkflowRepository
 from shared.core.errors import DomainError, QueueUnavailableError
+from shared.core.models import CamelModel
 from shared.core.observability import logger
+from shared.core.once import OnceGuard
 from shared.core.queues import Queue
+from shared.core.time import iso_timestamp
 from shared.routing.deadline import Deadline
 from shared.routing.paths import RequestPath
-from shared.sending.once import OnceGuard
 
 JobResult = Literal["completed", "failed", "skipped", "missing"]
 

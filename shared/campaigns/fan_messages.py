@@ -22,14 +22,13 @@ from shared.campaigns.models import (
     Caller,
     CampaignData,
     CampaignRequest,
-    MessageCounts,
     TokenUsage,
     Workflow,
     WorkflowError,
     WorkflowStep,
 )
-from shared.campaigns.service import CampaignRouter, CampaignService, iso_timestamp
-from shared.campaigns.workflows import WorkflowCounters, WorkflowRepository
+from shared.campaigns.service import CampaignRouter, CampaignService
+from shared.campaigns.workflows import WorkflowRepository
 from shared.core.errors import (
     BudgetError,
     BudgetExceededError,
@@ -39,12 +38,13 @@ from shared.core.errors import (
 )
 from shared.core.pricing import CallCost, PriceTable
 from shared.core.queues import Queue
+from shared.core.time import iso_timestamp
 from shared.routing.deadline import Deadline
 from shared.routing.paths import RequestPath, route_key
 from shared.routing.router import AllProvidersFailedError, ProviderRequestRejectedError
 from shared.routing.telemetry import record_routing, record_served_call
 from shared.routing.types import ChatMessage, RoutedCompletion, RoutingOutcome
-from shared.sending.messages import OutboundMessage
+from shared.sending.messages import MessageCounts, OutboundMessage, WorkflowCounters
 
 FAN_SYSTEM_PROMPT = (
     "You write one short, warm, personal direct message from a creator to one of their fans on "

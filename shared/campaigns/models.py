@@ -6,25 +6,16 @@ from collections import Counter
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic.alias_generators import to_camel
 
-from shared.config.settings import CampaignType
+from shared.core.models import CamelModel
+from shared.routing.candidates import CampaignType
 from shared.sending.ids import MAX_RECIPIENTS, AccountId, FanId
+from shared.sending.messages import MessageCounts
 
 FAN_MESSAGES = "fan_messages"
 SENDING_PLATFORM = "onlyfans"  # the one platform fan messages are sent on
 WorkflowStatus = Literal["queued", "running", "completed", "failed"]
 Platform = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$", description="Target platform, e.g. instagram")]
-
-
-class CamelModel(BaseModel):
-    """Python names in code, camelCase on the wire.
-
-    Models here build their validators on first use (``defer_build``): each function imports many
-    models and uses a few, and building the others would cost its cold start for nothing.
-    """
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
 
 class CampaignData(BaseModel):
@@ -139,14 +130,6 @@ class WorkflowStep(CamelModel):
     budget_note: str | None = Field(
         default=None, description="How the monthly budget changed this step: a downgrade, or messages not generated"
     )
-
-
-class MessageCounts(CamelModel):
-    """Fan messages of the workflow by state."""
-
-    sent: int = 0
-    queued: int = 0
-    failed: int = 0
 
 
 class WorkflowError(CamelModel):

@@ -6,10 +6,10 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Protocol
 
 from shared.budgets.guard import Admission, Budget, Unbudgeted
+from shared.campaigns.billing import billed_events
 from shared.campaigns.models import (
     AttemptRecord,
     Caller,
@@ -24,7 +24,8 @@ from shared.campaigns.prompts import build_messages
 from shared.campaigns.workflows import WorkflowRepository
 from shared.core.errors import BudgetError, ProviderRejectedCampaignError, ProvidersUnavailableError
 from shared.core.pricing import CallCost, PriceTable
-from shared.ledger.events import CostRecorder, billed_events
+from shared.core.time import iso_timestamp
+from shared.ledger.events import CostRecorder
 from shared.routing.deadline import Deadline
 from shared.routing.paths import RequestPath, route_key
 from shared.routing.router import AllProvidersFailedError, ProviderRequestRejectedError
@@ -237,7 +238,3 @@ def _step(
         cost_micros=cost.micros if cost else 0,
         latency_ms=round(outcome.provider_ms + outcome.waited_ms),
     )
-
-
-def iso_timestamp(epoch_s: float) -> str:
-    return datetime.fromtimestamp(epoch_s, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -8,8 +8,9 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from shared.campaigns.models import MessageCounts, Workflow
+from shared.campaigns.models import Workflow
 from shared.core.dynamo import attribute_value, python_value
+from shared.sending.messages import MessageCounts
 
 
 class WorkflowRepository(Protocol):
@@ -18,14 +19,6 @@ class WorkflowRepository(Protocol):
     def save(self, workflow: Workflow) -> None: ...
 
     def get(self, workflow_id: str) -> Workflow | None: ...
-
-
-class WorkflowCounters(Protocol):
-    """What the sending path needs: atomic message counts on a workflow (see ``DynamoWorkflowStore``)."""
-
-    def add_counts(
-        self, workflow_id: str, updated_at: str, *, sent: int = 0, queued: int = 0, failed: int = 0
-    ) -> MessageCounts | None: ...
 
 
 class DynamoWorkflowStore:

@@ -9,54 +9,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.core.naming import QUEUE_SUFFIXES, TABLE_SUFFIXES, TOPIC_SUFFIX, resource_name
-
-ProviderName = Literal["azure", "openai"]
-CampaignType = Literal["content_planning", "message_generation", "fan_messages", "caption"]
-
-
-class RouteCandidate(BaseModel):
-    """One entry of the fallback matrix: a provider and the model (OpenAI) or deployment (Azure)."""
-
-    provider: ProviderName
-    model: Annotated[str, Field(min_length=1, description="OpenAI model name or Azure deployment name")]
-
-    @property
-    def circuit_name(self) -> str:
-        """Name of the circuit breaker guarding this (provider, deployment)."""
-        return f"{self.provider}:{self.model}"
-
-
-DEFAULT_ROUTING_TABLE: dict[str, list[RouteCandidate]] = {
-    "content_planning": [
-        RouteCandidate(provider="azure", model="planner-gpt-4o"),
-        RouteCandidate(provider="openai", model="gpt-4o"),
-    ],
-    "message_generation": [
-        RouteCandidate(provider="openai", model="gpt-4o-mini"),
-        RouteCandidate(provider="azure", model="chat-gpt-4o-mini"),
-    ],
-    "fan_messages": [
-        RouteCandidate(provider="openai", model="gpt-4o-mini"),
-        RouteCandidate(provider="azure", model="chat-gpt-4o-mini"),
-    ],
-    "caption": [
-        RouteCandidate(provider="openai", model="gpt-4o-mini"),
-        RouteCandidate(provider="azure", model="chat-gpt-4o-mini"),
-    ],
-}
-
-# Azure reports whatever model name the deployment was created from (and sometimes a version
-# suffix); pricing must never depend on that, so each deployment names its priced base model.
-DEFAULT_AZURE_DEPLOYMENTS: dict[str, str] = {
-    "planner-gpt-4o": "gpt-4o",
-    "chat-gpt-4o-mini": "gpt-4o-mini",
-}
+from shared.routing.candidates import (
+    DEFAULT_AZURE_DEPLOYMENTS,
+    DEFAULT_ROUTING_TABLE,
+    ProviderName,
+    RouteCandidate,
+)
 
 
 class Settings(BaseSettings):

@@ -8,10 +8,15 @@ session, resources and s3transfer), about 20 ms of cold start that the read-only
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.shared.dynamodb_deserializer import TypeDeserializer
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
 
 _deserializer = TypeDeserializer()
 
@@ -31,3 +36,26 @@ def _serializer() -> Any:
     from boto3.dynamodb.types import TypeSerializer
 
     return TypeSerializer()
+
+
+def serialize_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A plain dict as DynamoDB attribute values (``None`` attributes are left out)."""
+    return {name: attribute_value(value) for name, value in item.items() if value is not None}
+
+
+def deserialize_item(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute values as a plain dict, numbers as ``int``."""
+    return {name: _plain(python_value(value)) for name, value in raw.items()}
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; every number we store is an integer."""
+    return int(value) if isinstance(value, Decimal) else value
+
+
+def cancellation_codes(exc: ClientError) -> list[str]:
+    """The per-item reasons of a cancelled transaction (empty for any other error)."""
+    if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return []
+    reasons: Iterable[Mapping[str, Any]] = exc.response.get("CancellationReasons") or []
+    return [str(reason.get("Code") or "None") for reason in reasons]

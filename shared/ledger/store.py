@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from shared.core.dynamo import attribute_value, python_value
+from shared.core.dynamo import cancellation_codes, deserialize_item, serialize_item
 from shared.ledger.keys import Key
 
 _BATCH_GET_MAX_KEYS = 100
@@ -140,7 +139,7 @@ class DynamoCostStore:
                 self._client.transact_write_items(TransactItems=items)
                 return True
             except ClientError as exc:
-                reasons = _cancellation_codes(exc)
+                reasons = cancellation_codes(exc)
                 if reasons and reasons[0] == "ConditionalCheckFailed":
                     return False
                 if "TransactionConflict" in reasons and attempt < _CONFLICT_RETRIES:
@@ -207,26 +206,3 @@ class DynamoCostStore:
 
 def _key(key: Key) -> dict[str, Any]:
     return {"pk": {"S": key[0]}, "sk": {"S": key[1]}}
-
-
-def serialize_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    """A plain dict as DynamoDB attribute values (``None`` attributes are left out)."""
-    return {name: attribute_value(value) for name, value in item.items() if value is not None}
-
-
-def deserialize_item(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """DynamoDB attribute values as a plain dict, numbers as ``int``."""
-    return {name: _plain(python_value(value)) for name, value in raw.items()}
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers come back as Decimal; every number we store is an integer."""
-    return int(value) if isinstance(value, Decimal) else value
-
-
-def _cancellation_codes(exc: ClientError) -> list[str]:
-    """The per-item reasons of a cancelled transaction (empty for any other error)."""
-    if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-        return []
-    reasons: Iterable[Mapping[str, Any]] = exc.response.get("CancellationReasons") or []
-    return [str(reason.get("Code") or "None") for reason in reasons]

@@ -29,11 +29,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from shared.config.settings import RouteCandidate
 from shared.core.data import DATA_DIR
 from shared.core.pricing import MICROS_PER_USD, PriceTable, UnpricedModelError
 from shared.ledger.keys import EVERYONE, aggregate_pk, day_period, period_bounds, split_sort_key
 from shared.ledger.store import CostStore, Counters
+from shared.routing.candidates import RouteCandidate
 from shared.routing.overrides import Route
 
 WINDOW_DAYS = 30

@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from shared.config.settings import RouteCandidate
 from shared.core.errors import (
     RecommendationNotFoundError,
     RouteChangeNotFoundError,
@@ -36,6 +35,7 @@ from shared.optimization.optimizer import (
     recommend,
     window_spend,
 )
+from shared.routing.candidates import RouteCandidate
 from shared.routing.overrides import (
     ChangeKind,
     Route,

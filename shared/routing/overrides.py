@@ -23,10 +23,10 @@ from typing import Any, Literal, Protocol
 
 from botocore.exceptions import ClientError
 
-from shared.config.settings import RouteCandidate
+from shared.core.dynamo import deserialize_item, serialize_item
 from shared.core.errors import RoutingConflictError
 from shared.core.observability import logger
-from shared.ledger.store import deserialize_item, serialize_item
+from shared.routing.candidates import RouteCandidate
 
 CURRENT_KEY = ("ROUTING#OVERRIDES", "CURRENT")
 CHANGES_PK = "ROUTING#CHANGES"

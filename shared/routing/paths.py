@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
-from shared.config.settings import RouteCandidate
+from shared.routing.candidates import RouteCandidate
 
 RequestPath = Literal["hybrid", "legacy"]
 

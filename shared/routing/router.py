@@ -32,8 +32,8 @@ from aws_lambda_powertools.utilities.circuit_breaker import (
 )
 from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerPersistenceLayer
 
-from shared.config.settings import RouteCandidate
 from shared.core.pricing import PriceTable, UnpricedModelError
+from shared.routing.candidates import RouteCandidate
 from shared.routing.deadline import Deadline
 from shared.routing.errors import (
     ProviderError,

@@ -18,14 +18,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
-from shared.campaigns.service import iso_timestamp
-from shared.campaigns.workflows import WorkflowCounters
 from shared.core.observability import logger, metrics
+from shared.core.once import OnceGuard
 from shared.core.queues import MAX_DELAY_S, Queue
+from shared.core.time import iso_timestamp
 from shared.sending.gateway import Gateway, GatewayRejectedError
 from shared.sending.limiter import RateLimiter
-from shared.sending.messages import OutboundMessage
-from shared.sending.once import OnceGuard
+from shared.sending.messages import OutboundMessage, WorkflowCounters
 
 Outcome = Literal["sent", "rejected", "requeued", "deferred"]
 # Time a record must still have to be worth starting: the gateway's timeout plus this margin.

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from pydantic import Field
 
-from shared.campaigns.models import CamelModel
+from shared.core.models import CamelModel
 from shared.sending.ids import AccountId, FanId, idempotency_key
 
 
@@ -37,3 +37,19 @@ class OutboundMessage(CamelModel):
     def to_body(self) -> str:
         """The SQS message body."""
         return self.model_dump_json(by_alias=True)
+
+
+class MessageCounts(CamelModel):
+    """Fan messages of the workflow by state."""
+
+    sent: int = 0
+    queued: int = 0
+    failed: int = 0
+
+
+class WorkflowCounters(Protocol):
+    """What the sending path needs: atomic message counts on a workflow (see ``DynamoWorkflowStore``)."""
+
+    def add_counts(
+        self, workflow_id: str, updated_at: str, *, sent: int = 0, queued: int = 0, failed: int = 0
+    ) -> MessageCounts | None: ...

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from shared.campaigns.cost_tracker import CostTracker
     from shared.campaigns.fan_messages import FanCampaignService
     from shared.campaigns.service import CampaignService
+    from shared.core.once import PowertoolsOnce
     from shared.core.queues import SqsQueue
     from shared.ledger.ledger import CostLedger
     from shared.optimization.service import CostOptimizer
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
     from shared.routing.overrides import CachedRouteOverrides, DynamoRoutingOverrideStore
     from shared.routing.router import ProviderRouter
     from shared.sending.drainer import MessageDrainer
-    from shared.sending.once import PowertoolsOnce
 
 
 @lru_cache(maxsize=4)
@@ -367,7 +367,7 @@ def once_guard() -> PowertoolsOnce:
     """At most one completed run per idempotency key, in the idempotency table (one per caller)."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    from shared.sending.once import PowertoolsOnce
+    from shared.core.once import PowertoolsOnce
 
     settings = get_settings()
     persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto3_client=dynamodb_client())

@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from shared.config.settings import DEFAULT_ROUTING_TABLE
+from shared.routing.candidates import DEFAULT_ROUTING_TABLE
 
 CAPTION = {"type": "caption", "platforms": ["instagram"], "data": {"theme": "optimization"}}
 APPLY = "/api/v2/costs/optimization/apply"

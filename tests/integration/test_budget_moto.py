@@ -15,7 +15,8 @@ from shared.budgets.store import DynamoBudgetStore, Reservation
 from shared.campaigns.models import Caller, CampaignRequest
 from shared.campaigns.prompts import build_messages
 from shared.core.errors import BudgetExceededError
-from shared.ledger.events import CostEvent, utc_day
+from shared.core.time import utc_day
+from shared.ledger.events import CostEvent
 from shared.ledger.keys import Scope, month_period
 from shared.routing.deadline import Deadline
 

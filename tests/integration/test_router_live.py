@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerDynamoDBPersistence
 
-from shared.config.settings import RouteCandidate
 from shared.core.pricing import PriceTable
+from shared.routing.candidates import RouteCandidate
 from shared.routing.clients import build_azure_provider, build_openai_provider
 from shared.routing.deadline import Deadline
 from shared.routing.router import (

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.config.settings import RouteCandidate
 from shared.core.errors import RoutingConflictError
+from shared.routing.candidates import RouteCandidate
 from shared.routing.overrides import DynamoRoutingOverrideStore, RouteChange, new_change_id
 from tests.integration import test_cost_ledger_moto as ledger_moto
 

@@ -13,8 +13,8 @@ import pytest
 
 from local.queue_poller import EventSource, QueuePoller
 from shared import container
-from shared.campaigns.models import MessageCounts, Workflow
-from shared.sending.messages import OutboundMessage
+from shared.campaigns.models import Workflow
+from shared.sending.messages import MessageCounts, OutboundMessage
 
 FANS = [f"fan-{i}" for i in range(5)]
 

@@ -13,9 +13,9 @@ from aws_lambda_powertools.utilities.circuit_breaker.states import CircuitState
 from shared.alerts.rules import AlertRecord, AlertRule
 from shared.alerts.thresholds import GLOBAL_OWNER, SpendThreshold, applicable_of, hard_cap_of
 from shared.campaigns.models import Workflow
-from shared.config.settings import RouteCandidate
 from shared.core.errors import RoutingConflictError
 from shared.core.pricing import PriceTable
+from shared.routing.candidates import RouteCandidate
 from shared.routing.overrides import Route, RouteChange, RoutingOverrides
 from shared.routing.router import ProviderRouter, RetryPolicy, RouteOverrides, breaker_config
 from shared.routing.types import ChatMessage, ChatProvider, Completion

@@ -9,9 +9,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from shared.campaigns.models import MessageCounts
 from shared.sending.gateway import GatewayError, Receipt
 from shared.sending.limiter import Decision
+from shared.sending.messages import MessageCounts
 
 
 class SlidingLogLimiter:

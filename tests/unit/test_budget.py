@@ -19,16 +19,17 @@ from shared.budgets.guard import (
     with_downgrade_route,
 )
 from shared.campaigns.fan_messages import FanCampaignService, fan_prompt
-from shared.campaigns.models import Caller, CampaignData, CampaignRequest, MessageCounts
+from shared.campaigns.models import Caller, CampaignData, CampaignRequest
 from shared.campaigns.prompts import build_messages
 from shared.campaigns.service import CampaignService
-from shared.config.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE, RouteCandidate
 from shared.core.errors import BudgetExceededError, BudgetUnavailableError, ProvidersUnavailableError
 from shared.core.pricing import PriceTable
 from shared.ledger.keys import Scope, month_period
 from shared.ledger.ledger import CostLedger
+from shared.routing.candidates import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE, RouteCandidate
 from shared.routing.deadline import Deadline
 from shared.routing.errors import ProviderServerError
+from shared.sending.messages import MessageCounts
 from tests.support.budget_fakes import FixedCaps, InMemoryBudgetStore, cap
 from tests.support.fakes import (
     InMemoryCostStore,

@@ -2,10 +2,10 @@ import pytest
 
 from shared.campaigns.models import Caller, CampaignRequest
 from shared.campaigns.service import CampaignService
-from shared.config.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE
 from shared.core.errors import ProviderRejectedCampaignError, ProvidersUnavailableError
 from shared.core.pricing import PriceTable
 from shared.ledger.ledger import CostLedger
+from shared.routing.candidates import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE
 from shared.routing.deadline import Deadline
 from shared.routing.errors import ProviderRejectedRequest, ProviderServerError
 from tests.support.fakes import (

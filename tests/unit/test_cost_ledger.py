@@ -9,12 +9,14 @@ from decimal import Decimal
 
 import pytest
 
+from shared.campaigns.billing import billed_events
 from shared.campaigns.models import Workflow
-from shared.config.settings import DEFAULT_AZURE_DEPLOYMENTS
 from shared.core.pricing import PriceTable
-from shared.ledger.events import CostEvent, billed_events, utc_day
+from shared.core.time import utc_day
+from shared.ledger.events import CostEvent
 from shared.ledger.keys import EVERYONE, Scope, counter_keys, day_period, split_sort_key
 from shared.ledger.ledger import CostLedger
+from shared.routing.candidates import DEFAULT_AZURE_DEPLOYMENTS
 from shared.routing.deadline import Deadline
 from shared.routing.types import Attempt, RoutingOutcome
 from tests.support.fakes import InMemoryCostStore, completion

@@ -10,7 +10,6 @@ import pytest
 from functions.cost_optimization.app import app as optimization_app
 from shared.campaigns.models import Caller, CampaignRequest
 from shared.campaigns.service import CampaignService
-from shared.config.settings import DEFAULT_AZURE_DEPLOYMENTS
 from shared.core.errors import (
     RecommendationNotFoundError,
     RouteChangeNotFoundError,
@@ -21,6 +20,7 @@ from shared.core.pricing import PriceTable
 from shared.ledger.ledger import CostLedger
 from shared.optimization.optimizer import OptimizationPolicy, load_downgrades
 from shared.optimization.service import CostOptimizer
+from shared.routing.candidates import DEFAULT_AZURE_DEPLOYMENTS
 from shared.routing.deadline import Deadline
 from shared.routing.errors import ProviderServerError
 from shared.routing.overrides import CachedRouteOverrides, RoutingOverrides

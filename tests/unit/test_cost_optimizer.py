@@ -11,12 +11,12 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from shared.config.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE, RouteCandidate
 from shared.core.pricing import PriceTable
 from shared.ledger.events import CostEvent
 from shared.ledger.ledger import CostLedger
 from shared.optimization.optimizer import Budget, OptimizationPolicy, load_downgrades
 from shared.optimization.service import CostOptimizer
+from shared.routing.candidates import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE, RouteCandidate
 from tests.support.fakes import InMemoryCostStore, InMemoryRoutingOverrideStore
 
 TODAY = date(2026, 3, 14)

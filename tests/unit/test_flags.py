@@ -133,7 +133,7 @@ def test_appconfig_store_serves_the_same_document_through_powertools():
 
 
 def test_legacy_routing_keeps_one_candidate_of_the_legacy_provider():
-    from shared.config.settings import DEFAULT_ROUTING_TABLE
+    from shared.routing.candidates import DEFAULT_ROUTING_TABLE
     from shared.routing.paths import legacy_routing_table
 
     legacy = legacy_routing_table(DEFAULT_ROUTING_TABLE, "openai")

@@ -2,8 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from shared.config.settings import DEFAULT_AZURE_DEPLOYMENTS
 from shared.core.pricing import PriceTable, UnpricedModelError, micros_to_usd
+from shared.routing.candidates import DEFAULT_AZURE_DEPLOYMENTS
 
 
 @pytest.fixture

@@ -11,14 +11,15 @@ from pydantic import ValidationError
 
 from shared.campaigns.async_jobs import AsyncCampaigns, WorkflowJob
 from shared.campaigns.fan_messages import FanCampaignService, fan_prompt
-from shared.campaigns.models import Caller, CampaignRequest, MessageCounts
+from shared.campaigns.models import Caller, CampaignRequest
 from shared.campaigns.service import CampaignService
-from shared.config.settings import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE
 from shared.core.errors import CampaignInputError, ProvidersUnavailableError, QueueUnavailableError
 from shared.core.pricing import PriceTable
 from shared.ledger.ledger import CostLedger
+from shared.routing.candidates import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE
 from shared.routing.deadline import Deadline
 from shared.routing.errors import ProviderServerError
+from shared.sending.messages import MessageCounts
 from tests.support.fakes import (
     InMemoryCostStore,
     InMemoryWorkflowStore,

@@ -29,13 +29,14 @@ from shared.api.alerts.threshold_schemas import (
     SnsChannel,
     UpdateAlertRuleRequest,
 )
-from shared.api.alerts.threshold_views import invalid, iso
+from shared.api.alerts.threshold_views import invalid
 from shared.api.envelope import success
 from shared.campaigns.models import Caller
 from shared.config.settings import Settings
 from shared.core.errors import AlertRuleNotFoundError, ForbiddenError, ThresholdNotFoundError
 from shared.core.naming import OWNER_ALERT_TOPIC_INFIX, resource_name
 from shared.core.pricing import micros_to_usd
+from shared.core.time import iso_timestamp
 
 _HISTORY_SORT_KEY = re.compile(r"^\d{13}#[0-9a-f]{16}$")
 
@@ -141,8 +142,8 @@ def rule_view(rule: AlertRule) -> AlertRuleView:
         channel=AlertChannelView(type=rule.channel, topic_arn=rule.topic_arn),
         enabled=rule.enabled,
         created_by=rule.created_by,
-        created_at=iso(rule.created_at),
-        updated_at=iso(rule.updated_at),
+        created_at=iso_timestamp(rule.created_at),
+        updated_at=iso_timestamp(rule.updated_at),
     )
 
 
@@ -160,8 +161,8 @@ def record_view(record: AlertRecord) -> AlertRecordView:
         threshold_usd=float(micros_to_usd(record.threshold_micros)),
         threshold_micros=record.threshold_micros,
         subject=record.subject,
-        at=iso(record.at),
-        expires_at=iso(record.expires_at),
+        at=iso_timestamp(record.at),
+        expires_at=iso_timestamp(record.expires_at),
     )
 
 

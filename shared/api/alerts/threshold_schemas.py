@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.api.schemas import envelope
-from shared.campaigns.models import CamelModel
+from shared.core.models import CamelModel
 
 THRESHOLD_ID = r"^th_[0-9a-f]{32}$"
 RULE_ID = r"^ar_[0-9a-f]{32}$"

@@ -10,7 +10,7 @@ are listed as read-only global defaults. Everyone's spend is shown to admins onl
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -24,7 +24,7 @@ from shared.campaigns.models import Caller
 from shared.campaigns.workflows import WorkflowRepository
 from shared.core.errors import ForbiddenError, WorkflowNotFoundError
 from shared.core.pricing import MICROS_PER_USD, micros_to_usd
-from shared.ledger.events import utc_day
+from shared.core.time import iso_timestamp, utc_day
 from shared.ledger.store import CostStore, Counters
 
 SETTINGS_ID_PREFIX = "settings:"  # the configured defaults' ids: settings:daily, settings:monthly
@@ -111,7 +111,7 @@ def threshold_views(
                 source="settings" if t.threshold_id.startswith(SETTINGS_ID_PREFIX) else "stored",
                 is_global=t.scope == "global",
                 created_by=t.created_by or None,
-                created_at=iso(t.created_at) if t.created_at else None,
+                created_at=iso_timestamp(t.created_at) if t.created_at else None,
                 period_label=t.period_label(day),
                 spent_usd=float(micros_to_usd(spent)) if shown else None,
                 spent_micros=spent if shown else None,
@@ -120,11 +120,6 @@ def threshold_views(
             )
         )
     return views
-
-
-def iso(epoch_s: float) -> str:
-    """``2026-03-14T09:00:00.000Z``."""
-    return datetime.fromtimestamp(epoch_s, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def invalid(field: str, message: str, kind: str = "value_error") -> None:

@@ -6,7 +6,8 @@ from aws_lambda_powertools.event_handler import Response
 
 from shared.api.envelope import success
 from shared.api.schemas import envelope
-from shared.campaigns.models import CamelModel, Workflow
+from shared.campaigns.models import Workflow
+from shared.core.models import CamelModel
 
 
 class AcceptedResult(CamelModel):

@@ -8,9 +8,9 @@ from shared.api.envelope import success
 from shared.api.schemas import CallCostView, CampaignMetrics, CampaignResult
 from shared.api.served_headers import routing_headers
 from shared.campaigns.fan_messages import FanCampaignRun
-from shared.campaigns.models import MessageCounts
 from shared.campaigns.service import CampaignRun
 from shared.core.pricing import micros_to_usd
+from shared.sending.messages import MessageCounts
 
 
 def campaign_response(run: CampaignRun | FanCampaignRun, counts: MessageCounts | None = None) -> Response[dict]:

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from shared.api.costs.schemas import CostScopeView, ProviderSpend, SpendView
 from shared.api.schemas import envelope
-from shared.campaigns.models import CamelModel
+from shared.core.models import CamelModel
 
 
 class CampaignCostView(SpendView):

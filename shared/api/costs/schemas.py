@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field
 
 from shared.api.schemas import envelope
-from shared.campaigns.models import CamelModel
+from shared.core.models import CamelModel
 
 
 class TokenCounts(CamelModel):

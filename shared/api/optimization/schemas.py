@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from shared.api.costs.schemas import TokenCounts
 from shared.api.schemas import envelope
-from shared.campaigns.models import CamelModel
+from shared.core.models import CamelModel
 
 RECOMMENDATION_ID = r"^rec_[0-9a-f]{20}$"
 CHANGE_ID = r"^chg_\d{13}[0-9a-f]{8}$"

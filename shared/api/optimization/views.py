@@ -24,10 +24,10 @@ from shared.api.optimization.schemas import (
     RouteInForceView,
     SpendProjectionView,
 )
-from shared.config.settings import RouteCandidate
 from shared.core.pricing import micros_to_usd
 from shared.optimization.optimizer import WINDOW_DAYS, Budget, OptimizationPlan, Recommendation, Window
 from shared.optimization.service import Recommendations
+from shared.routing.candidates import RouteCandidate
 from shared.routing.overrides import RouteChange
 
 SETTINGS_BUDGET = "setting:MONTHLY_COST_THRESHOLD_USD"

@@ -1,0 +1,15 @@
+"""Instants as the product shows and buckets them: UTC, ISO 8601 to the millisecond, calendar days."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+
+def iso_timestamp(epoch_s: float) -> str:
+    """``2026-03-14T09:00:00.000Z``."""
+    return datetime.fromtimestamp(epoch_s, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def utc_day(epoch_s: float) -> date:
+    """The UTC calendar day of an instant: days and months roll over at midnight UTC."""
+    return datetime.fromtimestamp(epoch_s, tz=UTC).date()
