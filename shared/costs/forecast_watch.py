@@ -27,7 +27,7 @@ from shared.costs.alerts import AlertPublisher
 from shared.costs.email import SNS_SUBJECT_MAX, format_usd
 from shared.costs.events import CostEvent, utc_day
 from shared.costs.forecast import DEFAULT_SPIKE_RULE, HISTORY_DAYS, Forecast, Projection, SpikeRule, forecast
-from shared.costs.keys import EVERYONE, Key, Scope, month_period
+from shared.costs.keys import EVERYONE, FORECAST_MARKER_PREFIX, Key, Scope, month_period
 from shared.costs.ledger import SECONDS_PER_DAY, CostLedger
 from shared.costs.thresholds import GLOBAL_OWNER, ThresholdStore
 from shared.observability import logger
@@ -59,7 +59,7 @@ class SentWarning:
 
 def forecast_marker_key(scope: Scope, threshold: MonthlyThreshold, day: date) -> Key:
     """The marker whose conditional creation elects the one sender of a month's early warning."""
-    return f"FORECAST#{scope.key}#{threshold.threshold_id}#{threshold.micros}", month_period(day)
+    return f"{FORECAST_MARKER_PREFIX}{scope.key}#{threshold.threshold_id}#{threshold.micros}", month_period(day)
 
 
 class SpendForecaster:

@@ -169,7 +169,7 @@ def test_grants_follow_the_spec_uses_exactly(synth: Synth, name: str) -> None:
     expected = {service: set() for service in ("dynamodb", "sqs", "sns")}
     consumed = FUNCTIONS[name].consumes  # the event source mapping grants receiving from its queue
     for use in (*uses, *([consumed.queue] if consumed else [])):
-        resource = use.removesuffix(":read")
+        resource = use.split(":")[0]  # "costs_table:read" and "costs_table:record" name the costs table
         if resource in RESOURCES_BY_USE:
             service = "dynamodb" if resource.endswith("_table") else "sqs" if resource.endswith("_queue") else "sns"
             expected[service].add(RESOURCES_BY_USE[resource])
