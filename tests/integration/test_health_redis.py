@@ -97,3 +97,12 @@ def test_within_the_cache_window_twenty_calls_probe_redis_once(local_stack, redi
         _, scripts_after = stats_of(redis_server.url)
     assert scripts_after - scripts_before == PROBE_SLOT_BUCKETS  # one probe, then the cached report
     assert all(answer == answers[0] for answer in answers)
+
+
+def test_over_tls_the_cache_is_healthy_with_the_configured_ca_and_unhealthy_without(local_stack, redis_tls):
+    settings = {"REDIS_URL": redis_tls.url, "HEALTH_CACHE_S": "0"}
+    with local_stack.override_settings({**settings, "REDIS_SSL_CA_CERTS": str(redis_tls.tls.ca_cert)}):
+        assert call_health(local_stack)[1]["checks"]["cache"]["status"] == "healthy"
+    with local_stack.override_settings(settings):  # the system trust store has never seen the test CA
+        cache = call_health(local_stack)[1]["checks"]["cache"]
+    assert (cache["status"], cache["detail"]) == ("unhealthy", "ConnectionError")

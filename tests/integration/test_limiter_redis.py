@@ -258,3 +258,24 @@ def test_rediss_with_the_given_ca_decides_and_verifies_the_server(redis_tls):
         redis_client(redis_tls.url.replace("rediss://", "redis://"), 0.5, cluster_mode="standalone"), 2, 1000
     )
     assert plain.acquire("tls-plain").reason == "unavailable"
+
+
+def test_a_shard_away_fails_closed_for_its_accounts_only_and_quickly():
+    from local.redis_server import RedisClusterServer
+
+    with RedisClusterServer(masters=3) as cluster:  # its own: a cluster with a node away is no use to later tests
+        client = redis_client(cluster.url, 0.2)
+        limiter = SlidingWindowLimiter(client, 10, 1000)
+        accounts = [f"away-{n}" for n in range(30)]
+        assert all(limiter.acquire(account).allowed for account in accounts)
+        away = cluster.nodes[2]
+        on_away_node = {a for a in accounts if client.get_node_from_key(KEY_PREFIX + a).port == away.port}
+        away.stop()
+        started = time.perf_counter()
+        decisions = {account: limiter.acquire(account) for account in accounts}
+        assert time.perf_counter() - started < 5
+        assert {a for a, d in decisions.items() if d.reason == "unavailable"} == on_away_node != set()
+        assert all(d.allowed for a, d in decisions.items() if a not in on_away_node)
+        with pytest.raises(redis.exceptions.ConnectionError):
+            limiter.probe()
+        client.close()
