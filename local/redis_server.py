@@ -14,7 +14,8 @@ test can take Redis away and bring it back at the same URL (the "fail closed" ch
 The same binary also gives the tests a TLS-only server (``RedisServer(tls=...)``, certificates
 from :mod:`local.tls`; Debian's build has TLS, :func:`binary_supports_tls` says whether another
 one does) and a three-master Redis Cluster (:class:`RedisClusterServer`), formed from Python with
-``CLUSTER ADDSLOTS`` / ``CLUSTER MEET`` so it needs no ``redis-cli``.
+``CLUSTER ADDSLOTS`` / ``CLUSTER MEET`` so it needs no ``redis-cli``. They stay in this module
+(a little over 300 lines) because both are :class:`RedisServer` processes with more arguments.
 """
 
 from __future__ import annotations
