@@ -43,6 +43,7 @@ class StackConfig:
     monthly_cost_threshold_usd: Decimal = Decimal("1000")
     azure_openai_endpoint: str = ""
     redis_url: str = ""
+    redis_cluster_mode: str = "auto"  # of an imported Redis; the created cache is always cluster mode
     # An existing Redis inside an existing VPC (see stacks/network.py); empty: none, or created.
     vpc_id: str = ""
     vpc_subnet_ids: tuple[str, ...] = field(default_factory=tuple)
@@ -71,6 +72,10 @@ class StackConfig:
             raise ValueError(
                 f"context {c.CTX_CAMPAIGN_RESERVED_CONCURRENCY}={self.campaign_reserved_concurrency!r} must be a "
                 'positive integer, or "none" for no reservation'
+            )
+        if self.redis_cluster_mode not in c.REDIS_CLUSTER_MODES:
+            raise ValueError(
+                f"context redisClusterMode={self.redis_cluster_mode!r} must be one of {c.REDIS_CLUSTER_MODES}"
             )
         self._check_network()
 
@@ -134,6 +139,7 @@ class StackConfig:
             ),
             azure_openai_endpoint=str(context.get(c.CTX_AZURE_ENDPOINT) or ""),
             redis_url=str(context.get(c.CTX_REDIS_URL) or ""),
+            redis_cluster_mode=str(context.get(c.CTX_REDIS_CLUSTER_MODE) or "auto"),
             vpc_id=str(context.get(c.CTX_VPC_ID) or ""),
             vpc_subnet_ids=_as_tuple(context.get(c.CTX_VPC_SUBNET_IDS) or ()),
             vpc_availability_zones=_as_tuple(context.get(c.CTX_VPC_AZS) or ()),

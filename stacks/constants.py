@@ -98,6 +98,7 @@ CTX_DAILY_THRESHOLD = "dailyCostThresholdUsd"
 CTX_MONTHLY_THRESHOLD = "monthlyCostThresholdUsd"
 CTX_AZURE_ENDPOINT = "azureOpenAiEndpoint"
 CTX_REDIS_URL = "redisUrl"
+CTX_REDIS_CLUSTER_MODE = "redisClusterMode"  # auto | standalone | cluster, for an imported Redis
 CTX_VPC_ID = "vpcId"
 CTX_VPC_SUBNET_IDS = "vpcSubnetIds"
 CTX_VPC_AZS = "vpcAvailabilityZones"
@@ -113,6 +114,7 @@ VPC_CIDR = "10.42.0.0/16"
 VPC_AZ_COUNT = 2  # ElastiCache Serverless wants subnets in at least two AZs
 VPC_SUBNET_MASK = 24
 REDIS_PORT = 6379
+REDIS_CLUSTER_MODES = ("auto", "standalone", "cluster")  # shared/settings.py redis_cluster_mode
 # What a function needs to run in a VPC (the actions of AWSLambdaVPCAccessExecutionRole, granted inline).
 VPC_ENI_ACTIONS = (
     "ec2:CreateNetworkInterface",

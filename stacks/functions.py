@@ -148,8 +148,13 @@ class OrchestratorFunctions(Construct):
         return function
 
     def _redis_environment(self, spec: FunctionSpec) -> dict[str, str]:
-        """REDIS_URL for the functions that use Redis only (a created cache's endpoint is a deploy-time value)."""
-        return {"REDIS_URL": self._network.redis_url} if "redis" in spec.uses else {}
+        """REDIS_URL and its client mode, for the functions that use Redis only.
+
+        A created cache's endpoint is a deploy-time value.
+        """
+        if "redis" not in spec.uses:
+            return {}
+        return {"REDIS_URL": self._network.redis_url, "REDIS_CLUSTER_MODE": self._network.cluster_mode}
 
     def _build_event_source(self, entrypoint: lambda_.IFunction, spec: FunctionSpec) -> None:
         """Drain the spec's queue: partial batch responses, bounded concurrency (what throttles the gateway)."""
