@@ -53,7 +53,8 @@ def contenders(url: str) -> dict[str, Callable[[str], Any]]:
     from limits.storage import RedisStorage
     from limits.strategies import MovingWindowRateLimiter
 
-    from shared.sending.limiter import SlidingWindowLimiter, redis_client
+    from shared.sending.limiter import SlidingWindowLimiter
+    from shared.sending.redis_connection import redis_client
 
     ours = SlidingWindowLimiter(redis_client(url, 2.0), LIMIT, WINDOW_S * 1000)
     moving = MovingWindowRateLimiter(RedisStorage(url))

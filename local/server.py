@@ -5,9 +5,10 @@ by a JWT authorizer as API Gateway's would, turned into a payload 2.0 event, and
 ``functions/<name>/app.py``'s ``lambda_handler`` in this process. The simulators' controls
 (``/_sim/...``) and the local outbox (``/_local/...``) are answered on the same port.
 
-Errors that API Gateway itself would produce (no route, wrong method, bad token, too large,
-handler crash) use our envelope ``{"success": false, "error": {...}}`` rather than API Gateway's
-``{"message": ...}`` so clients see one error shape everywhere; the status codes are API Gateway's.
+Errors that API Gateway itself would produce (no route, wrong method, bad token, a token without
+one of the route's authorization scopes, too large, handler crash) use our envelope
+``{"success": false, "error": {...}}`` rather than API Gateway's ``{"message": ...}`` so clients
+see one error shape everywhere; the status codes are API Gateway's.
 """
 
 from __future__ import annotations
@@ -49,6 +50,15 @@ def envelope_error(status: int, code: str, message: str) -> tuple[int, list[tupl
     """A response in the API's error envelope."""
     body = json.dumps({"success": False, "error": {"code": code, "message": message}}).encode()
     return status, [("content-type", "application/json")], body
+
+
+def _has_required_scope(route: HttpRoute, authorizer: Mapping[str, Any]) -> bool:
+    """API Gateway's check of a route's ``AuthorizationScopes``: the token's scopes (as the event carries
+    them) must include one of them; a route without any lets every valid token through."""
+    if not route.authorization_scopes:
+        return True
+    scopes = authorizer.get("jwt", {}).get("scopes") or []
+    return any(scope in scopes for scope in route.authorization_scopes)
 
 
 class HandlerRegistry:
@@ -146,6 +156,9 @@ class LocalApi(ThreadingHTTPServer):
                 authorizer = authorizer_context(verify_bearer(authorization, secret, issuer, audiences))
             except Unauthorized as exc:
                 return envelope_error(401, "UNAUTHORIZED", f"Unauthorized: {exc}")
+            if not _has_required_scope(route, authorizer):
+                needed = " or ".join(route.authorization_scopes)
+                return envelope_error(403, "FORBIDDEN", f"Forbidden: this route needs the {needed} scope")
         route_key = f"{route.method} {route.path}"
         event = build_http_event(
             method=method,

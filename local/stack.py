@@ -37,6 +37,7 @@ LOCAL_ONLY_KEYS = (
     "AWS_DEFAULT_REGION",
     "AWS_REGION",
     "REDIS_URL",
+    "REDIS_CLUSTER_MODE",
     "POWERTOOLS_TRACE_DISABLED",
     "GATEWAY_URL",
 )
@@ -154,6 +155,9 @@ class LocalStack:
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
             "REDIS_URL": self.redis.url,
+            # The template says "cluster" for the ElastiCache Serverless cache it creates; the local
+            # Redis (or REDIS_URL) is whatever it is, so the client asks it.
+            "REDIS_CLUSTER_MODE": "auto",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "GATEWAY_URL": self.gateway.url if self.gateway else "",
             "FEATURE_FLAGS_FILE": str(self.flags.path),

@@ -1,9 +1,17 @@
-"""The HTTP API: JWT authorizer, throttled default stage with access logs, one route per ``ROUTES`` entry."""
+"""The HTTP API: JWT authorizer, throttled default stage with access logs, one route per ``ROUTES`` entry.
+
+Throttles: the stage's default for every route, and the routes of ``config.route_throttles`` their own
+(the stage's ``RouteSettings``, which the L2 ``HttpStage`` does not expose: set on its CloudFormation
+resource, which is made to depend on those routes because API Gateway refuses settings for a route key
+it does not know yet). Admin routes carry ``AuthorizationScopes``: API Gateway answers 403 to a token
+without the admin scope before the function runs.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import cast
 
 import jsii
 from aws_cdk import RemovalPolicy
@@ -81,6 +89,7 @@ class HttpApiGateway(Construct):
         self.stage = self._build_stage()
         self.authorizer = self._build_authorizer()
         self.routes = self._build_routes(entrypoints)
+        self._build_route_throttles()
 
     @property
     def url(self) -> str:
@@ -119,9 +128,10 @@ class HttpApiGateway(Construct):
             authorizer_name=self._config.name("jwt"),
         )
 
-    def _build_routes(self, entrypoints: Mapping[str, lambda_.IFunction]) -> list[apigwv2.HttpRoute]:
+    def _build_routes(self, entrypoints: Mapping[str, lambda_.IFunction]) -> dict[str, apigwv2.HttpRoute]:
+        """The API Gateway route of each route-table entry, by route key."""
         integrations_by_function: dict[str, integrations.HttpLambdaIntegration] = {}
-        routes: list[apigwv2.HttpRoute] = []
+        routes: dict[str, apigwv2.HttpRoute] = {}
         for route in ROUTES:
             if route.function not in entrypoints:
                 raise ValueError(f"route {route.method} {route.path} names unknown function {route.function!r}")
@@ -135,9 +145,24 @@ class HttpApiGateway(Construct):
                 methods=[apigwv2.HttpMethod[route.method]],
                 integration=integration,
                 authorizer=self.authorizer if route.authorized else apigwv2.HttpNoneAuthorizer(),
+                authorization_scopes=list(route.authorization_scopes) or None,
             )
+            (http_route,) = added  # one method, one route
             if not route.authorized:
-                for http_route in added:
-                    acknowledge(http_route, "APIG4", route.public_reason)
-            routes += added
+                acknowledge(http_route, "APIG4", route.public_reason)
+            routes[route.key] = http_route
         return routes
+
+    def _build_route_throttles(self) -> None:
+        settings = {
+            throttle.route_key: {
+                "ThrottlingRateLimit": throttle.rate_limit,
+                "ThrottlingBurstLimit": throttle.burst_limit,
+            }
+            for throttle in self._config.route_throttles
+        }
+        if not settings:
+            return
+        cast(apigwv2.CfnStage, self.stage.node.default_child).route_settings = settings
+        for route_key in settings:
+            self.stage.node.add_dependency(self.routes[route_key])

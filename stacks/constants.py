@@ -50,6 +50,22 @@ SNS_MANAGED_KEY_ALIAS = "alias/aws/sns"
 # API Gateway default stage throttling (requests per second, and burst).
 API_THROTTLE_RATE_LIMIT = 50
 API_THROTTLE_BURST_LIMIT = 100
+# Per-route throttles on that stage, (rate per second, burst) by route key; context ``routeThrottles``
+# overrides them one route at a time. The token-free routes need a few requests a second (uptime probes,
+# a docs page) and get no more, so nobody can spend the stage's budget, or the health check's dependency
+# calls, without a token; the campaign route, where each request is provider calls and money, has its own
+# budget, sized to the campaign function's reserved concurrency (20/s at ~2.5 s a request is 50 running).
+# Every other route keeps the stage default.
+DEFAULT_ROUTE_THROTTLES: dict[str, tuple[float, int]] = {
+    "GET /api/health/hybrid-orchestrator": (5, 10),
+    "GET /api/openapi.json": (5, 10),
+    "GET /api/docs": (5, 10),
+    "POST /api/v2/campaigns/hybrid": (20, 40),
+}
+# Lambda reserved concurrency of the campaign function (context ``campaignReservedConcurrency``, "none" for
+# no reservation, e.g. in an account whose concurrency quota is still the default 10): campaigns cannot
+# starve the other functions of the account's concurrency, nor scale past what this bounds.
+DEFAULT_CAMPAIGN_RESERVED_CONCURRENCY = 50
 API_NAME_SUFFIX = "api"
 
 # Secrets Manager placeholder values: ops replace them with the real provider keys.
@@ -61,6 +77,14 @@ WORKFLOWS_TTL_ATTRIBUTE = "expiresAt"
 COSTS_PARTITION_KEY = "pk"
 COSTS_SORT_KEY = "sk"
 COSTS_TTL_ATTRIBUTE = "expiresAt"
+# Item writes, each also how DynamoDB authorizes the Put/Update/Delete items of a TransactWriteItems: an
+# IAM condition on them (dynamodb:LeadingKeys) holds inside transactions too.
+DYNAMODB_ITEM_WRITE_ACTIONS = (
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+)
 POWERTOOLS_PARTITION_KEY = "id"  # circuit breaker and idempotency layouts
 POWERTOOLS_TTL_ATTRIBUTE = "expiration"
 
@@ -74,6 +98,7 @@ CTX_DAILY_THRESHOLD = "dailyCostThresholdUsd"
 CTX_MONTHLY_THRESHOLD = "monthlyCostThresholdUsd"
 CTX_AZURE_ENDPOINT = "azureOpenAiEndpoint"
 CTX_REDIS_URL = "redisUrl"
+CTX_REDIS_CLUSTER_MODE = "redisClusterMode"  # auto | standalone | cluster, for an imported Redis
 CTX_VPC_ID = "vpcId"
 CTX_VPC_SUBNET_IDS = "vpcSubnetIds"
 CTX_VPC_AZS = "vpcAvailabilityZones"
@@ -81,12 +106,15 @@ CTX_VPC_ROUTE_TABLE_IDS = "vpcRouteTableIds"
 CTX_REDIS_SECURITY_GROUP = "redisSecurityGroupId"
 CTX_CREATE_VPC_ENDPOINTS = "createVpcEndpoints"
 CTX_GATEWAY_URL = "sendingGatewayUrl"
+CTX_ROUTE_THROTTLES = "routeThrottles"
+CTX_CAMPAIGN_RESERVED_CONCURRENCY = "campaignReservedConcurrency"
 
 # The created network (when no redisUrl is given): isolated subnets only, no NAT gateway.
 VPC_CIDR = "10.42.0.0/16"
 VPC_AZ_COUNT = 2  # ElastiCache Serverless wants subnets in at least two AZs
 VPC_SUBNET_MASK = 24
 REDIS_PORT = 6379
+REDIS_CLUSTER_MODES = ("auto", "standalone", "cluster")  # shared/config/settings.py redis_cluster_mode
 # What a function needs to run in a VPC (the actions of AWSLambdaVPCAccessExecutionRole, granted inline).
 VPC_ENI_ACTIONS = (
     "ec2:CreateNetworkInterface",

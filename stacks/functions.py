@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -13,6 +14,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from shared.core.naming import OWNER_ALERT_TOPIC_INFIX, QUEUE_SUFFIXES, SECRET_SUFFIXES, TABLE_SUFFIXES, TOPIC_SUFFIX
+from shared.ledger.keys import RECORDING_WRITE_PREFIXES
 from stacks import constants as c
 from stacks.config import StackConfig
 from stacks.data import DataStore
@@ -133,6 +135,7 @@ class OrchestratorFunctions(Construct):
             log_group=log_group,
             environment={**base_environment(self._config), **self._topic_environment, **self._redis_environment(spec)},
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if spec.calls_providers else None,
+            reserved_concurrent_executions=self._config.reserved_concurrency.get(spec.name),
             role=role,
             **(self._network.placement() if in_vpc else {}),
         )
@@ -145,8 +148,13 @@ class OrchestratorFunctions(Construct):
         return function
 
     def _redis_environment(self, spec: FunctionSpec) -> dict[str, str]:
-        """REDIS_URL for the functions that use Redis only (a created cache's endpoint is a deploy-time value)."""
-        return {"REDIS_URL": self._network.redis_url} if "redis" in spec.uses else {}
+        """REDIS_URL and its client mode, for the functions that use Redis only.
+
+        A created cache's endpoint is a deploy-time value.
+        """
+        if "redis" not in spec.uses:
+            return {}
+        return {"REDIS_URL": self._network.redis_url, "REDIS_CLUSTER_MODE": self._network.cluster_mode}
 
     def _build_event_source(self, entrypoint: lambda_.IFunction, spec: FunctionSpec) -> None:
         """Drain the spec's queue: partial batch responses, bounded concurrency (what throttles the gateway)."""
@@ -226,6 +234,7 @@ class OrchestratorFunctions(Construct):
         for key, table in data.tables.items():
             grants[key] = table.grant_read_write_data
             grants[f"{key}:read"] = table.grant_read_data
+        grants["costs_table:record"] = _cost_recorder(data.costs_table)
         for key, queue in messaging.queues.items():
             grants[key] = queue.grant_send_messages
             grants[f"{key}:read"] = _queue_reader(queue)
@@ -242,6 +251,28 @@ class OrchestratorFunctions(Construct):
             raise ValueError(f"function {spec.name!r} uses unknown resources: {', '.join(unknown)}")
         for key in spec.uses:
             self._grants[key](function)
+
+
+def _cost_recorder(table: dynamodb.Table) -> Callable[[iam.IGrantable], object]:
+    """Read the costs table; write only the items recording a billed call writes (``RECORDING_WRITE_PREFIXES``).
+
+    ``ForAllValues`` checks every partition key a request names (each item of a batch or a transaction);
+    the ``Null`` condition refuses a request naming none, which ``ForAllValues`` alone would let through.
+    """
+
+    def grant(grantee: iam.IGrantable) -> object:
+        table.grant_read_data(grantee)
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=list(c.DYNAMODB_ITEM_WRITE_ACTIONS),
+            resource_arns=[table.table_arn],
+            conditions={
+                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in RECORDING_WRITE_PREFIXES]},
+                "Null": {"dynamodb:LeadingKeys": "false"},
+            },
+        )
+
+    return grant
 
 
 def _queue_reader(queue: sqs.IQueue) -> Callable[[iam.IGrantable], object]:

@@ -38,6 +38,9 @@ class SendingNetwork(Construct):
         self.subnets: ec2.SubnetSelection | None = None
         self.security_group: ec2.SecurityGroup | None = None
         self.cache: elasticache.CfnServerlessCache | None = None
+        # ElastiCache Serverless exists only in cluster mode: its functions use the cluster client
+        # without asking; an imported Redis is whatever the context says ("auto": ask the server).
+        self.cluster_mode = config.redis_cluster_mode if config.redis_url else "cluster"
         if not config.redis_url:
             self.redis_url = self._build_created()
         elif config.vpc_id:

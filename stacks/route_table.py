@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# The JWT scope of admins (``shared.api.auth.ADMIN``, which the handlers check; a test keeps the two equal:
+# importing it here would pull pydantic into every reader of this table).
+ADMIN_SCOPE = "admin"
+
 
 @dataclass(frozen=True)
 class QueueSource:
@@ -33,7 +37,8 @@ class FunctionSpec:
     # Grants, by resource key: "workflows_table", "circuits_table", "costs_table",
     # "idempotency_table", "workflows_queue", "messages_queue", "alert_topic", "owner_alert_topics",
     # "provider_secrets", "gateway_secret", "redis" (runs beside Redis, in its VPC when it has one);
-    # a table or queue key with ":read" grants reading only.
+    # a table or queue key with ":read" grants reading only; "costs_table:record" reads the costs table
+    # and writes only what recording a billed call writes (shared/costs/keys.RECORDING_WRITE_PREFIXES).
     uses: tuple[str, ...] = field(default_factory=tuple)
     calls_providers: bool = False
     # Ship every function's code with this one (the OpenAPI function reads the other handlers' routes).
@@ -66,19 +71,36 @@ class HttpRoute:
     authorized: bool = True
     # Why a route without the authorizer is safe to expose (a reviewer reads it in cdk-nag's report).
     public_reason: str = ""
+    # Admin-only for every caller: API Gateway (and the local server) refuse a token without the admin
+    # scope with 403 before the handler runs, a second gate behind the handler's own check. A route that
+    # is admin-only for some requests only (e.g. a global threshold) leaves it False.
+    admin: bool = False
 
     def __post_init__(self) -> None:
         if not self.authorized and not self.public_reason:
             raise ValueError(f"public route {self.method} {self.path} must say why it is public")
+        if self.admin and not self.authorized:
+            raise ValueError(f"admin route {self.method} {self.path} needs the authorizer")
+
+    @property
+    def key(self) -> str:
+        """API Gateway's route key, e.g. ``GET /api/health/hybrid-orchestrator``."""
+        return f"{self.method} {self.path}"
+
+    @property
+    def authorization_scopes(self) -> tuple[str, ...]:
+        """The JWT scopes of which the token must carry one (API Gateway's ``AuthorizationScopes``)."""
+        return (ADMIN_SCOPE,) if self.admin else ()
 
 
-# What generating content needs: the workflow, the breakers, provider keys, and the cost ledger.
+# What generating content needs: the workflow, the breakers, provider keys, and the cost ledger (recording
+# only: these functions handle LLM input, so they may not write thresholds, caps, rules or routing).
 # "owner_alert_topics": publishing to owners' own alert topics (<prefix>-<stage>-alerts-*) for their rules.
 GENERATION_USES = (
     "workflows_table",
     "circuits_table",
     "provider_secrets",
-    "costs_table",
+    "costs_table:record",
     "alert_topic",
     "owner_alert_topics",
 )
@@ -209,9 +231,9 @@ ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("PUT", "/api/v2/costs/alerts", "cost_alerts"),
     HttpRoute("GET", "/api/v2/campaigns/costs", "campaign_costs"),
     HttpRoute("GET", "/api/v2/costs/forecast", "cost_forecast"),
-    HttpRoute("GET", "/api/v2/costs/optimization", "cost_optimization"),
-    HttpRoute("POST", "/api/v2/costs/optimization/apply", "cost_optimization"),
-    HttpRoute("GET", "/api/v2/costs/optimize", "cost_optimization"),
+    HttpRoute("GET", "/api/v2/costs/optimization", "cost_optimization", admin=True),
+    HttpRoute("POST", "/api/v2/costs/optimization/apply", "cost_optimization", admin=True),
+    HttpRoute("GET", "/api/v2/costs/optimize", "cost_optimization", admin=True),
     HttpRoute(
         "GET",
         "/api/health/hybrid-orchestrator",
@@ -220,7 +242,7 @@ ROUTES: tuple[HttpRoute, ...] = (
         public_reason="The health check is public by design (uptime probes carry no token); it returns "
         "dependency status only, no user data, and spends no provider tokens.",
     ),
-    HttpRoute("GET", "/api/admin/feature-flags", "admin_flags"),
+    HttpRoute("GET", "/api/admin/feature-flags", "admin_flags", admin=True),
     HttpRoute(
         "GET",
         "/api/openapi.json",

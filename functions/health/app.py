@@ -8,8 +8,7 @@ from shared.api.envelope import success
 from shared.api.resolver import build_resolver
 from shared.api.schemas import HealthEnvelope, HealthView, ok
 from shared.core.observability import logger, metrics, tracer
-from shared.health.checks import overall_status, run_check
-from shared.wiring.container import health_probes
+from shared.wiring.container import health_check
 
 app = build_resolver()
 
@@ -21,11 +20,11 @@ app = build_resolver()
 )
 @tracer.capture_method
 def health() -> Response[dict]:
-    """No token needed, no token spent."""
-    checks = {name: run_check(probe) for name, probe in health_probes().items()}
-    status = overall_status(checks)
-    view = HealthView(status=status, checks={name: result.as_dict() for name, result in checks.items()})
-    return success(view.model_dump(by_alias=True, exclude_none=True), status=503 if status == "unhealthy" else 200)
+    """No token needed, no token spent; at most one probe of each dependency per ``HEALTH_CACHE_S``."""
+    report = health_check().report()
+    view = HealthView(status=report.status, checks={name: result.as_dict() for name, result in report.checks.items()})
+    status = 503 if report.status == "unhealthy" else 200
+    return success(view.model_dump(by_alias=True, exclude_none=True), status=status)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

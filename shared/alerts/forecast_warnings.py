@@ -30,7 +30,7 @@ from shared.core.observability import logger
 from shared.core.time import utc_day
 from shared.forecast.model import DEFAULT_SPIKE_RULE, HISTORY_DAYS, Forecast, Projection, SpikeRule, forecast
 from shared.ledger.events import CostEvent
-from shared.ledger.keys import EVERYONE, Key, Scope, month_period
+from shared.ledger.keys import EVERYONE, FORECAST_MARKER_PREFIX, Key, Scope, month_period
 from shared.ledger.ledger import SECONDS_PER_DAY, CostLedger
 from shared.routing.telemetry import record_cost_alert, record_cost_failure
 
@@ -60,7 +60,7 @@ class SentWarning:
 
 def forecast_marker_key(scope: Scope, threshold: MonthlyThreshold, day: date) -> Key:
     """The marker whose conditional creation elects the one sender of a month's early warning."""
-    return f"FORECAST#{scope.key}#{threshold.threshold_id}#{threshold.micros}", month_period(day)
+    return f"{FORECAST_MARKER_PREFIX}{scope.key}#{threshold.threshold_id}#{threshold.micros}", month_period(day)
 
 
 class SpendForecaster:

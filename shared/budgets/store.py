@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 from botocore.exceptions import ClientError
 
 from shared.core.dynamo import cancellation_codes, deserialize_item, serialize_item
+from shared.ledger.keys import BUDGET_PREFIX, RESERVATION_PREFIX
 from shared.ledger.store import CostStoreError
 
 RESERVATION_TTL_S = 40 * 86_400  # a leaked reservation's item outlives its month, then DynamoDB drops it
@@ -71,12 +72,12 @@ class BudgetStore(Protocol):
 
 def budget_key(user_id: str, month: str) -> dict[str, Any]:
     """The month's budget item of one user."""
-    return {"pk": {"S": f"BUDGET#USER#{user_id}"}, "sk": {"S": f"MONTH#{month}"}}
+    return {"pk": {"S": f"{BUDGET_PREFIX}{user_id}"}, "sk": {"S": f"MONTH#{month}"}}
 
 
 def reservation_key(reservation_id: str) -> dict[str, Any]:
     """One open reservation."""
-    return {"pk": {"S": f"BUDGET#RES#{reservation_id}"}, "sk": {"S": "RES"}}
+    return {"pk": {"S": f"{RESERVATION_PREFIX}{reservation_id}"}, "sk": {"S": "RES"}}
 
 
 class DynamoBudgetStore:

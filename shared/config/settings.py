@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,6 +43,13 @@ class Settings(BaseSettings):
 
     # Redis (rate limiter); empty means "not configured here".
     redis_url: str = ""
+    # Which client: "auto" asks the server once (INFO cluster); CDK sets "cluster" for its own
+    # ElastiCache Serverless cache (cluster mode only). See shared/sending/redis_connection.py.
+    redis_cluster_mode: Literal["auto", "standalone", "cluster"] = "auto"
+    # rediss:// trusts the system CAs (Amazon's included); a PEM bundle path trusts that instead.
+    redis_ssl_ca_certs: str = ""
+    # The public health route answers from this cache: at most one probe of each dependency per interval.
+    health_cache_s: Annotated[float, Field(ge=0, le=60)] = 5.0
 
     # Providers. Keys come from Secrets Manager when a secret name is set (deployed), else the
     # plain key (development only).

@@ -2,10 +2,17 @@
 
 Providers are judged by their circuits' shared state, which every container keeps current, rather
 than by a live call: a probe per health request would cost money and tell less.
+
+The route is public, so :class:`HealthCheck` answers from a short per-container cache: within
+``ttl_s`` every caller gets the same report and no dependency is touched again; one caller probes
+when it expires while concurrent callers wait for its answer rather than probing too. The probes
+reuse the container's clients (one Redis connection pool, the same AWS clients), never a new
+connection per call.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -81,3 +88,32 @@ def circuits_status(states: Sequence[str]) -> CheckStatus:
     if all(status == "healthy" for status in statuses):
         return "healthy"
     return "degraded"
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """Every check's result and the overall status they add up to."""
+
+    status: OverallStatus
+    checks: Mapping[str, CheckResult]
+
+
+class HealthCheck:
+    """Runs every probe at most once per ``ttl_s`` and answers from the last report in between."""
+
+    def __init__(self, probes: Mapping[str, Probe], ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._probes = dict(probes)
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._report: HealthReport | None = None
+        self._expires_at = 0.0
+
+    def report(self) -> HealthReport:
+        """The cached report while it is fresh, else a new one from every probe."""
+        with self._lock:
+            if self._report is None or self._clock() >= self._expires_at:
+                checks = {name: run_check(probe) for name, probe in self._probes.items()}
+                self._report = HealthReport(overall_status(checks), checks)
+                self._expires_at = self._clock() + self._ttl_s
+            return self._report

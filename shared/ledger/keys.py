@@ -9,6 +9,11 @@ Counter:    pk ``AGG#<scope>#<dim>``, sk ``<period>#<value>`` where scope is ``A
             each campaign type ran on, which the optimizer prices again).
 Alert:      pk ``ALERT#<threshold name>#<threshold micros>``, sk the period: one per crossing.
 
+The other items of the table (see their modules) are told apart by their partition key's prefix, too.
+Who may write which is an IAM condition on ``dynamodb:LeadingKeys`` (stacks/functions.py) built from
+:data:`RECORDING_WRITE_PREFIXES`: the functions that handle LLM input (campaign, workflow_runner) write
+spend, markers, alert history and budget holds, never thresholds, hard caps, alert rules or routing.
+
 A breakdown over days is one Query per dimension: ``pk = AGG#<scope>#<dim> AND sk BETWEEN
 DAY#<from> AND DAY#<to>$``. The upper bound ends in ``$`` (the character after ``#``), which sorts
 after every ``DAY#<to>#<value>`` whatever the value's characters, and before the next day.
@@ -27,6 +32,28 @@ TOTAL = "ALL"
 # Every dimension of the ALL scope; a user's scope has the same ones but "user" (it is one user).
 DIMENSIONS = ("total", "provider", "model", "type", "campaign", "user", "campaign_provider", "type_model")
 _AFTER_SEPARATOR = "$"  # chr(ord("#") + 1)
+
+EVENT_PREFIX = "EVENT#"
+COUNTER_PREFIX = "AGG#"
+ALERT_MARKER_PREFIX = "ALERT#"
+RULE_MARK_PREFIX = "RULEMARK#"  # threshold_checker's crossing markers and alert_rules' send windows
+ALERT_HISTORY_PREFIX = "ALERTLOG#"  # alert_rules.HISTORY_PK_PREFIX
+FORECAST_MARKER_PREFIX = "FORECAST#"  # forecast_watch's early-warning markers
+BUDGET_PREFIX = "BUDGET#USER#"  # budget_store: a capped user's committed spend for a month
+RESERVATION_PREFIX = "BUDGET#RES#"  # budget_store: one call's open hold
+# Everything recording a billed call writes (ledger, threshold and forecast alerts, budget guard); a test
+# runs that path against moto and checks it writes exactly these. Thresholds and hard caps
+# (``THRESHOLDS#``), alert rules (beside them) and routing overrides (``ROUTING#``) are not among them.
+RECORDING_WRITE_PREFIXES = (
+    EVENT_PREFIX,
+    COUNTER_PREFIX,
+    ALERT_MARKER_PREFIX,
+    RULE_MARK_PREFIX,
+    ALERT_HISTORY_PREFIX,
+    FORECAST_MARKER_PREFIX,
+    BUDGET_PREFIX,
+    RESERVATION_PREFIX,
+)
 
 
 @dataclass(frozen=True)
@@ -51,12 +78,12 @@ EVERYONE = Scope()
 
 def event_key(request_id: str) -> Key:
     """The raw event's key, which is also what makes recording idempotent."""
-    return f"EVENT#{request_id}", "EVENT"
+    return f"{EVENT_PREFIX}{request_id}", "EVENT"
 
 
 def aggregate_pk(scope: Scope, dimension: str) -> str:
     """Partition of one scope's counters along one dimension."""
-    return f"AGG#{scope.key}#{dimension}"
+    return f"{COUNTER_PREFIX}{scope.key}#{dimension}"
 
 
 def day_period(day: date) -> str:
@@ -87,7 +114,7 @@ def split_sort_key(sort_key: str) -> tuple[str, str]:
 
 def alert_key(threshold_name: str, threshold_micros: int, period: str) -> Key:
     """The marker whose conditional creation elects the one sender of an alert."""
-    return f"ALERT#{threshold_name}#{threshold_micros}", period
+    return f"{ALERT_MARKER_PREFIX}{threshold_name}#{threshold_micros}", period
 
 
 def counter_keys(event: CostEvent) -> list[Key]:

@@ -11,7 +11,16 @@ Everything happens inside one script, so concurrent callers are serialized by Re
 reply is one integer (the server time when admitted, minus the wait when not): the cheapest
 reply to parse, since this runs once per message.
 
-Failing closed: any Redis error or timeout is "not now, ask again later", never "send".
+Failing closed: any Redis error or timeout is "not now, ask again later", never "send". The
+client may be standalone or cluster (see :mod:`shared.sending.redis_connection`): the script
+touches only ``KEYS[1]``, so it runs on the shard that owns the account's key.
+
+The same script backs the health check (:meth:`SlidingWindowLimiter.probe`): it runs on reserved
+keys (``of:probe:{n}``, never an account's ``of:sent:<accountId>``) with a 1 ms window, one key per
+shard of a cluster client, or keys spread over the slot space on a standalone client (pointed at a
+cluster by mistake, it fails only for the slots other shards own), and raises whatever kept the
+limiter from deciding: "cache healthy" means "the limiter can decide, whichever shard an account
+is on".
 """
 
 from __future__ import annotations
@@ -20,13 +29,20 @@ import hashlib
 import itertools
 import math
 import os
+from collections.abc import Callable, Hashable
 from typing import Any, Literal, NamedTuple, Protocol
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+from redis.cluster import RedisCluster
+from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
+
+from shared.sending.redis_connection import REDIS_FAILURES, RedisClient, RedisConnection
 
 KEY_PREFIX = "of:sent:"
+# Reserved for the health probe: an account id holds neither ':' nor '{', so no account shares these keys.
+PROBE_KEY_PREFIX = "of:probe:"
+PROBE_WINDOW_US = 1000  # a probe key holds at most one entry, gone after 1 ms
+PROBE_SLOT_BUCKETS = 8  # standalone client: one probe key per eighth of the cluster slot space
 
 # KEYS[1] log of admitted sends; ARGV: limit, window in microseconds, unique member.
 # Returns the server time in microseconds when admitted, or minus the microseconds to wait.
@@ -79,7 +95,7 @@ class SlidingWindowLimiter:
 
     def __init__(
         self,
-        client: redis.Redis,
+        redis_source: RedisConnection | RedisClient,
         limit: int,
         window_ms: int,
         *,
@@ -88,7 +104,7 @@ class SlidingWindowLimiter:
     ) -> None:
         if limit < 1 or window_ms < 1:
             raise ValueError("limit and window must be positive")
-        self._client = client
+        self._redis = redis_source if isinstance(redis_source, RedisConnection) else RedisConnection.of(redis_source)
         self._limit = limit
         self._window_us = (window_ms + guard_ms) * 1000
         self._unavailable_retry_ms = unavailable_retry_ms
@@ -100,26 +116,49 @@ class SlidingWindowLimiter:
     def acquire(self, account_id: str) -> Decision:
         """Admit one send for ``account_id`` now, or say how long until one would be admitted."""
         args: list[Any] = [self._limit, self._window_us, f"{self._member_prefix}{next(self._members)}"]
-        key = KEY_PREFIX + account_id
         try:
-            try:
-                reply = self._client.evalsha(SLIDING_LOG_SHA, 1, key, *args)
-            except redis.exceptions.NoScriptError:
-                reply = self._client.eval(SLIDING_LOG_LUA, 1, key, *args)  # runs it and caches it for EVALSHA
-        except redis.RedisError:
+            reply = _run_script(self._redis.client(), KEY_PREFIX + account_id, args)
+        except REDIS_FAILURES:
             return Decision(False, self._unavailable_retry_ms, None, "unavailable")
         if reply > 0:
             return Decision(True, 0, reply, "admitted")
         return Decision(False, max(1, math.ceil(-reply / 1000)), None, "limited")
 
+    def probe(self) -> int:
+        """Run the script on reserved keys covering every shard; return how many keys it decided for.
 
-def redis_client(url: str, timeout_s: float) -> redis.Redis:
-    """A client that gives up quickly and never retries on its own: the caller fails closed instead."""
-    return redis.Redis.from_url(
-        url,
-        socket_timeout=timeout_s,
-        socket_connect_timeout=timeout_s,
-        retry=Retry(NoBackoff(), retries=0),
-        retry_on_timeout=False,
-        health_check_interval=30,
-    )
+        Raises what stopped a decision (``MOVED``, ``CROSSSLOT``, a script error, a timeout, no
+        reachable node) where :meth:`acquire` would only have said "not now".
+        """
+        client = self._redis.client()
+        keys = probe_keys(client)
+        for key in keys:
+            _run_script(client, key, [1, PROBE_WINDOW_US, f"{self._member_prefix}{next(self._members)}"])
+        return len(keys)
+
+
+def _run_script(client: RedisClient, key: str, args: list[Any]) -> int:
+    try:
+        return client.evalsha(SLIDING_LOG_SHA, 1, key, *args)
+    except redis.exceptions.NoScriptError:
+        return client.eval(SLIDING_LOG_LUA, 1, key, *args)  # runs it and caches it for EVALSHA
+
+
+def probe_keys(client: RedisClient) -> list[str]:
+    """Reserved keys: one per primary of a cluster client, one per slot-space bucket on a standalone one."""
+    bucket_of: Callable[[str], Hashable]
+    if isinstance(client, RedisCluster):
+        buckets = len(client.get_primaries())
+        bucket_of = lambda key: client.get_node_from_key(key).name  # noqa: E731 - raises when no shard covers the slot
+    else:
+        buckets = PROBE_SLOT_BUCKETS
+        bucket_of = lambda key: key_slot(key.encode()) * PROBE_SLOT_BUCKETS // REDIS_CLUSTER_HASH_SLOTS  # noqa: E731
+    keys: dict[Hashable, str] = {}
+    # Hash tags {0}, {1}, ... land in a given bucket with chance 1/buckets each, so this ends after
+    # about buckets x ln(buckets) tries (a few for 3 shards, ~3,000 for 500).
+    for n in itertools.count():
+        key = f"{PROBE_KEY_PREFIX}{{{n}}}"
+        keys.setdefault(bucket_of(key), key)
+        if len(keys) >= buckets:
+            break
+    return list(keys.values())

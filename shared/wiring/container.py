@@ -13,7 +13,7 @@ from shared.campaigns.workflows import DynamoWorkflowStore
 from shared.config.settings import get_settings
 from shared.core.observability import logger
 from shared.core.pricing import MICROS_PER_USD, PriceTable, UnpricedModelError
-from shared.health.checks import CheckStatus, NotConfiguredError, Probe, circuits_status
+from shared.health.checks import CheckStatus, HealthCheck, NotConfiguredError, Probe, circuits_status
 from shared.routing.paths import with_legacy_routes
 
 if TYPE_CHECKING:
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from shared.routing.overrides import CachedRouteOverrides, DynamoRoutingOverrideStore
     from shared.routing.router import ProviderRouter
     from shared.sending.drainer import MessageDrainer
+    from shared.sending.limiter import SlidingWindowLimiter
+    from shared.sending.redis_connection import RedisConnection
 
 
 @lru_cache(maxsize=4)
@@ -391,23 +393,44 @@ def async_campaigns() -> AsyncCampaigns:
 
 
 @lru_cache(maxsize=1)
-def message_drainer() -> MessageDrainer:
-    """The drainer over Redis, the gateway (key from Secrets Manager), the queue and the workflow counts."""
-    from shared.sending.drainer import MessageDrainer
-    from shared.sending.gateway import SendingGateway
-    from shared.sending.limiter import SlidingWindowLimiter, redis_client
+def redis_connection() -> RedisConnection:
+    """The container's one Redis client (standalone or cluster, as configured), connected on first use."""
+    from shared.sending.redis_connection import redis_connection as connect_lazily
 
     settings = get_settings()
-    limiter = SlidingWindowLimiter(
-        redis_client(settings.redis_url, settings.redis_timeout_s),
+    return connect_lazily(
+        settings.redis_url,
+        settings.redis_timeout_s,
+        cluster_mode=settings.redis_cluster_mode,
+        ssl_ca_certs=settings.redis_ssl_ca_certs,
+    )
+
+
+@lru_cache(maxsize=1)
+def sliding_limiter() -> SlidingWindowLimiter:
+    """The sending limiter; the health check probes Redis through this same one."""
+    from shared.sending.limiter import SlidingWindowLimiter
+
+    settings = get_settings()
+    return SlidingWindowLimiter(
+        redis_connection(),
         settings.of_rate_limit,
         settings.of_rate_window_s * 1000,
         guard_ms=settings.of_rate_guard_ms,
         unavailable_retry_ms=settings.of_limiter_unavailable_delay_s * 1000,
     )
+
+
+@lru_cache(maxsize=1)
+def message_drainer() -> MessageDrainer:
+    """The drainer over Redis, the gateway (key from Secrets Manager), the queue and the workflow counts."""
+    from shared.sending.drainer import MessageDrainer
+    from shared.sending.gateway import SendingGateway
+
+    settings = get_settings()
     gateway_key = provider_key(settings.gateway_api_key_secret_name, settings.gateway_api_key.get_secret_value())
     return MessageDrainer(
-        limiter=limiter,
+        limiter=sliding_limiter(),
         gateway=SendingGateway(settings.gateway_url, gateway_key, settings.gateway_timeout_s),
         queue=queue(settings.messages_queue_name),
         counters=workflow_store(),
@@ -421,9 +444,17 @@ def message_drainer() -> MessageDrainer:
 def clear_caches() -> None:
     """Forget every cached collaborator and the settings: the next call builds them from the environment."""
     get_settings.cache_clear()
+    if redis_connection.cache_info().currsize:
+        redis_connection().close()  # its sockets now, not whenever the garbage collector runs
     for value in list(globals().values()):
         if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == __name__:
             value.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def health_check() -> HealthCheck:
+    """Every dependency's probe behind the container's short health cache."""
+    return HealthCheck(health_probes(), get_settings().health_cache_s)
 
 
 def health_probes() -> dict[str, Probe]:
@@ -436,9 +467,7 @@ def health_probes() -> dict[str, Probe]:
     def cache() -> None:
         if not settings.redis_url:
             raise NotConfiguredError("REDIS_URL is not set")
-        import redis
-
-        redis.Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1).ping()
+        sliding_limiter().probe()  # the limiter's own script, on every shard: healthy means it can decide
 
     def queue() -> None:
         aws_client("sqs").get_queue_url(QueueName=settings.workflows_queue_name)

@@ -111,7 +111,7 @@ def echo_api():
         jwt_issuer=issuer,
         jwt_audiences=audiences,
         registry=HandlerRegistry(overrides={"echo": echo}),
-        routes=(HttpRoute("POST", "/api/echo", "echo"),),
+        routes=(HttpRoute("POST", "/api/echo", "echo"), HttpRoute("GET", "/api/admin-echo", "echo", admin=True)),
     ).start()
     try:
         yield server, calls
@@ -149,6 +149,43 @@ def test_handler_receives_api_gateway_event_and_context(echo_api):
     assert claims["exp"] == str(jwt.decode(token, options={"verify_signature": False})["exp"])
     assert event["requestContext"]["authorizer"]["jwt"]["scopes"] == ["user", "admin"]
     assert context.function_name == "echo" and context.get_remaining_time_in_millis() > 0
+
+
+@pytest.mark.parametrize(
+    ("claims", "status"),
+    [
+        ({"scope": "user admin"}, 207),
+        ({"scope": "admin"}, 207),
+        ({"scope": "user"}, 403),
+        ({}, 403),  # no scope claim at all
+        ({"scope": "user", "groups": ["admin"]}, 403),  # API Gateway checks the scopes, never the groups
+        ({"scope": "administrator"}, 403),  # a whole scope, not a substring
+    ],
+    ids=["user-and-admin", "admin", "user", "no-scope", "admin-group-only", "lookalike-scope"],
+)
+def test_admin_routes_refuse_tokens_without_the_admin_scope_before_the_handler(echo_api, claims, status):
+    server, calls = echo_api
+    issuer, audiences = jwt_settings()
+    token = jwt.encode(
+        {"sub": "u8", "iss": issuer, "aud": audiences[0], "exp": int(time.time()) + 60, **claims},
+        "echo-secret",
+        algorithm="HS256",
+    )
+    parts = urlsplit(server.url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    connection.request("GET", "/api/admin-echo", headers={"Authorization": f"Bearer {token}"})
+    response = connection.getresponse()
+    body = json.loads(response.read())
+    connection.close()
+    assert response.status == status
+    if status == 403:
+        assert body == {
+            "success": False,
+            "error": {"code": "FORBIDDEN", "message": "Forbidden: this route needs the admin scope"},
+        }
+        assert calls == []  # the gate answered; the handler never ran
+    else:
+        assert body == {"ok": True} and len(calls) == 1
 
 
 def test_chunked_request_bodies_are_reassembled(echo_api):

@@ -121,7 +121,9 @@ def test_function_runtime_sizing_tracing_and_layers(synth: Synth, name: str) -> 
 def test_function_environment_is_the_settings_names_and_no_secrets(synth: Synth, name: str) -> None:
     _, function = _function(synth, name)
     # Redis's URL only where Redis is used (a created cache's endpoint ties the function to it).
-    redis = {"REDIS_URL": TEST_CONTEXT["redisUrl"]} if "redis" in FUNCTIONS[name].uses else {}
+    redis = (
+        {"REDIS_URL": TEST_CONTEXT["redisUrl"], "REDIS_CLUSTER_MODE": "auto"} if "redis" in FUNCTIONS[name].uses else {}
+    )
     (topic_id,) = [k for k, v in synth.of_type("AWS::SNS::Topic").items() if "cost-alerts" in str(v)]
     expected = {**EXPECTED_ENVIRONMENT, **redis, "COST_ALERT_TOPIC_ARN": {"Ref": topic_id}}
     assert function["Properties"]["Environment"]["Variables"] == expected
@@ -169,7 +171,7 @@ def test_grants_follow_the_spec_uses_exactly(synth: Synth, name: str) -> None:
     expected = {service: set() for service in ("dynamodb", "sqs", "sns")}
     consumed = FUNCTIONS[name].consumes  # the event source mapping grants receiving from its queue
     for use in (*uses, *([consumed.queue] if consumed else [])):
-        resource = use.removesuffix(":read")
+        resource = use.split(":")[0]  # "costs_table:read" and "costs_table:record" name the costs table
         if resource in RESOURCES_BY_USE:
             service = "dynamodb" if resource.endswith("_table") else "sqs" if resource.endswith("_queue") else "sns"
             expected[service].add(RESOURCES_BY_USE[resource])

@@ -27,6 +27,7 @@ IMPORTED = {
     "vpcRouteTableIds": ["rtb-0a1b2c3d4e5f60001", "rtb-0a1b2c3d4e5f60002"],
     "redisSecurityGroupId": REDIS_SG,
     "redisUrl": "rediss://cache.internal:6379/0",
+    "redisClusterMode": "cluster",  # an existing cluster-mode ElastiCache with several shards
 }
 QUEUES = {"messages_queue": "rate-limited-messages", "workflows_queue": "workflows"}
 
@@ -231,6 +232,7 @@ def test_imported_redis_and_vpc_are_used_not_created(imported) -> None:
         {**IMPORTED, "vpcSubnetIds": [*SUBNETS, "subnet-0a1b2c3d4e5f60003"]},
         {**IMPORTED, "vpcId": "my-vpc"},
         {**IMPORTED, "vpcRouteTableIds": []},
+        {**IMPORTED, "redisClusterMode": "sharded"},
     ],
 )
 def test_an_incomplete_imported_network_fails_the_synth(context) -> None:
@@ -241,3 +243,22 @@ def test_an_incomplete_imported_network_fails_the_synth(context) -> None:
 def test_no_vpc_endpoints_when_the_imported_vpc_has_them(tmp_path_factory) -> None:
     resources, _ = synth_with(tmp_path_factory, **IMPORTED, createVpcEndpoints="false")
     assert not of_type(resources, "AWS::EC2::VPCEndpoint")
+
+
+def redis_modes(resources: dict[str, Any]) -> dict[str, str | None]:
+    """REDIS_CLUSTER_MODE of every function that has a REDIS_URL."""
+    found = {}
+    for name in FUNCTIONS:
+        variables = function(resources, name)[1]["Environment"]["Variables"]
+        if "REDIS_URL" in variables:
+            found[name] = variables.get("REDIS_CLUSTER_MODE")
+    return found
+
+
+def test_the_redis_client_mode_reaches_every_redis_user(synth: Synth, created, imported) -> None:
+    users = {name for name, spec in FUNCTIONS.items() if "redis" in spec.uses}
+    # ElastiCache Serverless is cluster mode only: the functions use the cluster client without asking.
+    assert redis_modes(created[0]) == dict.fromkeys(users, "cluster")
+    # An imported Redis: what the context says (here a cluster), else "auto" (the client asks the server).
+    assert redis_modes(imported[0]) == dict.fromkeys(users, "cluster")
+    assert redis_modes(synth.resources) == dict.fromkeys(users, "auto")

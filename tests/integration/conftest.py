@@ -30,3 +30,25 @@ def _fresh_breaker_counters():
     base._LOCAL_FAILURES.clear()
     base._LOCAL_SUCCESSES.clear()
     base._LAST_OBSERVED_STATE.clear()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster():
+    """A three-master Redis Cluster of our own (started on first use, stopped at the end of the session)."""
+    from local.redis_server import RedisClusterServer
+
+    with RedisClusterServer(masters=3) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def redis_tls(tmp_path_factory):
+    """A TLS-only redis-server (no plain port) with a throwaway CA; skipped when the binary has no TLS."""
+    from local.redis_server import RedisServer, binary_supports_tls, find_redis_binary
+    from local.tls import write_test_certificates
+
+    binary, kind = find_redis_binary()
+    if not binary_supports_tls(binary):
+        pytest.skip(f"{kind} at {binary} was built without TLS (no OpenSSL in the binary)")
+    with RedisServer(tls=write_test_certificates(tmp_path_factory.mktemp("redis-tls"))) as server:
+        yield server

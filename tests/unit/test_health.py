@@ -1,4 +1,17 @@
-from shared.health.checks import CheckResult, NotConfiguredError, circuits_status, overall_status, run_check
+import re
+
+import redis
+from redis.crc import key_slot
+
+from shared.health.checks import (
+    CheckResult,
+    HealthCheck,
+    NotConfiguredError,
+    circuits_status,
+    overall_status,
+    run_check,
+)
+from shared.sending.limiter import KEY_PREFIX, PROBE_KEY_PREFIX, PROBE_SLOT_BUCKETS, probe_keys
 
 
 def result(status):
@@ -36,3 +49,51 @@ def test_provider_status_from_its_circuits():
     assert circuits_status(["CLOSED", "OPEN"]) == "degraded"
     assert circuits_status(["HALF_OPEN"]) == "degraded"
     assert circuits_status(["OPEN", "OPEN"]) == "unhealthy"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_within_the_cache_window_the_probes_run_once_and_every_caller_gets_the_same_report():
+    clock, runs = FakeClock(), []
+    outcomes = iter(["healthy", "unhealthy"])
+
+    def database():
+        runs.append("database")
+
+    def cache():
+        runs.append("cache")
+        if next(outcomes) == "unhealthy":
+            raise ConnectionError("redis away")
+
+    check = HealthCheck({"database": database, "cache": cache}, ttl_s=5, clock=clock)
+    first = check.report()
+    for _ in range(19):
+        clock.now += 0.25  # up to 4.75 s after the probe: still inside the window
+        assert check.report() is first
+    assert runs == ["database", "cache"] and first.checks["cache"].status == "healthy"
+    clock.now = 1005.0  # 5 s after the probe: expired
+    second = check.report()
+    assert runs == ["database", "cache", "database", "cache"]
+    assert second.checks["cache"].status == "unhealthy" and second.status == "degraded"
+
+
+def test_a_zero_window_probes_every_time():
+    runs = []
+    check = HealthCheck({"database": lambda: runs.append(1)}, ttl_s=0, clock=FakeClock())
+    for _ in range(3):
+        check.report()
+    assert len(runs) == 3
+
+
+def test_standalone_probe_keys_cover_the_slot_space_and_can_never_be_an_account_key():
+    keys = probe_keys(redis.Redis())  # a client that never connects: the keys are computed locally
+    buckets = {key_slot(key.encode()) * PROBE_SLOT_BUCKETS // 16384 for key in keys}
+    assert len(keys) == PROBE_SLOT_BUCKETS and buckets == set(range(PROBE_SLOT_BUCKETS))
+    account_key = re.compile(re.escape(KEY_PREFIX) + r"[A-Za-z0-9][A-Za-z0-9_-]{2,63}")
+    assert all(key.startswith(PROBE_KEY_PREFIX) and not account_key.fullmatch(key) for key in keys)

@@ -1,0 +1,135 @@
+"""What the campaign functions' IAM condition allows is what their code writes: a campaign recorded through
+the container's real CampaignService (ledger, settings and stored threshold alerts with a rule, the forecast's
+early warning, a hard cap's budget guard) against the moto server, every costs-table write it makes watched
+on the botocore client, compared with ``RECORDING_WRITE_PREFIXES`` — the list stacks/functions.py turns into
+``dynamodb:LeadingKeys`` patterns (tests/infra/test_trust_infra.py checks that side)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from decimal import Decimal
+from fnmatch import fnmatchcase
+from typing import Any
+
+import pytest
+
+from shared import container
+from shared.alerts.rules import AlertRule, new_rule_id
+from shared.alerts.thresholds import SpendThreshold, new_threshold_id
+from shared.campaigns.models import Caller, CampaignRequest
+from shared.config.settings import get_settings
+from shared.ledger.events import CostEvent
+from shared.ledger.keys import RECORDING_WRITE_PREFIXES, Scope
+from shared.routing.deadline import Deadline
+
+DAY_S = 86_400
+CAPTION = CampaignRequest(type="caption", platforms=["instagram"], data={"theme": "least privilege"})
+
+
+def written_partition_keys(operation: str, params: dict[str, Any], table: str) -> list[str]:
+    """The partition keys one DynamoDB write request names in ``table`` (what dynamodb:LeadingKeys holds)."""
+    if operation in ("PutItem", "UpdateItem", "DeleteItem"):
+        if params.get("TableName") != table:
+            return []
+        return [(params.get("Item") or params["Key"])["pk"]["S"]]
+    if operation == "TransactWriteItems":
+        keys = []
+        for item in params["TransactItems"]:
+            for kind, request in item.items():
+                if kind != "ConditionCheck" and request["TableName"] == table:
+                    keys.append((request.get("Item") or request["Key"])["pk"]["S"])
+        return keys
+    if operation == "BatchWriteItem":
+        return [
+            (request.get("PutRequest", {}).get("Item") or request["DeleteRequest"]["Key"])["pk"]["S"]
+            for request in params["RequestItems"].get(table, [])
+        ]
+    return []
+
+
+def seed_history(user_id: str, now: float, days: int = 10, micros: int = 1_000_000) -> None:
+    """$1 a day on the previous days: enough history for a month-end projection."""
+    for back in range(1, days + 1):
+        container.cost_ledger().record(
+            CostEvent(
+                request_id=f"seed-{user_id}-{back}",
+                provider="openai",
+                model="gpt-4o-mini",
+                deployment="gpt-4o-mini",
+                campaign_type="caption",
+                campaign_id=f"wf_seed_{user_id}",
+                user_id=user_id,
+                tenant=None,
+                input_tokens=100,
+                output_tokens=50,
+                micros=micros,
+                at=now - back * DAY_S,
+            )
+        )
+
+
+def put_threshold(user_id: str, period: str, micros: int, action: str = "alert") -> SpendThreshold:
+    threshold = SpendThreshold(
+        new_threshold_id(),
+        "user",
+        user_id,
+        user_id,
+        period,
+        micros,
+        action,
+        "admin",
+        time.time(),  # type: ignore[arg-type]
+    )
+    container.threshold_store().put(threshold)
+    return threshold
+
+
+@pytest.fixture
+def recording_container(local_stack, monkeypatch):
+    """A fresh container whose settings' daily threshold is a few micro-dollars, below one call's cost (and
+    unusual enough that no other test crossed it today: its marker is new), and whose forecast check runs
+    after every recorded call."""
+    monkeypatch.setenv("DAILY_COST_THRESHOLD_USD", str(Decimal(1 + secrets.randbelow(9)) / 1_000_000))
+    monkeypatch.setenv("FORECAST_CHECK_INTERVAL_S", "0")
+    container.clear_caches()
+    yield container
+    monkeypatch.undo()
+    container.clear_caches()
+
+
+def test_recording_a_campaign_writes_exactly_the_recording_prefixes(recording_container, sim) -> None:
+    settings = get_settings()
+    user, now = f"prefixes-{uuid.uuid4().hex[:12]}", time.time()
+    # Set-up an admin or the owner would do (other functions, other permissions): history, thresholds, a rule.
+    seed_history(user, now)
+    put_threshold(user, "monthly", 10**9, action="block")  # a hard cap: the budget guard reserves and settles
+    daily = put_threshold(user, "daily", 1)  # crossed by the first call: marker, rule window, history
+    container.alert_rule_store().put_rule(
+        AlertRule(new_rule_id(), daily.threshold_id, user, "email", created_by=user, created_at=now, updated_at=now)
+    )
+    outlook = container.spend_forecaster().forecast(Scope(user), now)
+    assert outlook.projection is not None, "ten days of history should give a projection"
+    mtd, projected = outlook.month_to_date_micros, outlook.projection.projected_micros
+    assert projected - mtd > 10_000, (mtd, projected)
+    put_threshold(user, "monthly", (mtd + projected) // 2)  # projected past, not reached: one early warning
+    container.clear_caches()  # a new container: nothing cached from the set-up
+
+    written: list[str] = []
+
+    def watch(params: dict[str, Any], model: Any, **_: Any) -> None:
+        written.extend(written_partition_keys(model.name, params, settings.cost_table_name))
+
+    client = container.dynamodb_client()
+    client.meta.events.register("before-parameter-build.dynamodb", watch)
+    try:
+        run = container.campaign_service().run(CAPTION, Caller(user_id=user), Deadline(25))
+    finally:
+        client.meta.events.unregister("before-parameter-build.dynamodb", watch)
+
+    assert run.workflow.status == "completed", run
+    outside = [key for key in written if not any(fnmatchcase(key, f"{p}*") for p in RECORDING_WRITE_PREFIXES)]
+    assert outside == []  # nothing the IAM condition would refuse
+    unused = [p for p in RECORDING_WRITE_PREFIXES if not any(key.startswith(p) for key in written)]
+    assert unused == []  # and nothing it allows that recording does not need
