@@ -106,7 +106,7 @@ def record_sample(server: Any, table: str) -> dict[str, Any]:
     import os
 
     from local.aws import LOCAL_CREDENTIALS
-    from shared import container
+    from shared.wiring import container
     from shared.alerts.thresholds import GLOBAL_OWNER, SpendThreshold
 
     topic = server.client("sns").create_topic(Name="bench-cost-alerts")["TopicArn"]

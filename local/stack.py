@@ -305,7 +305,7 @@ def _clear_settings_cache() -> None:
     cache_clear = getattr(get_settings, "cache_clear", None)
     if cache_clear is not None:
         cache_clear()
-    from shared import container
+    from shared.wiring import container
 
     clear_collaborators = getattr(container, "clear_caches", None)  # built from the old settings
     if clear_collaborators is not None:

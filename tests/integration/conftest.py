@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared import container
+from shared.wiring import container
 from shared.config.settings import Settings, get_settings
 
 

@@ -8,7 +8,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from shared import container
+from shared.wiring import container
 from shared.alerts.thresholds import SpendThreshold, new_threshold_id
 from shared.budgets.guard import input_token_bound
 from shared.budgets.store import DynamoBudgetStore, Reservation

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from shared import container
+from shared.wiring import container
 from shared.alerts.rules import AlertRule, new_rule_id
 from shared.alerts.thresholds import SpendThreshold, new_threshold_id
 from shared.campaigns.models import Caller, CampaignRequest

@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from local.queue_poller import EventSource, QueuePoller
-from shared import container
+from shared.wiring import container
 from shared.campaigns.models import Workflow
 from shared.sending.messages import MessageCounts, OutboundMessage
 
