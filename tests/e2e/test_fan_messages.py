@@ -117,7 +117,9 @@ def test_35_fans_are_all_delivered_never_more_than_10_in_any_6_s_window(sending)
 def test_a_redelivered_message_never_reaches_a_fan_twice(sending, local_stack):
     creator = account()
     workflow_id = "wf_" + uuid.uuid4().hex
-    bodies = [OutboundMessage.for_recipient(workflow_id, creator, f"fan-{i}", f"hi {i}").to_body() for i in range(4)]
+    bodies = [
+        OutboundMessage.for_recipient(workflow_id, creator, f"fan-{i}", f"hi {i}", "u1").to_body() for i in range(4)
+    ]
     sqs = local_stack.moto.client("sqs")
     url = local_stack.resources.queues[local_stack.env["MESSAGES_QUEUE_NAME"]]
     for body in bodies + bodies:  # duplicate SQS delivery: each message twice, under two SQS ids
