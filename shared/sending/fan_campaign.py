@@ -138,7 +138,6 @@ class FanCampaignService:
         self, request: CampaignRequest, caller: Caller, deadline: Deadline, path: RequestPath = "hybrid"
     ) -> FanCampaignRun:
         """A synchronous fan campaign; too many fans for one request is a 422 pointing at async mode."""
-        self.authorize(request, caller)
         recipients = request.data.recipients or []
         if len(recipients) > self._sync_max:
             raise CampaignInputError(
@@ -152,6 +151,7 @@ class FanCampaignService:
                     }
                 ],
             )
+        self.authorize(request, caller)
         started = time.perf_counter()
         return self.execute(self._campaigns.start(request, caller, path=path), request, deadline, started)
 
