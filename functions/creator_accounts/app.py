@@ -63,7 +63,10 @@ def link_users(account_id: AccountIdPath, request: LinkUsersRequest) -> Response
     "/api/v2/creator-accounts/<accountId>",
     summary="Remove a creator account (admin): later sends as it are refused",
     security=BEARER_AUTH,
-    responses={204: {"description": "Removed"}, **error_responses(401, 403, 404, 409, 422, 500)},
+    responses={
+        204: {"description": "Removed (no body)", "content": {}},
+        **error_responses(401, 403, 404, 409, 422, 500),
+    },
 )
 @tracer.capture_method
 def remove_account(account_id: AccountIdPath) -> Response[str]:
