@@ -3,8 +3,9 @@ the workflow runner Lambda executes the job, once per workflow id, however often
 
 The job carries the validated request and the caller, so the runner needs nothing but the queue
 message. A fan campaign's caller is checked against the creator account before anything is
-stored or queued, and again when the job runs: an account unlinked meanwhile sends nothing. The runner's deadline is its own Lambda's remaining time (minutes), not API Gateway's
-29 s, which is what lets a 1000-fan campaign generate its messages.
+stored or queued, and again when the job runs: an account unlinked meanwhile sends nothing. The
+runner's deadline is its own Lambda's remaining time (minutes), not API Gateway's 29 s, which is
+what lets a 1000-fan campaign generate its messages.
 """
 
 from __future__ import annotations

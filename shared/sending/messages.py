@@ -30,7 +30,7 @@ class OutboundMessage(CamelModel):
     def for_recipient(
         cls, workflow_id: str, account_id: str, recipient_id: str, text: str, user_id: str
     ) -> OutboundMessage:
-        """The message of ``recipient_id`` in ``workflow_id``, keyed ``<workflowId>#<recipientId>``, sent for ``user_id``."""
+        """The message of ``recipient_id`` in ``workflow_id`` for ``user_id``, keyed ``<workflowId>#<recipientId>``."""
         return cls(
             idempotency_key=idempotency_key(workflow_id, recipient_id),
             workflow_id=workflow_id,

@@ -25,7 +25,7 @@ def test_an_admin_sets_the_users_of_an_account_sorted_and_once_each():
 
 
 def test_setting_the_users_again_replaces_the_whole_set():
-    service, store = linked_accounts({})
+    service, _ = linked_accounts({})
     service.link(ADMIN, "creator_01", ["u1", "u2"])
     replaced = service.link(ADMIN, "creator_01", ["u3"])
     assert replaced.user_ids == ("u3",) and replaced.version == 2

@@ -274,12 +274,12 @@ def test_an_async_submit_as_an_unlinked_account_queues_no_job():
     runner = AsyncCampaigns(campaigns, fans, store, jobs, InMemoryOnce(), margin_s=0.5)
     with pytest.raises(AccountNotAllowedError):
         runner.submit(fan_request(3, mode="async"), CALLER)
-    assert jobs.sent == [] and store.history == [] and openai.calls == []
+    assert jobs.sent == [] and messages.sent == [] and store.history == [] and openai.calls == []
 
 
 def test_a_queued_job_whose_account_was_unlinked_meanwhile_fails_without_generating():
     openai = ScriptedProvider("openai")
-    accounts, registry = linked_accounts({ACCOUNT: [CALLER.user_id]})
+    accounts, _ = linked_accounts({ACCOUNT: [CALLER.user_id]})
     fans, campaigns, store, messages = build(openai=openai, accounts=accounts)
     jobs = ListQueue()
     runner = AsyncCampaigns(campaigns, fans, store, jobs, InMemoryOnce(), margin_s=0.5)
