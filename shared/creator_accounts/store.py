@@ -12,9 +12,10 @@ Replacing an account's set writes the record, its directory entry and only the l
 (a Put per added user, a Delete per removed one) in one ``TransactWriteItems``, conditional on the
 version read. A transaction holds at most 100 items and a full swap of 100 users is 202: the links
 beyond what fits go first in their own transactions, and the record last. Because the record is
-what the check reads, authorization always changes in one atomic write; a crash between the
-transactions leaves at worst a link the record does not back, which listings filter out (they
-read the records) and the next change of that account rewrites.
+what the check reads, authorization always changes in one atomic write. A crash between those
+transactions can leave a link the record does not back (listings read the records and leave it
+out) or drop the link of a user the record still lists (they may still send; their own listing
+misses the account): repeating the same PUT repairs both, since it diffs against the same record.
 """
 
 from __future__ import annotations
