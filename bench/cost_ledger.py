@@ -106,8 +106,8 @@ def record_sample(server: Any, table: str) -> dict[str, Any]:
     import os
 
     from local.aws import LOCAL_CREDENTIALS
-    from shared.wiring import container
     from shared.alerts.thresholds import GLOBAL_OWNER, SpendThreshold
+    from shared.wiring import container
 
     topic = server.client("sns").create_topic(Name="bench-cost-alerts")["TopicArn"]
     os.environ.update(

@@ -109,6 +109,7 @@ def build_http_event(
     source_ip: str,
     authorizer: Mapping[str, Any] | None = None,
     protocol: str = "HTTP/1.1",
+    path_parameters: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """An API Gateway HTTP API payload 2.0 event for one request.
 
@@ -150,6 +151,8 @@ def build_http_event(
         event["cookies"] = [c for c in cookies if c]
     if raw_query:
         event["queryStringParameters"] = _join_duplicates(parse_qsl(raw_query, keep_blank_values=True), lower=False)
+    if path_parameters:
+        event["pathParameters"] = dict(path_parameters)
     if authorizer is not None:
         event["requestContext"]["authorizer"] = dict(authorizer)
     if body:

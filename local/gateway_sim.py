@@ -1,14 +1,14 @@
 """The platform's sending gateway, simulated: it records every message it accepts, and fails on demand.
 
 Wire (what ``shared.sending.gateway.SendingGateway`` speaks): ``POST /v1/messages`` with
-``Authorization: Bearer <key>`` and ``{"accountId", "recipientId", "messageId", "text"}`` →
+``Authorization: Bearer <key>`` and ``{"accountId", "recipientId", "messageId", "text", "onBehalfOf"}`` →
 ``200 {"id", "status": "sent"}``. It deliberately does NOT deduplicate on ``messageId``: the
 record is the evidence tests use to prove that our side never sends a message twice.
 
 Controls (also answered on the local API's port):
 
-* ``GET /_sim/sent`` → ``[{"accountId", "recipientId", "messageId", "at"}]`` (``at``: ISO 8601 UTC,
-  microseconds, when the gateway accepted it), oldest first; ``DELETE /_sim/sent`` empties it;
+* ``GET /_sim/sent`` → ``[{"accountId", "recipientId", "messageId", "onBehalfOf", "at"}]`` (``at``: ISO
+  8601 UTC, microseconds, when the gateway accepted it), oldest first; ``DELETE /_sim/sent`` empties it;
 * ``POST /_sim/gateway/faults`` ``{"status": 500, "count": N, "recipientId"?: "fan-7", "delayMs"?: 0}``:
   the next N sends (to that fan only, when given) answer ``status`` (after ``delayMs``);
   ``"count": 0`` clears; ``GET`` lists pending faults, ``DELETE`` clears them all.
@@ -132,6 +132,7 @@ class GatewaySimulator:
             "accountId": str(body["accountId"]),
             "recipientId": str(recipient),
             "messageId": str(body["messageId"]),
+            "onBehalfOf": str(body["onBehalfOf"]),
             "at": datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
         }
         with self._lock:
@@ -190,7 +191,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, sim: GatewaySimulator, body: Any) -> None:
         if self.headers.get("authorization") != f"Bearer {sim.key}":
             return self._reply(401, {"error": {"code": "UNAUTHORIZED"}})
-        required = ("accountId", "recipientId", "messageId", "text")
+        required = ("accountId", "recipientId", "messageId", "text", "onBehalfOf")
         if not isinstance(body, dict) or any(not isinstance(body.get(k), str) or not body[k] for k in required):
             return self._reply(400, {"error": {"code": "INVALID_MESSAGE", "required": list(required)}})
         self._reply(*sim.accept(body))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import http.client
 import importlib.util
 import json
+import re
 import socket
 import sys
 import threading
@@ -44,6 +45,14 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host", "content-length"}
 
 Handler = Callable[[dict[str, Any], Any], Any]
+_PATH_VARIABLE = re.compile(r"\{(\w+)\}")
+
+
+def path_matcher(template: str) -> re.Pattern[str]:
+    """A route path's regular expression: each ``{name}`` matches one non-empty segment, as API Gateway's."""
+    parts = _PATH_VARIABLE.split(template)  # literal, name, literal, name, ...
+    pattern = "".join(f"(?P<{part}>[^/]+)" if i % 2 else re.escape(part) for i, part in enumerate(parts))
+    return re.compile(f"^{pattern}$")
 
 
 def envelope_error(status: int, code: str, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -119,6 +128,7 @@ class LocalApi(ThreadingHTTPServer):
         self.registry = registry or HandlerRegistry()
         self.routes = {(r.method, r.path): r for r in routes}
         self.paths = {r.path for r in routes}
+        self.templates = [(path_matcher(r.path), r) for r in routes if _PATH_VARIABLE.search(r.path)]
         self.proxies = dict(proxies or {})  # path prefix -> upstream base URL
         self.local_routes = dict(local_routes or {})  # exact path -> fn(method, body) -> JSON-able
         self._thread: threading.Thread | None = None
@@ -143,9 +153,9 @@ class LocalApi(ThreadingHTTPServer):
 
     def dispatch(self, method: str, path: str, query: str, headers: list[tuple[str, str]], body: bytes, ip: str) -> Any:
         """Answer one API request: route, authorize, invoke the handler, translate its result."""
-        route = self.routes.get((method, path))
+        route, path_parameters = self.match(method, path)
         if route is None:
-            if path in self.paths:
+            if path in self.paths or any(matcher.match(path) for matcher, _ in self.templates):
                 return envelope_error(405, "METHOD_NOT_ALLOWED", f"{method} is not allowed on {path}")
             return envelope_error(404, "NOT_FOUND", f"no route for {method} {path}")
         authorizer = None
@@ -169,6 +179,7 @@ class LocalApi(ThreadingHTTPServer):
             route_key=route_key,
             source_ip=ip,
             authorizer=authorizer,
+            path_parameters=path_parameters,
         )
         spec = FUNCTIONS.get(route.function)
         context = LambdaContext(
@@ -181,6 +192,17 @@ class LocalApi(ThreadingHTTPServer):
         except Exception:
             traceback.print_exc()
             return envelope_error(500, "INTERNAL_ERROR", "Internal Server Error")
+
+    def match(self, method: str, path: str) -> tuple[HttpRoute | None, dict[str, str]]:
+        """The route serving ``method path`` and its path parameters; an exact path wins over a template."""
+        route = self.routes.get((method, path))
+        if route is not None:
+            return route, {}
+        for matcher, candidate in self.templates:
+            found = matcher.match(path)
+            if found and candidate.method == method:
+                return candidate, found.groupdict()
+        return None, {}
 
     def proxy(self, upstream: str, method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> Any:
         """Forward a control request to a simulator and relay its answer."""

@@ -85,6 +85,8 @@ DYNAMODB_ITEM_WRITE_ACTIONS = (
     "dynamodb:DeleteItem",
     "dynamodb:BatchWriteItem",
 )
+CREATOR_ACCOUNTS_PARTITION_KEY = "pk"
+CREATOR_ACCOUNTS_SORT_KEY = "sk"
 POWERTOOLS_PARTITION_KEY = "id"  # circuit breaker and idempotency layouts
 POWERTOOLS_TTL_ATTRIBUTE = "expiration"
 

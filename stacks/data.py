@@ -1,4 +1,4 @@
-"""DynamoDB tables: workflows, cost ledger, circuit-breaker state and idempotency records."""
+"""DynamoDB tables: workflows, cost ledger, circuit-breaker state, idempotency records, creator accounts."""
 
 from __future__ import annotations
 
@@ -42,6 +42,14 @@ class DataStore(Construct):
             partition_key=c.POWERTOOLS_PARTITION_KEY,
             ttl_attribute=c.POWERTOOLS_TTL_ATTRIBUTE,
         )
+        # Who may send as which creator account: records that live until an admin removes them, so no TTL.
+        self.creator_accounts_table = self._build_table(
+            "CreatorAccountsTable",
+            TABLE_SUFFIXES["creator_accounts"],
+            partition_key=c.CREATOR_ACCOUNTS_PARTITION_KEY,
+            sort_key=c.CREATOR_ACCOUNTS_SORT_KEY,
+            ttl_attribute=None,
+        )
 
     @property
     def tables(self) -> dict[str, dynamodb.Table]:
@@ -51,6 +59,7 @@ class DataStore(Construct):
             "costs_table": self.costs_table,
             "circuits_table": self.circuits_table,
             "idempotency_table": self.idempotency_table,
+            "creator_accounts_table": self.creator_accounts_table,
         }
 
     def _build_table(
@@ -59,7 +68,7 @@ class DataStore(Construct):
         suffix: str,
         *,
         partition_key: str,
-        ttl_attribute: str,
+        ttl_attribute: str | None,
         sort_key: str | None = None,
     ) -> dynamodb.Table:
         return dynamodb.Table(

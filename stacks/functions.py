@@ -51,6 +51,7 @@ def base_environment(config: StackConfig) -> dict[str, str]:
         "COST_TABLE_NAME": config.name(TABLE_SUFFIXES["costs"]),
         "CIRCUIT_TABLE_NAME": config.name(TABLE_SUFFIXES["circuits"]),
         "IDEMPOTENCY_TABLE_NAME": config.name(TABLE_SUFFIXES["idempotency"]),
+        "CREATOR_ACCOUNTS_TABLE_NAME": config.name(TABLE_SUFFIXES["creator_accounts"]),
         "WORKFLOWS_QUEUE_NAME": config.name(QUEUE_SUFFIXES["workflows"]),
         "MESSAGES_QUEUE_NAME": config.name(QUEUE_SUFFIXES["messages"]),
         "COST_ALERT_TOPIC_NAME": config.name(TOPIC_SUFFIX),

@@ -68,6 +68,7 @@ class OrchestratorStack(Stack):
             "CostsTableName": self.data.costs_table.table_name,
             "CircuitStateTableName": self.data.circuits_table.table_name,
             "IdempotencyTableName": self.data.idempotency_table.table_name,
+            "CreatorAccountsTableName": self.data.creator_accounts_table.table_name,
             "WorkflowsQueueUrl": self.messaging.workflows_queue.queue_url,
             "WorkflowsDeadLetterQueueUrl": self.messaging.workflows_dlq.queue_url,
             "MessagesQueueUrl": self.messaging.messages_queue.queue_url,

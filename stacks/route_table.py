@@ -36,6 +36,7 @@ class FunctionSpec:
     timeout_s: int = 30
     # Grants, by resource key: "workflows_table", "circuits_table", "costs_table",
     # "idempotency_table", "workflows_queue", "messages_queue", "alert_topic", "owner_alert_topics",
+    # "creator_accounts_table",
     # "provider_secrets", "gateway_secret", "redis" (runs beside Redis, in its VPC when it has one);
     # a table or queue key with ":read" grants reading only; "costs_table:record" reads the costs table
     # and writes only what recording a billed call writes (shared/costs/keys.RECORDING_WRITE_PREFIXES).
@@ -113,7 +114,14 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             description="Runs a hybrid campaign through the provider router",
             memory_mb=256,
             timeout_s=30,
-            uses=(*GENERATION_USES, "workflows_queue", "messages_queue", "feature_flags"),
+            # reads the creator-account registry: a fan_messages sender must be linked to the account
+            uses=(
+                *GENERATION_USES,
+                "workflows_queue",
+                "messages_queue",
+                "feature_flags",
+                "creator_accounts_table:read",
+            ),
             calls_providers=True,
         ),
         FunctionSpec(
@@ -121,7 +129,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             description="Runs async campaigns from the workflows queue, once per workflow",
             memory_mb=256,
             timeout_s=300,  # a 1000-fan campaign generates 1000 messages, a bounded number at a time
-            uses=(*GENERATION_USES, "idempotency_table", "messages_queue"),
+            uses=(*GENERATION_USES, "idempotency_table", "messages_queue", "creator_accounts_table:read"),
             calls_providers=True,
             consumes=QueueSource("workflows_queue", batch_size=1, max_concurrency=5),
         ),
@@ -210,6 +218,13 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             timeout_s=10,
             uses=("costs_table",),  # reads counters and thresholds; writes routing overrides and their audit log
         ),
+        FunctionSpec(
+            name="creator_accounts",
+            description="Which users may send as each creator account (admins change it; users see their own)",
+            memory_mb=256,
+            timeout_s=10,
+            uses=("creator_accounts_table",),
+        ),
     )
 }
 
@@ -234,6 +249,9 @@ ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("GET", "/api/v2/costs/optimization", "cost_optimization", admin=True),
     HttpRoute("POST", "/api/v2/costs/optimization/apply", "cost_optimization", admin=True),
     HttpRoute("GET", "/api/v2/costs/optimize", "cost_optimization", admin=True),
+    HttpRoute("GET", "/api/v2/creator-accounts", "creator_accounts"),
+    HttpRoute("PUT", "/api/v2/creator-accounts/{accountId}", "creator_accounts", admin=True),
+    HttpRoute("DELETE", "/api/v2/creator-accounts/{accountId}", "creator_accounts", admin=True),
     HttpRoute(
         "GET",
         "/api/health/hybrid-orchestrator",

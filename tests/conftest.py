@@ -48,6 +48,16 @@ class ApiClient:
 
         return make_token(user, admin=admin, **extra)
 
+    def link_account(self, account_id: str, *user_ids: str) -> None:
+        """Let ``user_ids`` send as ``account_id`` (an admin's PUT), which fan_messages requires first."""
+        reply = self.call(
+            "PUT",
+            f"/api/v2/creator-accounts/{account_id}",
+            {"userIds": list(user_ids)},
+            token=self.token("accounts-admin", admin=True),
+        )
+        assert reply.status == 200, reply.body
+
     def call(
         self,
         method: str,

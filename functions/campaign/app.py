@@ -26,7 +26,7 @@ app = build_resolver()
     responses={
         **ok(CampaignEnvelope, "The campaign ran (fan_messages: its messages are queued for sending)"),
         **ok(AcceptedEnvelope, "Async mode: the campaign is queued; poll its status", 202),
-        **error_responses(400, 401, 402, 413, 415, 422, 500, 503),
+        **error_responses(400, 401, 402, 403, 413, 415, 422, 500, 503),
     },
 )
 @tracer.capture_method

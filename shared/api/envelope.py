@@ -38,3 +38,8 @@ def failure(
 def _json(status: int, body: dict, headers: dict | None) -> Response[dict]:
     # The resolver serializes the dict, after validating it against the route's return annotation.
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers or {})
+
+
+def no_content() -> Response[str]:
+    """204: done, nothing to say (no envelope: a 204 has no body)."""
+    return Response(status_code=204, body="")

@@ -19,10 +19,13 @@ from shared.api.schemas import API_TITLE, API_VERSION, SECURITY_SCHEMES
 from shared.api.served_headers import routing_headers
 from shared.campaigns.models import Caller
 from shared.core.errors import (
+    AccountNotAllowedError,
     AlertRuleNotFoundError,
     BudgetExceededError,
     BudgetUnavailableError,
     CampaignInputError,
+    CreatorAccountConflictError,
+    CreatorAccountNotFoundError,
     DomainError,
     ForbiddenError,
     ProviderRejectedCampaignError,
@@ -55,6 +58,9 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     StaleRecommendationError: 409,
     ThresholdNotFoundError: 404,
     AlertRuleNotFoundError: 404,
+    AccountNotAllowedError: 403,
+    CreatorAccountNotFoundError: 404,
+    CreatorAccountConflictError: 409,
 }
 
 
@@ -148,7 +154,7 @@ def _details(errors: Sequence[Any]) -> list[dict]:
     details = []
     for error in errors:
         location = [str(part) for part in error.get("loc", ())]
-        if location and location[0] in ("body", "query"):
+        if location and location[0] in ("body", "query", "path"):
             location = location[1:]
         details.append(
             {

@@ -2,8 +2,10 @@
 the workflow runner Lambda executes the job, once per workflow id, however often SQS delivers it.
 
 The job carries the validated request and the caller, so the runner needs nothing but the queue
-message. The runner's deadline is its own Lambda's remaining time (minutes), not API Gateway's
-29 s, which is what lets a 1000-fan campaign generate its messages.
+message. A fan campaign's caller is checked against the creator account before anything is
+stored or queued, and again when the job runs: an account unlinked meanwhile sends nothing. The
+runner's deadline is its own Lambda's remaining time (minutes), not API Gateway's 29 s, which is
+what lets a 1000-fan campaign generate its messages.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from shared.campaigns.fan_messages import FanCampaignService
 from shared.campaigns.models import FAN_MESSAGES, Caller, CampaignRequest, Workflow, WorkflowError
 from shared.campaigns.service import CampaignService
 from shared.campaigns.workflows import WorkflowRepository
-from shared.core.errors import DomainError, QueueUnavailableError
+from shared.core.errors import AccountNotAllowedError, DomainError, QueueUnavailableError
 from shared.core.models import CamelModel
 from shared.core.observability import logger
 from shared.core.once import OnceGuard
@@ -61,6 +63,8 @@ class AsyncCampaigns:
 
     def submit(self, request: CampaignRequest, caller: Caller, path: RequestPath = "hybrid") -> Workflow:
         """Store the workflow as queued and queue its job; a queue outage fails the workflow and says so (503)."""
+        if request.type == FAN_MESSAGES:
+            self._fans.authorize(request, caller)
         workflow = self._campaigns.start(request, caller, status="queued", path=path)
         job = WorkflowJob(workflow_id=workflow.workflow_id, caller=caller, request=request)
         try:
@@ -91,6 +95,14 @@ class AsyncCampaigns:
             return "missing"
         if workflow.status not in ("queued", "running"):  # "running": a crashed run, retried by SQS
             return "skipped"
+        if job.request.type == FAN_MESSAGES:
+            try:
+                self._fans.authorize(job.request, job.caller)
+            except AccountNotAllowedError as exc:  # unlinked since it was queued
+                error = WorkflowError(code=exc.code, message=exc.message)
+                changes = {"status": "failed", "error": error, "updated_at": iso_timestamp(time.time())}
+                self._workflows.save(workflow.model_copy(update=changes))
+                return "failed"
         workflow = workflow.model_copy(update={"status": "running", "updated_at": iso_timestamp(time.time())})
         self._workflows.save(workflow)
         deadline = Deadline.for_invocation(self._context, math.inf, self._margin_s)

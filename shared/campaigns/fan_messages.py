@@ -5,6 +5,8 @@ under the request's deadline, so a synchronous run of up to ``FAN_SYNC_MAX_RECIP
 API Gateway's 29 s; bigger lists (up to 1000) run from the workflows queue (``"mode": "async"``),
 where the deadline is the runner Lambda's own. Nothing here sends: every message goes on the
 rate-limited queue with its idempotency key, and the drainer alone checks the limit and sends.
+Before any of it, the caller must be linked to the account they send as (:meth:`authorize`):
+a refused request stores no workflow, calls no provider and queues nothing.
 
 Workflow writes: the whole item is written once, before the first message is queued; after that
 only atomic count updates touch it, because drainers update the same item concurrently.
@@ -39,6 +41,7 @@ from shared.core.errors import (
 from shared.core.pricing import CallCost, PriceTable
 from shared.core.queues import Queue
 from shared.core.time import iso_timestamp
+from shared.creator_accounts import CreatorAccountService
 from shared.routing.deadline import Deadline
 from shared.routing.paths import RequestPath, route_key
 from shared.routing.router import AllProvidersFailedError, ProviderRequestRejectedError
@@ -114,6 +117,7 @@ class FanCampaignService:
         workflows: FanWorkflowStore,
         queue: Queue,
         *,
+        accounts: CreatorAccountService,
         max_output_tokens: int,
         concurrency: int,
         sync_max_recipients: int,
@@ -124,6 +128,7 @@ class FanCampaignService:
         self._prices = prices
         self._workflows = workflows
         self._queue = queue
+        self._accounts = accounts
         self._max_output_tokens = max_output_tokens
         self._concurrency = concurrency
         self._sync_max = sync_max_recipients
@@ -146,8 +151,14 @@ class FanCampaignService:
                     }
                 ],
             )
+        self.authorize(request, caller)
         started = time.perf_counter()
         return self.execute(self._campaigns.start(request, caller, path=path), request, deadline, started)
+
+    def authorize(self, request: CampaignRequest, caller: Caller) -> None:
+        """403 ``ACCOUNT_NOT_ALLOWED`` unless the caller is linked to ``data.accountId`` (one GetItem)."""
+        assert request.data.account_id is not None  # CampaignRequest guarantees it for fan_messages
+        self._accounts.require_sender(request.data.account_id, caller)
 
     def execute(
         self, workflow: Workflow, request: CampaignRequest, deadline: Deadline, started: float | None = None
@@ -165,7 +176,9 @@ class FanCampaignService:
         if not generated:
             raise _no_message_error(results, workflow.workflow_id)
         messages = [
-            OutboundMessage.for_recipient(workflow.workflow_id, data.account_id, r.recipient_id, _text(r))
+            OutboundMessage.for_recipient(
+                workflow.workflow_id, data.account_id, r.recipient_id, _text(r), workflow.owner_id
+            )
             for r in generated
         ]
         counts = self._enqueue(workflow.workflow_id, messages, failed_generation=len(results) - len(generated))

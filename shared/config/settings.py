@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     cost_table_name: str = ""
     circuit_table_name: str = ""
     idempotency_table_name: str = ""
+    creator_accounts_table_name: str = ""
     workflows_queue_name: str = ""
     messages_queue_name: str = ""
     cost_alert_topic_name: str = ""
@@ -151,6 +152,7 @@ class Settings(BaseSettings):
             "cost_table_name": TABLE_SUFFIXES["costs"],
             "circuit_table_name": TABLE_SUFFIXES["circuits"],
             "idempotency_table_name": TABLE_SUFFIXES["idempotency"],
+            "creator_accounts_table_name": TABLE_SUFFIXES["creator_accounts"],
             "workflows_queue_name": QUEUE_SUFFIXES["workflows"],
             "messages_queue_name": QUEUE_SUFFIXES["messages"],
             "cost_alert_topic_name": TOPIC_SUFFIX,

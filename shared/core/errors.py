@@ -122,3 +122,21 @@ class AlertRuleNotFoundError(DomainError):
     """No such alert rule, or not the caller's: the two look the same (404)."""
 
     code = "ALERT_RULE_NOT_FOUND"
+
+
+class AccountNotAllowedError(DomainError):
+    """The caller is not linked to the creator account they asked to send as (admins included): 403."""
+
+    code = "ACCOUNT_NOT_ALLOWED"
+
+
+class CreatorAccountNotFoundError(DomainError):
+    """No creator account has this id in the registry: 404."""
+
+    code = "ACCOUNT_NOT_FOUND"
+
+
+class CreatorAccountConflictError(DomainError):
+    """The account kept changing under concurrent writes; the caller may retry: 409."""
+
+    code = "ACCOUNT_CONFLICT"

@@ -9,6 +9,7 @@ TABLE_SUFFIXES = {
     "costs": "costs",
     "circuits": "circuit-state",
     "idempotency": "idempotency",
+    "creator_accounts": "creator-accounts",
 }
 QUEUE_SUFFIXES = {
     "workflows": "workflows",

@@ -100,7 +100,11 @@ class MessageDrainer:
             raise NotNow(decision.retry_after_s, decision.reason)
         try:
             receipt = self._gateway.send(
-                message.account_id, message.recipient_id, message.idempotency_key, message.text
+                message.account_id,
+                message.recipient_id,
+                message.idempotency_key,
+                message.text,
+                on_behalf_of=message.user_id,
             )
         except GatewayRejectedError as exc:
             logger.error("gateway refused a message", extra={"key": message.idempotency_key, "status": exc.status})

@@ -4,7 +4,8 @@ The drainer needs one distinction from it: may this send succeed if tried again?
 connection failures, 5xx, 408 and 429 are retryable (the message goes back to SQS); any other
 4xx is permanent (retrying the same request cannot succeed). The producer's idempotency key
 travels as ``messageId`` and ``Idempotency-Key``, so a gateway that deduplicates can close the
-last gap (a crash between its answer and our record of it).
+last gap (a crash between its answer and our record of it). ``onBehalfOf`` names the user the
+message is sent for (the one linked to the account when the campaign was accepted).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class Receipt:
 class Gateway(Protocol):
     """What the drainer needs from a gateway."""
 
-    def send(self, account_id: str, recipient_id: str, message_id: str, text: str) -> Receipt: ...
+    def send(self, account_id: str, recipient_id: str, message_id: str, text: str, *, on_behalf_of: str) -> Receipt: ...
 
 
 class SendingGateway:
@@ -61,9 +62,15 @@ class SendingGateway:
         self._client = client or httpx2.Client(base_url=base_url.rstrip("/"), timeout=timeout_s)
         self._headers = {"authorization": f"Bearer {api_key}"}
 
-    def send(self, account_id: str, recipient_id: str, message_id: str, text: str) -> Receipt:
+    def send(self, account_id: str, recipient_id: str, message_id: str, text: str, *, on_behalf_of: str) -> Receipt:
         """Deliver one message; raise :class:`GatewayRetryableError` or :class:`GatewayRejectedError`."""
-        payload = {"accountId": account_id, "recipientId": recipient_id, "messageId": message_id, "text": text}
+        payload = {
+            "accountId": account_id,
+            "recipientId": recipient_id,
+            "messageId": message_id,
+            "text": text,
+            "onBehalfOf": on_behalf_of,
+        }
         try:
             headers = {**self._headers, "idempotency-key": message_id}
             response = self._client.post(SEND_PATH, json=payload, headers=headers)

@@ -22,16 +22,22 @@ class OutboundMessage(CamelModel):
     account_id: AccountId
     recipient_id: FanId
     text: Annotated[str, Field(min_length=1, max_length=10_000)]
+    # The user the campaign ran for, checked as linked to the account before it was queued; the
+    # gateway is told on whose behalf it sends.
+    user_id: Annotated[str, Field(min_length=1, max_length=128)]
 
     @classmethod
-    def for_recipient(cls, workflow_id: str, account_id: str, recipient_id: str, text: str) -> OutboundMessage:
-        """The message of ``recipient_id`` in ``workflow_id``, keyed ``<workflowId>#<recipientId>``."""
+    def for_recipient(
+        cls, workflow_id: str, account_id: str, recipient_id: str, text: str, user_id: str
+    ) -> OutboundMessage:
+        """The message of ``recipient_id`` in ``workflow_id`` for ``user_id``, keyed ``<workflowId>#<recipientId>``."""
         return cls(
             idempotency_key=idempotency_key(workflow_id, recipient_id),
             workflow_id=workflow_id,
             account_id=account_id,
             recipient_id=recipient_id,
             text=text,
+            user_id=user_id,
         )
 
     def to_body(self) -> str:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from shared.campaigns.service import CampaignService
     from shared.core.once import PowertoolsOnce
     from shared.core.queues import SqsQueue
+    from shared.creator_accounts import CreatorAccountService
     from shared.ledger.ledger import CostLedger
     from shared.optimization.service import CostOptimizer
     from shared.routing.flags import RolloutGate
@@ -348,6 +349,16 @@ def queue(name: str) -> SqsQueue:
 
 
 @lru_cache(maxsize=1)
+def creator_account_service() -> CreatorAccountService:
+    """Who may send as which creator account, in the creator-accounts table."""
+    from shared.creator_accounts import CreatorAccountService, DynamoCreatorAccountStore
+
+    return CreatorAccountService(
+        DynamoCreatorAccountStore(get_settings().creator_accounts_table_name, dynamodb_client())
+    )
+
+
+@lru_cache(maxsize=1)
 def fan_campaign_service() -> FanCampaignService:
     """fan_messages campaigns: generation through the router, messages onto the rate-limited queue."""
     from shared.campaigns.fan_messages import FanCampaignService
@@ -359,6 +370,7 @@ def fan_campaign_service() -> FanCampaignService:
         prices=price_table(),
         workflows=workflow_store(),
         queue=queue(settings.messages_queue_name),
+        accounts=creator_account_service(),
         max_output_tokens=settings.max_output_tokens,
         concurrency=settings.fan_generation_concurrency,
         sync_max_recipients=settings.fan_sync_max_recipients,

@@ -32,6 +32,7 @@ class Sample:
 
 
 CAMPAIGN = {"type": "caption", "platforms": ["instagram"], "data": {"theme": "matrix"}}
+MATRIX_ACCOUNT = "matrix_creator"
 SAMPLES: dict[tuple[str, str], Sample] = {
     ("POST", "/api/v2/campaigns/hybrid"): Sample(body=CAMPAIGN),
     ("GET", "/api/v2/campaigns/status"): Sample(
@@ -64,7 +65,13 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("POST", "/api/v2/costs/optimization/apply"): Sample(
         body={"recommendationId": "rec_" + "0" * 20}, admin_only=True, ok_status=frozenset({404})
     ),
+    ("GET", "/api/v2/creator-accounts"): Sample(),
+    # The path's template: the matrix fills {accountId} in (see _path).
+    ("PUT", "/api/v2/creator-accounts/{accountId}"): Sample(body={"userIds": [OWNER]}, admin_only=True),
+    # An admin deleting an account that does not exist: past authorization, a 404 (the matrix keeps its own).
+    ("DELETE", "/api/v2/creator-accounts/{accountId}"): Sample(admin_only=True, ok_status=frozenset({404})),
 }
+PATH_VALUES = {"{accountId}": MATRIX_ACCOUNT}
 
 CALLERS: dict[str, Callable[[ApiClient], str | None]] = {
     "no token": lambda api: None,
@@ -128,9 +135,16 @@ def test_authorization_matrix(api: ApiClient, state: dict[str, str], route: Any,
     if sample is None:
         pytest.fail(f"no sample request for {route.method} {route.path}")
     query = sample.query(state)
-    path = route.path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+    path = _path(route.path, route.method) + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
     body = sample.body(state) if callable(sample.body) else sample.body
     reply = api.call(route.method, path, body, token=CALLERS[caller](api))
     assert reply.status in expected_status(route.authorized, sample, caller), (caller, reply.status, reply.body)
     if reply.status in (401, 403, 404):
         assert reply.body["success"] is False and reply.body["error"]["code"]
+
+
+def _path(template: str, method: str) -> str:
+    """The route's path with its variables filled in; DELETE aims at an account nobody registered."""
+    for variable, value in PATH_VALUES.items():
+        template = template.replace(variable, f"{value}_gone" if method == "DELETE" else value)
+    return template

@@ -51,6 +51,7 @@ def post_campaign(api, body, user="u1"):
 
 
 def fan_campaign(api, account_id, recipients, mode="sync"):
+    api.link_account(account_id, "u1")
     data = {"accountId": account_id, "recipients": recipients, "theme": "thank you for subscribing"}
     return post_campaign(api, {"type": "fan_messages", "platforms": ["onlyfans"], "mode": mode, "data": data})
 
@@ -103,6 +104,7 @@ def test_35_fans_are_all_delivered_never_more_than_10_in_any_6_s_window(sending)
 
     delivered = wait_for(lambda: len(sent_to(sending, creator)) >= 35 and sent_to(sending, creator), 60)
     assert sorted(s["recipientId"] for s in delivered) == fans
+    assert {s["onBehalfOf"] for s in delivered} == {"u1"}  # the user the campaign ran for
     message_ids = [s["messageId"] for s in delivered]
     assert len(set(message_ids)) == 35 and set(message_ids) == {f"{workflow_id}#{fan}" for fan in fans}
     assert most_in_any_window([s["at"] for s in delivered], WINDOW_S) <= LIMIT
@@ -117,7 +119,9 @@ def test_35_fans_are_all_delivered_never_more_than_10_in_any_6_s_window(sending)
 def test_a_redelivered_message_never_reaches_a_fan_twice(sending, local_stack):
     creator = account()
     workflow_id = "wf_" + uuid.uuid4().hex
-    bodies = [OutboundMessage.for_recipient(workflow_id, creator, f"fan-{i}", f"hi {i}").to_body() for i in range(4)]
+    bodies = [
+        OutboundMessage.for_recipient(workflow_id, creator, f"fan-{i}", f"hi {i}", "u1").to_body() for i in range(4)
+    ]
     sqs = local_stack.moto.client("sqs")
     url = local_stack.resources.queues[local_stack.env["MESSAGES_QUEUE_NAME"]]
     for body in bodies + bodies:  # duplicate SQS delivery: each message twice, under two SQS ids

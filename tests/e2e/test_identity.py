@@ -25,6 +25,10 @@ def test_reserved_and_key_like_subjects_get_401_on_every_route(api: ApiClient, r
     for sub in REFUSED_SUBJECTS:
         for admin in (False, True):
             reply = api.call(route.method, _path(route.path), body={}, token=api.token(sub, admin=admin))
+            if route.admin and not admin:
+                # API Gateway's scope gate answers before any handler: no scope, no way in at all.
+                assert reply.status == 403, (sub, reply.status, reply.body)
+                continue
             assert reply.status == 401, (sub, admin, reply.status, reply.body)
             assert reply.body["error"]["code"] == "UNAUTHORIZED"
 

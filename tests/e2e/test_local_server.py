@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import jwt
 import pytest
+import requests
 
 from local.server import MAX_BODY_BYTES, HandlerRegistry, LocalApi
 from local.template import jwt_settings
@@ -208,3 +209,33 @@ def test_any_method_reaches_the_router_never_a_501(api) -> None:
         response = requests.request(method, f"{api.url}/api/v2/campaigns/hybrid", timeout=5)
         assert response.status_code == 405, method
         assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+def test_a_path_variable_matches_one_segment_and_reaches_the_handler_as_path_parameters():
+    calls = []
+
+    def echo(event, context):
+        calls.append(event)
+        return {"statusCode": 200, "body": "{}"}
+
+    issuer, audiences = jwt_settings()
+    server = LocalApi(
+        0,
+        jwt_secret="echo-secret",
+        jwt_issuer=issuer,
+        jwt_audiences=audiences,
+        registry=HandlerRegistry(overrides={"echo": echo}),
+        routes=(HttpRoute("PUT", "/api/things/{thingId}", "echo"),),
+    ).start()
+    token = make_token("u7", secret="echo-secret")
+    try:
+        put = requests.put(f"{server.url}/api/things/t-1", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert put.status_code == 200
+        (event,) = calls
+        assert event["routeKey"] == "PUT /api/things/{thingId}" and event["rawPath"] == "/api/things/t-1"
+        assert event["pathParameters"] == {"thingId": "t-1"}
+        assert requests.get(f"{server.url}/api/things/t-1", timeout=10).status_code == 405
+        assert requests.put(f"{server.url}/api/things/t-1/more", timeout=10).status_code == 404
+        assert requests.put(f"{server.url}/api/things/", timeout=10).status_code == 404
+    finally:
+        server.stop()

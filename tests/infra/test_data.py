@@ -13,6 +13,7 @@ EXPECTED_TABLES = {
     "costs": ([("pk", "HASH"), ("sk", "RANGE")], "expiresAt"),
     "circuit-state": ([("id", "HASH")], "expiration"),
     "idempotency": ([("id", "HASH")], "expiration"),
+    "creator-accounts": ([("pk", "HASH"), ("sk", "RANGE")], None),  # records live until an admin removes them
 }
 
 
@@ -21,7 +22,7 @@ def _table(synth: Synth, name: str) -> dict[str, Any]:
     return table
 
 
-def test_exactly_the_four_tables_and_no_global_tables(synth: Synth) -> None:
+def test_exactly_the_five_tables_and_no_global_tables(synth: Synth) -> None:
     names = sorted(t["Properties"]["TableName"] for t in synth.of_type("AWS::DynamoDB::Table").values())
     assert names == sorted(f"{PREFIX_STAGE}-{suffix}" for suffix in EXPECTED_TABLES)
     assert not synth.of_type("AWS::DynamoDB::GlobalTable")  # moto's CloudFormation skips those
@@ -39,7 +40,10 @@ def test_table_schema_billing_pitr_ttl_and_encryption(synth: Synth, suffix: str)
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert "ProvisionedThroughput" not in props
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-    assert props["TimeToLiveSpecification"] == {"AttributeName": ttl_attribute, "Enabled": True}
+    if ttl_attribute is None:
+        assert "TimeToLiveSpecification" not in props
+    else:
+        assert props["TimeToLiveSpecification"] == {"AttributeName": ttl_attribute, "Enabled": True}
     assert props["SSESpecification"]["SSEEnabled"] is True
 
 

@@ -37,7 +37,7 @@ def test_every_named_resource_carries_prefix_and_stage(synth: Synth) -> None:
             checked += 1
     # tables, queues, topics (cost alerts, ops alarms), secrets, functions, layers, API, authorizer,
     # dashboard, alarms (spend rate, 5xx, unrecorded costs, two DLQs)
-    assert checked == 4 + 4 + 2 + 3 + len(FUNCTIONS) + 2 + 1 + 1 + 1 + 5
+    assert checked == 5 + 4 + 2 + 3 + len(FUNCTIONS) + 2 + 1 + 1 + 1 + 5
     for log_group in synth.of_type("AWS::Logs::LogGroup").values():
         assert f"/{PREFIX_STAGE}-" in log_group["Properties"]["LogGroupName"]
 
@@ -49,6 +49,7 @@ def test_outputs_name_the_api_tables_queues_and_topic(synth: Synth) -> None:
         "CostsTableName",
         "CircuitStateTableName",
         "IdempotencyTableName",
+        "CreatorAccountsTableName",
         "WorkflowsQueueUrl",
         "WorkflowsDeadLetterQueueUrl",
         "MessagesQueueUrl",

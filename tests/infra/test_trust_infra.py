@@ -31,6 +31,8 @@ ADMIN_ROUTES = {
     "GET /api/v2/costs/optimization",
     "POST /api/v2/costs/optimization/apply",
     "GET /api/v2/costs/optimize",
+    "PUT /api/v2/creator-accounts/{accountId}",
+    "DELETE /api/v2/creator-accounts/{accountId}",
 }
 WRITES = set(c.DYNAMODB_ITEM_WRITE_ACTIONS)
 RECORDERS = ("campaign", "workflow_runner")

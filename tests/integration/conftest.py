@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.wiring import container
 from shared.config.settings import Settings, get_settings
+from shared.wiring import container
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from shared.wiring import container
 from shared.alerts.thresholds import SpendThreshold, new_threshold_id
 from shared.budgets.guard import input_token_bound
 from shared.budgets.store import DynamoBudgetStore, Reservation
@@ -19,6 +18,7 @@ from shared.core.time import utc_day
 from shared.ledger.events import CostEvent
 from shared.ledger.keys import Scope, month_period
 from shared.routing.deadline import Deadline
+from shared.wiring import container
 
 PLANNING = CampaignRequest(type="content_planning", platforms=["instagram"], data={"theme": "spring launch"})
 CAP = 1_000_000  # $1.00

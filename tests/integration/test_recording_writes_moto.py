@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from shared.wiring import container
 from shared.alerts.rules import AlertRule, new_rule_id
 from shared.alerts.thresholds import SpendThreshold, new_threshold_id
 from shared.campaigns.models import Caller, CampaignRequest
@@ -23,6 +22,7 @@ from shared.config.settings import get_settings
 from shared.ledger.events import CostEvent
 from shared.ledger.keys import RECORDING_WRITE_PREFIXES, Scope
 from shared.routing.deadline import Deadline
+from shared.wiring import container
 
 DAY_S = 86_400
 CAPTION = CampaignRequest(type="caption", platforms=["instagram"], data={"theme": "least privilege"})

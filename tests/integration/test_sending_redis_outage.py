@@ -12,9 +12,9 @@ import uuid
 import pytest
 
 from local.queue_poller import EventSource, QueuePoller
-from shared.wiring import container
 from shared.campaigns.models import Workflow
 from shared.sending.messages import MessageCounts, OutboundMessage
+from shared.wiring import container
 
 FANS = [f"fan-{i}" for i in range(5)]
 
@@ -69,7 +69,7 @@ def test_redis_down_sends_nothing_and_keeps_everything_queued_then_sends_each_on
     redis_server.stop()  # first: the session's own pollers may be draining this queue too
     try:
         for fan in FANS:
-            body = OutboundMessage.for_recipient(workflow_id, account, fan, f"hello {fan}").to_body()
+            body = OutboundMessage.for_recipient(workflow_id, account, fan, f"hello {fan}", "u1").to_body()
             sqs.send_message(QueueUrl=url, MessageBody=body)
         deadline = time.monotonic() + 4
         while time.monotonic() < deadline:

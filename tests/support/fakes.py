@@ -13,8 +13,9 @@ from aws_lambda_powertools.utilities.circuit_breaker.states import CircuitState
 from shared.alerts.rules import AlertRecord, AlertRule
 from shared.alerts.thresholds import GLOBAL_OWNER, SpendThreshold, applicable_of, hard_cap_of
 from shared.campaigns.models import Workflow
-from shared.core.errors import RoutingConflictError
+from shared.core.errors import CreatorAccountConflictError, RoutingConflictError
 from shared.core.pricing import PriceTable
+from shared.creator_accounts import AccountPage, CreatorAccount, CreatorAccountService
 from shared.routing.candidates import RouteCandidate
 from shared.routing.overrides import Route, RouteChange, RoutingOverrides
 from shared.routing.router import ProviderRouter, RetryPolicy, RouteOverrides, breaker_config
@@ -290,3 +291,52 @@ class InMemoryRoutingOverrideStore:
 
     def changes(self, limit: int) -> list[RouteChange]:
         return sorted(self.log.values(), key=lambda c: c.change_id, reverse=True)[:limit]
+
+
+class InMemoryCreatorAccountStore:
+    """The registry in a dict, with the DynamoDB store's version condition and id-ordered pages.
+
+    ``reads`` counts record lookups (the sending check's one GetItem); ``races`` makes that many next
+    writes lose to a concurrent change, as a failed condition would.
+    """
+
+    def __init__(self) -> None:
+        self.accounts: dict[str, CreatorAccount] = {}
+        self.reads = 0
+        self.races = 0
+
+    def get(self, account_id: str) -> CreatorAccount | None:
+        self.reads += 1
+        return self.accounts.get(account_id)
+
+    def save(self, account: CreatorAccount, previous: CreatorAccount | None) -> None:
+        self._check(account.account_id, previous)
+        self.accounts[account.account_id] = account
+
+    def delete(self, account: CreatorAccount) -> None:
+        self._check(account.account_id, account)
+        del self.accounts[account.account_id]
+
+    def page_all(self, limit: int, after: str | None) -> AccountPage:
+        return self._page(sorted(self.accounts), limit, after)
+
+    def page_of_user(self, user_id: str, limit: int, after: str | None) -> AccountPage:
+        return self._page(sorted(i for i, a in self.accounts.items() if a.allows(user_id)), limit, after)
+
+    def _check(self, account_id: str, expected: CreatorAccount | None) -> None:
+        current = self.accounts.get(account_id)
+        if self.races or (current.version if current else None) != (expected.version if expected else None):
+            self.races = max(0, self.races - 1)
+            raise CreatorAccountConflictError("The creator account changed meanwhile; try again.")
+
+    def _page(self, ids: list[str], limit: int, after: str | None) -> AccountPage:
+        rest = [i for i in ids if after is None or i > after]
+        return AccountPage([self.accounts[i] for i in rest[:limit]], rest[limit - 1] if len(rest) > limit else None)
+
+
+def linked_accounts(links: Mapping[str, Sequence[str]]) -> tuple[CreatorAccountService, InMemoryCreatorAccountStore]:
+    """The registry service over the in-memory store, with each account already linked to its users."""
+    store = InMemoryCreatorAccountStore()
+    for account_id, user_ids in links.items():
+        store.accounts[account_id] = CreatorAccount(account_id, tuple(sorted(user_ids)), 0.0, "admin")
+    return CreatorAccountService(store, clock=lambda: 1_700_000_000.0), store

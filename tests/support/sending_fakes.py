@@ -43,11 +43,13 @@ class RecordingGateway:
     sent: list[dict[str, str]] = field(default_factory=list)
     calls: int = 0
 
-    def send(self, account_id: str, recipient_id: str, message_id: str, text: str) -> Receipt:
+    def send(self, account_id: str, recipient_id: str, message_id: str, text: str, *, on_behalf_of: str) -> Receipt:
         self.calls += 1
         if self.failures:
             raise self.failures.pop(0)
-        self.sent.append({"accountId": account_id, "recipientId": recipient_id, "messageId": message_id})
+        self.sent.append(
+            {"accountId": account_id, "recipientId": recipient_id, "messageId": message_id, "onBehalfOf": on_behalf_of}
+        )
         return Receipt(message_id, f"gw-{len(self.sent)}")
 
 

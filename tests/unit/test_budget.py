@@ -34,6 +34,7 @@ from tests.support.budget_fakes import FixedCaps, InMemoryBudgetStore, cap
 from tests.support.fakes import (
     InMemoryCostStore,
     InMemoryWorkflowStore,
+    linked_accounts,
     scripted_router,
 )
 from tests.support.sending_fakes import ListQueue
@@ -219,6 +220,7 @@ def fan_world(remaining_messages_fit: int, recipients: int = 12, action: str = "
         PRICES,
         world.workflows,
         ListQueue(),
+        accounts=linked_accounts({"acct-1": ["u1"]})[0],
         max_output_tokens=MAX_TOKENS,
         concurrency=1,
         sync_max_recipients=50,

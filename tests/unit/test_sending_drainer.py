@@ -38,7 +38,7 @@ class Context:
 
 
 def body(fan: str, account: str = "creator-1") -> str:
-    return OutboundMessage.for_recipient(WORKFLOW, account, fan, f"hi {fan}").to_body()
+    return OutboundMessage.for_recipient(WORKFLOW, account, fan, f"hi {fan}", "u1").to_body()
 
 
 @pytest.fixture
@@ -64,7 +64,9 @@ def parts():
 def test_admitted_message_is_sent_once_and_counted(parts):
     drainer, _, gateway, queue, counts, _ = parts
     assert drainer.handle(sqs_record(body("fan-1"))) == "sent"
-    assert gateway.sent == [{"accountId": "creator-1", "recipientId": "fan-1", "messageId": f"{WORKFLOW}#fan-1"}]
+    assert gateway.sent == [
+        {"accountId": "creator-1", "recipientId": "fan-1", "messageId": f"{WORKFLOW}#fan-1", "onBehalfOf": "u1"}
+    ]
     assert counts.calls == [{"workflow_id": WORKFLOW, "sent": 1, "queued": -1, "failed": 0}]
     assert queue.sent == []
 

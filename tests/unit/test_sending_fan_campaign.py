@@ -13,7 +13,12 @@ from shared.campaigns.async_jobs import AsyncCampaigns, WorkflowJob
 from shared.campaigns.fan_messages import FanCampaignService, fan_prompt
 from shared.campaigns.models import Caller, CampaignRequest
 from shared.campaigns.service import CampaignService
-from shared.core.errors import CampaignInputError, ProvidersUnavailableError, QueueUnavailableError
+from shared.core.errors import (
+    AccountNotAllowedError,
+    CampaignInputError,
+    ProvidersUnavailableError,
+    QueueUnavailableError,
+)
 from shared.core.pricing import PriceTable
 from shared.ledger.ledger import CostLedger
 from shared.routing.candidates import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE
@@ -25,6 +30,7 @@ from tests.support.fakes import (
     InMemoryWorkflowStore,
     ScriptedProvider,
     completion,
+    linked_accounts,
     scripted_router,
 )
 from tests.support.sending_fakes import CountingWorkflows, InMemoryOnce, ListQueue, sqs_record
@@ -70,7 +76,7 @@ class SlowProvider(ScriptedProvider):
         return completion(f"hello {messages[-1]['content'].split()[1]}")
 
 
-def build(openai=None, azure=(), concurrency=4, sync_max=50):
+def build(openai=None, azure=(), concurrency=4, sync_max=50, accounts=None):
     prices = PriceTable.load(DEFAULT_AZURE_DEPLOYMENTS)
     openai = openai if openai is not None else ScriptedProvider("openai")
     router = scripted_router(DEFAULT_ROUTING_TABLE, prices, openai, azure)
@@ -83,6 +89,7 @@ def build(openai=None, azure=(), concurrency=4, sync_max=50):
         prices,
         store,
         queue,
+        accounts=accounts or linked_accounts({ACCOUNT: [CALLER.user_id]})[0],
         max_output_tokens=200,
         concurrency=concurrency,
         sync_max_recipients=sync_max,
@@ -242,3 +249,50 @@ def test_the_runner_runs_other_campaign_types_to_completion():
     assert runner.handle(sqs_record(jobs.sent[0][0])) == "completed"
     stored = store.get(workflow.workflow_id)
     assert stored.status == "completed" and stored.content
+
+
+def unlinked_parts():
+    """A fan campaign whose account is linked to someone else; the provider and the cost ledger kept to look at."""
+    openai = ScriptedProvider("openai")
+    accounts, registry = linked_accounts({ACCOUNT: ["someone-else"]})
+    fans, campaigns, store, messages = build(openai=openai, accounts=accounts)
+    return fans, campaigns, store, messages, openai, registry
+
+
+@pytest.mark.parametrize("caller", [CALLER, Caller(user_id="root", is_admin=True)])
+def test_a_sync_run_as_an_account_not_linked_to_the_caller_stores_spends_and_queues_nothing(caller):
+    fans, campaigns, store, messages, openai, registry = unlinked_parts()
+    with pytest.raises(AccountNotAllowedError):
+        fans.run(fan_request(3), caller, Deadline(20))
+    assert store.history == [] and messages.sent == [] and openai.calls == []
+    assert campaigns._costs.store.items == {}  # the ledger recorded nothing
+    assert registry.reads == 1
+
+
+def test_an_async_submit_as_an_unlinked_account_queues_no_job():
+    fans, campaigns, store, messages, openai, _ = unlinked_parts()
+    jobs = ListQueue()
+    runner = AsyncCampaigns(campaigns, fans, store, jobs, InMemoryOnce(), margin_s=0.5)
+    with pytest.raises(AccountNotAllowedError):
+        runner.submit(fan_request(3, mode="async"), CALLER)
+    assert jobs.sent == [] and messages.sent == [] and store.history == [] and openai.calls == []
+
+
+def test_a_queued_job_whose_account_was_unlinked_meanwhile_fails_without_generating():
+    openai = ScriptedProvider("openai")
+    accounts, _ = linked_accounts({ACCOUNT: [CALLER.user_id]})
+    fans, campaigns, store, messages = build(openai=openai, accounts=accounts)
+    jobs = ListQueue()
+    runner = AsyncCampaigns(campaigns, fans, store, jobs, InMemoryOnce(), margin_s=0.5)
+    workflow = runner.submit(fan_request(3, mode="async"), CALLER)
+    accounts.remove(Caller(user_id="root", is_admin=True), ACCOUNT)
+    assert runner.handle(sqs_record(jobs.sent[0][0])) == "failed"
+    stored = store.get(workflow.workflow_id)
+    assert stored.status == "failed" and stored.error.code == "ACCOUNT_NOT_ALLOWED"
+    assert messages.sent == [] and openai.calls == []
+
+
+def test_every_queued_message_says_which_user_it_is_sent_for():
+    fans, _, _, queue = build()
+    fans.run(fan_request(3), CALLER, Deadline(20))
+    assert {json.loads(body)["userId"] for body, _ in queue.sent} == {CALLER.user_id}

@@ -9,13 +9,9 @@ that record costs publish to.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from shared.alerts.rules import AlertRecord, AlertRule, AlertRuleStore, new_rule_id
 from shared.alerts.thresholds import GLOBAL_OWNER, SpendThreshold, ThresholdStore
@@ -31,6 +27,7 @@ from shared.api.alerts.threshold_schemas import (
 )
 from shared.api.alerts.threshold_views import invalid
 from shared.api.envelope import success
+from shared.api.page_tokens import decode_page_token, encode_page_token
 from shared.campaigns.models import Caller
 from shared.config.settings import Settings
 from shared.core.errors import AlertRuleNotFoundError, ForbiddenError, ThresholdNotFoundError
@@ -123,12 +120,13 @@ def rules_response(owner_id: str, rules: AlertRuleStore) -> Response[dict]:
 
 def history_response(owner_id: str, rules: AlertRuleStore, limit: int, next_token: str | None) -> Response[dict]:
     """One page of the owner's alert history, newest first, and the token of the next page."""
-    records, last = rules.history(owner_id, limit, _decode_token(next_token, owner_id) if next_token else None)
+    after = decode_page_token(next_token, owner_id, _HISTORY_SORT_KEY) if next_token else None
+    records, last = rules.history(owner_id, limit, after)
     view = AlertsView(
         view="history",
         owner_id=owner_id,
         history=[record_view(r) for r in records],
-        next_token=_encode_token(owner_id, last) if last else None,
+        next_token=encode_page_token(owner_id, last) if last else None,
     )
     return success(view.model_dump(by_alias=True))
 
@@ -188,21 +186,3 @@ def _channel(channel: EmailChannel | SnsChannel, settings: Settings) -> tuple[st
     if not settings.deployment_account_id or not channel.topic_arn.startswith(prefix):
         invalid("channel.topicArn", f"the topic must be in this deployment: its ARN starts with {prefix}")
     return "sns", channel.topic_arn
-
-
-def _encode_token(owner_id: str, sort_key: str) -> str:
-    raw = json.dumps({"o": owner_id, "k": sort_key}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_token(token: str, owner_id: str) -> str:
-    """The sort key a token resumes after; a token from another listing (or not one at all) is a 422."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if isinstance(data, dict) and data.get("o") == owner_id and _HISTORY_SORT_KEY.match(str(data.get("k"))):
-            return str(data["k"])
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        pass
-    raise RequestValidationError(
-        [{"loc": ("query", "nextToken"), "msg": "not a nextToken of this listing", "type": "value_error"}]
-    )
