@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from shared.campaigns.models import Caller
 from shared.core.errors import ForbiddenError, UnauthenticatedError
+from shared.core.identity import Caller
 
 ADMIN = "admin"
 # Owner ids the key layout gives a meaning of its own: "ALL" is the global scope of counters and

@@ -17,7 +17,6 @@ from shared.api.auth import caller_from_claims
 from shared.api.envelope import failure
 from shared.api.schemas import API_TITLE, API_VERSION, SECURITY_SCHEMES
 from shared.api.served_headers import routing_headers
-from shared.campaigns.models import Caller
 from shared.core.errors import (
     AccountNotAllowedError,
     AlertRuleNotFoundError,
@@ -40,6 +39,7 @@ from shared.core.errors import (
     UnauthenticatedError,
     WorkflowNotFoundError,
 )
+from shared.core.identity import Caller
 from shared.core.observability import logger
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {

@@ -17,10 +17,11 @@ from typing import Any, Literal
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from shared.campaigns.fan_messages import FanCampaignService
-from shared.campaigns.models import FAN_MESSAGES, Caller, CampaignRequest, Workflow, WorkflowError
+from shared.campaigns.models import FAN_MESSAGES, CampaignRequest, Workflow, WorkflowError
 from shared.campaigns.service import CampaignService
 from shared.campaigns.workflows import WorkflowRepository
 from shared.core.errors import AccountNotAllowedError, DomainError, QueueUnavailableError
+from shared.core.identity import Caller
 from shared.core.models import CamelModel
 from shared.core.observability import logger
 from shared.core.once import OnceGuard

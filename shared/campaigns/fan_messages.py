@@ -20,15 +20,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from shared.campaigns.models import (
-    Caller,
-    CampaignData,
-    CampaignRequest,
-    TokenUsage,
-    Workflow,
-    WorkflowError,
-    WorkflowStep,
-)
+from shared.campaigns.models import CampaignData, CampaignRequest, TokenUsage, Workflow, WorkflowError, WorkflowStep
 from shared.campaigns.service import CampaignRouter, CampaignService
 from shared.campaigns.workflows import WorkflowRepository
 from shared.core.errors import (
@@ -38,6 +30,7 @@ from shared.core.errors import (
     ProviderRejectedCampaignError,
     ProvidersUnavailableError,
 )
+from shared.core.identity import Caller
 from shared.core.pricing import CallCost, PriceTable
 from shared.core.queues import Queue
 from shared.core.time import iso_timestamp

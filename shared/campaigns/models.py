@@ -83,18 +83,6 @@ class CampaignRequest(BaseModel):
         return self
 
 
-class Caller(BaseModel):
-    """Who is calling, from the claims API Gateway's JWT authorizer verified."""
-
-    user_id: str
-    is_admin: bool = False
-    tenant: str | None = None
-
-    def can_read(self, owner_id: str) -> bool:
-        """Owners read their own workflows; admins read all."""
-        return self.is_admin or self.user_id == owner_id
-
-
 class AttemptRecord(CamelModel):
     """One provider attempt, as stored on a workflow step."""
 

@@ -12,7 +12,6 @@ from shared.budgets.guard import Admission, Budget, Unbudgeted
 from shared.campaigns.billing import billed_events
 from shared.campaigns.models import (
     AttemptRecord,
-    Caller,
     CampaignRequest,
     TokenUsage,
     Workflow,
@@ -23,6 +22,7 @@ from shared.campaigns.models import (
 from shared.campaigns.prompts import build_messages
 from shared.campaigns.workflows import WorkflowRepository
 from shared.core.errors import BudgetError, ProviderRejectedCampaignError, ProvidersUnavailableError
+from shared.core.identity import Caller
 from shared.core.pricing import CallCost, PriceTable
 from shared.core.time import iso_timestamp
 from shared.ledger.events import CostRecorder

@@ -12,13 +12,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from shared.campaigns.models import Caller
 from shared.core.errors import (
     AccountNotAllowedError,
     CreatorAccountConflictError,
     CreatorAccountNotFoundError,
     ForbiddenError,
 )
+from shared.core.identity import Caller
 from shared.creator_accounts.model import AccountPage, CreatorAccount
 from shared.creator_accounts.store import CreatorAccountStore
 

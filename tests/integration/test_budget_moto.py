@@ -11,9 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 from shared.alerts.thresholds import SpendThreshold, new_threshold_id
 from shared.budgets.guard import input_token_bound
 from shared.budgets.store import DynamoBudgetStore, Reservation
-from shared.campaigns.models import Caller, CampaignRequest
+from shared.campaigns.models import CampaignRequest
 from shared.campaigns.prompts import build_messages
 from shared.core.errors import BudgetExceededError
+from shared.core.identity import Caller
 from shared.core.time import utc_day
 from shared.ledger.events import CostEvent
 from shared.ledger.keys import Scope, month_period

@@ -17,8 +17,9 @@ import pytest
 
 from shared.alerts.rules import AlertRule, new_rule_id
 from shared.alerts.thresholds import SpendThreshold, new_threshold_id
-from shared.campaigns.models import Caller, CampaignRequest
+from shared.campaigns.models import CampaignRequest
 from shared.config.settings import get_settings
+from shared.core.identity import Caller
 from shared.ledger.events import CostEvent
 from shared.ledger.keys import RECORDING_WRITE_PREFIXES, Scope
 from shared.routing.deadline import Deadline

@@ -19,10 +19,11 @@ from shared.budgets.guard import (
     with_downgrade_route,
 )
 from shared.campaigns.fan_messages import FanCampaignService, fan_prompt
-from shared.campaigns.models import Caller, CampaignData, CampaignRequest
+from shared.campaigns.models import CampaignData, CampaignRequest
 from shared.campaigns.prompts import build_messages
 from shared.campaigns.service import CampaignService
 from shared.core.errors import BudgetExceededError, BudgetUnavailableError, ProvidersUnavailableError
+from shared.core.identity import Caller
 from shared.core.pricing import PriceTable
 from shared.ledger.keys import Scope, month_period
 from shared.ledger.ledger import CostLedger

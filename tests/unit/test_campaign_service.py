@@ -1,8 +1,9 @@
 import pytest
 
-from shared.campaigns.models import Caller, CampaignRequest
+from shared.campaigns.models import CampaignRequest
 from shared.campaigns.service import CampaignService
 from shared.core.errors import ProviderRejectedCampaignError, ProvidersUnavailableError
+from shared.core.identity import Caller
 from shared.core.pricing import PriceTable
 from shared.ledger.ledger import CostLedger
 from shared.routing.candidates import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE

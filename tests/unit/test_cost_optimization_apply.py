@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from functions.cost_optimization.app import app as optimization_app
-from shared.campaigns.models import Caller, CampaignRequest
+from shared.campaigns.models import CampaignRequest
 from shared.campaigns.service import CampaignService
 from shared.core.errors import (
     RecommendationNotFoundError,
@@ -16,6 +16,7 @@ from shared.core.errors import (
     RoutingConflictError,
     StaleRecommendationError,
 )
+from shared.core.identity import Caller
 from shared.core.pricing import PriceTable
 from shared.ledger.ledger import CostLedger
 from shared.optimization.optimizer import OptimizationPolicy, load_downgrades

@@ -10,8 +10,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 
 from shared.alerts.threshold_alerts import Threshold
 from shared.api.costs.views import breakdown_response, breakdown_window, cost_scope, stats_response
-from shared.campaigns.models import Caller
 from shared.core.errors import ForbiddenError
+from shared.core.identity import Caller
 from shared.ledger.keys import EVERYONE, Scope
 from shared.ledger.ledger import CostStats
 from shared.ledger.store import Counters

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from shared.campaigns.models import Caller
 from shared.core.errors import (
     AccountNotAllowedError,
     CreatorAccountConflictError,
     CreatorAccountNotFoundError,
     ForbiddenError,
 )
+from shared.core.identity import Caller
 from tests.support.fakes import linked_accounts
 
 ADMIN = Caller(user_id="root", is_admin=True)

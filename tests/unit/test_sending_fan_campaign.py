@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from shared.campaigns.async_jobs import AsyncCampaigns, WorkflowJob
 from shared.campaigns.fan_messages import FanCampaignService, fan_prompt
-from shared.campaigns.models import Caller, CampaignRequest
+from shared.campaigns.models import CampaignRequest
 from shared.campaigns.service import CampaignService
 from shared.core.errors import (
     AccountNotAllowedError,
@@ -19,6 +19,7 @@ from shared.core.errors import (
     ProvidersUnavailableError,
     QueueUnavailableError,
 )
+from shared.core.identity import Caller
 from shared.core.pricing import PriceTable
 from shared.ledger.ledger import CostLedger
 from shared.routing.candidates import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE

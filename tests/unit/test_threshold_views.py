@@ -16,9 +16,10 @@ from shared.alerts.thresholds import GLOBAL_OWNER
 from shared.api.alerts.rule_views import create_rule, history_response, listed_owner, rules_response, update_rule
 from shared.api.alerts.threshold_schemas import CreateAlertRuleRequest, CreateThresholdRequest, UpdateAlertRuleRequest
 from shared.api.alerts.threshold_views import create_threshold, listed_user, thresholds_response
-from shared.campaigns.models import Caller, Workflow
+from shared.campaigns.models import Workflow
 from shared.config.settings import Settings
 from shared.core.errors import AlertRuleNotFoundError, ForbiddenError, ThresholdNotFoundError, WorkflowNotFoundError
+from shared.core.identity import Caller
 from shared.ledger.ledger import CostLedger
 from tests.support.fakes import InMemoryAlertRuleStore, InMemoryCostStore, InMemoryThresholdStore, InMemoryWorkflowStore
 from tests.unit.test_cost_ledger import event

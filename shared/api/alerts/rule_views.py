@@ -28,9 +28,9 @@ from shared.api.alerts.threshold_schemas import (
 from shared.api.alerts.threshold_views import invalid
 from shared.api.envelope import success
 from shared.api.page_tokens import decode_page_token, encode_page_token
-from shared.campaigns.models import Caller
 from shared.config.settings import Settings
 from shared.core.errors import AlertRuleNotFoundError, ForbiddenError, ThresholdNotFoundError
+from shared.core.identity import Caller
 from shared.core.naming import OWNER_ALERT_TOPIC_INFIX, resource_name
 from shared.core.pricing import micros_to_usd
 from shared.core.time import iso_timestamp

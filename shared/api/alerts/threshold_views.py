@@ -20,9 +20,9 @@ from shared.alerts.thresholds import GLOBAL_OWNER, HARD_CAP_ACTIONS, SpendThresh
 from shared.api.alerts.threshold_schemas import CreateThresholdRequest, SpendThresholdsView, SpendThresholdView
 from shared.api.auth import require_admin
 from shared.api.envelope import success
-from shared.campaigns.models import Caller
 from shared.campaigns.workflows import WorkflowRepository
 from shared.core.errors import ForbiddenError, WorkflowNotFoundError
+from shared.core.identity import Caller
 from shared.core.pricing import MICROS_PER_USD, micros_to_usd
 from shared.core.time import iso_timestamp, utc_day
 from shared.ledger.store import CostStore, Counters

@@ -28,8 +28,8 @@ from shared.api.costs.schemas import (
     TokenCounts,
 )
 from shared.api.envelope import success
-from shared.campaigns.models import Caller
 from shared.core.errors import ForbiddenError
+from shared.core.identity import Caller
 from shared.core.pricing import micros_to_usd
 from shared.ledger.keys import EVERYONE, Scope
 from shared.ledger.ledger import CostStats

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from shared.api.creator_accounts.schemas import CreatorAccountsView, CreatorAccountView
 from shared.api.envelope import success
 from shared.api.page_tokens import decode_page_token, encode_page_token
-from shared.campaigns.models import Caller
+from shared.core.identity import Caller
 from shared.core.time import iso_timestamp
 from shared.creator_accounts.model import AccountPage, CreatorAccount
 from shared.creator_accounts.service import CreatorAccountService

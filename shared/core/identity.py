@@ -1,0 +1,17 @@
+"""Who is calling, as every feature's authorization rules see it."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class Caller(BaseModel):
+    """Who is calling, from the claims API Gateway's JWT authorizer verified."""
+
+    user_id: str
+    is_admin: bool = False
+    tenant: str | None = None
+
+    def can_read(self, owner_id: str) -> bool:
+        """Owners read their own workflows; admins read all."""
+        return self.is_admin or self.user_id == owner_id
