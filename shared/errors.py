@@ -122,3 +122,13 @@ class AlertRuleNotFoundError(DomainError):
     """No such alert rule, or not the caller's: the two look the same (404)."""
 
     code = "ALERT_RULE_NOT_FOUND"
+
+
+class LimitReachedError(DomainError):
+    """A per-owner cap (thresholds per owner, rules per threshold) would be exceeded: 409, the cap in ``details``."""
+
+    code = "LIMIT_REACHED"
+
+    def __init__(self, field: str, limit: int, message: str) -> None:
+        super().__init__(message, details=[{"field": field, "message": message, "type": "limit", "limit": limit}])
+        self.limit = limit

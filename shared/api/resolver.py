@@ -24,6 +24,7 @@ from shared.errors import (
     CampaignInputError,
     DomainError,
     ForbiddenError,
+    LimitReachedError,
     ProviderRejectedCampaignError,
     ProvidersUnavailableError,
     QueueUnavailableError,
@@ -55,6 +56,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     StaleRecommendationError: 409,
     ThresholdNotFoundError: 404,
     AlertRuleNotFoundError: 404,
+    LimitReachedError: 409,
 }
 
 
