@@ -8,9 +8,9 @@ Marker:   pk ``RULEMARK#<ruleId>``, sk ``SENT``: ``sentUntil`` (epoch s) rate-li
 History:  pk ``ALERTLOG#<ownerId>``, sk ``<epoch ms, 13 digits>#<alertId>`` — time-ordered, so a
           Query with ``ScanIndexForward=False`` lists newest first; ``expiresAt`` gives it a TTL.
 
-A rule is created in one transaction with a conditional ``ADD rules :one`` on its threshold's item
-(``attribute_exists(pk) AND (attribute_not_exists(rules) OR rules < :max)``): the threshold must
-exist, and concurrent creates can never pass the per-threshold cap. An ``sns`` rule's topic is the
+A rule is created in one transaction with a conditional ``ADD ruleCount :one`` on its threshold's
+item (``attribute_exists(pk) AND (attribute_not_exists(ruleCount) OR ruleCount < :max)``): the
+threshold must exist, and concurrent creates can never pass the per-threshold cap. An ``sns`` rule's topic is the
 owner's own (:class:`OwnerTopics`): one name per owner, so no one can point alerts at another's topic.
 """
 
@@ -158,8 +158,8 @@ class DynamoAlertRuleStore:
         counted = {
             "TableName": self._table,
             "Key": serialize_item({"pk": pk, "sk": sk}),
-            "UpdateExpression": "ADD rules :one",
-            "ConditionExpression": "attribute_exists(pk) AND (attribute_not_exists(rules) OR rules < :max)",
+            "UpdateExpression": "ADD ruleCount :one",
+            "ConditionExpression": "attribute_exists(pk) AND (attribute_not_exists(ruleCount) OR ruleCount < :max)",
             "ExpressionAttributeValues": serialize_item({":one": 1, ":max": self._max_per_threshold}),
         }
         created = {

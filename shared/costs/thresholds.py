@@ -5,9 +5,9 @@ owner is the user whose spend is watched (scope user) or who owns the campaign (
 so one Query reads everything that can apply to a user's call. The settings' daily and monthly
 thresholds stay the global defaults (:mod:`shared.costs.alerts`); these come on top.
 
-Beside them, sk ``OWNER`` is the owner's marker: ``thresholds`` (how many, the per-owner cap's
-counter) and ``version`` (one more per change). A threshold is created in one transaction with a
-conditional ``ADD`` to the marker (``attribute_not_exists(thresholds) OR thresholds < :max``), so
+Beside them, sk ``OWNER`` is the owner's marker: ``thresholdCount`` (the per-owner cap's counter)
+and ``version`` (one more per change). A threshold is created in one transaction with a conditional
+``ADD`` to the marker (``attribute_not_exists(thresholdCount) OR thresholdCount < :max``), so
 concurrent creates can never pass the cap. The alert check runs after every recorded call and most
 users have no threshold: the call's one ``BatchGetItem`` reads the caller's and the global marker
 with the counters, a missing marker means nothing to check, and a container's remembered thresholds
@@ -161,8 +161,8 @@ class DynamoThresholdStore:
         marker = {
             "TableName": self._table,
             "Key": serialize_item(dict(zip(("pk", "sk"), owner_key(threshold.owner_id), strict=True))),
-            "UpdateExpression": "ADD thresholds :one, version :one SET ownerId = :owner",
-            "ConditionExpression": "attribute_not_exists(thresholds) OR thresholds < :max",
+            "UpdateExpression": "ADD thresholdCount :one, version :one SET ownerId = :owner",
+            "ConditionExpression": "attribute_not_exists(thresholdCount) OR thresholdCount < :max",
             "ExpressionAttributeValues": serialize_item(
                 {":one": 1, ":max": self._max_per_owner, ":owner": threshold.owner_id}
             ),
@@ -231,7 +231,7 @@ class DynamoThresholdStore:
         return hard_cap_of(self.list_for(user_id))
 
     def _current(self, owner_id: str, marker: Mapping[str, Any] | None) -> list[SpendThreshold]:
-        count, version = int((marker or {}).get("thresholds", 0)), int((marker or {}).get("version", 0))
+        count, version = int((marker or {}).get("thresholdCount", 0)), int((marker or {}).get("version", 0))
         if count == 0:
             self._remembered.pop(owner_id, None)
             return []
