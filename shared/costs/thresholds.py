@@ -19,6 +19,7 @@ grows with the number of owners.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -152,6 +153,7 @@ class DynamoThresholdStore:
         self._sleep = sleep
         self._items = DynamoCostStore(table_name, client)  # the same table: its batched, consistent reads
         self._remembered: dict[str, tuple[int, list[SpendThreshold]]] = {}  # owner -> (marker version, list)
+        self._remembering = threading.Lock()
 
     def put(self, threshold: SpendThreshold) -> None:
         """Create one threshold and count it on its owner's marker, in one transaction; an owner at the cap
@@ -241,11 +243,12 @@ class DynamoThresholdStore:
         found = self.list_for(owner_id)
         # A Query may see a create's marker before its threshold (transactions are read-committed per item):
         # remember the list only when it holds as many as the marker counts, else read again next time.
-        self._remembered.pop(owner_id, None)
-        if len(found) == count:
-            if len(self._remembered) >= _MAX_CACHED_OWNERS:
-                self._remembered.pop(next(iter(self._remembered)))
-            self._remembered[owner_id] = (version, found)
+        with self._remembering:  # fan-out generations record from several threads of one container
+            self._remembered.pop(owner_id, None)
+            if len(found) == count:
+                if len(self._remembered) >= _MAX_CACHED_OWNERS:
+                    self._remembered.pop(next(iter(self._remembered)))
+                self._remembered[owner_id] = (version, found)
         return found
 
 
