@@ -160,9 +160,10 @@ class DynamoThresholdStore:
         gets :class:`~shared.errors.LimitReachedError` (409) and nothing is written."""
         pk, sk = threshold_key(threshold.owner_id, threshold.threshold_id)
         item = serialize_item({"pk": pk, "sk": sk, **to_item(threshold)})
+        marker_pk, marker_sk = owner_key(threshold.owner_id)
         marker = {
             "TableName": self._table,
-            "Key": serialize_item(dict(zip(("pk", "sk"), owner_key(threshold.owner_id), strict=True))),
+            "Key": serialize_item({"pk": marker_pk, "sk": marker_sk}),
             "UpdateExpression": "ADD thresholdCount :one, version :one SET ownerId = :owner",
             "ConditionExpression": "attribute_not_exists(thresholdCount) OR thresholdCount < :max",
             "ExpressionAttributeValues": serialize_item(
@@ -181,7 +182,7 @@ class DynamoThresholdStore:
             raise thresholds_limit_error(self._max_per_owner)
         if reasons:
             raise CostStoreError(f"threshold {threshold.threshold_id} exists already")
-        self._remembered.pop(threshold.owner_id, None)
+        self._remember(threshold.owner_id, None)
 
     def get(self, owner_id: str, threshold_id: str) -> SpendThreshold | None:
         """One threshold of one owner (None when absent)."""
@@ -235,7 +236,7 @@ class DynamoThresholdStore:
     def _current(self, owner_id: str, marker: Mapping[str, Any] | None) -> list[SpendThreshold]:
         count, version = int((marker or {}).get("thresholdCount", 0)), int((marker or {}).get("version", 0))
         if count == 0:
-            self._remembered.pop(owner_id, None)
+            self._remember(owner_id, None)
             return []
         entry = self._remembered.get(owner_id)
         if entry is not None and entry[0] == version:
@@ -243,13 +244,18 @@ class DynamoThresholdStore:
         found = self.list_for(owner_id)
         # A Query may see a create's marker before its threshold (transactions are read-committed per item):
         # remember the list only when it holds as many as the marker counts, else read again next time.
+        self._remember(owner_id, (version, found) if len(found) == count else None)
+        return found
+
+    def _remember(self, owner_id: str, entry: tuple[int, list[SpendThreshold]] | None) -> None:
+        """Replace (or, with None, forget) what this container knows of an owner; the oldest goes past the bound."""
         with self._remembering:  # fan-out generations record from several threads of one container
             self._remembered.pop(owner_id, None)
-            if len(found) == count:
-                if len(self._remembered) >= _MAX_CACHED_OWNERS:
-                    self._remembered.pop(next(iter(self._remembered)))
-                self._remembered[owner_id] = (version, found)
-        return found
+            if entry is None:
+                return
+            if len(self._remembered) >= _MAX_CACHED_OWNERS:
+                self._remembered.pop(next(iter(self._remembered)))
+            self._remembered[owner_id] = entry
 
 
 def to_item(threshold: SpendThreshold) -> dict[str, Any]:
