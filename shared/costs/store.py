@@ -224,6 +224,27 @@ def _plain(value: Any) -> Any:
     return int(value) if isinstance(value, Decimal) else value
 
 
+def run_transaction(
+    client: Any, items: list[dict[str, Any]], what: str, sleep: Callable[[float], None], retries: int
+) -> list[str]:
+    """One ``TransactWriteItems``: [] when it committed, else each item's cancellation code once a condition
+    failed. A conflict with a concurrent transaction is redone (jittered, up to ``retries`` attempts); any
+    other failure is a :class:`CostStoreError`."""
+    for attempt in range(1, retries + 1):
+        try:
+            client.transact_write_items(TransactItems=items)
+            return []
+        except ClientError as exc:
+            reasons = _cancellation_codes(exc)
+            if "ConditionalCheckFailed" in reasons:
+                return reasons
+            if "TransactionConflict" in reasons and attempt < retries:
+                sleep(random.uniform(0, min(0.02 * 2**attempt, 1.0)))
+                continue
+            raise CostStoreError(f"{what} failed: {exc}") from exc
+    raise CostStoreError(f"{what} kept conflicting")  # pragma: no cover - the loop returns or raises
+
+
 def _cancellation_codes(exc: ClientError) -> list[str]:
     """The per-item reasons of a cancelled transaction (empty for any other error)."""
     if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
