@@ -39,6 +39,7 @@ def test_pip_command_targets_the_lambda_platform(tmp_path: Path) -> None:
         "--only-binary=:all:",
         "--python-version 3.12",
         "--implementation cp",
+        "--abi cp312",
         f"--target {tmp_path}",
         "--no-compile",
     ):
@@ -81,9 +82,11 @@ def test_deps_layer_builds_for_lambda_without_runtime_packages(tmp_path: Path) -
 
 
 def test_bytecode_is_compiled_only_by_the_runtimes_own_python(tmp_path: Path) -> None:
-    from layers.build import _runtime_interpreter, compile_bytecode
+    from layers.build import compile_bytecode
+    from layers.runtime import find_runtime_interpreter
 
     (tmp_path / "mod.py").write_text("VALUE = 1\n")
     compiled = compile_bytecode(tmp_path)
-    assert compiled == (_runtime_interpreter() is not None)
-    assert bool(list(tmp_path.rglob("*.pyc"))) == compiled
+    assert compiled == (find_runtime_interpreter() is not None)
+    expected = [tmp_path / "__pycache__" / f"mod.cpython-{c.PYTHON_VERSION.replace('.', '')}.pyc"] if compiled else []
+    assert list(tmp_path.rglob("*.pyc")) == expected
