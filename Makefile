@@ -7,7 +7,7 @@ PORT ?= 3000
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),u1)
 ADMIN ?=
 
-.PHONY: install run test test-unit test-integration test-infra test-e2e lint format synth token bench clean
+.PHONY: install run test test-unit test-integration test-infra test-e2e test-artifact lint format synth checkov token bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -20,7 +20,7 @@ install: $(VENV)/.installed
 run: install  ## start the whole thing locally on 127.0.0.1:$(PORT)
 	PORT=$(PORT) $(PY) -m local.run
 
-test: install lint  ## lint, then every test tier (starts its own Redis, moto server and simulators)
+test: install lint synth checkov  ## lint, synth, then every test tier (starts its own Redis, moto server and simulators)
 	$(PY) -m pytest tests
 
 test-unit: install
@@ -35,6 +35,9 @@ test-infra: install
 test-e2e: install
 	$(PY) -m pytest tests/e2e
 
+test-artifact: install synth  ## every function from cdk.out, on Python 3.12 with only the runtime's boto3
+	$(PY) -m pytest tests/artifact
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -43,8 +46,18 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-synth: install  ## write the CloudFormation template to cdk.out/ (offline, no Docker)
+synth: install  ## write the CloudFormation template and the bundled assets to cdk.out/ (offline, no Docker)
 	$(PY) app.py
+
+CHECKOV_VENV := .build/checkov
+
+# Its own virtualenv: checkov's pins would move the dev virtualenv's (see requirements-checkov.txt).
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q -r requirements-checkov.txt
+	touch $@
+
+checkov: $(CHECKOV_VENV)/.installed  ## the second infrastructure checker, in .build/checkov
 
 token: install  ## print a local JWT: make token USER=u1 [ADMIN=1]
 	@$(PY) -m local.token --user "$(TOKEN_USER)" $(if $(ADMIN),--admin,)
