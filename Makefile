@@ -62,17 +62,11 @@ checkov: $(CHECKOV_VENV)/.installed  ## the second infrastructure checker, in .b
 token: install  ## print a local JWT: make token USER=u1 [ADMIN=1]
 	@$(PY) -m local.token --user "$(TOKEN_USER)" $(if $(ADMIN),--admin,)
 
-BENCH_RUNTIME := .bench-runtime
-
-# What a deployed function has: the layer's requirements plus the boto3 Lambda's runtime provides.
-$(BENCH_RUNTIME)/.installed: requirements.txt $(VENV)/.installed
-	python3 -m venv $(BENCH_RUNTIME)
-	$(BENCH_RUNTIME)/bin/pip install -q -r requirements.txt "boto3==$$($(PY) -c 'import boto3; print(boto3.__version__)')"
-	touch $@
-
-bench: install $(BENCH_RUNTIME)/.installed  ## benchmarks, printed as one table of ratios measured in one run
+# Cold import and package size read the bundled assets in cdk.out (synth) and import them in the Lambda
+# runtime venv (Python 3.12 + the runtime's boto3, made under .build/ on first use by layers/runtime.py).
+bench: install synth  ## benchmarks, printed as one table of ratios measured in one run
 	$(VENV)/bin/pip install -q -r bench/requirements.txt
 	$(PY) -m bench.run
 
 clean:
-	rm -rf cdk.out .build .local .pytest_cache .ruff_cache $(BENCH_RUNTIME)
+	rm -rf cdk.out .build .local .pytest_cache .ruff_cache .bench-runtime
