@@ -7,7 +7,7 @@ PORT ?= 3000
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),u1)
 ADMIN ?=
 
-.PHONY: install run test test-unit test-integration test-infra test-e2e lint format synth token bench clean
+.PHONY: install run test test-unit test-integration test-infra test-e2e test-artifact lint format synth checkov token bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -20,7 +20,7 @@ install: $(VENV)/.installed
 run: install  ## start the whole thing locally on 127.0.0.1:$(PORT)
 	PORT=$(PORT) $(PY) -m local.run
 
-test: install lint  ## lint, then every test tier (starts its own Redis, moto server and simulators)
+test: install lint synth checkov  ## lint, synth, then every test tier (starts its own Redis, moto server and simulators)
 	$(PY) -m pytest tests
 
 test-unit: install
@@ -35,6 +35,9 @@ test-infra: install
 test-e2e: install
 	$(PY) -m pytest tests/e2e
 
+test-artifact: install synth  ## every function from cdk.out, on Python 3.12 with only the runtime's boto3
+	$(PY) -m pytest tests/artifact
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -43,23 +46,27 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-synth: install  ## write the CloudFormation template to cdk.out/ (offline, no Docker)
+synth: install  ## write the CloudFormation template and the bundled assets to cdk.out/ (offline, no Docker)
 	$(PY) app.py
+
+CHECKOV_VENV := .build/checkov
+
+# Its own virtualenv: checkov's pins would move the dev virtualenv's (see requirements-checkov.txt).
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q -r requirements-checkov.txt
+	touch $@
+
+checkov: $(CHECKOV_VENV)/.installed  ## the second infrastructure checker, in .build/checkov
 
 token: install  ## print a local JWT: make token USER=u1 [ADMIN=1]
 	@$(PY) -m local.token --user "$(TOKEN_USER)" $(if $(ADMIN),--admin,)
 
-BENCH_RUNTIME := .bench-runtime
-
-# What a deployed function has: the layer's requirements plus the boto3 Lambda's runtime provides.
-$(BENCH_RUNTIME)/.installed: requirements.txt $(VENV)/.installed
-	python3 -m venv $(BENCH_RUNTIME)
-	$(BENCH_RUNTIME)/bin/pip install -q -r requirements.txt "boto3==$$($(PY) -c 'import boto3; print(boto3.__version__)')"
-	touch $@
-
-bench: install $(BENCH_RUNTIME)/.installed  ## benchmarks, printed as one table of ratios measured in one run
+# Cold import and package size read the bundled assets in cdk.out (synth) and import them in the Lambda
+# runtime venv (Python 3.12 + the runtime's boto3, made under .build/ on first use by layers/runtime.py).
+bench: install synth  ## benchmarks, printed as one table of ratios measured in one run
 	$(VENV)/bin/pip install -q -r bench/requirements.txt
 	$(PY) -m bench.run
 
 clean:
-	rm -rf cdk.out .build .local .pytest_cache .ruff_cache $(BENCH_RUNTIME)
+	rm -rf cdk.out .build .local .pytest_cache .ruff_cache .bench-runtime

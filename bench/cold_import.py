@@ -1,131 +1,125 @@
-"""Cold import: how long each handler module takes to import in a fresh interpreter, as Lambda's init does.
+"""Cold import: how long each deployed function's handler takes to import in a fresh Python 3.12, as Lambda's init does.
 
-Each sample is a new ``python -c`` whose code adds the repo root to ``sys.path`` and times, with
-``time.perf_counter`` inside the child, only the import of ``functions/<name>/app.py`` (loaded
-from its file under the name ``app``, as Lambda loads ``app.lambda_handler``) — interpreter
-start-up is excluded because it is the same for every handler. The child also reports whether
-``openai`` was imported: only the campaign handler calls a provider, so only it may pay for it.
+Each sample is a new ``python -c`` in the Lambda runtime virtualenv (``layers.runtime``: Python
+3.12 with only the runtime's boto3) whose ``PYTHONPATH`` is the function's ``cdk.out`` asset and
+its layers' ``python/`` folders — the artifact that deploys, byte code as shipped — and whose code
+times, with ``time.perf_counter`` inside the child, only ``importlib.import_module`` of the
+template's handler module (interpreter start-up is the same for every subject, so it is left
+out). ``PYTHONDONTWRITEBYTECODE`` is set, as ``/var/task`` and ``/opt`` are read-only. The child
+also reports whether ``openai`` was imported: only the functions that call a provider may pay
+for it.
 
-The environment looks like the function's in Lambda: ``AWS_LAMBDA_FUNCTION_NAME`` and friends,
-and the function's own variables read from the synthesized template, so Powertools takes its
-in-Lambda code paths. ``import openai`` and ``import litellm`` are measured the same way, in the
-same rounds (subjects alternate, their order rotating each round), as references. Byte code is
-warm (``__pycache__`` filled by a first, untimed pass); one extra row shows the campaign import
-with no ``.pyc`` at all, which is what a layer built with ``--no-compile`` gets on Lambda's
+The reference is a bare ``import openai`` from the same deps layer, measured in the same rounds
+(subjects alternate, their order rotating each round), so the targets are ratios to it and hold
+on a slower machine as on a faster one. ``import litellm`` (dev virtualenv) is measured the same
+way, for information. One extra row shows the campaign import with the shipped byte code
+ignored (``-X pycache_prefix`` at an empty folder): what a source-only layer costs on Lambda's
 read-only ``/opt`` unless SnapStart restores an initialised snapshot.
-
-Handlers and ``import openai`` run in ``.bench-runtime/``, a virtualenv holding what a function
-has on Lambda (``requirements.txt``, the layer, plus the boto3 the runtime provides) and nothing
-else: the dev virtualenv also holds LiteLLM's dependencies, and ``openai`` imports ``aiohttp``
-whenever it is installed (~140 ms no deployed function pays). LiteLLM runs in the dev virtualenv.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.stats import OUT_DIR, median
+from layers.artifact import FunctionArtifact, ensure_bundled_assembly, load_functions
+from layers.runtime import ensure_runtime_venv
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-RUNTIME_PYTHON = REPO_ROOT / ".bench-runtime" / "bin" / "python"  # made by `make bench`
-HANDLERS = ("campaign", "status", "health")
-REFERENCES = ("openai", "litellm")
+OPENAI, LITELLM = "openai", "litellm"
 IMPORTTIME_TOP = 10
 
 _CHILD = """\
-import importlib.util, json, sys, time
-sys.path.insert(0, {root!r})
+import importlib, json, sys, time
 t0 = time.perf_counter()
-{body}
+importlib.import_module({module!r})
 elapsed = time.perf_counter() - t0
 print(json.dumps({{"s": elapsed, "openai": "openai" in sys.modules, "modules": len(sys.modules)}}))
 """
-_IMPORT_HANDLER = """\
-spec = importlib.util.spec_from_file_location("app", {path!r})
-module = importlib.util.module_from_spec(spec)
-sys.modules["app"] = module
-spec.loader.exec_module(module)"""
 
 
-def child_code(subject: str) -> str:
-    """The ``python -c`` program that imports ``subject`` (a handler name or a package) and reports."""
-    if subject in HANDLERS:
-        body = _IMPORT_HANDLER.format(path=str(REPO_ROOT / "functions" / subject / "app.py"))
-    else:
-        body = f"import {subject}"
-    return _CHILD.format(root=str(REPO_ROOT), body=body)
+def child_code(module: str) -> str:
+    """The ``python -c`` program that imports ``module`` and reports its time."""
+    return _CHILD.format(module=module)
 
 
-def function_environment() -> dict[str, dict[str, str]]:
-    """Each handler's ``Environment.Variables`` from the synthesized template (plain strings only)."""
-    from local.template import Template, template_paths
-
-    template = Template.load(template_paths())
-    envs: dict[str, dict[str, str]] = {}
-    for logical_id in template.of_type("AWS::Lambda::Function"):
-        variables = template.props(logical_id).get("Environment", {}).get("Variables", {})
-        for name in HANDLERS:
-            if f"{name.capitalize()}Function" in logical_id:
-                envs[name] = {k: v for k, v in variables.items() if isinstance(v, str)}
-    return envs
-
-
-def lambda_env(subject: str, function_env: dict[str, str]) -> dict[str, str]:
-    """A clean environment as the Lambda runtime gives a 256 MB Python 3.11 function."""
+def lambda_env(function: FunctionArtifact) -> dict[str, str]:
+    """A clean environment as Lambda gives the function: its template variables (plain strings) and the runtime's."""
+    variables = {k: v for k, v in function.environment.items() if isinstance(v, str)}
     return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
         "LANG": "C.UTF-8",
-        "AWS_LAMBDA_FUNCTION_NAME": f"hybrid-orch-dev-{subject}",
+        "TZ": ":UTC",
+        "AWS_LAMBDA_FUNCTION_NAME": f"hybrid-orch-dev-{function.name}",
         # The X-Ray SDK checks this to use Lambda's local sampler instead of building a botocore client.
-        "LAMBDA_TASK_ROOT": str(REPO_ROOT / "functions" / subject),
+        "LAMBDA_TASK_ROOT": str(function.code_dir),
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.runtime}",
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
-        "POWERTOOLS_SERVICE_NAME": "hybrid-orchestrator",
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # litellm would otherwise download its cost map at import
-        **function_env,
+        "PYTHONDONTWRITEBYTECODE": "1",  # /var/task and /opt are read-only
+        "PYTHONPATH": os.pathsep.join(function.python_path),
+        **variables,
     }
 
 
-def interpreter(subject: str) -> str:
-    """The runtime virtualenv's Python for the handlers and ``openai``; the dev one for LiteLLM."""
-    if subject == "litellm":
-        return sys.executable
-    if not RUNTIME_PYTHON.exists():
-        raise RuntimeError(f"{RUNTIME_PYTHON} is missing: `make bench` creates it from requirements.txt")
-    return str(RUNTIME_PYTHON)
+@dataclass(frozen=True)
+class Subject:
+    """What one sample imports, with which interpreter and environment."""
+
+    name: str
+    module: str
+    python: str
+    env: dict[str, str]
 
 
-def import_once(subject: str, env: dict[str, str], extra_args: tuple[str, ...] = ()) -> dict[str, Any]:
-    """One fresh interpreter importing ``subject``; its JSON report (the last JSON line it printed)."""
-    result = subprocess.run(
-        [interpreter(subject), *extra_args, "-c", child_code(subject)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+def subjects() -> list[Subject]:
+    """Every function of the bundled assembly, ``import openai`` from its deps layer, and ``import litellm``."""
+    functions = load_functions(ensure_bundled_assembly())
+    runtime = str(ensure_runtime_venv())
+    found = [Subject(n, f.handler.rpartition(".")[0], runtime, lambda_env(f)) for n, f in sorted(functions.items())]
+    campaign = functions["campaign"]
+    # The same deps layer, nothing of ours: what importing the SDK alone costs on the runtime.
+    openai_env = {**lambda_env(campaign), "PYTHONPATH": str(campaign.layer_dirs[0] / "python")}
+    found.append(Subject(OPENAI, "openai", runtime, openai_env))
+    if importlib.util.find_spec("litellm") is not None:  # installed by `make bench` (bench/requirements.txt)
+        litellm_env = {**lambda_env(campaign), "PYTHONPATH": "", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+        litellm_env.pop("PYTHONDONTWRITEBYTECODE")  # the dev virtualenv's own byte code may be written
+        found.append(Subject(LITELLM, "litellm", sys.executable, litellm_env))
+    return found
+
+
+def import_once(subject: Subject, extra_args: tuple[str, ...] = ()) -> dict[str, Any]:
+    """One fresh interpreter importing the subject; its JSON report (the last JSON line it printed)."""
+    with tempfile.TemporaryDirectory() as cwd:  # nothing importable in the working directory
+        result = subprocess.run(
+            [subject.python, *extra_args, "-c", child_code(subject.module)],
+            cwd=cwd,
+            env=subject.env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode != 0 or not lines:
-        raise RuntimeError(f"importing {subject} failed ({result.returncode}):\n{result.stderr[-2000:]}")
+        raise RuntimeError(f"importing {subject.name} failed ({result.returncode}):\n{result.stderr[-2000:]}")
     report = json.loads(lines[-1])
     report["stderr"] = result.stderr
     return report
 
 
-def write_importtime(name: str, env: dict[str, str], out_dir: Path = OUT_DIR) -> Path:
+def write_importtime(subject: Subject, out_dir: Path = OUT_DIR) -> Path:
     """``python -X importtime`` once: the top imports by cumulative time, overall and top-level only."""
-    stderr = import_once(name, env, ("-X", "importtime"))["stderr"]
+    stderr = import_once(subject, ("-X", "importtime"))["stderr"]
     entries = []
     for line in stderr.splitlines():
         if not line.startswith("import time:") or "imported package" in line:
@@ -133,9 +127,9 @@ def write_importtime(name: str, env: dict[str, str], out_dir: Path = OUT_DIR) ->
         self_us, cumulative_us, package = line.removeprefix("import time:").split("|", 2)
         depth = (len(package) - len(package.lstrip(" ")) - 1) // 2  # one space, then two per level
         entries.append((int(cumulative_us), int(self_us), depth, package.strip()))
-    path = out_dir / f"importtime-{name}.txt"
+    path = out_dir / f"importtime-{subject.name}.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [f"# python -X importtime: functions/{name}/app.py, top {IMPORTTIME_TOP} by cumulative time (ms)"]
+    lines = [f"# python -X importtime: {subject.module} from cdk.out, top {IMPORTTIME_TOP} by cumulative time (ms)"]
     lines += [f"{c / 1000:9.1f}  {p}" for c, _, _, p in sorted(entries, reverse=True)[:IMPORTTIME_TOP]]
     lines += ["", f"# top-level imports only, top {IMPORTTIME_TOP} by cumulative time (ms)"]
     top_level = sorted((e for e in entries if e[2] == 0), reverse=True)[:IMPORTTIME_TOP]
@@ -149,30 +143,29 @@ def write_importtime(name: str, env: dict[str, str], out_dir: Path = OUT_DIR) ->
 
 
 def measure(runs: int = 7, no_pyc_runs: int = 3) -> dict[str, Any]:
-    """Median import time per subject over ``runs`` alternating rounds, plus the no-``.pyc`` campaign import."""
-    envs = function_environment()
-    subjects = (*HANDLERS, *REFERENCES)
-    env_of = {s: lambda_env(s, envs.get(s, envs.get("campaign", {}))) for s in subjects}
-    for name in HANDLERS:  # untimed: fills __pycache__ and writes the importtime side files
-        write_importtime(name, env_of[name])
-    for name in REFERENCES:
-        import_once(name, env_of[name])
-    samples: dict[str, list[dict[str, Any]]] = {s: [] for s in subjects}
+    """Median import time per subject over ``runs`` alternating rounds, plus the campaign import without byte code."""
+    every = subjects()
+    for subject in every:  # untimed: warms the file cache and writes the importtime side files
+        if subject.name in ("campaign", "status", "health"):
+            write_importtime(subject)
+        else:
+            import_once(subject)
+    samples: dict[str, list[dict[str, Any]]] = {s.name: [] for s in every}
     for round_no in range(runs):
-        shift = round_no % len(subjects)
-        for subject in subjects[shift:] + subjects[:shift]:
-            samples[subject].append(import_once(subject, env_of[subject]))
-    result: dict[str, Any] = {"runs": runs}
-    for subject, reports in samples.items():
-        result[subject] = {
+        shift = round_no % len(every)
+        for subject in every[shift:] + every[:shift]:
+            samples[subject.name].append(import_once(subject))
+    result: dict[str, Any] = {"runs": runs, "functions": [s.name for s in every if s.name not in (OPENAI, LITELLM)]}
+    for name, reports in samples.items():
+        result[name] = {
             "median_ms": median([r["s"] * 1000 for r in reports]),
             "samples_ms": [r["s"] * 1000 for r in reports],
             "imports_openai": any(r["openai"] for r in reports),
             "modules": reports[-1]["modules"],
         }
+    campaign = next(s for s in every if s.name == "campaign")
     with tempfile.TemporaryDirectory() as empty:
-        env = {**env_of["campaign"], "PYTHONDONTWRITEBYTECODE": "1"}
-        cold = [import_once("campaign", env, ("-X", f"pycache_prefix={empty}"))["s"] * 1000 for _ in range(no_pyc_runs)]
+        cold = [import_once(campaign, ("-X", f"pycache_prefix={empty}"))["s"] * 1000 for _ in range(no_pyc_runs)]
     result["campaign_no_pyc"] = {"median_ms": median(cold), "samples_ms": cold}
     return result
 

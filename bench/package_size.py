@@ -1,10 +1,9 @@
-"""Package size: both Lambda layers and the functions' code, unzipped, as they would deploy.
+"""Package size: what each function deploys — its code asset plus both layers, unzipped — from ``cdk.out``.
 
-The layers come from ``layers.build`` (the same functions the CDK bundlers call, so what is
-measured is what deploys; the deps layer is reused when its requirements did not change). The
-functions' code is ``functions/*`` without byte code, as the CDK asset excludes it. As a
-reference, the size of the ``litellm`` distribution alone (without its own dependencies), which
-is what adopting it instead of our router would add at the very least.
+The assets are the bundled synth's (``layers.artifact``: the folders ``cdk deploy`` zips, byte
+code included, since it deploys), so what is measured is what Lambda's 250 MB limit counts for
+each function. As a reference, the size of the ``litellm`` distribution alone (without its own
+dependencies), which is what adopting it instead of our router would add at the very least.
 """
 
 from __future__ import annotations
@@ -13,17 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-MB = 1024 * 1024
-
-
-def _tree_bytes(root: Path) -> int:
-    """Bytes of every file under ``root``, byte code and caches excluded."""
-    return sum(
-        path.stat().st_size
-        for path in root.rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo")
-    )
+from layers.artifact import MB, ensure_bundled_assembly, load_functions, tree_bytes
 
 
 def distribution_mb(name: str) -> float | None:
@@ -41,14 +30,18 @@ def distribution_mb(name: str) -> float | None:
 
 
 def measure() -> dict[str, Any]:
-    """Build the layers (cached when unchanged) and size layers, functions and the reference."""
-    from layers.build import build_deps_layer, build_shared_layer
-
-    deps = build_deps_layer() / "python"
-    shared = build_shared_layer() / "python"
+    """Each function's code + layers, both layers and all code once, and the reference."""
+    functions = load_functions(ensure_bundled_assembly())
+    deps, shared = functions["campaign"].layer_dirs
+    code_mb = {name: tree_bytes(f.code_dir) / MB for name, f in sorted(functions.items())}
     sizes = {
-        "deps_layer_mb": _tree_bytes(deps) / MB,
-        "shared_layer_mb": _tree_bytes(shared) / MB,
-        "functions_mb": _tree_bytes(REPO_ROOT / "functions") / MB,
+        "deps_layer_mb": tree_bytes(deps) / MB,
+        "shared_layer_mb": tree_bytes(shared) / MB,
+        "functions_mb": sum(code_mb.values()),
     }
-    return {**sizes, "total_mb": sum(sizes.values()), "litellm_dist_mb": distribution_mb("litellm")}
+    return {
+        **sizes,
+        "total_mb": sum(sizes.values()),
+        "per_function_mb": {name: f.unzipped_mb() for name, f in sorted(functions.items())},
+        "litellm_dist_mb": distribution_mb("litellm"),
+    }

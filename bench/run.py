@@ -19,9 +19,14 @@ from typing import Any
 
 from bench import cost_ledger, limiter, package_size
 from bench.stats import OUT_DIR, Row, format_table, ratio, rows_payload, run_child, verdict, write_json
+from stacks.route_table import FUNCTIONS
 
 ROUTER_TARGETS_MS = {"median_ms": 0.5, "p99_ms": 2.0}
-IMPORT_TARGETS_MS = {"campaign": 800.0, "status": 300.0, "health": 300.0}
+# Cold import as a multiple of a bare `import openai` measured in the same rounds: an absolute
+# millisecond target passes on one machine and fails on a slower one, a ratio does not.
+IMPORT_RATIO_LLM = 1.5  # the functions that call providers: openai plus our router
+IMPORT_RATIO_OTHER = 0.65  # every other function: no openai at all
+LAMBDA_UNZIPPED_LIMIT_MB = 250.0
 PEAK_RSS_TARGET_MB = 200.0
 GROWTH_TARGET_MB = 2.0
 PACKAGE_TARGET_MB = 60.0
@@ -71,33 +76,42 @@ def router_rows(data: dict[str, Any]) -> list[Row]:
 
 
 def import_rows(data: dict[str, Any]) -> list[Row]:
-    """Cold import of each handler against ``import litellm`` measured in the same rounds."""
-    lite_ms = data["litellm"]["median_ms"]
-    reference = f"litellm {_ms(lite_ms)}"
-    rows = []
-    for name, target_ms in IMPORT_TARGETS_MS.items():
+    """Cold import of every deployed function, as a ratio to ``import openai`` measured in the same rounds."""
+    openai_ms = data["openai"]["median_ms"]
+    lite_ms = data["litellm"]["median_ms"] if "litellm" in data else None
+    reference = f"import openai {_ms(openai_ms)}"
+    rows = [
+        Row(
+            "cold import: import openai (the reference)",
+            _ms(openai_ms),
+            f"litellm {_ms(lite_ms)}" if lite_ms is not None else "-",
+            ratio(lite_ms, openai_ms) if lite_ms is not None else "-",
+            detail="the deps layer alone, on the runtime venv; litellm in the dev virtualenv",
+        )
+    ]
+    for name in data["functions"]:
         entry = data[name]
-        uses_openai = entry["imports_openai"]
-        ok = entry["median_ms"] <= target_ms and (name == "campaign" or not uses_openai)
-        target = f"<= {target_ms:.0f} ms" + ("" if name == "campaign" else ", no openai")
+        calls_providers = FUNCTIONS[name].calls_providers
+        limit = IMPORT_RATIO_LLM if calls_providers else IMPORT_RATIO_OTHER
+        times = entry["median_ms"] / openai_ms
+        ok = times <= limit and (calls_providers or not entry["imports_openai"])
+        loads = "imports" if entry["imports_openai"] else "no"
         rows.append(
             Row(
-                f"cold import: functions/{name}/app.py",
-                f"{_ms(entry['median_ms'])} ({'imports' if uses_openai else 'no'} openai)",
+                f"cold import: {name} (from cdk.out)",
+                f"{_ms(entry['median_ms'])} = {times:.2f}x openai ({loads} openai)",
                 reference,
-                ratio(lite_ms, entry["median_ms"]),
-                target,
-                verdict(ok),
-                detail=f"median of {data['runs']} fresh interpreters; {entry['modules']} modules loaded",
+                target=f"<= {limit:.2f}x openai" + ("" if calls_providers else ", no openai"),
+                result=verdict(ok),
+                detail=f"median of {data['runs']} fresh Python 3.12 interpreters; {entry['modules']} modules loaded",
             )
         )
-    openai_ms = data["openai"]["median_ms"]
-    rows.append(Row("cold import: openai alone", _ms(openai_ms), reference, ratio(lite_ms, openai_ms)))
     rows.append(
         Row(
-            "cold import: campaign, no .pyc",
+            "cold import: campaign, byte code ignored",
             _ms(data["campaign_no_pyc"]["median_ms"]),
-            detail="source compiled at import, as a --no-compile layer on read-only /opt without SnapStart",
+            reference,
+            detail="source compiled at import: a source-only layer on read-only /opt without SnapStart",
         )
     )
     return rows
@@ -141,9 +155,9 @@ def memory_rows(data: dict[str, Any]) -> list[Row]:
 
 
 def package_rows(data: dict[str, Any]) -> list[Row]:
-    """Layers plus functions' code, unzipped, against the target and the litellm distribution."""
+    """Each function's code + layers against Lambda's limit; layers plus all code once against ours and litellm."""
     lite = data["litellm_dist_mb"]
-    return [
+    rows = [
         Row(
             "package: layers + functions, unzipped",
             f"{data['total_mb']:.1f} MB",
@@ -153,10 +167,22 @@ def package_rows(data: dict[str, Any]) -> list[Row]:
             verdict(data["total_mb"] <= PACKAGE_TARGET_MB),
             detail=(
                 f"deps {data['deps_layer_mb']:.2f} MB, shared {data['shared_layer_mb']:.2f} MB, "
-                f"functions {data['functions_mb']:.3f} MB"
+                f"functions {data['functions_mb']:.3f} MB (cdk.out, byte code included)"
             ),
         )
     ]
+    for name, mb in data["per_function_mb"].items():
+        rows.append(
+            Row(
+                f"package: {name}, code + layers",
+                f"{mb:.1f} MB",
+                f"Lambda limit {LAMBDA_UNZIPPED_LIMIT_MB:.0f} MB",
+                ratio(LAMBDA_UNZIPPED_LIMIT_MB, mb),
+                f"<= {LAMBDA_UNZIPPED_LIMIT_MB:.0f} MB",
+                verdict(mb <= LAMBDA_UNZIPPED_LIMIT_MB),
+            )
+        )
+    return rows
 
 
 def _part(name: str, measure: Callable[[], dict[str, Any]], to_rows: Callable[[dict[str, Any]], list[Row]]) -> Any:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from layers.runtime import find_runtime_interpreter
 from stacks import constants as c
 
 _FINGERPRINT_FILE = ".fingerprint"
@@ -41,16 +42,21 @@ def pip_install_command(requirements: Path, target: Path) -> list[str]:
         c.PYTHON_VERSION,
         "--implementation",
         c.LAYER_IMPLEMENTATION,
+        # Stated rather than inferred: only cp312 (and abi3/none) wheels, whatever runs pip.
+        "--abi",
+        f"{c.LAYER_IMPLEMENTATION}{c.PYTHON_VERSION.replace('.', '')}",
         "--target",
         str(target),
     ]
 
 
 def deps_fingerprint(requirements: Path = c.REQUIREMENTS_FILE) -> str:
-    """Hash of everything that decides the deps layer's content: requirements and platform."""
+    """Hash of everything that decides the deps layer's content: requirements, platform, byte code or not."""
     digest = hashlib.sha256(requirements.read_bytes())
     digest.update(f"{c.LAYER_PLATFORM}|{c.PYTHON_VERSION}|{c.LAYER_IMPLEMENTATION}".encode())
     digest.update(",".join(c.RUNTIME_PROVIDED_PACKAGES).encode())
+    # A layer built without a runtime interpreter (source only) must not be reused once one is here.
+    digest.update(b"bytecode" if find_runtime_interpreter() else b"source-only")
     return digest.hexdigest()
 
 
@@ -87,30 +93,23 @@ def compile_bytecode(site_dir: Path) -> bool:
     """Ship byte code compiled by the runtime's own Python version, when this machine has that interpreter.
 
     ``/opt`` is read-only in Lambda, so a layer without ``.pyc`` files is compiled again in every
-    cold start (about 2.5x slower imports). Byte code from another Python version would be ignored,
-    so without a matching interpreter the layer ships source only and this says so.
+    cold start (about 2.5x slower imports). Byte code from another minor version would be ignored,
+    so it is written only by a ``python3.12`` (``__pycache__/*.cpython-312.pyc``); without one the
+    layer ships source only and this says so. ``unchecked-hash`` byte code is used whatever the
+    sources' mtimes, which zipping the asset does not keep.
     """
-    interpreter = _runtime_interpreter()
+    interpreter = find_runtime_interpreter()
     if interpreter is None:
-        print(f"layers: no python{c.PYTHON_VERSION} here, shipping source only (slower cold starts)", file=sys.stderr)
+        print(
+            f"layers: WARNING no python{c.PYTHON_VERSION} on PATH or in pyenv, shipping source only "
+            "(every cold start compiles it)",
+            file=sys.stderr,
+        )
         return False
-    command = [interpreter, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash"]
+    print(f"layers: byte code for {site_dir.parent.name} by {interpreter.path} (from {interpreter.found_in})")
+    command = [interpreter.path, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash"]
     subprocess.run([*command, str(site_dir)], check=True)
     return True
-
-
-def _runtime_interpreter() -> str | None:
-    """A working interpreter of the runtime's version (a pyenv shim may exist without one behind it)."""
-    interpreter = shutil.which(f"python{c.PYTHON_VERSION}")
-    if interpreter is None:
-        return None
-    probe = subprocess.run(
-        [interpreter, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return interpreter if probe.returncode == 0 and probe.stdout.strip() == c.PYTHON_VERSION else None
 
 
 def _prune(site_dir: Path, *, drop_packages: tuple[str, ...]) -> None:

@@ -21,6 +21,10 @@ LAYER_PLATFORM = "manylinux2014_x86_64"
 LAYER_IMPLEMENTATION = "cp"
 # Already in the Lambda Python runtime: shipping them again only adds megabytes and cold start.
 RUNTIME_PROVIDED_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath")
+# The boto3/botocore version the python3.12 runtime ships: the last one AWS's "Runtime-included SDK
+# versions" table listed for it (the page now says it varies by region and runtime release). The
+# artifact tier and the bench import the deployed code against exactly this (layers/runtime.py).
+LAMBDA_RUNTIME_BOTO3_VERSION = "1.34.145"
 LOG_RETENTION = "ONE_MONTH"  # a name of aws_logs.RetentionDays
 
 # Powertools configuration every function receives.

@@ -205,8 +205,13 @@ class OrchestratorFunctions(Construct):
         )
 
     def _owner_alert_topics_grant(self) -> Callable[[iam.IGrantable], object]:
-        """sns:Publish on ``<prefix>-<stage>-alerts-*`` in this account and region: the topics owners name in
-        their alert rules (the API accepts no other ARN), and nothing else."""
+        """sns:Publish on ``<prefix>-<stage>-alerts-*`` in this account and region: the owners' own alert topics,
+        and nothing else.
+
+        Each owner may use exactly one of them (``…-alerts-<owner id>-<hash of it>``, checked by the API and
+        derived again when sending), but which one is runtime data IAM cannot see, so this pattern stays the
+        narrowest grant: tightening it to the name's shape (``…-alerts-*-????????????????``) would rule out
+        no topic the code could ever publish to."""
         topics = Stack.of(self).format_arn(
             service="sns",
             resource=self._config.name(f"{OWNER_ALERT_TOPIC_INFIX}*"),
@@ -220,7 +225,8 @@ class OrchestratorFunctions(Construct):
                 f"IAM5[Resource::arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:"
                 f"{self._config.name(OWNER_ALERT_TOPIC_INFIX)}*]",
                 "Owners create their own alert topics after deploy; the wildcard is bounded to this deployment's "
-                "name prefix in this account and region, and the API accepts only topic ARNs of that pattern.",
+                "name prefix in this account and region, and the code publishes only to the one topic named after "
+                "each rule's owner.",
             )
             return grant
 

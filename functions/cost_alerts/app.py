@@ -53,18 +53,18 @@ def list_alerts(
     owner = listed_owner(current_caller(app), user_id)
     if view == "history":
         return history_response(owner, alert_rule_store(), limit, next_token)
-    return rules_response(owner, alert_rule_store())
+    return rules_response(owner, alert_rule_store(), get_settings())
 
 
 @app.post(
     "/api/v2/costs/alerts",
     summary="Create an alert rule: a threshold, a channel (email or an SNS topic of yours), enabled or not",
     security=BEARER_AUTH,
-    responses={**ok(AlertRuleEnvelope, "The rule", 201), **error_responses(400, 401, 404, 415, 422, 500)},
+    responses={**ok(AlertRuleEnvelope, "The rule", 201), **error_responses(400, 401, 404, 409, 415, 422, 500)},
 )
 @tracer.capture_method
 def create(request: CreateAlertRuleRequest) -> Response[dict]:
-    """The threshold must be the caller's (admins: any)."""
+    """The threshold must be the caller's (admins: any); at most ``MAX_RULES_PER_THRESHOLD`` rules on it (409)."""
     rule = create_rule(request, current_caller(app), threshold_store(), alert_rule_store(), get_settings(), time.time())
     return rule_response(rule, 201)
 

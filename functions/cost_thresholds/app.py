@@ -50,12 +50,13 @@ def list_thresholds(
     security=BEARER_AUTH,
     responses={
         **ok(SpendThresholdEnvelope, "The threshold, with its current spend", 201),
-        **error_responses(400, 401, 403, 404, 415, 422, 500),
+        **error_responses(400, 401, 403, 404, 409, 415, 422, 500),
     },
 )
 @tracer.capture_method
 def create(request: CreateThresholdRequest) -> Response[dict]:
-    """Global and hard caps need an admin; a campaign threshold needs the campaign's owner."""
+    """Global and hard caps need an admin; a campaign threshold needs the campaign's owner; at most
+    ``MAX_THRESHOLDS_PER_OWNER`` per owner (409)."""
     caller = current_caller(app)
     now = time.time()
     threshold = create_threshold(request, caller, threshold_store(), workflow_store(), now)

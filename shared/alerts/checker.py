@@ -1,13 +1,21 @@
 """After each recorded call: which stored thresholds did it cross, and who hears about it.
 
-The reads per call are constant: the applicable thresholds (cached per container for a few
-seconds), then one ``BatchGetItem`` for their counters and crossing markers together. A threshold
-reached without a marker is claimed by a conditional Put of ``RULEMARK#CROSSED#<id>`` for the
-period, so exactly one recorder announces each crossing. It then sends through every enabled rule
-on the threshold — each rule at most once per window (default 30 minutes) — or, when the threshold
-has no rules at all, one e-mail to the cost-alert topic. Every alert sent or suppressed by a rule's
-window goes to the owner's history (kept 90 days by default). If a send fails, its rule's window
-and the crossing marker are released, so the next recorded call retries.
+The reads per call are constant: one ``BatchGetItem`` holds the owners' markers (the global one and
+the caller's) and the counters and crossing markers of the thresholds this container last knew to
+apply; only when a marker says an owner's thresholds changed are they read again (one Query) with
+the new ones' counters. A threshold reached without a marker is claimed by a conditional Put of
+``RULEMARK#CROSSED#<id>`` for the period, so exactly one recorder announces each crossing. It then
+sends through every enabled rule on the threshold — each rule at most once per window (default 30
+minutes) — or, when the threshold has no rules at all, one e-mail to the cost-alert topic.
+
+The cost-alert topic is the ops mailbox, so it takes at most one e-mail per owner and period
+however many of the owner's thresholds cross: each e-mail first claims ``RULEMARK#EMAIL#<owner>`` /
+``<period>`` with the same conditional Put. An owner's ``sns`` rules publish to the one topic named
+after the owner (:func:`shared.core.naming.owner_alert_topic_name`), derived again here at send time
+rather than read from the rule. Every alert sent, or suppressed by a rule's window or the owner's
+e-mail of the period, goes to the owner's history (kept 90 days by default). If a send fails, what
+it claimed (the rule's window, the owner's e-mail, the crossing marker) is released, so the next
+recorded call retries.
 """
 
 from __future__ import annotations
@@ -18,8 +26,16 @@ from datetime import date
 from typing import Any
 
 from shared.alerts.channels import SNS_SUBJECT_MAX, format_usd
-from shared.alerts.rules import AlertRecord, AlertRule, AlertRuleStore, AlertStatus, ChannelType, new_alert_id
-from shared.alerts.thresholds import SpendThreshold, ThresholdStore
+from shared.alerts.rules import (
+    AlertRecord,
+    AlertRule,
+    AlertRuleStore,
+    AlertStatus,
+    ChannelType,
+    OwnerTopics,
+    new_alert_id,
+)
+from shared.alerts.thresholds import SpendThreshold, ThresholdStore, marker_keys
 from shared.ledger.events import CostEvent
 from shared.ledger.keys import Key
 from shared.ledger.store import CostStore, Counters
@@ -33,19 +49,30 @@ def crossing_key(threshold: SpendThreshold, day: date) -> Key:
     return f"RULEMARK#CROSSED#{threshold.threshold_id}", threshold.period_key(day)
 
 
-class AlertChannels:
-    """Publishes an alert: to the cost-alert topic (its e-mail subscriptions) or to an owner's topic."""
+def owner_email_key(threshold: SpendThreshold, day: date) -> Key:
+    """The marker electing the one e-mail an owner's thresholds send the cost-alert topic in ``day``'s period."""
+    return f"RULEMARK#EMAIL#{threshold.owner_id}", threshold.period_key(day)
 
-    def __init__(self, sns_client: Any, cost_alert_topic_arn: str) -> None:
+
+class AlertChannels:
+    """Publishes an alert: to the cost-alert topic (its e-mail subscriptions) or to the owner's own topic."""
+
+    def __init__(self, sns_client: Any, cost_alert_topic_arn: str, owner_topics: OwnerTopics) -> None:
         self._client = sns_client
         self._email_topic = cost_alert_topic_arn
+        self._owner_topics = owner_topics
 
-    def send(self, channel: ChannelType, topic_arn: str | None, subject: str, body: str) -> None:
-        """One SNS message."""
-        target = topic_arn if channel == "sns" and topic_arn else self._email_topic
-        if not target:
+    def target(self, channel: ChannelType, owner_id: str) -> str:
+        """The topic a channel of this owner publishes to."""
+        if channel == "sns":
+            return self._owner_topics.arn(owner_id)
+        if not self._email_topic:
             raise ValueError("COST_ALERT_TOPIC_ARN is not set: cost alerts have nowhere to go")
-        self._client.publish(TopicArn=target, Subject=subject, Message=body)
+        return self._email_topic
+
+    def send(self, channel: ChannelType, owner_id: str, subject: str, body: str) -> None:
+        """One SNS message."""
+        self._client.publish(TopicArn=self.target(channel, owner_id), Subject=subject, Message=body)
 
 
 class ThresholdChecker:
@@ -73,25 +100,30 @@ class ThresholdChecker:
         self._product = product
 
     def wanted(self, event: CostEvent) -> list[Key]:
-        """What :meth:`check` reads: each applicable threshold's counter and crossing marker."""
-        return [key for pair in self._keys(event).values() for key in pair]
+        """What :meth:`check` reads: the owners' markers, and the counter and crossing marker of each
+        threshold known to apply (no read to find them)."""
+        known = self._thresholds.remembered(event.user_id, event.campaign_id)
+        return [*marker_keys(event.user_id), *self._keys_of(known, event.day)]
 
     def check(self, event: CostEvent, items: Mapping[Key, Mapping[str, Any]] | None = None) -> list[AlertRecord]:
         """The alerts this call caused (sent or suppressed); usually none, after one read (``items``, when
         the caller read :meth:`wanted` together with other keys)."""
-        keys = self._keys(event)
-        if not keys:
-            return []
         day = event.day
+        known = self._thresholds.remembered(event.user_id, event.campaign_id)
         if items is None:
-            items = self._costs.get_items([key for pair in keys.values() for key in pair])
+            items = self._costs.get_items(self.wanted(event))
+        applicable = self._thresholds.applicable(event.user_id, event.campaign_id, items)
+        remembered = set(known)
+        new = [t for t in applicable if t not in remembered]
+        if new:  # the owner's thresholds changed since this container knew them: read the new ones' state
+            items = {**items, **self._costs.get_items(self._keys_of(new, day))}
         records: list[AlertRecord] = []
-        for threshold, (counter, marker) in keys.items():
+        for threshold in applicable:
+            counter, marker = threshold.counter(day), crossing_key(threshold, day)
             spent = Counters.from_item(items.get(counter)).micros
             if spent < threshold.micros or marker in items:
                 continue
-            expires = int(self._clock()) + CROSSING_MARKER_TTL_S
-            if not self._costs.put_if_absent(marker, {"spentMicros": spent, "expiresAt": expires}):
+            if not self._claim(marker, spent):
                 continue  # another recorder won this crossing
             try:
                 records += self._announce(threshold, day, spent)
@@ -100,33 +132,59 @@ class ThresholdChecker:
                 raise
         return records
 
-    def _keys(self, event: CostEvent) -> dict[SpendThreshold, tuple[Key, Key]]:
-        applicable = self._thresholds.applicable(event.user_id, event.campaign_id)
-        return {t: (t.counter(event.day), crossing_key(t, event.day)) for t in applicable}
+    @staticmethod
+    def _keys_of(thresholds: list[SpendThreshold], day: date) -> list[Key]:
+        return [key for t in thresholds for key in (t.counter(day), crossing_key(t, day))]
+
+    def _claim(self, marker: Key, spent: int) -> bool:
+        """The one conditional Put that elects a sender (a crossing's announcer, an owner's e-mail)."""
+        expires = int(self._clock()) + CROSSING_MARKER_TTL_S
+        return self._costs.put_if_absent(marker, {"spentMicros": spent, "expiresAt": expires})
 
     def _announce(self, threshold: SpendThreshold, day: date, spent: int) -> list[AlertRecord]:
         subject, body = threshold_email(self._product, threshold, day, spent)
         rules = [r for r in self._rules.rules_of(threshold.owner_id) if r.threshold_id == threshold.threshold_id]
         if not rules:
-            self._channels.send("email", None, subject, body)
-            return [self._log(threshold, None, "email", None, "sent", day, spent, subject)]
+            return [self._send(threshold, None, "email", day, spent, subject, body)]
         records, failure = [], None
         for rule in (r for r in rules if r.enabled):
-            if not self._rules.claim_send(rule.rule_id, self._clock(), self._window_s):
-                records.append(
-                    self._log(threshold, rule, rule.channel, rule.topic_arn, "suppressed", day, spent, subject)
-                )
-                continue
             try:
-                self._channels.send(rule.channel, rule.topic_arn, subject, body)
+                records.append(self._send(threshold, rule, rule.channel, day, spent, subject, body))
             except Exception as exc:
-                self._rules.release_send(rule.rule_id)
                 failure = exc
-                continue
-            records.append(self._log(threshold, rule, rule.channel, rule.topic_arn, "sent", day, spent, subject))
         if failure is not None:
             raise failure
         return records
+
+    def _send(
+        self,
+        threshold: SpendThreshold,
+        rule: AlertRule | None,
+        channel: ChannelType,
+        day: date,
+        spent: int,
+        subject: str,
+        body: str,
+    ) -> AlertRecord:
+        """One alert through one channel, unless the rule's window or the owner's e-mail of the period was
+        used already (then logged as suppressed); what it claimed is released again if publishing fails."""
+        topic = self._channels.target(channel, threshold.owner_id) if channel == "sns" else None
+        if rule is not None and not self._rules.claim_send(rule.rule_id, self._clock(), self._window_s):
+            return self._log(threshold, rule, channel, topic, "suppressed", day, spent, subject)
+        email = owner_email_key(threshold, day) if channel == "email" else None
+        if email is not None and not self._claim(email, spent):
+            if rule is not None:
+                self._rules.release_send(rule.rule_id)  # nothing went out through this rule
+            return self._log(threshold, rule, channel, topic, "suppressed", day, spent, subject)
+        try:
+            self._channels.send(channel, threshold.owner_id, subject, body)
+        except Exception:
+            if rule is not None:
+                self._rules.release_send(rule.rule_id)
+            if email is not None:
+                self._costs.delete(email)
+            raise
+        return self._log(threshold, rule, channel, topic, "sent", day, spent, subject)
 
     def _log(
         self,
@@ -172,5 +230,7 @@ def threshold_email(product: str, threshold: SpendThreshold, day: date, spent: i
         "",
         f"Threshold action: {threshold.action}.",
         f"This threshold alerts once for {label}; each rule on it sends at most once per rate-limit window.",
+        f"The cost-alert e-mail carries one alert per owner for {label}; any other crossing is in the owner's "
+        "alert history.",
     ]
     return subject[:SNS_SUBJECT_MAX], "\n".join(lines) + "\n"

@@ -7,23 +7,69 @@ Marker:   pk ``RULEMARK#<ruleId>``, sk ``SENT``: ``sentUntil`` (epoch s) rate-li
           claimed by a conditional Put (``attribute_not_exists(pk) OR sentUntil < :now``).
 History:  pk ``ALERTLOG#<ownerId>``, sk ``<epoch ms, 13 digits>#<alertId>`` — time-ordered, so a
           Query with ``ScanIndexForward=False`` lists newest first; ``expiresAt`` gives it a TTL.
+
+A rule is created in one transaction with a conditional ``ADD ruleCount :one`` on its threshold's
+item (``attribute_exists(pk) AND (attribute_not_exists(ruleCount) OR ruleCount < :max)``): the
+threshold must exist, and concurrent creates can never pass the per-threshold cap. An ``sns`` rule's topic is the
+owner's own (:class:`OwnerTopics`): one name per owner, so no one can point alerts at another's topic.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from botocore.exceptions import ClientError
 
-from shared.alerts.thresholds import THRESHOLD_PK_PREFIX
+from shared.alerts.thresholds import THRESHOLD_PK_PREFIX, threshold_key
 from shared.core.dynamo import deserialize_item, serialize_item
+from shared.core.errors import LimitReachedError, ThresholdNotFoundError
+from shared.core.naming import owner_alert_topic_name
+from shared.ledger.store import CostStoreError, run_transaction
+
+if TYPE_CHECKING:
+    from shared.config.settings import Settings
 
 ChannelType = Literal["email", "sns"]
 AlertStatus = Literal["sent", "suppressed"]
 RULE_SK_PREFIX = "RULE#"
 HISTORY_PK_PREFIX = "ALERTLOG#"
+_CREATE_RETRIES = 6  # concurrent creates on one threshold contend for its item; a cancelled one is redone
+
+
+@dataclass(frozen=True)
+class OwnerTopics:
+    """Each owner's one alert topic in this deployment: ``arn:aws:sns:<region>:<account>:<name of the owner>``.
+
+    The API accepts no other ARN in an ``sns`` rule, and the recording path publishes to the one this
+    derives for the rule's owner, so a rule (even one stored before the check) reaches its owner's topic only.
+    """
+
+    region: str
+    account_id: str  # "" when the deployment's account is unknown: no sns channel then
+    prefix: str
+    stage: str
+
+    @classmethod
+    def of(cls, settings: Settings) -> OwnerTopics:
+        """This deployment's, from the settings."""
+        return cls(settings.aws_region, settings.deployment_account_id, settings.resource_prefix, settings.stage)
+
+    def arn(self, owner_id: str) -> str:
+        """The owner's topic ARN."""
+        if not self.account_id:
+            raise ValueError("DEPLOYMENT_ACCOUNT_ID is not set: owners' alert topics cannot be named")
+        return (
+            f"arn:aws:sns:{self.region}:{self.account_id}:{owner_alert_topic_name(self.prefix, self.stage, owner_id)}"
+        )
+
+
+def rules_limit_error(limit: int) -> LimitReachedError:
+    """The 409 of a threshold at its cap."""
+    return LimitReachedError("rules", limit, f"at most {limit} alert rules per threshold")
 
 
 @dataclass(frozen=True)
@@ -78,6 +124,8 @@ def new_alert_id() -> str:
 class AlertRuleStore(Protocol):
     """Rules, their rate-limit markers, and the history."""
 
+    def add_rule(self, rule: AlertRule) -> None: ...
+
     def put_rule(self, rule: AlertRule) -> None: ...
 
     def get_rule(self, owner_id: str, rule_id: str) -> AlertRule | None: ...
@@ -96,14 +144,48 @@ class AlertRuleStore(Protocol):
 class DynamoAlertRuleStore:
     """:class:`AlertRuleStore` over the costs table."""
 
-    def __init__(self, table_name: str, client: Any) -> None:
+    def __init__(
+        self, table_name: str, client: Any, max_per_threshold: int = 10, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self._table = table_name
         self._client = client
+        self._max_per_threshold = max_per_threshold
+        self._sleep = sleep
+
+    def add_rule(self, rule: AlertRule) -> None:
+        """Create one rule and count it on its threshold, in one transaction; a threshold at the cap gets
+        :class:`~shared.core.errors.LimitReachedError` (409) and nothing is written."""
+        pk, sk = threshold_key(rule.owner_id, rule.threshold_id)
+        counted = {
+            "TableName": self._table,
+            "Key": serialize_item({"pk": pk, "sk": sk}),
+            "UpdateExpression": "ADD ruleCount :one",
+            "ConditionExpression": "attribute_exists(pk) AND (attribute_not_exists(ruleCount) OR ruleCount < :max)",
+            "ExpressionAttributeValues": serialize_item({":one": 1, ":max": self._max_per_threshold}),
+        }
+        created = {
+            "TableName": self._table,
+            "Item": serialize_item({**_rule_key(rule), **rule_to_item(rule)}),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        reasons = run_transaction(
+            self._client,
+            [{"Update": counted}, {"Put": created}],
+            f"creating rule {rule.rule_id}",
+            self._sleep,
+            _CREATE_RETRIES,
+        )
+        if reasons[:1] == ["ConditionalCheckFailed"]:
+            exists = self._client.get_item(TableName=self._table, Key=counted["Key"], ConsistentRead=True)
+            if "Item" not in exists:
+                raise ThresholdNotFoundError("No such threshold.")
+            raise rules_limit_error(self._max_per_threshold)
+        if reasons:
+            raise CostStoreError(f"rule {rule.rule_id} exists already")
 
     def put_rule(self, rule: AlertRule) -> None:
-        """Create or replace one rule."""
-        item = {"pk": f"{THRESHOLD_PK_PREFIX}{rule.owner_id}", "sk": f"{RULE_SK_PREFIX}{rule.rule_id}"}
-        self._client.put_item(TableName=self._table, Item=serialize_item({**item, **rule_to_item(rule)}))
+        """Replace one rule (its threshold's count is unchanged)."""
+        self._client.put_item(TableName=self._table, Item=serialize_item({**_rule_key(rule), **rule_to_item(rule)}))
 
     def get_rule(self, owner_id: str, rule_id: str) -> AlertRule | None:
         """One rule of one owner."""
@@ -175,6 +257,10 @@ class DynamoAlertRuleStore:
             if pages == 1 or not last:
                 return items, last
             params["ExclusiveStartKey"] = last
+
+
+def _rule_key(rule: AlertRule) -> dict[str, str]:
+    return {"pk": f"{THRESHOLD_PK_PREFIX}{rule.owner_id}", "sk": f"{RULE_SK_PREFIX}{rule.rule_id}"}
 
 
 def rule_to_item(rule: AlertRule) -> dict[str, Any]:

@@ -5,23 +5,31 @@ owner is the user whose spend is watched (scope user) or who owns the campaign (
 so one Query reads everything that can apply to a user's call. The settings' daily and monthly
 thresholds stay the global defaults (:mod:`shared.alerts.threshold_alerts`); these come on top.
 
-Most users set no threshold, and the alert check runs after every recorded call, so one item
-(pk ``THRESHOLDS``, sk ``OWNERS``) holds the set of owners that have any: a call of a user outside
-it reads nothing more. The set is one item (400 KB: some ten thousand owners), written in the same
-transaction as each threshold.
+Beside them, sk ``OWNER`` is the owner's marker: ``thresholdCount`` (the per-owner cap's counter)
+and ``version`` (one more per change). A threshold is created in one transaction with a conditional
+``ADD`` to the marker (``attribute_not_exists(thresholdCount) OR thresholdCount < :max``), so
+concurrent creates can never pass the cap. The alert check runs after every recorded call and most
+users have no threshold: the call's one ``BatchGetItem`` reads the caller's and the global marker
+with the counters, a missing marker means nothing to check, and a container's remembered thresholds
+of an owner are trusted exactly while the marker's version is the one they were read at (a change
+anywhere is seen by the next call, at the price of one Query). One small item per owner: no item
+grows with the number of owners.
 """
 
 from __future__ import annotations
 
 import secrets
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, Protocol
 
 from shared.core.dynamo import deserialize_item, serialize_item
+from shared.core.errors import LimitReachedError
 from shared.ledger.keys import EVERYONE, Key, Scope, counter_key, day_period, month_period
+from shared.ledger.store import CostStoreError, DynamoCostStore, run_transaction
 
 ThresholdScope = Literal["global", "user", "campaign"]
 ThresholdPeriod = Literal["daily", "monthly"]
@@ -30,8 +38,10 @@ ThresholdAction = Literal["alert", "block", "downgrade"]
 GLOBAL_OWNER = "ALL"
 THRESHOLD_PK_PREFIX = "THRESHOLDS#"
 THRESHOLD_SK_PREFIX = "THRESHOLD#"
+OWNER_SK = "OWNER"  # the owner's marker, beside their thresholds (no threshold or rule sort key is "OWNER")
 HARD_CAP_ACTIONS = ("block", "downgrade")
-OWNERS_KEY: Key = ("THRESHOLDS", "OWNERS")  # no "#": no owner's partition can be named like it
+_CREATE_RETRIES = 6  # concurrent creates of one owner contend for their marker; a cancelled one is redone
+_MAX_CACHED_OWNERS = 1024  # owners whose thresholds a container remembers (the oldest is forgotten first)
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,21 @@ def threshold_key(owner_id: str, threshold_id: str) -> Key:
     return f"{THRESHOLD_PK_PREFIX}{owner_id}", f"{THRESHOLD_SK_PREFIX}{threshold_id}"
 
 
+def owner_key(owner_id: str) -> Key:
+    """The owner's marker: how many thresholds they have, and the version of that set."""
+    return f"{THRESHOLD_PK_PREFIX}{owner_id}", OWNER_SK
+
+
+def marker_keys(user_id: str) -> list[Key]:
+    """The markers of the owners whose thresholds can apply to a user's call: the global ones and theirs."""
+    return [owner_key(GLOBAL_OWNER), owner_key(user_id)]
+
+
+def thresholds_limit_error(limit: int) -> LimitReachedError:
+    """The 409 of an owner at their cap."""
+    return LimitReachedError("thresholds", limit, f"at most {limit} thresholds per owner")
+
+
 class ThresholdStore(Protocol):
     """What routes, the alert checker and budget enforcement need from the stored thresholds."""
 
@@ -85,7 +110,11 @@ class ThresholdStore(Protocol):
 
     def list_for(self, owner_id: str) -> list[SpendThreshold]: ...
 
-    def applicable(self, user_id: str, campaign_id: str) -> list[SpendThreshold]: ...
+    def remembered(self, user_id: str, campaign_id: str) -> list[SpendThreshold]: ...
+
+    def applicable(
+        self, user_id: str, campaign_id: str, markers: Mapping[Key, Mapping[str, Any]] | None = None
+    ) -> list[SpendThreshold]: ...
 
     def hard_cap(self, user_id: str) -> SpendThreshold | None: ...
 
@@ -105,37 +134,56 @@ def hard_cap_of(users: list[SpendThreshold]) -> SpendThreshold | None:
 
 
 class DynamoThresholdStore:
-    """:class:`ThresholdStore` over the costs table: one Query per owner, cached a few seconds per container.
+    """:class:`ThresholdStore` over the costs table; each owner's thresholds remembered per container.
 
-    The alert check runs after every recorded call; a short cache keeps that at zero extra reads in
-    a busy container, and a threshold created here is seen at once (``put`` drops the owner's entry).
+    The remembered list of an owner is used while their marker (read with the call's counters) still
+    has the version it was read at, so a busy container adds no reads, and a threshold created in any
+    container applies from the next recorded call on.
     """
 
     def __init__(
-        self, table_name: str, client: Any, cache_s: float = 5.0, clock: Callable[[], float] = time.monotonic
+        self,
+        table_name: str,
+        client: Any,
+        max_per_owner: int = 50,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._table = table_name
         self._client = client
-        self._cache_s = cache_s
-        self._clock = clock
-        self._cache: dict[str, tuple[float, list[SpendThreshold]]] = {}
-        self._owners: tuple[float, frozenset[str]] | None = None
+        self._max_per_owner = max_per_owner
+        self._sleep = sleep
+        self._items = DynamoCostStore(table_name, client)  # the same table: its batched, consistent reads
+        self._remembered: dict[str, tuple[int, list[SpendThreshold]]] = {}  # owner -> (marker version, list)
+        self._remembering = threading.Lock()
 
     def put(self, threshold: SpendThreshold) -> None:
-        """Create or replace one threshold, and add its owner to the owners' set in the same transaction."""
+        """Create one threshold and count it on its owner's marker, in one transaction; an owner at the cap
+        gets :class:`~shared.core.errors.LimitReachedError` (409) and nothing is written."""
         pk, sk = threshold_key(threshold.owner_id, threshold.threshold_id)
         item = serialize_item({"pk": pk, "sk": sk, **to_item(threshold)})
-        owners = {
+        marker_pk, marker_sk = owner_key(threshold.owner_id)
+        marker = {
             "TableName": self._table,
-            "Key": serialize_item({"pk": OWNERS_KEY[0], "sk": OWNERS_KEY[1]}),
-            "UpdateExpression": "ADD owners :owner",
-            "ExpressionAttributeValues": serialize_item({":owner": {threshold.owner_id}}),
+            "Key": serialize_item({"pk": marker_pk, "sk": marker_sk}),
+            "UpdateExpression": "ADD thresholdCount :one, version :one SET ownerId = :owner",
+            "ConditionExpression": "attribute_not_exists(thresholdCount) OR thresholdCount < :max",
+            "ExpressionAttributeValues": serialize_item(
+                {":one": 1, ":max": self._max_per_owner, ":owner": threshold.owner_id}
+            ),
         }
-        self._client.transact_write_items(
-            TransactItems=[{"Put": {"TableName": self._table, "Item": item}}, {"Update": owners}]
+        created = {"TableName": self._table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}
+        reasons = run_transaction(
+            self._client,
+            [{"Put": created}, {"Update": marker}],
+            f"creating threshold {threshold.threshold_id}",
+            self._sleep,
+            _CREATE_RETRIES,
         )
-        self._cache.pop(threshold.owner_id, None)
-        self._owners = None
+        if reasons[1:2] == ["ConditionalCheckFailed"]:
+            raise thresholds_limit_error(self._max_per_owner)
+        if reasons:
+            raise CostStoreError(f"threshold {threshold.threshold_id} exists already")
+        self._remember(threshold.owner_id, None)
 
     def get(self, owner_id: str, threshold_id: str) -> SpendThreshold | None:
         """One threshold of one owner (None when absent)."""
@@ -147,7 +195,7 @@ class DynamoThresholdStore:
         return from_item(deserialize_item(item)) if item else None
 
     def list_for(self, owner_id: str) -> list[SpendThreshold]:
-        """Every threshold of one owner (``ALL``: the global ones), oldest first; never cached."""
+        """Every threshold of one owner (``ALL``: the global ones), oldest first; one Query, never cached."""
         params: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
@@ -164,38 +212,51 @@ class DynamoThresholdStore:
                 break
             params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         found.sort(key=lambda t: (t.created_at, t.threshold_id))
-        self._cache[owner_id] = (self._clock() + self._cache_s, found)
-        return list(found)
+        return found
 
-    def applicable(self, user_id: str, campaign_id: str) -> list[SpendThreshold]:
-        """At most two Queries (global, the user's), none while the cache is fresh."""
-        return applicable_of(self._cached(GLOBAL_OWNER), self._cached(user_id), campaign_id)
+    def remembered(self, user_id: str, campaign_id: str) -> list[SpendThreshold]:
+        """What applied to the user's calls when this container last looked (no read): the keys to ask for."""
+        lists = [self._remembered.get(owner, (0, []))[1] for owner in (GLOBAL_OWNER, user_id)]
+        return applicable_of(lists[0], lists[1], campaign_id)
+
+    def applicable(
+        self, user_id: str, campaign_id: str, markers: Mapping[Key, Mapping[str, Any]] | None = None
+    ) -> list[SpendThreshold]:
+        """The thresholds that apply to a call, checked against the owners' markers (``markers``: items the
+        caller read with :func:`marker_keys`; else one ``BatchGetItem`` here). A Query only for an owner
+        whose version changed since this container read their list; none for an owner without thresholds."""
+        if markers is None:
+            markers = self._items.get_items(marker_keys(user_id))
+        lists = [self._current(owner, markers.get(owner_key(owner))) for owner in (GLOBAL_OWNER, user_id)]
+        return applicable_of(lists[0], lists[1], campaign_id)
 
     def hard_cap(self, user_id: str) -> SpendThreshold | None:
-        """The user's binding hard cap: their thresholds read fresh, once the owners' set says they have any."""
-        if user_id not in self._owners_with_thresholds():
-            return None
+        """The user's binding hard cap, from their thresholds read fresh (one Query)."""
         return hard_cap_of(self.list_for(user_id))
 
-    def _cached(self, owner_id: str) -> list[SpendThreshold]:
-        entry = self._cache.get(owner_id)
-        if entry and entry[0] > self._clock():
-            return entry[1]
-        if owner_id not in self._owners_with_thresholds():
+    def _current(self, owner_id: str, marker: Mapping[str, Any] | None) -> list[SpendThreshold]:
+        count, version = int((marker or {}).get("thresholdCount", 0)), int((marker or {}).get("version", 0))
+        if count == 0:
+            self._remember(owner_id, None)
             return []
-        return self.list_for(owner_id)
+        entry = self._remembered.get(owner_id)
+        if entry is not None and entry[0] == version:
+            return entry[1]
+        found = self.list_for(owner_id)
+        # A Query may see a create's marker before its threshold (transactions are read-committed per item):
+        # remember the list only when it holds as many as the marker counts, else read again next time.
+        self._remember(owner_id, (version, found) if len(found) == count else None)
+        return found
 
-    def _owners_with_thresholds(self) -> frozenset[str]:
-        """The owners' set, read (one GetItem) at most every ``cache_s`` seconds."""
-        if self._owners is None or self._owners[0] <= self._clock():
-            response = self._client.get_item(
-                TableName=self._table,
-                Key=serialize_item({"pk": OWNERS_KEY[0], "sk": OWNERS_KEY[1]}),
-                ConsistentRead=True,
-            )
-            owners = deserialize_item(response.get("Item") or {}).get("owners", set())
-            self._owners = (self._clock() + self._cache_s, frozenset(owners))
-        return self._owners[1]
+    def _remember(self, owner_id: str, entry: tuple[int, list[SpendThreshold]] | None) -> None:
+        """Replace (or, with None, forget) what this container knows of an owner; the oldest goes past the bound."""
+        with self._remembering:  # fan-out generations record from several threads of one container
+            self._remembered.pop(owner_id, None)
+            if entry is None:
+                return
+            if len(self._remembered) >= _MAX_CACHED_OWNERS:
+                self._remembered.pop(next(iter(self._remembered)))
+            self._remembered[owner_id] = entry
 
 
 def to_item(threshold: SpendThreshold) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from shared.core.errors import (
     CreatorAccountNotFoundError,
     DomainError,
     ForbiddenError,
+    LimitReachedError,
     ProviderRejectedCampaignError,
     ProvidersUnavailableError,
     QueueUnavailableError,
@@ -61,6 +62,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     AccountNotAllowedError: 403,
     CreatorAccountNotFoundError: 404,
     CreatorAccountConflictError: 409,
+    LimitReachedError: 409,
 }
 
 

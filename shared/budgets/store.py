@@ -11,7 +11,6 @@ the reservation item's Put (or Delete) succeed or fail together.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,9 +18,9 @@ from typing import Any, Literal, Protocol
 
 from botocore.exceptions import ClientError
 
-from shared.core.dynamo import cancellation_codes, deserialize_item, serialize_item
+from shared.core.dynamo import deserialize_item, serialize_item
 from shared.ledger.keys import BUDGET_PREFIX, RESERVATION_PREFIX
-from shared.ledger.store import CostStoreError
+from shared.ledger.store import run_transaction
 
 RESERVATION_TTL_S = 40 * 86_400  # a leaked reservation's item outlives its month, then DynamoDB drops it
 _CONFLICT_RETRIES = 8  # concurrent requests of one user contend for one budget item; a cancelled one is redone
@@ -190,16 +189,4 @@ class DynamoBudgetStore:
 
     def _transact(self, items: list[dict[str, Any]], what: str) -> list[str]:
         """Run one transaction: [] when it committed, else each item's cancellation code."""
-        for attempt in range(1, _CONFLICT_RETRIES + 1):
-            try:
-                self._client.transact_write_items(TransactItems=items)
-                return []
-            except ClientError as exc:
-                reasons = cancellation_codes(exc)
-                if "ConditionalCheckFailed" in reasons:
-                    return reasons
-                if "TransactionConflict" in reasons and attempt < _CONFLICT_RETRIES:
-                    self._sleep(random.uniform(0, min(0.02 * 2**attempt, 1.0)))
-                    continue
-                raise CostStoreError(f"{what} failed: {exc}") from exc
-        raise CostStoreError(f"{what} kept conflicting")  # pragma: no cover - the loop returns or raises
+        return run_transaction(self._client, items, what, self._sleep, _CONFLICT_RETRIES)

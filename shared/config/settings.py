@@ -88,11 +88,13 @@ class Settings(BaseSettings):
     cost_event_ttl_days: Annotated[int, Field(ge=1, le=365)] = 30
     # Counters outlive raw events: breakdowns reach back 90 days, month totals a year.
     cost_counter_ttl_days: Annotated[int, Field(ge=90, le=3650)] = 400
-    # Stored thresholds and alert rules: a rule sends at most once per window; history is kept this long;
-    # each container re-reads the thresholds that apply to a call at most this often.
+    # Stored thresholds and alert rules: a rule sends at most once per window; history is kept this long.
     alert_rule_window_s: Annotated[int, Field(ge=1, le=86_400)] = 1800
     alert_history_days: Annotated[int, Field(ge=1, le=365)] = 90
-    threshold_cache_s: Annotated[float, Field(ge=0, le=300)] = 5.0
+    # Per-owner caps (409 LIMIT_REACHED past them): they bound what one user can create and what every
+    # recorded call of theirs reads (each applicable threshold is two keys of the call's BatchGetItem).
+    max_thresholds_per_owner: Annotated[int, Field(ge=1, le=1000)] = 50
+    max_rules_per_threshold: Annotated[int, Field(ge=1, le=100)] = 10
     # This deployment's account (CDK passes it): an owner's alert topic must live in it and the region.
     deployment_account_id: Annotated[str, Field(pattern=r"^(\d{12})?$")] = ""
     # Spend forecast: how often a container re-checks a scope's month-end projection after recording

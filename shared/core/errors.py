@@ -140,3 +140,13 @@ class CreatorAccountConflictError(DomainError):
     """The account kept changing under concurrent writes; the caller may retry: 409."""
 
     code = "ACCOUNT_CONFLICT"
+
+
+class LimitReachedError(DomainError):
+    """A per-owner cap (thresholds per owner, rules per threshold) would be exceeded: 409, the cap in ``details``."""
+
+    code = "LIMIT_REACHED"
+
+    def __init__(self, field: str, limit: int, message: str) -> None:
+        super().__init__(message, details=[{"field": field, "message": message, "type": "limit", "limit": limit}])
+        self.limit = limit

@@ -206,3 +206,24 @@ class DynamoCostStore:
 
 def _key(key: Key) -> dict[str, Any]:
     return {"pk": {"S": key[0]}, "sk": {"S": key[1]}}
+
+
+def run_transaction(
+    client: Any, items: list[dict[str, Any]], what: str, sleep: Callable[[float], None], retries: int
+) -> list[str]:
+    """One ``TransactWriteItems``: [] when it committed, else each item's cancellation code once a condition
+    failed. A conflict with a concurrent transaction is redone (jittered, up to ``retries`` attempts); any
+    other failure is a :class:`CostStoreError`."""
+    for attempt in range(1, retries + 1):
+        try:
+            client.transact_write_items(TransactItems=items)
+            return []
+        except ClientError as exc:
+            reasons = cancellation_codes(exc)
+            if "ConditionalCheckFailed" in reasons:
+                return reasons
+            if "TransactionConflict" in reasons and attempt < retries:
+                sleep(random.uniform(0, min(0.02 * 2**attempt, 1.0)))
+                continue
+            raise CostStoreError(f"{what} failed: {exc}") from exc
+    raise CostStoreError(f"{what} kept conflicting")  # pragma: no cover - the loop returns or raises

@@ -312,7 +312,9 @@ def threshold_store() -> DynamoThresholdStore:
     from shared.alerts.thresholds import DynamoThresholdStore
 
     settings = get_settings()
-    return DynamoThresholdStore(settings.cost_table_name, dynamodb_client(), cache_s=settings.threshold_cache_s)
+    return DynamoThresholdStore(
+        settings.cost_table_name, dynamodb_client(), max_per_owner=settings.max_thresholds_per_owner
+    )
 
 
 @lru_cache(maxsize=1)
@@ -320,20 +322,24 @@ def alert_rule_store() -> DynamoAlertRuleStore:
     """Alert rules, their rate-limit markers and the alert history, in the costs table."""
     from shared.alerts.rules import DynamoAlertRuleStore
 
-    return DynamoAlertRuleStore(get_settings().cost_table_name, dynamodb_client())
+    settings = get_settings()
+    return DynamoAlertRuleStore(
+        settings.cost_table_name, dynamodb_client(), max_per_threshold=settings.max_rules_per_threshold
+    )
 
 
 @lru_cache(maxsize=1)
 def threshold_checker() -> ThresholdChecker:
     """Alerts on the stored thresholds through their rules' channels (SNS), rate-limited per rule."""
     from shared.alerts.checker import AlertChannels, ThresholdChecker
+    from shared.alerts.rules import OwnerTopics
 
     settings = get_settings()
     return ThresholdChecker(
         cost_ledger().store,
         threshold_store(),
         alert_rule_store(),
-        AlertChannels(aws_client("sns"), settings.cost_alert_topic_arn),
+        AlertChannels(aws_client("sns"), settings.cost_alert_topic_arn, OwnerTopics.of(settings)),
         rule_window_s=settings.alert_rule_window_s,
         history_days=settings.alert_history_days,
         product=f"Hybrid Orchestrator ({settings.stage})",

@@ -6,7 +6,6 @@ import uuid
 
 import pytest
 
-from shared.config.settings import get_settings
 from tests.conftest import subscribed_topic
 from tests.e2e.test_costs_api import CAMPAIGN, call, run_campaigns
 
@@ -102,18 +101,34 @@ def test_crossing_a_tiny_user_threshold_delivers_exactly_one_email(api):
     ]
 
 
+def test_many_thresholds_of_one_owner_crossing_send_the_ops_mailbox_one_email(api):
+    """Eight thresholds (five without rules, three with an e-mail rule) crossed over three calls: one e-mail."""
+    spender = user("flood")
+    made = [create_threshold(api, spender, amountUsd=f"0.{4 * n:04d}") for n in range(1, 9)]  # $0.0004..0.0032
+    for threshold in made[5:]:
+        rule = call(api, ALERTS, spender, body={"thresholdId": threshold["thresholdId"], "channel": {"type": "email"}})
+        assert rule.status_code == 201, rule.text
+    assert api.call("DELETE", "/_local/emails").status == 200
+    run_campaigns(api, spender, [CAMPAIGN, CAMPAIGN, CAMPAIGN])  # about $0.0012 each: every threshold crossed
+    emails = [e for e in api.call("GET", "/_local/emails").body if f"user {spender} daily" in (e["subject"] or "")]
+    assert len(emails) == 1, emails
+    history = call(api, ALERTS, spender, view="history", limit=100).json()["data"]["history"]
+    assert sorted(h["status"] for h in history) == ["sent"] + ["suppressed"] * 7
+    assert {h["thresholdId"] for h in history} == {t["thresholdId"] for t in made}
+
+
 @pytest.fixture
-def owner_topic(local_stack):
-    """A topic named as this deployment allows (<prefix>-<stage>-alerts-…), and what arrives on it."""
-    settings = get_settings()
-    name = f"{settings.resource_prefix}-{settings.stage}-alerts-e2e-{uuid.uuid4().hex[:10]}"
-    with subscribed_topic(local_stack, name, wait_s=1) as subscribed:
-        yield subscribed
+def owner_topic(api, local_stack):
+    """A fresh owner and their one topic (the name ``GET /costs/alerts`` gives them), and what arrives on it."""
+    owner = user("sns")
+    arn = call(api, ALERTS, owner).json()["data"]["ownerTopicArn"]
+    with subscribed_topic(local_stack, arn.rsplit(":", 1)[1], wait_s=1) as (created, read):
+        assert created == arn
+        yield owner, arn, read
 
 
 def test_a_rule_with_an_sns_channel_sends_once_to_the_owners_topic(api, owner_topic):
-    arn, read = owner_topic
-    owner = user("sns")
+    owner, arn, read = owner_topic
     threshold = create_threshold(api, owner, amountUsd=0.001)
     bad = call(
         api,
@@ -145,6 +160,52 @@ def test_a_rule_with_an_sns_channel_sends_once_to_the_owners_topic(api, owner_to
     assert pages[0]["at"] >= pages[1]["at"] and all(h["status"] == "sent" for h in pages)
     off = put(api, ALERTS, owner, {"ruleId": email["ruleId"], "enabled": False})
     assert off.status == 200 and off.body["data"]["enabled"] is False
+
+
+def test_no_one_can_point_alerts_at_another_owners_topic(api, owner_topic):
+    """u1 has a topic; u2 (and an admin on u2's threshold) naming it is a 422 on channel.topicArn."""
+    _, u1_topic, read = owner_topic
+    u2 = user("u2")
+    u2_threshold = create_threshold(api, u2, amountUsd=0.001)
+    attack = {"thresholdId": u2_threshold["thresholdId"], "channel": {"type": "sns", "topicArn": u1_topic}}
+    refused = call(api, ALERTS, u2, body=attack)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "VALIDATION_ERROR" and error_fields(refused) == ["channel.topicArn"]
+    by_admin = call(api, ALERTS, "ops", admin=True, body={**attack, "userId": u2})
+    assert by_admin.status_code == 422 and error_fields(by_admin) == ["channel.topicArn"]
+    u2_rule = call(api, ALERTS, u2, body={**attack, "channel": {"type": "email"}}).json()["data"]
+    moved = put(api, ALERTS, u2, {"ruleId": u2_rule["ruleId"], "channel": {"type": "sns", "topicArn": u1_topic}})
+    assert moved.status == 422 and [d["field"] for d in moved.body["error"]["details"]] == ["channel.topicArn"]
+    assert len(call(api, ALERTS, u2).json()["data"]["rules"]) == 1  # nothing else was stored
+    run_campaigns(api, u2, [CAMPAIGN])  # u2 crosses: nothing reaches u1's topic
+    assert read() == []
+
+
+def test_the_51st_threshold_and_the_11th_rule_are_409_limit_reached(api):
+    owner = user("capped")
+    made = [create_threshold(api, owner, amountUsd=1 + n) for n in range(50)]
+    refused = call(api, THRESHOLDS, owner, body={"scope": "user", "period": "daily", "amountUsd": 99})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["code"] == "LIMIT_REACHED"
+    assert refused.json()["error"]["details"] == [
+        {"field": "thresholds", "message": "at most 50 thresholds per owner", "type": "limit", "limit": 50}
+    ]
+    by_admin = call(
+        api, THRESHOLDS, "ops", admin=True, body={"scope": "user", "userId": owner, "period": "daily", "amountUsd": 1}
+    )
+    assert by_admin.status_code == 409  # the cap is the owner's, whoever creates it
+    mine = [t for t in call(api, THRESHOLDS, owner).json()["data"]["thresholds"] if t["source"] == "stored"]
+    assert len([t for t in mine if not t["isGlobal"]]) == 50
+
+    rule = {"thresholdId": made[0]["thresholdId"], "channel": {"type": "email"}}
+    for _ in range(10):
+        assert call(api, ALERTS, owner, body=rule).status_code == 201
+    eleventh = call(api, ALERTS, owner, body=rule)
+    assert eleventh.status_code == 409 and eleventh.json()["error"]["code"] == "LIMIT_REACHED"
+    assert eleventh.json()["error"]["details"] == [
+        {"field": "rules", "message": "at most 10 alert rules per threshold", "type": "limit", "limit": 10}
+    ]
+    assert call(api, ALERTS, owner, body={**rule, "thresholdId": made[1]["thresholdId"]}).status_code == 201
 
 
 @pytest.mark.parametrize(

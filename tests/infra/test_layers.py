@@ -10,6 +10,7 @@ import pytest
 
 from layers.build import _prune, build_deps_layer, build_shared_layer, pip_install_command, size_mb
 from layers.bundling import SharedLayerBundler
+from layers.runtime import find_runtime_interpreter
 from stacks import constants as c
 
 
@@ -17,7 +18,10 @@ def test_shared_layer_bundler_copies_the_package_under_python(tmp_path: Path) ->
     assert SharedLayerBundler().try_bundle(str(tmp_path), image=None) is True
     assert (tmp_path / "python" / "shared" / "__init__.py").is_file()
     assert (tmp_path / "python" / "shared" / "core" / "naming.py").is_file()
-    assert not list(tmp_path.rglob("__pycache__"))
+    # Byte code only from the runtime's Python (none without one), never a stale cache of the source tree.
+    compiled = sorted(p.name for p in tmp_path.rglob("*.pyc"))
+    assert bool(compiled) == (find_runtime_interpreter() is not None)
+    assert all(name.endswith(f".cpython-{c.PYTHON_VERSION.replace('.', '')}.pyc") for name in compiled)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["python"]
 
 
@@ -39,6 +43,7 @@ def test_pip_command_targets_the_lambda_platform(tmp_path: Path) -> None:
         "--only-binary=:all:",
         "--python-version 3.12",
         "--implementation cp",
+        "--abi cp312",
         f"--target {tmp_path}",
         "--no-compile",
     ):
@@ -76,14 +81,16 @@ def test_deps_layer_builds_for_lambda_without_runtime_packages(tmp_path: Path) -
     assert (site / "openai").is_dir()
     for name in c.RUNTIME_PROVIDED_PACKAGES:
         assert not (site / name).exists()
-    assert not list(site.rglob("__pycache__"))
+    tags = {path.name.split(".")[-2] for path in site.rglob("*.pyc")}
+    assert tags == ({"cpython-312"} if find_runtime_interpreter() else set())
     assert size_mb(site) < 60
 
 
 def test_bytecode_is_compiled_only_by_the_runtimes_own_python(tmp_path: Path) -> None:
-    from layers.build import _runtime_interpreter, compile_bytecode
+    from layers.build import compile_bytecode
 
     (tmp_path / "mod.py").write_text("VALUE = 1\n")
     compiled = compile_bytecode(tmp_path)
-    assert compiled == (_runtime_interpreter() is not None)
-    assert bool(list(tmp_path.rglob("*.pyc"))) == compiled
+    assert compiled == (find_runtime_interpreter() is not None)
+    expected = [tmp_path / "__pycache__" / f"mod.cpython-{c.PYTHON_VERSION.replace('.', '')}.pyc"] if compiled else []
+    assert list(tmp_path.rglob("*.pyc")) == expected

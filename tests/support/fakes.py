@@ -10,8 +10,8 @@ from aws_lambda_powertools.utilities.circuit_breaker.persistence.base import Cir
 from aws_lambda_powertools.utilities.circuit_breaker.persistence.record import CircuitStateRecord
 from aws_lambda_powertools.utilities.circuit_breaker.states import CircuitState
 
-from shared.alerts.rules import AlertRecord, AlertRule
-from shared.alerts.thresholds import GLOBAL_OWNER, SpendThreshold, applicable_of, hard_cap_of
+from shared.alerts.rules import AlertRecord, AlertRule, rules_limit_error
+from shared.alerts.thresholds import GLOBAL_OWNER, SpendThreshold, applicable_of, hard_cap_of, thresholds_limit_error
 from shared.campaigns.models import Workflow
 from shared.core.errors import CreatorAccountConflictError, RoutingConflictError
 from shared.core.pricing import PriceTable
@@ -188,14 +188,25 @@ class OutboxPublisher:
 
 
 class InMemoryThresholdStore:
-    """The spend thresholds in a dict keyed by (owner, id), with the DynamoDB store's selection rules."""
+    """The spend thresholds in a dict keyed by (owner, id), with the DynamoDB store's selection rules and cap.
 
-    def __init__(self) -> None:
+    Always current, so ``remembered`` and ``applicable`` agree (the marker-versioned memory of the real
+    store is tried against moto); ``applicable`` ignores the markers it is given.
+    """
+
+    def __init__(self, max_per_owner: int = 50) -> None:
+        import threading
+
         self.items: dict[tuple[str, str], SpendThreshold] = {}
         self.reads = 0
+        self.max_per_owner = max_per_owner
+        self._lock = threading.Lock()
 
     def put(self, threshold: SpendThreshold) -> None:
-        self.items[(threshold.owner_id, threshold.threshold_id)] = threshold
+        with self._lock:
+            if sum(owner == threshold.owner_id for owner, _ in self.items) >= self.max_per_owner:
+                raise thresholds_limit_error(self.max_per_owner)
+            self.items[(threshold.owner_id, threshold.threshold_id)] = threshold
 
     def get(self, owner_id: str, threshold_id: str) -> SpendThreshold | None:
         return self.items.get((owner_id, threshold_id))
@@ -205,7 +216,10 @@ class InMemoryThresholdStore:
         found = [t for (owner, _), t in self.items.items() if owner == owner_id]
         return sorted(found, key=lambda t: (t.created_at, t.threshold_id))
 
-    def applicable(self, user_id: str, campaign_id: str) -> list[SpendThreshold]:
+    def remembered(self, user_id: str, campaign_id: str) -> list[SpendThreshold]:
+        return self.applicable(user_id, campaign_id)
+
+    def applicable(self, user_id: str, campaign_id: str, markers=None) -> list[SpendThreshold]:
         return applicable_of(self.list_for(GLOBAL_OWNER), self.list_for(user_id), campaign_id)
 
     def hard_cap(self, user_id: str) -> SpendThreshold | None:
@@ -213,12 +227,18 @@ class InMemoryThresholdStore:
 
 
 class InMemoryAlertRuleStore:
-    """Rules, send markers and history in dicts, with the DynamoDB store's conditions and ordering."""
+    """Rules, send markers and history in dicts, with the DynamoDB store's conditions, ordering and cap."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_per_threshold: int = 10) -> None:
         self.rules: dict[tuple[str, str], AlertRule] = {}
         self.sent_until: dict[str, int] = {}
         self.records: dict[str, list[AlertRecord]] = {}
+        self.max_per_threshold = max_per_threshold
+
+    def add_rule(self, rule: AlertRule) -> None:
+        if sum(r.threshold_id == rule.threshold_id for r in self.rules.values()) >= self.max_per_threshold:
+            raise rules_limit_error(self.max_per_threshold)
+        self.put_rule(rule)
 
     def put_rule(self, rule: AlertRule) -> None:
         self.rules[(rule.owner_id, rule.rule_id)] = rule

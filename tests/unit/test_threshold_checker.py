@@ -10,14 +10,15 @@ from decimal import Decimal
 import pytest
 
 from shared.alerts.checker import AlertChannels, ThresholdChecker
-from shared.alerts.rules import AlertRule
+from shared.alerts.rules import AlertRule, OwnerTopics
 from shared.alerts.thresholds import GLOBAL_OWNER, SpendThreshold
 from shared.ledger.ledger import CostLedger
 from tests.support.fakes import FakeSnsClient, InMemoryAlertRuleStore, InMemoryCostStore, InMemoryThresholdStore
 from tests.unit.test_cost_ledger import event
 
 EMAIL_TOPIC = "arn:aws:sns:us-east-1:123456789012:hybrid-orch-local-cost-alerts"
-OWNER_TOPIC = "arn:aws:sns:us-east-1:123456789012:hybrid-orch-local-alerts-team-a"
+OWNER_TOPICS = OwnerTopics("us-east-1", "123456789012", "hybrid-orch", "local")
+OWNER_TOPIC = OWNER_TOPICS.arn("u1")
 MARCH_14 = datetime(2026, 3, 14, 9, tzinfo=UTC).timestamp()
 MARCH_14_LATE = datetime(2026, 3, 14, 23, 45, tzinfo=UTC).timestamp()
 DAY = 86_400
@@ -47,7 +48,7 @@ class Harness:
             self.costs,
             self.thresholds,
             self.rules,
-            AlertChannels(self.sns, EMAIL_TOPIC),
+            AlertChannels(self.sns, EMAIL_TOPIC, OWNER_TOPICS),
             rule_window_s=window_s,
             history_days=history_days,
             clock=self.clock,
@@ -76,7 +77,7 @@ class Harness:
             threshold_id=threshold.threshold_id,
             owner_id=threshold.owner_id,
             channel=channel,
-            topic_arn=OWNER_TOPIC if channel == "sns" else None,
+            topic_arn=OWNER_TOPICS.arn(threshold.owner_id) if channel == "sns" else None,
             enabled=enabled,
             created_at=self._n,
         )
@@ -239,3 +240,81 @@ def test_the_tracker_reads_the_settings_and_stored_thresholds_in_one_batch():
     assert h.costs.requests["TransactWriteItems"] == 1 and h.costs.requests["BatchGetItem"] == 1
     assert len(h.sns.published) == 1  # the stored threshold's e-mail, from the shared read
     assert len(outbox.sent) == 1  # and the settings' daily one ($0.001) from the same read
+
+
+def test_the_ops_mailbox_gets_one_email_per_owner_and_period_however_many_thresholds_cross():
+    """Twenty thresholds of one user, all crossed by one call: one e-mail to the cost-alert topic, the rest logged."""
+    h = Harness()
+    for n in range(20):
+        h.threshold(micros=1000 + n)
+    alerts = h.spend(5000)
+    assert sorted(a.status for a in alerts) == ["sent"] + ["suppressed"] * 19
+    assert h.topics() == [EMAIL_TOPIC]
+    assert h.spend(5000) == [] and h.topics() == [EMAIL_TOPIC]  # each crossing was announced once
+    h.threshold(micros=7000)  # a new one crossing later the same day: still within the owner's one e-mail
+    (late,) = h.spend(5000)
+    assert late.status == "suppressed" and h.topics() == [EMAIL_TOPIC]
+    h.threshold(period="monthly", micros=1000)  # another period, another e-mail
+    assert [a.status for a in h.spend(10)] == ["sent"]
+    h.threshold(owner="u2", subject="u2", micros=1000)  # another owner, their own e-mail
+    assert [a.status for a in h.spend(1500, user="u2")] == ["sent"]
+    assert h.topics() == [EMAIL_TOPIC] * 3
+    h.spend(1500, at=MARCH_14 + DAY)  # the next day: u1's daily thresholds cross again, one e-mail for all of them
+    assert h.topics() == [EMAIL_TOPIC] * 4
+    assert {r.status for r in h.rules.records["u1"]} == {"sent", "suppressed"}
+
+
+def test_email_rules_share_the_owners_one_email_while_sns_rules_still_send_each():
+    h = Harness()
+    first, second = h.threshold(micros=1000), h.threshold(micros=1100)
+    for threshold in (first, second):
+        h.rule(threshold, channel="email")
+        h.rule(threshold, channel="sns")
+    alerts = h.spend(1500)
+    assert sorted((a.channel, a.status) for a in alerts) == [
+        ("email", "sent"),
+        ("email", "suppressed"),
+        ("sns", "sent"),
+        ("sns", "sent"),
+    ]
+    assert sorted(h.topics()) == sorted([EMAIL_TOPIC, OWNER_TOPIC, OWNER_TOPIC])
+    suppressed = next(a for a in alerts if a.status == "suppressed")
+    assert h.rules.sent_until.get(suppressed.rule_id) is None  # nothing went out: its window stays open
+
+
+def test_a_failed_email_gives_the_owners_email_back():
+    h = Harness()
+    h.threshold(micros=1000)
+    h.sns.fail = True
+    with pytest.raises(ConnectionError):
+        h.spend(1500)
+    assert [a.status for a in h.spend(10)] == ["sent"] and h.topics() == [EMAIL_TOPIC]
+
+
+def test_concurrent_crossings_of_one_owners_thresholds_send_one_email():
+    """Ten thresholds, twenty containers checking the same crossing at once: one e-mail in all."""
+    h = Harness()
+    for n in range(10):
+        h.threshold(micros=1000 + n)
+    crossing = event(1, micros=5000, at=MARCH_14)
+    assert h.ledger.record(crossing)
+    barrier = threading.Barrier(20)
+
+    def check(_: int) -> list[str]:
+        barrier.wait()
+        return [a.status for a in h.checker.check(crossing)]
+
+    with ThreadPoolExecutor(20) as pool:
+        statuses = [s for found in pool.map(check, range(20)) for s in found]
+    assert sorted(statuses) == ["sent"] + ["suppressed"] * 9 and h.topics() == [EMAIL_TOPIC]
+
+
+def test_an_sns_rule_publishes_to_its_owners_topic_whatever_topic_it_stored():
+    """A rule stored before topics were bound to owners (naming another's topic) still reaches only its owner's."""
+    h = Harness()
+    threshold = h.threshold(micros=1000)
+    h.rules.put_rule(
+        AlertRule("ar_" + "f" * 32, threshold.threshold_id, "u1", "sns", OWNER_TOPICS.arn("u2"), created_at=1)
+    )
+    (alert,) = h.spend(1500)
+    assert h.topics() == [OWNER_TOPICS.arn("u1")] and alert.topic_arn == OWNER_TOPICS.arn("u1")

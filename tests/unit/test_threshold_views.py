@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -10,7 +12,7 @@ import pytest
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from shared.alerts.rules import AlertRecord
+from shared.alerts.rules import AlertRecord, OwnerTopics
 from shared.alerts.threshold_alerts import thresholds_from_usd
 from shared.alerts.thresholds import GLOBAL_OWNER
 from shared.api.alerts.rule_views import create_rule, history_response, listed_owner, rules_response, update_rule
@@ -18,8 +20,15 @@ from shared.api.alerts.threshold_schemas import CreateAlertRuleRequest, CreateTh
 from shared.api.alerts.threshold_views import create_threshold, listed_user, thresholds_response
 from shared.campaigns.models import Workflow
 from shared.config.settings import Settings
-from shared.core.errors import AlertRuleNotFoundError, ForbiddenError, ThresholdNotFoundError, WorkflowNotFoundError
+from shared.core.errors import (
+    AlertRuleNotFoundError,
+    ForbiddenError,
+    LimitReachedError,
+    ThresholdNotFoundError,
+    WorkflowNotFoundError,
+)
 from shared.core.identity import Caller
+from shared.core.naming import owner_alert_topic_name
 from shared.ledger.ledger import CostLedger
 from tests.support.fakes import InMemoryAlertRuleStore, InMemoryCostStore, InMemoryThresholdStore, InMemoryWorkflowStore
 from tests.unit.test_cost_ledger import event
@@ -28,7 +37,9 @@ NOW = datetime(2026, 3, 14, 9, tzinfo=UTC).timestamp()
 ALICE, BOB, ROOT = Caller(user_id="alice"), Caller(user_id="bob"), Caller(user_id="root", is_admin=True)
 WF = "wf_" + "a" * 32
 SETTINGS = Settings(stage="dev", resource_prefix="ho", aws_region="eu-west-1", deployment_account_id="111122223333")
-GOOD_TOPIC = "arn:aws:sns:eu-west-1:111122223333:ho-dev-alerts-alice"
+# Each owner's one topic: the readable id, then the first 16 hex digits of the id's SHA-256.
+GOOD_TOPIC = "arn:aws:sns:eu-west-1:111122223333:ho-dev-alerts-alice-2bd806c97f0e00af"
+BOBS_TOPIC = "arn:aws:sns:eu-west-1:111122223333:ho-dev-alerts-bob-81b637d8fcd2c6da"
 
 
 def threshold_request(**fields) -> CreateThresholdRequest:
@@ -199,9 +210,11 @@ def test_rules_name_the_callers_own_thresholds_and_channels_of_this_deployment(w
     assert (made.owner_id, made.channel, made.topic_arn, made.enabled) == ("alice", "sns", GOOD_TOPIC, True)
     for bad in (
         "arn:aws:sns:eu-west-1:111122223333:ho-dev-cost-alerts",  # not an alerts-* topic
-        "arn:aws:sns:us-east-1:111122223333:ho-dev-alerts-alice",  # another region
-        "arn:aws:sns:eu-west-1:999999999999:ho-dev-alerts-alice",  # another account
-        "arn:aws:sns:eu-west-1:111122223333:ho-prod-alerts-alice",  # another stage
+        GOOD_TOPIC.replace("eu-west-1", "us-east-1"),  # another region
+        GOOD_TOPIC.replace("111122223333", "999999999999"),  # another account
+        GOOD_TOPIC.replace("ho-dev-", "ho-prod-"),  # another stage
+        "arn:aws:sns:eu-west-1:111122223333:ho-dev-alerts-alice",  # the pattern IAM allows, but not alice's name
+        BOBS_TOPIC,  # another owner's
     ):
         with pytest.raises(RequestValidationError) as caught:
             rule(ALICE, mine.threshold_id, {"type": "sns", "topicArn": bad})
@@ -237,7 +250,7 @@ def test_updates_change_only_what_is_given_and_another_users_rule_is_404(world):
     with pytest.raises(RequestValidationError):
         update(ALICE)  # nothing to change
     assert update(ROOT, enabled=True, userId="alice").enabled
-    listed = body(rules_response(listed_owner(ALICE, None), rules))["data"]
+    listed = body(rules_response(listed_owner(ALICE, None), rules, SETTINGS))["data"]
     assert [r["ruleId"] for r in listed["rules"]] == [rule.rule_id] and listed["view"] == "rules"
 
 
@@ -278,3 +291,114 @@ def test_history_pages_newest_first_with_an_opaque_token():
     with pytest.raises(ForbiddenError):
         listed_owner(ALICE, "bob")
     assert listed_owner(ROOT, GLOBAL_OWNER) == GLOBAL_OWNER
+
+
+def test_alert_topics_belong_to_the_thresholds_owner_whoever_creates_the_rule(world):
+    """The attack: Bob points his alerts at Alice's topic. Refused, and so is an admin aiming Alice's rule at Bob."""
+    thresholds, workflows = world
+    rules = InMemoryAlertRuleStore()
+    alices = create_threshold(threshold_request(), ALICE, thresholds, workflows, NOW)
+    bobs = create_threshold(threshold_request(), BOB, thresholds, workflows, NOW)
+    everyone = create_threshold(threshold_request(scope="global"), ROOT, thresholds, workflows, NOW)
+
+    def rule(caller, threshold, topic, **extra):
+        request = CreateAlertRuleRequest.model_validate(
+            {"thresholdId": threshold.threshold_id, "channel": {"type": "sns", "topicArn": topic}, **extra}
+        )
+        return create_rule(request, caller, thresholds, rules, SETTINGS, NOW)
+
+    for caller, threshold, topic, extra in (
+        (BOB, bobs, GOOD_TOPIC, {}),  # Bob's threshold, Alice's topic
+        (ROOT, alices, BOBS_TOPIC, {"userId": "alice"}),  # an admin: still the owner's topic only
+        (ROOT, alices, OwnerTopics.of(SETTINGS).arn("root"), {"userId": "alice"}),  # not the admin's own either
+        (ROOT, everyone, GOOD_TOPIC, {}),  # a global threshold's topic is ALL's
+    ):
+        with pytest.raises(RequestValidationError) as caught:
+            rule(caller, threshold, topic, **extra)
+        (error,) = caught.value.errors()
+        assert error["loc"] == ("body", "channel.topicArn") and threshold.owner_id in error["msg"]
+    assert rules.rules == {}
+    assert rule(BOB, bobs, BOBS_TOPIC).topic_arn == BOBS_TOPIC
+    assert rule(ROOT, alices, GOOD_TOPIC, userId="alice").owner_id == "alice"
+    global_topic = OwnerTopics.of(SETTINGS).arn(GLOBAL_OWNER)
+    assert rule(ROOT, everyone, global_topic).topic_arn == global_topic
+
+    mine = rule(BOB, bobs, BOBS_TOPIC)
+    with pytest.raises(RequestValidationError) as caught:  # nor can an update move it to Alice's
+        update_rule(
+            UpdateAlertRuleRequest.model_validate(
+                {"ruleId": mine.rule_id, "channel": {"type": "sns", "topicArn": GOOD_TOPIC}}
+            ),
+            BOB,
+            rules,
+            SETTINGS,
+            NOW,
+        )
+    assert caught.value.errors()[0]["loc"] == ("body", "channel.topicArn")
+    listed = body(rules_response("bob", rules, SETTINGS))["data"]
+    assert listed["ownerTopicArn"] == BOBS_TOPIC  # what to create, said where the rules are listed
+
+
+def test_without_a_known_account_no_sns_channel_is_accepted(world):
+    thresholds, workflows = world
+    mine = create_threshold(threshold_request(), ALICE, thresholds, workflows, NOW)
+    request = CreateAlertRuleRequest.model_validate(
+        {"thresholdId": mine.threshold_id, "channel": {"type": "sns", "topicArn": GOOD_TOPIC}}
+    )
+    unknown = SETTINGS.model_copy(update={"deployment_account_id": ""})
+    with pytest.raises(RequestValidationError) as caught:
+        create_rule(request, ALICE, thresholds, InMemoryAlertRuleStore(), unknown, NOW)
+    assert caught.value.errors()[0]["loc"] == ("body", "channel.topicArn")
+
+
+@pytest.mark.parametrize(
+    "owner",
+    ["alice", "a.b@example.com", "a#b@example.com", "ünïcødé", "x" * 128, "ALL", "tenant|user/42", "a_b", "a-b"],
+)
+def test_owner_topic_names_are_valid_sns_names_and_one_per_owner(owner):
+    name = owner_alert_topic_name("ho", "dev", owner)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,256}", name), name
+    assert name.startswith("ho-dev-alerts-") and name.endswith(hashlib.sha256(owner.encode()).hexdigest()[:16])
+    assert name == owner_alert_topic_name("ho", "dev", owner)  # deterministic
+    look_alikes = {"a.b@example.com", "a#b@example.com", "a_b@example.com", "a-b", "a_b", "a.b"}
+    names = {owner_alert_topic_name("ho", "dev", o) for o in look_alikes | {owner}}
+    assert len(names) == len(look_alikes | {owner})  # same readable part, different owners: different topics
+
+
+def test_the_51st_threshold_of_an_owner_is_409_with_the_cap(world):
+    _, workflows = world
+    thresholds = InMemoryThresholdStore(max_per_owner=50)
+    for _ in range(50):
+        create_threshold(threshold_request(), ALICE, thresholds, workflows, NOW)
+    with pytest.raises(LimitReachedError) as caught:
+        create_threshold(threshold_request(), ALICE, thresholds, workflows, NOW)
+    assert caught.value.code == "LIMIT_REACHED" and caught.value.details == [
+        {"field": "thresholds", "message": "at most 50 thresholds per owner", "type": "limit", "limit": 50}
+    ]
+    with pytest.raises(LimitReachedError):  # an admin adding one for Alice counts on Alice's cap too
+        create_threshold(threshold_request(userId="alice"), ROOT, thresholds, workflows, NOW)
+    assert len(thresholds.list_for("alice")) == 50
+    create_threshold(threshold_request(), BOB, thresholds, workflows, NOW)  # Bob has his own cap
+
+
+def test_the_11th_rule_on_a_threshold_is_409_with_the_cap(world):
+    thresholds, workflows = world
+    rules = InMemoryAlertRuleStore(max_per_threshold=10)
+    mine = create_threshold(threshold_request(), ALICE, thresholds, workflows, NOW)
+    other = create_threshold(threshold_request(), ALICE, thresholds, workflows, NOW)
+
+    def rule(threshold):
+        request = CreateAlertRuleRequest.model_validate(
+            {"thresholdId": threshold.threshold_id, "channel": {"type": "email"}}
+        )
+        return create_rule(request, ALICE, thresholds, rules, SETTINGS, NOW)
+
+    made = [rule(mine) for _ in range(10)]
+    with pytest.raises(LimitReachedError) as caught:
+        rule(mine)
+    assert caught.value.details == [
+        {"field": "rules", "message": "at most 10 alert rules per threshold", "type": "limit", "limit": 10}
+    ]
+    assert rule(other).threshold_id == other.threshold_id  # the cap is per threshold
+    update = UpdateAlertRuleRequest.model_validate({"ruleId": made[0].rule_id, "enabled": False})
+    assert update_rule(update, ALICE, rules, SETTINGS, NOW).enabled is False  # changing a rule adds none

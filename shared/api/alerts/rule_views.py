@@ -2,9 +2,10 @@
 
 A rule lives in its threshold owner's partition. A non-admin names their own thresholds and rules
 only (anything else is a 404, so ids cannot be probed); an admin reaches global ones (owner
-``ALL``) and, with ``userId``, any user's. An ``sns`` channel must be a topic of this deployment's
-region and account named ``<prefix>-<stage>-alerts-…``: the one pattern IAM lets the functions
-that record costs publish to.
+``ALL``) and, with ``userId``, any user's. An ``sns`` channel must be the threshold owner's own
+topic (:class:`~shared.alerts.rules.OwnerTopics`: this deployment's region and account, the
+name derived from the owner id) — whoever creates the rule, an admin included; any other ARN is a
+422 naming ``channel.topicArn`` with the one ARN that would do.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 
 from aws_lambda_powertools.event_handler import Response
 
-from shared.alerts.rules import AlertRecord, AlertRule, AlertRuleStore, new_rule_id
+from shared.alerts.rules import AlertRecord, AlertRule, AlertRuleStore, OwnerTopics, new_rule_id
 from shared.alerts.thresholds import GLOBAL_OWNER, SpendThreshold, ThresholdStore
 from shared.api.alerts.threshold_schemas import (
     AlertChannelView,
@@ -31,17 +32,10 @@ from shared.api.page_tokens import decode_page_token, encode_page_token
 from shared.config.settings import Settings
 from shared.core.errors import AlertRuleNotFoundError, ForbiddenError, ThresholdNotFoundError
 from shared.core.identity import Caller
-from shared.core.naming import OWNER_ALERT_TOPIC_INFIX, resource_name
 from shared.core.pricing import micros_to_usd
 from shared.core.time import iso_timestamp
 
 _HISTORY_SORT_KEY = re.compile(r"^\d{13}#[0-9a-f]{16}$")
-
-
-def owner_topic_prefix(settings: Settings) -> str:
-    """``arn:aws:sns:<region>:<account>:<prefix>-<stage>-alerts-``: what every owner topic ARN starts with."""
-    name = resource_name(settings.resource_prefix, settings.stage, OWNER_ALERT_TOPIC_INFIX)
-    return f"arn:aws:sns:{settings.aws_region}:{settings.deployment_account_id}:{name}"
 
 
 def create_rule(
@@ -54,7 +48,7 @@ def create_rule(
 ) -> AlertRule:
     """A rule on a threshold the caller may reach (404 otherwise) with a channel this deployment allows."""
     threshold = _threshold(request.threshold_id, caller, request.user_id, thresholds)
-    channel, topic_arn = _channel(request.channel, settings)
+    channel, topic_arn = _channel(request.channel, threshold.owner_id, settings)
     rule = AlertRule(
         rule_id=new_rule_id(),
         threshold_id=threshold.threshold_id,
@@ -66,7 +60,7 @@ def create_rule(
         created_at=now,
         updated_at=now,
     )
-    rules.put_rule(rule)
+    rules.add_rule(rule)
     return rule
 
 
@@ -82,7 +76,9 @@ def update_rule(
     if rule is None:
         raise AlertRuleNotFoundError("No such alert rule.")
     channel, topic_arn = (
-        (rule.channel, rule.topic_arn) if request.channel is None else _channel(request.channel, settings)
+        (rule.channel, rule.topic_arn)
+        if request.channel is None
+        else _channel(request.channel, rule.owner_id, settings)
     )
     enabled = rule.enabled if request.enabled is None else request.enabled
     updated = AlertRule(
@@ -112,9 +108,11 @@ def rule_response(rule: AlertRule, status: int = 200) -> Response[dict]:
     return success(rule_view(rule).model_dump(by_alias=True), status)
 
 
-def rules_response(owner_id: str, rules: AlertRuleStore) -> Response[dict]:
-    """Every rule of one owner."""
-    view = AlertsView(view="rules", owner_id=owner_id, rules=[rule_view(r) for r in rules.rules_of(owner_id)])
+def rules_response(owner_id: str, rules: AlertRuleStore, settings: Settings) -> Response[dict]:
+    """Every rule of one owner, and the topic their sns rules may name."""
+    topic = OwnerTopics.of(settings).arn(owner_id) if settings.deployment_account_id else None
+    listed = [rule_view(r) for r in rules.rules_of(owner_id)]
+    view = AlertsView(view="rules", owner_id=owner_id, owner_topic_arn=topic, rules=listed)
     return success(view.model_dump(by_alias=True))
 
 
@@ -179,10 +177,13 @@ def _threshold(threshold_id: str, caller: Caller, user_id: str | None, store: Th
     raise ThresholdNotFoundError("No such threshold.")
 
 
-def _channel(channel: EmailChannel | SnsChannel, settings: Settings) -> tuple[str, str | None]:
+def _channel(channel: EmailChannel | SnsChannel, owner_id: str, settings: Settings) -> tuple[str, str | None]:
+    """The channel as stored: an ``sns`` one only on the owner's own topic."""
     if isinstance(channel, EmailChannel):
         return "email", None
-    prefix = owner_topic_prefix(settings)
-    if not settings.deployment_account_id or not channel.topic_arn.startswith(prefix):
-        invalid("channel.topicArn", f"the topic must be in this deployment: its ARN starts with {prefix}")
-    return "sns", channel.topic_arn
+    if not settings.deployment_account_id:
+        invalid("channel.topicArn", "this deployment's account is not configured: no sns channel")
+    expected = OwnerTopics.of(settings).arn(owner_id)
+    if channel.topic_arn != expected:
+        invalid("channel.topicArn", f"the topic must be the threshold owner's own: {expected}")
+    return "sns", expected

@@ -61,7 +61,9 @@ class EmailChannel(_Request):
 
 
 class SnsChannel(_Request):
-    """An SNS topic of the owner's, in this deployment's account and region, named ``<prefix>-<stage>-alerts-…``."""
+    """The threshold owner's own SNS topic: this deployment's account and region, named
+    ``<prefix>-<stage>-alerts-<owner id, other characters as _, 64 at most>-<16 hex of SHA-256 of the owner id>``
+    (``ownerTopicArn`` of ``GET /api/v2/costs/alerts``)."""
 
     type: Literal["sns"]
     topic_arn: Annotated[str, Field(alias="topicArn", pattern=SNS_ARN, description="The topic's ARN")]
@@ -150,7 +152,9 @@ class AlertRecordView(CamelModel):
     threshold_id: str
     rule_id: str | None = Field(description="None: the default e-mail of a threshold without rules")
     channel: AlertChannelView
-    status: Literal["sent", "suppressed"] = Field(description="suppressed: within the rule's rate-limit window")
+    status: Literal["sent", "suppressed"] = Field(
+        description="suppressed: within the rule's rate-limit window, or the owner's one e-mail of the period was sent"
+    )
     period: str
     spent_usd: float
     spent_micros: int
@@ -166,6 +170,9 @@ class AlertsView(CamelModel):
 
     view: Literal["rules", "history"]
     owner_id: str
+    owner_topic_arn: str | None = Field(
+        default=None, description="The one SNS topic this owner's sns rules may name (when the account is known)"
+    )
     rules: list[AlertRuleView] | None = None
     history: list[AlertRecordView] | None = Field(default=None, description="Newest first")
     next_token: str | None = Field(default=None, description="Pass back as nextToken for the next page")
