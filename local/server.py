@@ -34,6 +34,7 @@ from local.events import (
     parse_handler_result,
     verify_bearer,
 )
+from shared.api.envelope import error_body
 from stacks.route_table import FUNCTIONS, ROUTES, HttpRoute
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -45,10 +46,12 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer",
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
-def envelope_error(status: int, code: str, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
-    """A response in the API's error envelope."""
-    body = json.dumps({"success": False, "error": {"code": code, "message": message}}).encode()
-    return status, [("content-type", "application/json")], body
+def envelope_error(
+    status: int, code: str, message: str, details: list[dict] | None = None, headers: list[tuple[str, str]] = ()
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """A response in the handlers' own error envelope (``details`` always a list)."""
+    body = json.dumps(error_body(code, message, details)).encode()
+    return status, [("content-type", "application/json"), *headers], body
 
 
 class HandlerRegistry:
@@ -136,7 +139,10 @@ class LocalApi(ThreadingHTTPServer):
         route = self.routes.get((method, path))
         if route is None:
             if path in self.paths:
-                return envelope_error(405, "METHOD_NOT_ALLOWED", f"{method} is not allowed on {path}")
+                allowed = sorted(m for m, p in self.routes if p == path)
+                detail = {"field": "method", "message": f"allowed: {', '.join(allowed)}", "type": "method_not_allowed"}
+                allow = [("allow", ", ".join(allowed))]
+                return envelope_error(405, "METHOD_NOT_ALLOWED", f"{method} is not allowed on {path}", [detail], allow)
             return envelope_error(404, "NOT_FOUND", f"no route for {method} {path}")
         authorizer = None
         if route.authorized:
@@ -145,7 +151,8 @@ class LocalApi(ThreadingHTTPServer):
             try:
                 authorizer = authorizer_context(verify_bearer(authorization, secret, issuer, audiences))
             except Unauthorized as exc:
-                return envelope_error(401, "UNAUTHORIZED", f"Unauthorized: {exc}")
+                detail = {"field": "authorization", "message": str(exc), "type": "unauthorized"}
+                return envelope_error(401, "UNAUTHORIZED", f"Unauthorized: {exc}", [detail])
         route_key = f"{route.method} {route.path}"
         event = build_http_event(
             method=method,

@@ -8,7 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import BEARER_AUTH, WorkflowEnvelope, error_responses, ok
+from shared.api.schemas import ApiTag, BEARER_AUTH, WorkflowEnvelope, error_responses, ok
 from shared.api.views import workflow_response
 from shared.container import workflow_store
 from shared.errors import WorkflowNotFoundError
@@ -19,6 +19,7 @@ app = build_resolver()
 
 @app.get(
     "/api/v2/campaigns/status",
+    tags=[ApiTag.CAMPAIGNS],
     summary="A workflow, to its owner or an admin",
     security=BEARER_AUTH,
     responses={**ok(WorkflowEnvelope, "The workflow"), **error_responses(401, 404, 422, 500)},
