@@ -46,6 +46,8 @@ AZURE_DEFAULT_MODEL = "gpt-4o-2024-08-06"
 OPENAI_MODELS = ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini")
 
 _SAFE = {"filtered": False, "severity": "safe"}
+
+
 def count_text_tokens(text: str) -> int:
     """Approximate tokens of a text: ceil(characters / 4), 0 for empty text."""
     return math.ceil(len(text) / CHARS_PER_TOKEN) if text else 0

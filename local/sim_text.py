@@ -29,13 +29,14 @@ _LEADING_ASK = re.compile(
     r"(?:me\s+)?(?:(?:a|an|the|some)\s+)?(?:(?:caption|message|post|plan|note)s?\s+(?:for|about|on)\s+)?",
     re.IGNORECASE,
 )
-_STOPWORDS = frozenset(
+_STOPWORD_TEXT = (
     "about above after again also been before being below between both could does doing down during each from "
     "further have having here into just more most other over same should some such than that their them then "
     "there these they this those through under until very were what when where which while will with would your "
     "yours write please make give create need want like help short message caption plan campaign week weeks post "
-    "posts reply loved love photo video days month".split()
+    "posts reply loved love photo video days month"
 )
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 SUBJECT_MAX_CHARS = 80
 
 

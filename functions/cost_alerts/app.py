@@ -17,7 +17,7 @@ from shared.api.alert_rule_views import (
     update_rule,
 )
 from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import ApiTag, BEARER_AUTH, error_responses, ok
+from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.api.threshold_schemas import (
     AlertRuleEnvelope,
     AlertsEnvelope,

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api.cost_schemas import CostBreakdownEnvelope
 from shared.api.cost_views import breakdown_response, breakdown_window, cost_scope
 from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import ApiTag, BEARER_AUTH, error_responses, ok
+from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.container import cost_ledger
 from shared.costs.events import utc_day
 from shared.costs.ledger import GroupBy

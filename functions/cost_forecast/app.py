@@ -12,7 +12,7 @@ from shared.api.analytics_schemas import ForecastEnvelope
 from shared.api.analytics_views import forecast_response
 from shared.api.cost_views import cost_scope
 from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import ApiTag, BEARER_AUTH, error_responses, ok
+from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.container import spend_forecaster
 from shared.observability import logger, metrics, tracer
 

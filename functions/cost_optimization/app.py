@@ -22,7 +22,7 @@ from shared.api.optimization_schemas import (
 )
 from shared.api.optimization_views import change_response, monthly_budgets, optimization_response, plan_response
 from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import ApiTag, BEARER_AUTH, error_responses, ok
+from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.container import cost_optimizer, threshold_store
 from shared.costs.alerts import thresholds_from_usd
 from shared.costs.events import utc_day

@@ -35,7 +35,7 @@ from tests.fakes import (
     InMemoryWorkflowStore,
     scripted_router,
 )
-from tests.sending_fakes import ListQueue
+from tests.sending_fakes import InMemoryMessageStates, ListQueue
 from tests.unit.test_cost_ledger import event
 from tests.unit.test_sending_fan_campaign import Store
 
@@ -218,6 +218,7 @@ def fan_world(remaining_messages_fit: int, recipients: int = 12, action: str = "
         PRICES,
         world.workflows,
         ListQueue(),
+        messages=InMemoryMessageStates(),
         max_output_tokens=MAX_TOKENS,
         concurrency=1,
         sync_max_recipients=50,
