@@ -18,6 +18,7 @@ import json
 import socket
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +27,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
+from local.console import Console, response_summary
 from local.events import (
     LambdaContext,
     Unauthorized,
@@ -106,6 +108,7 @@ class LocalApi(ThreadingHTTPServer):
         routes: tuple[HttpRoute, ...] = ROUTES,
         proxies: Mapping[str, str] | None = None,
         local_routes: Mapping[str, Callable[[str, bytes], Any]] | None = None,
+        console: Console | None = None,
     ) -> None:
         super().__init__(("127.0.0.1", port), _RequestHandler)
         self.jwt = (jwt_secret, jwt_issuer, jwt_audiences)
@@ -114,6 +117,7 @@ class LocalApi(ThreadingHTTPServer):
         self.paths = {r.path for r in routes}
         self.proxies = dict(proxies or {})  # path prefix -> upstream base URL
         self.local_routes = dict(local_routes or {})  # exact path -> fn(method, body) -> JSON-able
+        self.console = console  # one line per request, when set (`make run`)
         self._thread: threading.Thread | None = None
 
     @property
@@ -244,6 +248,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             length -= read
 
     def _handle(self) -> None:
+        started = time.perf_counter()
         split = urlsplit(self.path)
         path, query = split.path, split.query
         headers = list(self.headers.items())
@@ -261,6 +266,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 result = self.server.proxy(upstream, self.command, self.path, headers, body)
             else:
                 result = self.server.dispatch(self.command, path, query, headers, body, self.client_address[0])
+        if self.server.console is not None:  # before the answer leaves, so a client reading it finds the line
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            workflow_id, provider = response_summary(result[1], result[2])
+            self.server.console.request(self.command, path, result[0], elapsed_ms, workflow_id, provider)
         self._send(*result)
 
     def _local(self, path: str, body: bytes) -> Any:
