@@ -3,9 +3,11 @@
 Per record, inside the once-per-idempotency-key guard: ask the limiter; if it says "not now"
 (over the limit, or Redis unreachable), put the same body back on the queue with a delay until
 allowed and count the original as done, so waiting never burns ``maxReceiveCount``. If allowed,
-send through the gateway and count the message on its workflow. A retryable gateway failure
-fails the record (the batch reports it, SQS redelivers it after a growing backoff); on the last
-receive before the DLQ the workflow counts it failed. A permanent refusal counts failed at once.
+send through the gateway, count the message on its workflow and mark its recipient's record
+sent. A retryable gateway failure fails the record (the batch reports it, SQS redelivers it
+after a growing backoff); on the last receive before the DLQ the workflow counts it failed. A
+permanent refusal counts failed at once. Either failure also marks the recipient's record
+failed, with why; retries and waits write nothing there.
 """
 
 from __future__ import annotations
