@@ -14,6 +14,7 @@ from shared.observability import logger
 from shared.paths import with_legacy_routes
 from shared.pricing import MICROS_PER_USD, PriceTable, UnpricedModelError
 from shared.settings import get_settings
+from shared.storage.message_states import DynamoMessageStates
 from shared.storage.workflows import DynamoWorkflowStore
 
 if TYPE_CHECKING:
@@ -73,6 +74,12 @@ def dynamodb_client() -> Any:
 def workflow_store() -> DynamoWorkflowStore:
     """The workflows table."""
     return DynamoWorkflowStore(get_settings().workflows_table_name, dynamodb_client())
+
+
+@lru_cache(maxsize=1)
+def message_states() -> DynamoMessageStates:
+    """Each fan's message of a workflow (the workflows table)."""
+    return DynamoMessageStates(get_settings().workflows_table_name, dynamodb_client())
 
 
 @lru_cache(maxsize=1)
@@ -377,6 +384,7 @@ def fan_campaign_service() -> FanCampaignService:
         workflows=workflow_store(),
         queue=queue(settings.messages_queue_name),
         accounts=creator_account_service(),
+        messages=message_states(),
         max_output_tokens=settings.max_output_tokens,
         concurrency=settings.fan_generation_concurrency,
         sync_max_recipients=settings.fan_sync_max_recipients,
@@ -452,6 +460,7 @@ def message_drainer() -> MessageDrainer:
         gateway=SendingGateway(settings.gateway_url, gateway_key, settings.gateway_timeout_s),
         queue=queue(settings.messages_queue_name),
         counters=workflow_store(),
+        states=message_states(),
         once=once_guard(),
         max_receive_count=settings.messages_max_receive_count,
         retry_backoff_s=settings.send_retry_backoff_s,

@@ -149,6 +149,20 @@ class MessageCounts(CamelModel):
     failed: int = 0
 
 
+MessageState = Literal["queued", "sent", "failed"]
+
+
+class FanMessageStatus(CamelModel):
+    """One fan's message in a workflow: what was written, and whether it reached the fan."""
+
+    recipient_id: str
+    state: MessageState
+    text: str | None = Field(default=None, description="The generated message (none when generation failed)")
+    reason: str | None = Field(default=None, description="Why it failed (state failed)")
+    sent_at: str | None = None
+    updated_at: str
+
+
 class WorkflowError(CamelModel):
     """Why a workflow failed."""
 
@@ -176,6 +190,9 @@ class Workflow(CamelModel):
     error: WorkflowError | None = None
     counts: MessageCounts = Field(default_factory=MessageCounts)
     messages_total: int = 0
+    recipient_ids: list[str] = Field(
+        default_factory=list, description="fan_messages: the fans in request order (pages of their messages)"
+    )
     created_at: str
     updated_at: str
     expires_at: int

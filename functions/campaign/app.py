@@ -9,7 +9,7 @@ import shared.providers.openai_clients  # noqa: F401
 from shared.api.async_view import AcceptedEnvelope, accepted_response
 from shared.api.campaign_view import campaign_response
 from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import BEARER_AUTH, CampaignEnvelope, error_responses, ok
+from shared.api.schemas import BEARER_AUTH, ApiTag, CampaignEnvelope, error_responses, ok
 from shared.container import async_campaigns, campaign_service, fan_campaign_service, rollout_gate
 from shared.models import FAN_MESSAGES, CampaignRequest
 from shared.observability import logger, metrics, tracer
@@ -21,6 +21,7 @@ app = build_resolver()
 
 @app.post(
     "/api/v2/campaigns/hybrid",
+    tags=[ApiTag.CAMPAIGNS],
     summary="Run a campaign through the hybrid router",
     security=BEARER_AUTH,
     responses={

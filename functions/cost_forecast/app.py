@@ -12,7 +12,7 @@ from shared.api.analytics_schemas import ForecastEnvelope
 from shared.api.analytics_views import forecast_response
 from shared.api.cost_views import cost_scope
 from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import BEARER_AUTH, error_responses, ok
+from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.container import spend_forecaster
 from shared.observability import logger, metrics, tracer
 
@@ -21,6 +21,7 @@ app = build_resolver()
 
 @app.get(
     "/api/v2/costs/forecast",
+    tags=[ApiTag.COSTS],
     summary="Month-end AI spend projection (linear trend + weekday offsets) with an interval, and a spike flag",
     security=BEARER_AUTH,
     responses={

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api.cost_schemas import CostStatsEnvelope
 from shared.api.cost_views import cost_scope, stats_response
 from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import BEARER_AUTH, error_responses, ok
+from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.container import cost_ledger
 from shared.costs.alerts import thresholds_from_usd
 from shared.costs.events import utc_day
@@ -23,6 +23,7 @@ app = build_resolver()
 
 @app.get(
     "/api/v2/costs/stats",
+    tags=[ApiTag.COSTS],
     summary="AI spend today and this month, by provider, with each threshold's progress",
     security=BEARER_AUTH,
     responses={
