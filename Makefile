@@ -9,16 +9,23 @@ ADMIN ?=
 
 .PHONY: install run test test-unit test-integration test-infra test-e2e test-artifact lint format synth checkov token bench clean
 
+# When `make run` started (before any install), so the banner's "ready in" is what a person waited.
+STARTED_AT := $(shell date +%s.%N)
+
 $(VENV)/.installed: requirements.txt requirements-dev.txt
+	@echo "creating virtualenv in $(VENV)…"
 	python3 -m venv $(VENV)
+	@echo "upgrading pip…"
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	@echo "installing requirements (first run, ~1-2 min; pip's progress below)…"
+	$(VENV)/bin/pip install --progress-bar on -r requirements-dev.txt
+	@echo "virtualenv ready"
 	touch $@
 
 install: $(VENV)/.installed
 
 run: install  ## start the whole thing locally on 127.0.0.1:$(PORT)
-	PORT=$(PORT) $(PY) -m local.run
+	HO_STARTED_AT=$(STARTED_AT) PORT=$(PORT) $(PY) -m local.run
 
 test: install lint synth checkov  ## lint, synth, then every test tier (starts its own Redis, moto server and simulators)
 	$(PY) -m pytest tests

@@ -7,8 +7,8 @@ record is the evidence tests use to prove that our side never sends a message tw
 
 Controls (also answered on the local API's port):
 
-* ``GET /_sim/sent`` → ``[{"accountId", "recipientId", "messageId", "onBehalfOf", "at"}]`` (``at``: ISO
-  8601 UTC, microseconds, when the gateway accepted it), oldest first; ``DELETE /_sim/sent`` empties it;
+* ``GET /_sim/sent`` → ``[{"accountId", "recipientId", "messageId", "onBehalfOf", "text", "at"}]`` (``at``:
+  ISO 8601 UTC, microseconds, when the gateway accepted it), oldest first; ``DELETE /_sim/sent`` empties it;
 * ``POST /_sim/gateway/faults`` ``{"status": 500, "count": N, "recipientId"?: "fan-7", "delayMs"?: 0}``:
   the next N sends (to that fan only, when given) answer ``status`` (after ``delayMs``);
   ``"count": 0`` clears; ``GET`` lists pending faults, ``DELETE`` clears them all.
@@ -133,6 +133,7 @@ class GatewaySimulator:
             "recipientId": str(recipient),
             "messageId": str(body["messageId"]),
             "onBehalfOf": str(body["onBehalfOf"]),
+            "text": str(body["text"]),
             "at": datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
         }
         with self._lock:

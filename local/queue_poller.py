@@ -11,12 +11,14 @@ visibility timeout, and the queue's redrive policy moves poison messages to the 
 from __future__ import annotations
 
 import base64
+import contextlib
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from local.console import Console
 from local.events import LambdaContext
 from local.template import REGION, Template
 from stacks.route_table import FUNCTIONS
@@ -92,8 +94,11 @@ def succeeded_records(event: Mapping[str, Any], result: Any, report_failures: bo
 class QueuePoller:
     """One event source mapping's worker: receive, invoke, delete what succeeded."""
 
-    def __init__(self, sqs: Any, source: EventSource, handler: Handler, wait_s: int = 1) -> None:
+    def __init__(
+        self, sqs: Any, source: EventSource, handler: Handler, wait_s: int = 1, console: Console | None = None
+    ) -> None:
         self.sqs = sqs
+        self.console = console
         self.source = source
         self.handler = handler
         self.wait_s = wait_s
@@ -118,11 +123,17 @@ class QueuePoller:
             memory_limit_in_mb=spec.memory_mb if spec else 256,
             timeout_s=spec.timeout_s if spec else 30,
         )
-        try:
-            done = succeeded_records(event, self.handler(event, context), self.source.report_failures)
-        except Exception:
-            traceback.print_exc()
-            done = []
+        with self.console.invocation() if self.console else contextlib.nullcontext() as collector:
+            try:
+                done = succeeded_records(event, self.handler(event, context), self.source.report_failures)
+            except Exception:
+                traceback.print_exc()  # where the handler's output goes: the log file under `make run`
+                done = []
+        if self.console is not None and collector is not None:
+            queue = self.source.queue_url.rsplit("/", 1)[-1]
+            failed, requeued = len(batch) - len(done), min(collector.requeued, len(done))
+            # A requeued record is done for Lambda (deleted, its copy waits on the queue), not delivered.
+            self.console.batch(queue, len(batch), len(done) - requeued, failed, requeued, collector.failures)
         for start in range(0, len(done), 10):
             entries = [
                 {"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(done[start : start + 10])

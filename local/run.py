@@ -12,14 +12,21 @@ import shlex
 import signal
 import sys
 import threading
+import time
+from pathlib import Path
 
+from local.console import Console
 from local.stack import LocalStack
+from local.template import REPO_ROOT
 from local.token import make_token
 
+# The Lambda output (Powertools JSON logs, EMF metrics, warnings) of a `make run`; the console keeps one line each.
+LAMBDA_LOG = REPO_ROOT / ".local" / "lambda.log"
+PROCESS_STARTED_AT = time.time()  # "ready in" counts from here when `make run` did not pass its own start
 SAMPLE_CAMPAIGN = {"type": "content_planning", "platforms": ["instagram"], "data": {"theme": "fitness"}, "mode": "sync"}
 
 
-def banner(stack: LocalStack) -> str:
+def banner(stack: LocalStack, ready_s: float, log_path: Path | None = None) -> str:
     """What a person needs to start using the local stack, ready to copy."""
     assert stack.api_url is not None and stack.sim is not None
     token = make_token("u1")
@@ -37,7 +44,7 @@ def banner(stack: LocalStack) -> str:
     pollers = ", ".join(p.source.function for p in stack.pollers) or "none (no SQS event source mappings)"
     lines = [
         "",
-        f"Hybrid Orchestrator — local stack ready in {stack.startup_s:.1f} s",
+        f"Hybrid Orchestrator — local stack ready in {ready_s:.1f} s (services {stack.startup_s:.1f} s)",
         f"  API            {stack.api_url}   (health: {stack.api_url}/api/health/hybrid-orchestrator)",
         f"  AWS (moto)     {stack.moto_url}   ({counts} from {sources})",
         f"  Redis          {stack.redis.url}   ({stack.redis.kind})",
@@ -49,6 +56,8 @@ def banner(stack: LocalStack) -> str:
         f"  Feature flags  GET|PUT {stack.api_url}/_local/flags   (seen within FLAGS_CACHE_S, no restart)",
         f"  API docs       {stack.api_url}/api/docs   ({stack.api_url}/api/openapi.json)",
         f"  Queue drainers {pollers}",
+        f"  Lambda logs    {os.path.relpath(log_path) if log_path else 'on this console (LOG_TO_CONSOLE=1)'}"
+        "   (Powertools JSON logs, EMF metrics; below: one line per request and per drained batch)",
         "",
         f"  Token (u1, 1 h; `make token USER=u1 [ADMIN=1]` for more):\n    {token}",
         "",
@@ -61,7 +70,11 @@ def banner(stack: LocalStack) -> str:
 
 def main() -> None:
     """Start the stack on ``PORT`` (default 3000) and wait for SIGINT/SIGTERM."""
+    # `make run` passes the time it started (before installing the virtualenv), so "ready in" is what a person waited.
+    started_at = float(os.environ.get("HO_STARTED_AT") or PROCESS_STARTED_AT)
     port = int(os.environ.get("PORT") or 3000)
+    to_console = os.environ.get("LOG_TO_CONSOLE", "").lower() in ("1", "true", "yes")
+    console = Console(sys.stdout, None if to_console else LAMBDA_LOG)
     latency = int(os.environ.get("SIM_LATENCY_MS") or 50)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -73,18 +86,21 @@ def main() -> None:
         sim_mode="process",
         moto_mode="process",
         use_real_providers=True,
+        console=console,
     )
     try:
         stack.start()
     except OSError as exc:
         sys.exit(f"cannot start the local stack on port {port}: {exc} (set PORT=... to use another port)")
+    console.install()
     try:
-        print(banner(stack), flush=True)
+        console.line(banner(stack, time.time() - started_at, console.log_path))
         while not stop.wait(0.5):
             pass
     finally:
-        print("\nstopping…", flush=True)
+        console.line("\nstopping…")
         stack.stop()
+        console.uninstall()
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import re
 import socket
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +29,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
+from local.console import Console, response_summary
 from local.events import (
     LambdaContext,
     Unauthorized,
@@ -36,6 +38,7 @@ from local.events import (
     parse_handler_result,
     verify_bearer,
 )
+from shared.api.envelope import error_body
 from stacks.route_table import FUNCTIONS, ROUTES, HttpRoute
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -55,10 +58,12 @@ def path_matcher(template: str) -> re.Pattern[str]:
     return re.compile(f"^{pattern}$")
 
 
-def envelope_error(status: int, code: str, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
-    """A response in the API's error envelope."""
-    body = json.dumps({"success": False, "error": {"code": code, "message": message}}).encode()
-    return status, [("content-type", "application/json")], body
+def envelope_error(
+    status: int, code: str, message: str, details: list[dict] | None = None, headers: list[tuple[str, str]] = ()
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """A response in the handlers' own error envelope (``details`` always a list)."""
+    body = json.dumps(error_body(code, message, details)).encode()
+    return status, [("content-type", "application/json"), *headers], body
 
 
 def _has_required_scope(route: HttpRoute, authorizer: Mapping[str, Any]) -> bool:
@@ -122,6 +127,7 @@ class LocalApi(ThreadingHTTPServer):
         routes: tuple[HttpRoute, ...] = ROUTES,
         proxies: Mapping[str, str] | None = None,
         local_routes: Mapping[str, Callable[[str, bytes], Any]] | None = None,
+        console: Console | None = None,
     ) -> None:
         super().__init__(("127.0.0.1", port), _RequestHandler)
         self.jwt = (jwt_secret, jwt_issuer, jwt_audiences)
@@ -131,6 +137,7 @@ class LocalApi(ThreadingHTTPServer):
         self.templates = [(path_matcher(r.path), r) for r in routes if _PATH_VARIABLE.search(r.path)]
         self.proxies = dict(proxies or {})  # path prefix -> upstream base URL
         self.local_routes = dict(local_routes or {})  # exact path -> fn(method, body) -> JSON-able
+        self.console = console  # one line per request, when set (`make run`)
         self._thread: threading.Thread | None = None
 
     @property
@@ -155,8 +162,12 @@ class LocalApi(ThreadingHTTPServer):
         """Answer one API request: route, authorize, invoke the handler, translate its result."""
         route, path_parameters = self.match(method, path)
         if route is None:
-            if path in self.paths or any(matcher.match(path) for matcher, _ in self.templates):
-                return envelope_error(405, "METHOD_NOT_ALLOWED", f"{method} is not allowed on {path}")
+            matching = [r for matcher, r in self.templates if matcher.match(path)]
+            if path in self.paths or matching:
+                allowed = sorted({m for m, p in self.routes if p == path} | {r.method for r in matching})
+                detail = {"field": "method", "message": f"allowed: {', '.join(allowed)}", "type": "method_not_allowed"}
+                allow = [("allow", ", ".join(allowed))]
+                return envelope_error(405, "METHOD_NOT_ALLOWED", f"{method} is not allowed on {path}", [detail], allow)
             return envelope_error(404, "NOT_FOUND", f"no route for {method} {path}")
         authorizer = None
         if route.authorized:
@@ -165,7 +176,8 @@ class LocalApi(ThreadingHTTPServer):
             try:
                 authorizer = authorizer_context(verify_bearer(authorization, secret, issuer, audiences))
             except Unauthorized as exc:
-                return envelope_error(401, "UNAUTHORIZED", f"Unauthorized: {exc}")
+                detail = {"field": "authorization", "message": str(exc), "type": "unauthorized"}
+                return envelope_error(401, "UNAUTHORIZED", f"Unauthorized: {exc}", [detail])
             if not _has_required_scope(route, authorizer):
                 needed = " or ".join(route.authorization_scopes)
                 return envelope_error(403, "FORBIDDEN", f"Forbidden: this route needs the {needed} scope")
@@ -272,6 +284,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             length -= read
 
     def _handle(self) -> None:
+        started = time.perf_counter()
         split = urlsplit(self.path)
         path, query = split.path, split.query
         headers = list(self.headers.items())
@@ -289,6 +302,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 result = self.server.proxy(upstream, self.command, self.path, headers, body)
             else:
                 result = self.server.dispatch(self.command, path, query, headers, body, self.client_address[0])
+        if self.server.console is not None:  # before the answer leaves, so a client reading it finds the line
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            workflow_id, provider = response_summary(result[1], result[2])
+            self.server.console.request(self.command, path, result[0], elapsed_ms, workflow_id, provider)
         self._send(*result)
 
     def _local(self, path: str, body: bytes) -> Any:

@@ -17,6 +17,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from local import sim_text
+
 PROVIDERS = ("openai", "azure")
 
 # Token approximation from OpenAI's cookbook ("How to count tokens"): about 4 characters per token
@@ -44,14 +46,6 @@ AZURE_DEFAULT_MODEL = "gpt-4o-2024-08-06"
 OPENAI_MODELS = ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini")
 
 _SAFE = {"filtered": False, "severity": "safe"}
-_STOPWORD_TEXT = (
-    "about above after again also been before being below between both could does doing down during each "
-    "from further have having here into just more most other over same should some such than that their "
-    "them then there these they this those through under until very were what when where which while "
-    "will with would your yours write please make give create need want like help short message caption "
-    "plan campaign week weeks post posts reply loved love photo video days month"
-)
-_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
 def count_text_tokens(text: str) -> int:
@@ -87,50 +81,13 @@ def count_prompt_tokens(messages: list[dict[str, Any]], tools: object = None) ->
     return total
 
 
-def keywords(text: str, limit: int = 3) -> list[str]:
-    """Distinctive words of a prompt, in order of appearance, to make replies look on-topic."""
-    seen: list[str] = []
-    for word in re.findall(r"[A-Za-z][A-Za-z'-]{3,}", text):
-        lowered = word.lower().strip("'-")[:20]
-        if lowered not in _STOPWORDS and lowered not in seen:
-            seen.append(lowered)
-        if len(seen) == limit:
-            break
-    defaults = ["fans", "content", "community"]
-    return seen + [w for w in defaults if w not in seen][: limit - len(seen)]
-
-
 def _intent(text: str) -> str:
     lowered = text.lower()
-    if any(w in lowered for w in ("plan", "calendar", "strategy", "schedule", "week")):
+    if re.search(r"\b(plan|planning|calendar|strategy|schedule|week)\b", lowered):
         return "plan"
-    if "caption" in lowered:
+    if re.search(r"\bcaptions?\b", lowered):
         return "caption"
     return "message"
-
-
-def _compose(intent: str, words: list[str], variant: int) -> list[str]:
-    """Lines of a templated reply; `variant` picks wording so different prompts read differently."""
-    k1, k2, k3 = words
-    if intent == "plan":
-        opener = ("Campaign plan", "Content calendar", "Weekly strategy")[variant % 3]
-        return [
-            f"{opener} built around {k1}, {k2} and {k3}:",
-            f"1. Monday: open with a {k1} teaser to warm up the audience.",
-            f"2. Wednesday: share behind-the-scenes content about {k2}.",
-            f"3. Friday: run a {k3} poll and reply to the top comments.",
-            "4. Sunday: recap the week and tease what comes next.",
-            "Track replies and tips per post, then double down on the best performer.",
-        ]
-    if intent == "caption":
-        opener = ("New drop:", "Just for you:", "Fresh today:")[variant % 3]
-        return [f"{opener} {k1} meets {k2}. Tell me what you think about the {k3} part in the comments!"]
-    opener = ("Hey", "Hi there", "Hello")[variant % 3]
-    return [
-        f"{opener}! Thank you so much for your message about {k1}.",
-        f"I loved hearing your thoughts on {k2}, and there is more {k3} coming very soon.",
-        "Stay tuned and have a lovely day!",
-    ]
 
 
 def _truncate(text: str, max_tokens: int) -> tuple[str, bool]:
@@ -146,13 +103,13 @@ def _truncate(text: str, max_tokens: int) -> tuple[str, bool]:
 def generate_content(
     messages: list[dict[str, Any]], max_tokens: int | None = None, json_mode: bool = False, index: int = 0
 ) -> tuple[str, str]:
-    """Deterministic reply text for a conversation and its finish_reason ("stop" or "length")."""
+    """Deterministic reply text about the conversation's request, and its finish_reason ("stop" or "length")."""
     last_user = next((m for m in reversed(messages) if m.get("role") == "user"), messages[-1] if messages else {})
     user_text, _ = _content_text(last_user.get("content"))
     all_text = " ".join(_content_text(m.get("content"))[0] for m in messages)
     digest = hashlib.sha256(f"{index}\n{all_text}".encode()).digest()
     intent = _intent(all_text)
-    lines = _compose(intent, keywords(user_text or all_text), digest[0])
+    lines = sim_text.compose(intent, sim_text.read_brief(user_text or all_text), digest[0])
     text = json.dumps({"type": intent, "summary": lines[0], "items": lines[1:]}) if json_mode else "\n".join(lines)
     text, cut = _truncate(text, max_tokens or DEFAULT_MAX_TOKENS)
     return text, "length" if cut and max_tokens else "stop"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from local.aws import LOCAL_CREDENTIALS, EmailOutbox, LocalResources, MotoServer, create_resources
+from local.console import Console
 from local.events import DEFAULT_JWT_SECRET
 from local.flags_store import LocalFlagStore
 from local.gateway_sim import GatewaySimulator
@@ -83,8 +84,10 @@ class LocalStack:
         handlers: HandlerRegistry | None = None,
         use_real_providers: bool = False,
         settings: Mapping[str, str] | None = None,
+        console: Console | None = None,
     ) -> None:
         self.api_port = api_port
+        self.console = console  # request and batch lines (`make run`); None: quiet, as in tests
         self.with_api = with_api
         self.sim_latency_ms = sim_latency_ms
         self.sim_mode, self.moto_mode = sim_mode, moto_mode
@@ -245,6 +248,7 @@ class LocalStack:
                 registry=self.handlers,
                 proxies=proxies,
                 local_routes={"/_local/emails": self._emails_route, "/_local/flags": self.flags.route},
+                console=self.console,
             ).start()
         return self.api.url
 
@@ -254,7 +258,8 @@ class LocalStack:
             arns = {lid: p.attributes.get("Arn", "") for lid, p in self.resources.physical.items()}
             sqs = self.moto.client("sqs")
             for source in event_sources(self.template, self.resources.queue_arns, arns):
-                self.pollers.append(QueuePoller(sqs, source, self.handlers.get(source.function)).start())
+                poller = QueuePoller(sqs, source, self.handlers.get(source.function), console=self.console)
+                self.pollers.append(poller.start())
         return self.pollers
 
     def _emails_route(self, method: str, body: bytes) -> Any:

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api.auth import require_admin
 from shared.api.envelope import success
 from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import BEARER_AUTH, FlagsEnvelope, FlagsView, error_responses, ok
+from shared.api.schemas import BEARER_AUTH, ApiTag, FlagsEnvelope, FlagsView, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
 from shared.wiring.container import rollout_gate
 
@@ -19,6 +19,7 @@ app = build_resolver()
 
 @app.get(
     "/api/admin/feature-flags",
+    tags=[ApiTag.ADMIN],
     summary="Feature flags and their evaluation for a user (admin)",
     security=BEARER_AUTH,
     responses={**ok(FlagsEnvelope, "The flags"), **error_responses(401, 403, 422, 500)},

@@ -9,7 +9,7 @@ import shared.routing.clients  # noqa: F401
 from shared.api.campaigns.async_view import AcceptedEnvelope, accepted_response
 from shared.api.campaigns.view import campaign_response
 from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import BEARER_AUTH, CampaignEnvelope, error_responses, ok
+from shared.api.schemas import BEARER_AUTH, ApiTag, CampaignEnvelope, error_responses, ok
 from shared.campaigns.models import FAN_MESSAGES, CampaignRequest
 from shared.config.settings import get_settings
 from shared.core.observability import logger, metrics, tracer
@@ -21,6 +21,7 @@ app = build_resolver()
 
 @app.post(
     "/api/v2/campaigns/hybrid",
+    tags=[ApiTag.CAMPAIGNS],
     summary="Run a campaign through the hybrid router",
     security=BEARER_AUTH,
     responses={

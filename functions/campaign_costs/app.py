@@ -12,7 +12,7 @@ from shared.api.costs.analytics_schemas import CampaignCostsEnvelope
 from shared.api.costs.analytics_views import campaign_costs_response
 from shared.api.costs.views import breakdown_window, cost_scope
 from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import BEARER_AUTH, error_responses, ok
+from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
 from shared.core.time import utc_day
 from shared.ledger.campaign_costs import CampaignSort, SortOrder, campaign_costs, sort_campaigns
@@ -24,6 +24,7 @@ ISO_DAY = r"^\d{4}-\d{2}-\d{2}$"
 
 @app.get(
     "/api/v2/campaigns/costs",
+    tags=[ApiTag.COSTS],
     summary="Per-campaign AI spend over a range of UTC days, sortable",
     security=BEARER_AUTH,
     responses={

@@ -23,7 +23,7 @@ from shared.api.alerts.threshold_schemas import (
     UpdateAlertRuleRequest,
 )
 from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import BEARER_AUTH, error_responses, ok
+from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.config.settings import get_settings
 from shared.core.observability import logger, metrics, tracer
 from shared.wiring.container import alert_rule_store, threshold_store
@@ -33,6 +33,7 @@ app = build_resolver()
 
 @app.get(
     "/api/v2/costs/alerts",
+    tags=[ApiTag.ALERTS],
     summary="The caller's alert rules (view=rules) or alert history, newest first (view=history)",
     security=BEARER_AUTH,
     responses={**ok(AlertsEnvelope, "Rules, or a page of history"), **error_responses(401, 403, 422, 500)},
@@ -58,6 +59,7 @@ def list_alerts(
 
 @app.post(
     "/api/v2/costs/alerts",
+    tags=[ApiTag.ALERTS],
     summary="Create an alert rule: a threshold, a channel (email or an SNS topic of yours), enabled or not",
     security=BEARER_AUTH,
     responses={**ok(AlertRuleEnvelope, "The rule", 201), **error_responses(400, 401, 404, 409, 415, 422, 500)},
@@ -71,6 +73,7 @@ def create(request: CreateAlertRuleRequest) -> Response[dict]:
 
 @app.put(
     "/api/v2/costs/alerts",
+    tags=[ApiTag.ALERTS],
     summary="Change an alert rule's channel or enabled flag",
     security=BEARER_AUTH,
     responses={**ok(AlertRuleEnvelope, "The updated rule"), **error_responses(400, 401, 404, 415, 422, 500)},

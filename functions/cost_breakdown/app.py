@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api.costs.schemas import CostBreakdownEnvelope
 from shared.api.costs.views import breakdown_response, breakdown_window, cost_scope
 from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import BEARER_AUTH, error_responses, ok
+from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
 from shared.core.time import utc_day
 from shared.ledger.ledger import GroupBy
@@ -23,6 +23,7 @@ ISO_DAY = r"^\d{4}-\d{2}-\d{2}$"
 
 @app.get(
     "/api/v2/costs/breakdown",
+    tags=[ApiTag.COSTS],
     summary="AI spend over a range of UTC days, grouped",
     security=BEARER_AUTH,
     responses={**ok(CostBreakdownEnvelope, "Groups and their total"), **error_responses(401, 403, 422, 500)},

@@ -12,7 +12,7 @@ from shared.api.costs.analytics_schemas import ForecastEnvelope
 from shared.api.costs.analytics_views import forecast_response
 from shared.api.costs.views import cost_scope
 from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import BEARER_AUTH, error_responses, ok
+from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
 from shared.wiring.container import spend_forecaster
 
@@ -21,6 +21,7 @@ app = build_resolver()
 
 @app.get(
     "/api/v2/costs/forecast",
+    tags=[ApiTag.COSTS],
     summary="Month-end AI spend projection (linear trend + weekday offsets) with an interval, and a spike flag",
     security=BEARER_AUTH,
     responses={

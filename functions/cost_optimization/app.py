@@ -24,7 +24,7 @@ from shared.api.optimization.schemas import (
 )
 from shared.api.optimization.views import change_response, monthly_budgets, optimization_response, plan_response
 from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import BEARER_AUTH, error_responses, ok
+from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.config.settings import get_settings
 from shared.core.observability import logger, metrics, tracer
 from shared.core.time import utc_day
@@ -37,6 +37,7 @@ app = build_resolver()
 
 @app.get(
     "/api/v2/costs/optimization",
+    tags=[ApiTag.OPTIMIZATION],
     summary="Cost recommendations from the last 30 days (admin): cheaper equivalent models, fallback order",
     security=BEARER_AUTH,
     responses={
@@ -57,6 +58,7 @@ def get_optimization() -> Response[dict]:
 
 @app.post(
     "/api/v2/costs/optimization/apply",
+    tags=[ApiTag.OPTIMIZATION],
     summary="Apply a recommendation to the routing, or revert a routing change (admin, audited)",
     security=BEARER_AUTH,
     responses={
@@ -79,6 +81,7 @@ def apply_optimization(request: Annotated[OptimizationChangeRequest, Body()]) ->
 
 @app.get(
     "/api/v2/costs/optimize",
+    tags=[ApiTag.OPTIMIZATION],
     summary="The plan the engine would apply given the monthly budgets (admin; reads only)",
     security=BEARER_AUTH,
     responses={

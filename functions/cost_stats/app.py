@@ -12,7 +12,7 @@ from shared.alerts.threshold_alerts import thresholds_from_usd
 from shared.api.costs.schemas import CostStatsEnvelope
 from shared.api.costs.views import cost_scope, stats_response
 from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import BEARER_AUTH, error_responses, ok
+from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.config.settings import get_settings
 from shared.core.observability import logger, metrics, tracer
 from shared.core.time import utc_day
@@ -23,6 +23,7 @@ app = build_resolver()
 
 @app.get(
     "/api/v2/costs/stats",
+    tags=[ApiTag.COSTS],
     summary="AI spend today and this month, by provider, with each threshold's progress",
     security=BEARER_AUTH,
     responses={

@@ -12,7 +12,7 @@ from shared.alerts.threshold_alerts import thresholds_from_usd
 from shared.api.alerts.threshold_schemas import CreateThresholdRequest, SpendThresholdEnvelope, SpendThresholdsEnvelope
 from shared.api.alerts.threshold_views import create_threshold, listed_user, threshold_response, thresholds_response
 from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import BEARER_AUTH, error_responses, ok
+from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.config.settings import get_settings
 from shared.core.observability import logger, metrics, tracer
 from shared.wiring.container import cost_ledger, threshold_store, workflow_store
@@ -22,6 +22,7 @@ app = build_resolver()
 
 @app.get(
     "/api/v2/costs/thresholds",
+    tags=[ApiTag.BUDGETS],
     summary="The caller's thresholds, the global ones and the configured defaults, with this period's spend",
     security=BEARER_AUTH,
     responses={
@@ -46,6 +47,7 @@ def list_thresholds(
 
 @app.post(
     "/api/v2/costs/thresholds",
+    tags=[ApiTag.BUDGETS],
     summary="Create a spend threshold",
     security=BEARER_AUTH,
     responses={

@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api.envelope import success
 from shared.api.resolver import build_resolver
-from shared.api.schemas import HealthEnvelope, HealthView, ok
+from shared.api.schemas import ApiTag, HealthEnvelope, HealthView, ok
 from shared.core.observability import logger, metrics, tracer
 from shared.wiring.container import health_check
 
@@ -15,6 +15,7 @@ app = build_resolver()
 
 @app.get(
     "/api/health/hybrid-orchestrator",
+    tags=[ApiTag.HEALTH],
     summary="Each dependency's status and latency",
     responses={**ok(HealthEnvelope, "Healthy or degraded"), **ok(HealthEnvelope, "Unhealthy", status=503)},
 )

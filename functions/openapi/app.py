@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api.openapi import openapi_document
 from shared.api.resolver import build_resolver
-from shared.api.schemas import error_responses
+from shared.api.schemas import ApiTag, error_responses
 from shared.core.observability import logger, metrics, tracer
 
 # Deployed, this function's code is the whole functions/ folder, so its siblings are here too.
@@ -22,6 +22,7 @@ app = build_resolver()
 
 @app.get(
     "/api/openapi.json",
+    tags=[ApiTag.HEALTH],
     summary="This document",
     responses={200: {"description": "The OpenAPI document"}, **error_responses(500)},
 )
@@ -32,9 +33,16 @@ def openapi_json() -> Response[dict]:
 
 @app.get("/api/docs", include_in_schema=False)
 def swagger_page() -> Response[str]:
-    """Swagger UI with its assets inlined from Powertools, so it renders without a CDN."""
+    """Swagger UI with its assets inlined from Powertools, so it renders without a CDN.
+
+    The page links its document as ``/api/docs?format=json`` (Powertools' page points its download
+    link at its own path), so that URL answers the document too, locally and behind API Gateway.
+    """
+    document = json.dumps(openapi_document(FUNCTIONS_DIR))
+    if app.current_event.get_query_string_value("format") == "json":
+        return Response(200, content_types.APPLICATION_JSON, document)
     html = generate_swagger_html(
-        spec=json.dumps(openapi_document(FUNCTIONS_DIR)),
+        spec=document,
         swagger_js=(SWAGGER_ASSETS / "swagger-ui-bundle.min.js").read_text(),
         swagger_css=(SWAGGER_ASSETS / "swagger-ui.min.css").read_text(),
         swagger_base_url="",

@@ -28,11 +28,18 @@ def failure(
     The workflow id then also goes in ``X-Workflow-Id``, as on a success, so a client finds the failed
     workflow the same way whatever the answer.
     """
+    if workflow_id:
+        headers = {**(headers or {}), "X-Workflow-Id": workflow_id}
+    return _json(status, error_body(code, message, details, workflow_id), headers)
+
+
+def error_body(code: str, message: str, details: list[dict] | None = None, workflow_id: str | None = None) -> dict:
+    """The error envelope as a plain dict: what :func:`failure` sends, and what the local server's own
+    answers (no route, bad token, ...) send, so a client parses one shape whoever answered."""
     error: dict[str, Any] = {"code": code, "message": message, "details": details or []}
     if workflow_id:
         error["workflowId"] = workflow_id
-        headers = {**(headers or {}), "X-Workflow-Id": workflow_id}
-    return _json(status, {"success": False, "error": error}, headers)
+    return {"success": False, "error": error}
 
 
 def _json(status: int, body: dict, headers: dict | None) -> Response[dict]:

@@ -5,13 +5,15 @@ Views build their answers from these models, so the document and the wire cannot
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic.json_schema import SkipJsonSchema
 
 from shared.campaigns.models import Workflow
 from shared.core.models import CamelModel
-from shared.sending.messages import MessageCounts
+from shared.sending.messages import FanMessageStatus, MessageCounts
 
 API_TITLE = "Hybrid Orchestrator API"
 API_VERSION = "2.0.0"
@@ -21,6 +23,19 @@ BEARER_AUTH: list[dict[str, list[str]]] = [{BEARER: []}]
 # A plain mapping: Powertools validates it only when it builds the document, so handlers never pay
 # for importing its OpenAPI models (about 0.2 s) at cold start.
 SECURITY_SCHEMES: dict[str, Any] = {BEARER: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+
+
+class ApiTag(StrEnum):
+    """The groups the OpenAPI document (and the Swagger page) files each route under."""
+
+    CAMPAIGNS = "campaigns"
+    COSTS = "costs"
+    ALERTS = "alerts"
+    BUDGETS = "budgets"
+    OPTIMIZATION = "optimization"
+    ADMIN = "admin"
+    HEALTH = "health"
+
 
 ERROR_DESCRIPTIONS = {
     400: "Malformed JSON, a body that is not UTF-8, or a request the provider rejected as invalid",
@@ -132,9 +147,16 @@ class WorkflowCost(CamelModel):
 
 
 class WorkflowView(Workflow):
-    """A stored workflow with its cost summed."""
+    """A stored workflow with its cost summed and, for fan_messages, one page of its fans' messages."""
 
     cost: WorkflowCost
+    recipient_ids: SkipJsonSchema[list[str]] = Field(default_factory=list, exclude=True)  # `messages` pages them
+    messages: list[FanMessageStatus] = Field(
+        default_factory=list, description="fan_messages: each fan's message and send state, in request order"
+    )
+    messages_next_token: str | None = Field(
+        default=None, description="Pass as `nextToken` for the next page of `messages`; absent on the last page"
+    )
 
 
 class CheckView(CamelModel):

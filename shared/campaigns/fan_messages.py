@@ -40,7 +40,8 @@ from shared.routing.paths import RequestPath, route_key
 from shared.routing.router import AllProvidersFailedError, ProviderRequestRejectedError
 from shared.routing.telemetry import record_routing, record_served_call
 from shared.routing.types import ChatMessage, RoutedCompletion, RoutingOutcome
-from shared.sending.messages import MessageCounts, OutboundMessage, WorkflowCounters
+from shared.sending.message_states import REASON_MAX_CHARS, MessageStates
+from shared.sending.messages import FanMessageStatus, MessageCounts, OutboundMessage, WorkflowCounters
 
 FAN_SYSTEM_PROMPT = (
     "You write one short, warm, personal direct message from a creator to one of their fans on "
@@ -111,6 +112,7 @@ class FanCampaignService:
         queue: Queue,
         *,
         accounts: CreatorAccountService,
+        messages: MessageStates,
         max_output_tokens: int,
         concurrency: int,
         sync_max_recipients: int,
@@ -122,6 +124,7 @@ class FanCampaignService:
         self._workflows = workflows
         self._queue = queue
         self._accounts = accounts
+        self._messages = messages
         self._max_output_tokens = max_output_tokens
         self._concurrency = concurrency
         self._sync_max = sync_max_recipients
@@ -174,6 +177,7 @@ class FanCampaignService:
             )
             for r in generated
         ]
+        self._record_states(workflow, results)
         counts = self._enqueue(workflow.workflow_id, messages, failed_generation=len(results) - len(generated))
         duration_ms = (time.perf_counter() - started) * 1000
         fallback_used = any(r.routed.fallback_used for r in generated if r.routed)
@@ -254,6 +258,7 @@ class FanCampaignService:
             budget_note=_budget_note(results),
         )
         changes: dict[str, object] = {"status": "running", "steps": [step], "provider": provider, "model": model}
+        changes["recipient_ids"] = [r.recipient_id for r in results]
         if not providers:
             reasons = ", ".join(f"{name} x{count}" for name, count in failures.items())
             refusal = _refused_by_budget(results)
@@ -263,6 +268,20 @@ class FanCampaignService:
         updated = workflow.model_copy(update={**changes, "updated_at": iso_timestamp(self._clock())})
         self._workflows.save(updated)
         return updated
+
+    def _record_states(self, workflow: Workflow, results: Sequence[Generated]) -> None:
+        """Every fan's message before the first is queued (a drainer may mark it sent at once): queued with
+        its text, or failed with why it was not generated."""
+        now = iso_timestamp(self._clock())
+        states = [
+            FanMessageStatus(recipient_id=r.recipient_id, state="queued", text=_text(r), updated_at=now)
+            if r.routed is not None
+            else FanMessageStatus(
+                recipient_id=r.recipient_id, state="failed", reason=_not_generated(r.error), updated_at=now
+            )
+            for r in results
+        ]
+        self._messages.record(workflow.workflow_id, states, workflow.expires_at)
 
     def _enqueue(self, workflow_id: str, messages: Sequence[OutboundMessage], failed_generation: int) -> MessageCounts:
         """Count the messages queued first (a drainer may send one before this returns), then queue them."""
@@ -274,12 +293,18 @@ class FanCampaignService:
             rejected = list(range(len(messages)))  # an SQS outage: nothing will be sent, say so
         if rejected:
             self._workflows.add_counts(workflow_id, now, queued=-len(rejected), failed=len(rejected))
+            for index in rejected:
+                self._messages.mark(workflow_id, messages[index].recipient_id, "failed", now, "could not be queued")
         return MessageCounts(sent=0, queued=len(messages) - len(rejected), failed=failed_generation + len(rejected))
 
 
 def _text(result: Generated) -> str:
     assert result.routed is not None
     return result.routed.completion.content.strip() or "\u2764\ufe0f"
+
+
+def _not_generated(error: Exception | None) -> str:
+    return f"not generated: {type(error).__name__}: {error}"[:REASON_MAX_CHARS]
 
 
 def _refused_by_budget(results: Sequence[Generated]) -> BudgetError | None:

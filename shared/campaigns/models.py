@@ -147,6 +147,9 @@ class Workflow(CamelModel):
     error: WorkflowError | None = None
     counts: MessageCounts = Field(default_factory=MessageCounts)
     messages_total: int = 0
+    recipient_ids: list[str] = Field(
+        default_factory=list, description="fan_messages: the fans in request order (pages of their messages)"
+    )
     created_at: str
     updated_at: str
     expires_at: int

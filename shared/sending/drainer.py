@@ -3,9 +3,11 @@
 Per record, inside the once-per-idempotency-key guard: ask the limiter; if it says "not now"
 (over the limit, or Redis unreachable), put the same body back on the queue with a delay until
 allowed and count the original as done, so waiting never burns ``maxReceiveCount``. If allowed,
-send through the gateway and count the message on its workflow. A retryable gateway failure
-fails the record (the batch reports it, SQS redelivers it after a growing backoff); on the last
-receive before the DLQ the workflow counts it failed. A permanent refusal counts failed at once.
+send through the gateway, count the message on its workflow and mark its recipient's record
+sent. A retryable gateway failure fails the record (the batch reports it, SQS redelivers it
+after a growing backoff); on the last receive before the DLQ the workflow counts it failed. A
+permanent refusal counts failed at once. Either failure also marks the recipient's record
+failed, with why; retries and waits write nothing there.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from shared.core.queues import MAX_DELAY_S, Queue
 from shared.core.time import iso_timestamp
 from shared.sending.gateway import Gateway, GatewayRejectedError
 from shared.sending.limiter import RateLimiter
-from shared.sending.messages import OutboundMessage, WorkflowCounters
+from shared.sending.message_states import MessageStates
+from shared.sending.messages import MessageState, OutboundMessage, WorkflowCounters
 
 Outcome = Literal["sent", "rejected", "requeued", "deferred"]
 # Time a record must still have to be worth starting: the gateway's timeout plus this margin.
@@ -51,6 +54,7 @@ class MessageDrainer:
         counters: WorkflowCounters,
         once: OnceGuard,
         *,
+        states: MessageStates,
         max_receive_count: int,
         retry_backoff_s: int,
         gateway_timeout_s: float,
@@ -60,6 +64,7 @@ class MessageDrainer:
         self._gateway = gateway
         self._queue = queue
         self._counters = counters
+        self._states = states
         self._once = once
         self._max_receive_count = max_receive_count
         self._retry_backoff_s = retry_backoff_s
@@ -88,8 +93,8 @@ class MessageDrainer:
             if wait.reason == "unavailable":
                 metrics.add_metric(name="LimiterUnavailable", unit=MetricUnit.Count, value=1)
             return "requeued"
-        except Exception:
-            self._after_failed_attempt(message, record)
+        except Exception as exc:
+            self._after_failed_attempt(message, record, exc)
             raise
         return self._count_metric(result["status"])
 
@@ -109,11 +114,13 @@ class MessageDrainer:
         except GatewayRejectedError as exc:
             logger.error("gateway refused a message", extra={"key": message.idempotency_key, "status": exc.status})
             self._count(message, failed=1)
+            self._mark(message, "failed", f"gateway refused it: {exc}")
             return {"status": "rejected", "httpStatus": exc.status}
         self._count(message, sent=1)
+        self._mark(message, "sent")
         return {"status": "sent", "gatewayId": receipt.gateway_id, "sentAt": iso_timestamp(self._clock())}
 
-    def _after_failed_attempt(self, message: OutboundMessage, record: SQSRecord) -> None:
+    def _after_failed_attempt(self, message: OutboundMessage, record: SQSRecord, error: Exception) -> None:
         """Back off before SQS redelivers; on the last receive before the DLQ, count the message failed
         and make it visible at once, so SQS moves it to the DLQ now rather than after the visibility timeout."""
         receive_count = int(record.attributes.approximate_receive_count or 1)
@@ -121,6 +128,7 @@ class MessageDrainer:
         if receive_count >= self._max_receive_count:
             logger.error("message goes to the DLQ", extra={"key": message.idempotency_key, "receives": receive_count})
             self._count(message, failed=1)
+            self._mark(message, "failed", f"{error} on {receive_count} attempts; moved to the DLQ")
             metrics.add_metric(name="MessagesDeadLettered", unit=MetricUnit.Count, value=1)
             backoff_s = 0
         try:
@@ -132,6 +140,13 @@ class MessageDrainer:
         self._counters.add_counts(
             message.workflow_id, iso_timestamp(self._clock()), sent=sent, failed=failed, queued=-(sent + failed)
         )
+
+    def _mark(self, message: OutboundMessage, state: MessageState, reason: str | None = None) -> None:
+        """The recipient's record follows the counts; losing this write must never fail (and resend) the message."""
+        try:
+            self._states.mark(message.workflow_id, message.recipient_id, state, iso_timestamp(self._clock()), reason)
+        except Exception:
+            logger.exception("could not record the message state", extra={"key": message.idempotency_key})
 
     def _out_of_time(self) -> bool:
         if self._context is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Protocol
+from typing import Annotated, Literal, Protocol
 
 from pydantic import Field
 
@@ -59,3 +59,17 @@ class WorkflowCounters(Protocol):
     def add_counts(
         self, workflow_id: str, updated_at: str, *, sent: int = 0, queued: int = 0, failed: int = 0
     ) -> MessageCounts | None: ...
+
+
+class FanMessageStatus(CamelModel):
+    """One fan's message in a workflow: what was written, and whether it reached the fan."""
+
+    recipient_id: str
+    state: MessageState
+    text: str | None = Field(default=None, description="The generated message (none when generation failed)")
+    reason: str | None = Field(default=None, description="Why it failed (state failed)")
+    sent_at: str | None = None
+    updated_at: str
+
+
+MessageState = Literal["queued", "sent", "failed"]

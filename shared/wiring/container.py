@@ -15,6 +15,7 @@ from shared.core.observability import logger
 from shared.core.pricing import MICROS_PER_USD, PriceTable, UnpricedModelError
 from shared.health.checks import CheckStatus, HealthCheck, NotConfiguredError, Probe, circuits_status
 from shared.routing.paths import with_legacy_routes
+from shared.sending.message_states import DynamoMessageStates
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.circuit_breaker import CircuitBreakerConfig
@@ -73,6 +74,12 @@ def dynamodb_client() -> Any:
 def workflow_store() -> DynamoWorkflowStore:
     """The workflows table."""
     return DynamoWorkflowStore(get_settings().workflows_table_name, dynamodb_client())
+
+
+@lru_cache(maxsize=1)
+def message_states() -> DynamoMessageStates:
+    """Each fan's message of a workflow (the workflows table)."""
+    return DynamoMessageStates(get_settings().workflows_table_name, dynamodb_client())
 
 
 @lru_cache(maxsize=1)
@@ -377,6 +384,7 @@ def fan_campaign_service() -> FanCampaignService:
         workflows=workflow_store(),
         queue=queue(settings.messages_queue_name),
         accounts=creator_account_service(),
+        messages=message_states(),
         max_output_tokens=settings.max_output_tokens,
         concurrency=settings.fan_generation_concurrency,
         sync_max_recipients=settings.fan_sync_max_recipients,
@@ -452,6 +460,7 @@ def message_drainer() -> MessageDrainer:
         gateway=SendingGateway(settings.gateway_url, gateway_key, settings.gateway_timeout_s),
         queue=queue(settings.messages_queue_name),
         counters=workflow_store(),
+        states=message_states(),
         once=once_guard(),
         max_receive_count=settings.messages_max_receive_count,
         retry_backoff_s=settings.send_retry_backoff_s,

@@ -35,6 +35,7 @@ class Call:
     """A request its caller is entitled to; ``keep`` saves ids from the answer for later calls."""
 
     query: Callable[[State], dict[str, str]] = field(default=lambda state: {})
+    path: Callable[[State], dict[str, str]] = field(default=lambda state: {})
     body: Callable[[State], Any] | None = None
     admin: bool = False
     keep: Callable[[State, Any], None] = field(default=lambda state, data: None)
@@ -73,6 +74,11 @@ CALLS: dict[tuple[str, str], Call] = {
         body=lambda s: {"recommendationId": "rec_" + "0" * 20}, admin=True
     ),
     ("GET", "/api/admin/feature-flags"): Call(query=lambda s: {"userId": s["user"]}, admin=True),
+    ("PUT", "/api/v2/creator-accounts/{accountId}"): Call(
+        path=lambda s: {"accountId": s["account"]}, body=lambda s: {"userIds": [s["user"]]}, admin=True
+    ),
+    ("GET", "/api/v2/creator-accounts"): Call(),
+    ("DELETE", "/api/v2/creator-accounts/{accountId}"): Call(path=lambda s: {"accountId": s["account"]}, admin=True),
     ("GET", "/api/health/hybrid-orchestrator"): Call(),
     ("GET", "/api/openapi.json"): Call(),
     ("GET", "/api/docs"): Call(),
@@ -86,12 +92,14 @@ def http_event(route: HttpRoute, call: Call, state: State) -> dict[str, Any]:
     """The payload 2.0 event API Gateway sends for ``call`` (claims of the side's user when authorized)."""
     query = "&".join(f"{k}={v}" for k, v in call.query(state).items())
     body = b"" if call.body is None else json.dumps(call.body(state)).encode()
+    path_parameters = call.path(state)
+    raw_path = route.path
+    for name, value in path_parameters.items():
+        raw_path = raw_path.replace("{" + name + "}", value)
     authorizer = None
     if route.authorized:
         user = state["admin"] if call.admin else state["user"]
         claims: dict[str, Any] = {"sub": user, "scope": "user admin" if call.admin else "user"}
-        if call.admin:
-            claims["groups"] = ["admin"]
         claims.update({"iss": "artifact-tier", "aud": "hybrid-orchestrator", "exp": int(time.time()) + 600})
         authorizer = authorizer_context(claims)
     headers = [("host", "api.example.test"), ("user-agent", "artifact-tier")]
@@ -99,13 +107,14 @@ def http_event(route: HttpRoute, call: Call, state: State) -> dict[str, Any]:
         headers.append(("content-type", "application/json"))
     return build_http_event(
         method=route.method,
-        raw_path=route.path,
+        raw_path=raw_path,
         raw_query=query,
         headers=headers,
         body=body,
         route_key=f"{route.method} {route.path}",
         source_ip="203.0.113.7",
         authorizer=authorizer,
+        path_parameters=path_parameters or None,
     )
 
 
@@ -147,7 +156,10 @@ def data_of(result: Any) -> Any:
 def states() -> dict[str, State]:
     """Each side's own users and the ids its calls created, so neither sees the other's data."""
     run = uuid.uuid4().hex[:8]
-    return {side: {"user": f"{side}-owner-{run}", "admin": f"{side}-admin-{run}"} for side in SIDES}
+    return {
+        side: {"user": f"{side}-owner-{run}", "admin": f"{side}-admin-{run}", "account": f"acct-{side}-{run}"}
+        for side in SIDES
+    }
 
 
 def test_every_route_and_function_is_exercised() -> None:
@@ -251,6 +263,12 @@ def test_message_sender_sends_a_fan_campaign_through_the_limiter(artifact, local
     user, account = f"artifact-fans-{uuid.uuid4().hex[:8]}", f"creator_{uuid.uuid4().hex[:10]}"
     fans = ["fan-1", "fan-2", "fan-3"]
     data = {"accountId": account, "recipients": fans, "theme": "thanks for subscribing"}
+    link = Call(path=lambda s: {"accountId": account}, body=lambda s: {"userIds": [user]}, admin=True)
+    put = next(r for r in ROUTES if r.function == "creator_accounts" and r.method == "PUT")
+    linked = parse_handler_result(
+        artifact.invoke("creator_accounts", http_event(put, link, {"admin": "artifact-ops"})).result
+    )
+    assert linked[0] == 200, linked
     status, body = _campaign(artifact, {"type": "fan_messages", "platforms": ["onlyfans"], "data": data}, user)
     assert status == 200, body
     workflow_id = body["data"]["workflowId"]

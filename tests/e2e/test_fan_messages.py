@@ -152,6 +152,20 @@ def test_a_message_the_gateway_fails_three_times_goes_alone_to_the_dlq_and_the_w
     assert final["counts"] == {"sent": 2, "queued": 0, "failed": 1}
     assert sorted(s["recipientId"] for s in sent_to(sending, creator)) == ["fan-a", "fan-b"]
 
+    # What reached whom, and which fan failed and why: per recipient in the status, in request order.
+    messages = {m["recipientId"]: m for m in final["messages"]}
+    assert [m["recipientId"] for m in final["messages"]] == ["fan-a", "fan-unlucky", "fan-b"]
+    assert {fan: m["state"] for fan, m in messages.items()} == {
+        "fan-a": "sent",
+        "fan-unlucky": "failed",
+        "fan-b": "sent",
+    }
+    assert "500" in messages["fan-unlucky"]["reason"] and "DLQ" in messages["fan-unlucky"]["reason"]
+    assert all(messages[fan]["sentAt"] for fan in ("fan-a", "fan-b"))
+    for entry in sent_to(sending, creator):  # the gateway received the very text the status shows
+        assert entry["text"] == messages[entry["recipientId"]]["text"]
+        assert "thank you for subscribing" in entry["text"].lower()  # the simulator writes about the theme
+
     sqs = local_stack.moto.client("sqs")
     dlq = local_stack.resources.queues[local_stack.env["MESSAGES_QUEUE_NAME"] + "-dlq"]
     dead = wait_for(lambda: sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages"), 10)
@@ -167,6 +181,7 @@ def test_async_fan_campaign_answers_202_and_the_workflow_shows_progress_to_compl
     assert reply.status_code == 202, reply.text
     data = reply.json()["data"]
     assert data["status"] == "queued" and reply.headers["X-Workflow-Id"] == data["workflowId"]
+    assert reply.headers["Location"] == f"/api/v2/campaigns/status?workflowId={data['workflowId']}"
     seen = set()
 
     def done():
@@ -226,3 +241,22 @@ class _Context:
 
     def get_remaining_time_in_millis(self) -> int:
         return 60_000
+
+
+def test_the_status_pages_the_fans_messages(sending):
+    reply = fan_campaign(sending, account(), ["fan-p1", "fan-p2", "fan-p3"])
+    assert reply.status_code == 200, reply.text
+    workflow_id = reply.json()["data"]["workflowId"]
+    auth = {"Authorization": f"Bearer {sending.token('u1')}"}
+    url = f"{sending.url}/api/v2/campaigns/status"
+
+    first = requests.get(url, params={"workflowId": workflow_id, "limit": 2}, headers=auth, timeout=10).json()["data"]
+    assert [m["recipientId"] for m in first["messages"]] == ["fan-p1", "fan-p2"]
+    token = first["messagesNextToken"]
+    params = {"workflowId": workflow_id, "limit": 2, "nextToken": token}
+    last = requests.get(url, params=params, headers=auth, timeout=10).json()["data"]
+    assert [m["recipientId"] for m in last["messages"]] == ["fan-p3"] and last["messagesNextToken"] is None
+    assert all(m["text"] and m["state"] in ("queued", "sent") for m in first["messages"] + last["messages"])
+
+    bad = requests.get(url, params={"workflowId": workflow_id, "nextToken": "x"}, headers=auth, timeout=10)
+    assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "nextToken"

@@ -239,3 +239,43 @@ def test_a_path_variable_matches_one_segment_and_reaches_the_handler_as_path_par
         assert requests.put(f"{server.url}/api/things/", timeout=10).status_code == 404
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "token", "status", "code"),
+    [
+        ("GET", "/api/v2/nothing-here", None, 404, "NOT_FOUND"),
+        ("DELETE", AUTHORIZED.path, "u1", 405, "METHOD_NOT_ALLOWED"),
+        (AUTHORIZED.method, AUTHORIZED.path, None, 401, "UNAUTHORIZED"),
+    ],
+)
+def test_the_local_servers_own_answers_use_the_handlers_envelope(api, method, path, token, status, code):
+    reply = api.call(method, path, body={} if method == "POST" else None, token=api.token(token) if token else None)
+    assert reply.status == status
+    assert set(reply.body) == {"success", "error"} and reply.body["success"] is False
+    assert reply.body["error"]["code"] == code and isinstance(reply.body["error"]["message"], str)
+    assert isinstance(reply.body["error"]["details"], list)
+    if status == 401:
+        assert reply.body["error"]["details"][0]["field"] == "authorization"
+    if status == 405:
+        assert AUTHORIZED.method in reply.headers["allow"]
+
+
+def test_every_documented_operation_is_filed_under_one_known_tag(api):
+    from shared.api.schemas import ApiTag
+
+    document = api.call("GET", "/api/openapi.json").body
+    operations = [(path, method, op) for path, item in document["paths"].items() for method, op in item.items()]
+    assert len(operations) >= 15
+    for path, method, operation in operations:
+        assert len(operation.get("tags", [])) == 1 and operation["tags"][0] in set(ApiTag), (path, method)
+    tags = {op["tags"][0] for _, _, op in operations}
+    assert tags == set(ApiTag)
+
+
+def test_the_swagger_pages_json_link_returns_the_document(api):
+    page = api.call("GET", "/api/docs")
+    assert page.status == 200 and '?format=json"' in page.body  # where Swagger UI's link points
+    linked = api.call("GET", "/api/docs?format=json")
+    assert linked.status == 200 and linked.headers["content-type"].startswith("application/json")
+    assert linked.body == api.call("GET", "/api/openapi.json").body

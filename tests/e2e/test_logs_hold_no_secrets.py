@@ -24,10 +24,19 @@ PROMPT = "Confidential-prompt-7f3a: describe the launch of our spring collection
 
 @pytest.fixture(scope="module")
 def served_stack(tmp_path_factory):
-    """``python -m local.run`` on a free port, INFO logging, output captured to a file."""
+    """``python -m local.run`` on a free port, INFO logging, output captured to a file.
+
+    ``LOG_TO_CONSOLE=1`` keeps the handlers' output on stdout beside the console lines, so both are checked.
+    """
     log_path = tmp_path_factory.mktemp("logs") / "stack.log"
     port = free_port()
-    env = {**os.environ, "PORT": str(port), "POWERTOOLS_LOG_LEVEL": "INFO", "SIM_LATENCY_MS": "0"}
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "SIM_LATENCY_MS": "0",
+        "LOG_TO_CONSOLE": "1",
+    }
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "local.run"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT

@@ -1,4 +1,4 @@
-"""In-memory fakes of the sending path's ports: limiter, gateway, queue, workflow counts, once-guard."""
+"""In-memory fakes of the sending path's ports: limiter, gateway, queue, workflow counts, message states, once-guard."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from shared.sending.gateway import GatewayError, Receipt
 from shared.sending.limiter import Decision
-from shared.sending.messages import MessageCounts
+from shared.sending.messages import FanMessageStatus, MessageCounts, MessageState
 
 
 class SlidingLogLimiter:
@@ -92,6 +92,34 @@ class CountingWorkflows:
         new = MessageCounts(sent=old.sent + sent, queued=old.queued + queued, failed=old.failed + failed)
         self.counts[workflow_id] = new
         return new
+
+
+@dataclass
+class InMemoryMessageStates:
+    """Each recipient's message record by (workflow, fan), as the workflows table would hold it."""
+
+    items: dict[tuple[str, str], FanMessageStatus] = field(default_factory=dict)
+
+    def record(self, workflow_id: str, messages: Sequence[FanMessageStatus], expires_at: int) -> None:
+        for message in messages:
+            self.items[(workflow_id, message.recipient_id)] = message
+
+    def mark(
+        self, workflow_id: str, recipient_id: str, state: MessageState, updated_at: str, reason: str | None = None
+    ) -> None:
+        old = self.items.get((workflow_id, recipient_id))
+        if old is None:
+            return
+        sent_at = updated_at if state == "sent" else old.sent_at
+        changes = {"state": state, "updated_at": updated_at, "sent_at": sent_at, "reason": reason or old.reason}
+        self.items[(workflow_id, recipient_id)] = old.model_copy(update=changes)
+
+    def read(self, workflow_id: str, recipient_ids: Sequence[str]) -> list[FanMessageStatus]:
+        return [self.items[(workflow_id, fan)] for fan in recipient_ids if (workflow_id, fan) in self.items]
+
+    def of(self, workflow_id: str) -> dict[str, FanMessageStatus]:
+        """Every recorded message of a workflow, by fan."""
+        return {fan: status for (wf, fan), status in self.items.items() if wf == workflow_id}
 
 
 class InMemoryOnce:

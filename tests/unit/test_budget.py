@@ -38,7 +38,7 @@ from tests.support.fakes import (
     linked_accounts,
     scripted_router,
 )
-from tests.support.sending_fakes import ListQueue
+from tests.support.sending_fakes import InMemoryMessageStates, ListQueue
 from tests.unit.test_cost_ledger import event
 from tests.unit.test_sending_fan_campaign import Store
 
@@ -222,6 +222,7 @@ def fan_world(remaining_messages_fit: int, recipients: int = 12, action: str = "
         world.workflows,
         ListQueue(),
         accounts=linked_accounts({"acct-1": ["u1"]})[0],
+        messages=InMemoryMessageStates(),
         max_output_tokens=MAX_TOKENS,
         concurrency=1,
         sync_max_recipients=50,

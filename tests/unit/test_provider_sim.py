@@ -52,6 +52,39 @@ def test_content_is_deterministic_and_on_topic():
     assert other[0] != first[0] and "guitar" in other[0]
 
 
+@pytest.mark.parametrize("campaign_type", ["content_planning", "caption", "message_generation"])
+def test_content_is_about_the_requests_theme_tone_and_audience(campaign_type):
+    from shared.campaigns.models import CampaignData
+    from shared.campaigns.prompts import build_messages
+
+    data = CampaignData(theme="St. Tropez weekend", tone="cheeky", audience="young travellers", prompt="Be brief.")
+    text, _ = proto.generate_content(build_messages(campaign_type, ["instagram"], data), max_tokens=400)
+    assert "St. Tropez weekend" in text
+    assert "Platforms" not in text and "Theme" not in text  # the labels are read, not echoed
+    if campaign_type != "message_generation":
+        assert "cheeky" in text
+    if campaign_type == "content_planning":
+        assert "young travellers" in text and "instagram" in text
+
+
+def test_fan_message_text_is_about_the_theme_and_differs_per_theme():
+    from shared.campaigns.fan_messages import fan_prompt
+    from shared.campaigns.models import CampaignData
+
+    def fan_text(theme):
+        data = CampaignData(theme=theme, accountId="creator_01", recipients=["fan-1"])
+        return proto.generate_content(fan_prompt(data, "fan-1"), max_tokens=400)[0]
+
+    beach, yoga = fan_text("summer beach photoshoot"), fan_text("sunrise yoga retreat")
+    assert "summer beach photoshoot" in beach.lower() and "sunrise yoga retreat" in yoga.lower()
+    assert fan_text("summer beach photoshoot") == beach  # deterministic per request
+
+
+def test_a_free_form_prompt_gives_its_subject():
+    brief = proto.sim_text.read_brief("Platforms: tiktok. Write a launch plan for my new ceramics course. Thanks!")
+    assert brief.platforms == "tiktok" and brief.subject == "launch plan for my new ceramics course"
+
+
 @pytest.mark.parametrize("max_tokens", [1, 3, 7, 20, 50])
 def test_content_respects_max_tokens(max_tokens):
     messages = [{"role": "user", "content": "Plan a content calendar for a fitness creator"}]

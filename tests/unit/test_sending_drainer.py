@@ -8,9 +8,10 @@ import pytest
 
 from shared.sending.drainer import MessageDrainer
 from shared.sending.gateway import GatewayRejectedError, GatewayRetryableError
-from shared.sending.messages import OutboundMessage
+from shared.sending.messages import FanMessageStatus, OutboundMessage
 from tests.support.sending_fakes import (
     CountingWorkflows,
+    InMemoryMessageStates,
     InMemoryOnce,
     ListQueue,
     RecordingGateway,
@@ -42,7 +43,12 @@ def body(fan: str, account: str = "creator-1") -> str:
 
 
 @pytest.fixture
-def parts():
+def states():
+    return InMemoryMessageStates()
+
+
+@pytest.fixture
+def parts(states):
     clock = Clock()
     limiter = SlidingLogLimiter(limit=2, window_s=60, clock=clock)
     gateway, queue, counts, once = RecordingGateway(), ListQueue(), CountingWorkflows(), InMemoryOnce()
@@ -52,6 +58,7 @@ def parts():
         queue,
         counts,
         once,
+        states=states,
         max_receive_count=3,
         retry_backoff_s=2,
         gateway_timeout_s=5,
@@ -156,3 +163,40 @@ def test_too_little_time_left_defers_the_message_to_a_fresh_invocation(parts):
     raw = body("fan-1")
     assert drainer.handle(sqs_record(raw)) == "deferred"
     assert queue.sent == [(raw, 0)] and gateway.calls == 0 and limiter.log == {}
+
+
+def queued(states, *fans):
+    """What the producer records before queueing: every fan's message, queued, with its text."""
+    messages = [FanMessageStatus(recipient_id=fan, state="queued", text=f"hi {fan}", updated_at="t0") for fan in fans]
+    states.record(WORKFLOW, messages, expires_at=0)
+
+
+def test_the_recipients_record_says_sent_with_its_text(parts, states):
+    drainer, *_ = parts
+    queued(states, "fan-1", "fan-2")
+    drainer.handle(sqs_record(body("fan-1")))
+    records = states.of(WORKFLOW)
+    assert records["fan-1"].state == "sent" and records["fan-1"].sent_at and records["fan-1"].text == "hi fan-1"
+    assert records["fan-2"].state == "queued"
+
+
+def test_a_retry_leaves_the_record_queued_and_the_last_failure_says_why(parts, states):
+    drainer, _, gateway, _, _, clock = parts
+    queued(states, "fan-1")
+    gateway.failures = [GatewayRetryableError("gateway answered 500", 500)] * 3
+    for receive in (1, 2, 3):
+        clock.now += 60
+        with pytest.raises(GatewayRetryableError):
+            drainer.handle(sqs_record(body("fan-1"), receive_count=receive))
+        expected = "failed" if receive == 3 else "queued"
+        assert states.of(WORKFLOW)["fan-1"].state == expected
+    assert states.of(WORKFLOW)["fan-1"].reason == "gateway answered 500 on 3 attempts; moved to the DLQ"
+
+
+def test_a_permanent_refusal_marks_the_record_failed_with_the_gateways_answer(parts, states):
+    drainer, _, gateway, *_ = parts
+    queued(states, "fan-1")
+    gateway.failures = [GatewayRejectedError("gateway refused the message: 403 blocked", 403)]
+    drainer.handle(sqs_record(body("fan-1")))
+    record = states.of(WORKFLOW)["fan-1"]
+    assert record.state == "failed" and "403 blocked" in record.reason

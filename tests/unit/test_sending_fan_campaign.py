@@ -34,7 +34,7 @@ from tests.support.fakes import (
     linked_accounts,
     scripted_router,
 )
-from tests.support.sending_fakes import CountingWorkflows, InMemoryOnce, ListQueue, sqs_record
+from tests.support.sending_fakes import CountingWorkflows, InMemoryMessageStates, InMemoryOnce, ListQueue, sqs_record
 
 CALLER = Caller(user_id="u1")
 ACCOUNT = "creator_01"
@@ -77,7 +77,7 @@ class SlowProvider(ScriptedProvider):
         return completion(f"hello {messages[-1]['content'].split()[1]}")
 
 
-def build(openai=None, azure=(), concurrency=4, sync_max=50, accounts=None):
+def build(openai=None, azure=(), concurrency=4, sync_max=50, accounts=None, messages=None):
     prices = PriceTable.load(DEFAULT_AZURE_DEPLOYMENTS)
     openai = openai if openai is not None else ScriptedProvider("openai")
     router = scripted_router(DEFAULT_ROUTING_TABLE, prices, openai, azure)
@@ -91,6 +91,7 @@ def build(openai=None, azure=(), concurrency=4, sync_max=50, accounts=None):
         store,
         queue,
         accounts=accounts or linked_accounts({ACCOUNT: [CALLER.user_id]})[0],
+        messages=messages if messages is not None else InMemoryMessageStates(),
         max_output_tokens=200,
         concurrency=concurrency,
         sync_max_recipients=sync_max,
@@ -159,6 +160,27 @@ def test_messages_the_queue_refused_are_counted_failed():
     run = fans.run(fan_request(5), CALLER, Deadline(20))
     assert run.counts == MessageCounts(sent=0, queued=3, failed=2)
     assert store.counts[run.workflow.workflow_id] == MessageCounts(queued=3, failed=2)
+
+
+def test_every_fan_has_a_record_queued_with_its_text_or_failed_with_why():
+    states = InMemoryMessageStates()
+    errors = [ProviderServerError("down", 500)]
+    fans, _, store, queue = build(
+        openai=ScriptedProvider("openai", errors), azure=[ProviderServerError("x", 500)], messages=states
+    )
+    queue.reject = {0}
+    run = fans.run(fan_request(4), CALLER, Deadline(20))
+    workflow_id = run.workflow.workflow_id
+    records = states.of(workflow_id)
+    assert store.get(workflow_id).recipient_ids == [f"fan-{i}" for i in range(4)]
+    by_state = sorted(r.state for r in records.values())
+    assert by_state == ["failed", "failed", "queued", "queued"]
+    texts = {json.loads(body)["recipientId"]: json.loads(body)["text"] for body, _ in queue.sent}
+    for fan, record in records.items():
+        if record.state == "queued":
+            assert record.text == texts[fan]
+    reasons = sorted(r.reason for r in records.values() if r.state == "failed")
+    assert reasons[0] == "could not be queued" and reasons[1].startswith("not generated: ")
 
 
 def test_more_fans_than_a_sync_run_allows_is_a_422_pointing_at_async():

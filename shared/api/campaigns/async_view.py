@@ -21,10 +21,11 @@ class AcceptedResult(CamelModel):
 
 
 AcceptedEnvelope = envelope("AcceptedEnvelope", AcceptedResult)
+STATUS_PATH = "/api/v2/campaigns/status"
 
 
 def accepted_response(workflow: Workflow) -> Response[dict]:
-    """202 with the queued workflow's id (also in ``X-Workflow-Id``)."""
+    """202 with the queued workflow's id (also in ``X-Workflow-Id``) and, in ``Location``, where to poll it."""
     result = AcceptedResult(
         workflow_id=workflow.workflow_id,
         status=workflow.status,
@@ -32,4 +33,10 @@ def accepted_response(workflow: Workflow) -> Response[dict]:
         mode=workflow.mode,
         path=workflow.path,
     )
-    return success(result.model_dump(by_alias=True), status=202, headers={"X-Workflow-Id": workflow.workflow_id})
+    headers = {"X-Workflow-Id": workflow.workflow_id, "Location": status_location(workflow.workflow_id)}
+    return success(result.model_dump(by_alias=True), status=202, headers=headers)
+
+
+def status_location(workflow_id: str) -> str:
+    """The status URL of a workflow, relative to the API's base (the ids are URL-safe: ``wf_<hex>``)."""
+    return f"{STATUS_PATH}?workflowId={workflow_id}"

@@ -8,14 +8,18 @@ from shared.api.envelope import success
 from shared.api.schemas import WorkflowCost, WorkflowView
 from shared.campaigns.models import Workflow
 from shared.core.pricing import micros_to_usd
+from shared.sending.messages import FanMessageStatus
 
 
-def workflow_response(workflow: Workflow) -> Response[dict]:
-    """The stored workflow as its owner sees it, with its cost in USD next to the exact micro-dollars."""
+def workflow_response(
+    workflow: Workflow, messages: list[FanMessageStatus] | None = None, next_token: str | None = None
+) -> Response[dict]:
+    """The stored workflow as its owner sees it, with its cost in USD next to the exact micro-dollars,
+    and a page of its fans' messages (fan_messages)."""
     cost = WorkflowCost(
         tokens=workflow.total_tokens,
         cost=float(micros_to_usd(workflow.cost_micros)),
         cost_micros=workflow.cost_micros,
     )
-    view = WorkflowView(**workflow.model_dump(), cost=cost)
+    view = WorkflowView(**workflow.model_dump(), cost=cost, messages=messages or [], messages_next_token=next_token)
     return success(view.model_dump(by_alias=True, mode="json"))
