@@ -11,7 +11,7 @@ from shared.api.creator_account_schemas import CreatorAccountEnvelope, CreatorAc
 from shared.api.creator_account_views import account_response, listing_response
 from shared.api.envelope import no_content
 from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import BEARER_AUTH, error_responses, ok
+from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.api.threshold_schemas import USER_ID
 from shared.container import creator_account_service
 from shared.observability import logger, metrics, tracer
@@ -26,6 +26,7 @@ AccountIdPath = Annotated[
 
 @app.get(
     "/api/v2/creator-accounts",
+    tags=[ApiTag.CREATOR_ACCOUNTS],
     summary="The creator accounts the caller may send as; admins: every account, or one user's",
     security=BEARER_AUTH,
     responses={**ok(CreatorAccountsEnvelope, "A page of accounts, in id order"), **error_responses(401, 403, 422, 500)},
@@ -46,6 +47,7 @@ def list_accounts(
 
 @app.put(
     "/api/v2/creator-accounts/<accountId>",
+    tags=[ApiTag.CREATOR_ACCOUNTS],
     summary="Set who may send as a creator account (admin): replaces the whole set",
     security=BEARER_AUTH,
     responses={
@@ -61,6 +63,7 @@ def link_users(account_id: AccountIdPath, request: LinkUsersRequest) -> Response
 
 @app.delete(
     "/api/v2/creator-accounts/<accountId>",
+    tags=[ApiTag.CREATOR_ACCOUNTS],
     summary="Remove a creator account (admin): later sends as it are refused",
     security=BEARER_AUTH,
     responses={
