@@ -41,6 +41,8 @@ from local.events import (
 from shared.api.envelope import error_body
 from stacks.route_table import FUNCTIONS, ROUTES, HttpRoute
 
+_ONE_REQUEST_AT_A_TIME = threading.Lock()
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # API Gateway HTTP API's payload limit. (A deployed Lambda proxy integration is further capped by
 # Lambda's 6 MB invocation payload; we keep API Gateway's number and let handlers see big bodies.)
@@ -200,7 +202,11 @@ class LocalApi(ThreadingHTTPServer):
             timeout_s=spec.timeout_s if spec else 30,
         )
         try:
-            return parse_handler_result(self.registry.get(route.function)(event, context))
+            # Powertools keeps the event being resolved on a class attribute (BaseRouter.current_event)
+            # shared by every resolver in the process; Lambda runs one request per container, so one
+            # handler at a time here keeps each request's event its own.
+            with _ONE_REQUEST_AT_A_TIME:
+                return parse_handler_result(self.registry.get(route.function)(event, context))
         except Exception:
             traceback.print_exc()
             return envelope_error(500, "INTERNAL_ERROR", "Internal Server Error")

@@ -119,9 +119,32 @@ def api(local_stack: Any) -> ApiClient:
 
 @pytest.fixture
 def sim(local_stack: Any) -> Any:
-    """The provider simulator handle (``add_fault``, ``requests``, ``reset``, ``url``), reset for each test."""
+    """The provider simulator handle (``add_fault``, ``requests``, ``reset``, ``url``), reset for each test.
+
+    Async campaigns an earlier test queued would call the simulator during this one and land in its
+    request log, so the workflows queue is first let drain (bounded).
+    """
+    _wait_for_idle_workflows_queue(local_stack)
     local_stack.sim.reset()
     return local_stack.sim
+
+
+def _wait_for_idle_workflows_queue(stack: Any, timeout_s: float = 30) -> None:
+    import time
+
+    sqs = stack.moto.client("sqs")
+    url = sqs.get_queue_url(QueueName=stack.env["WORKFLOWS_QUEUE_NAME"])["QueueUrl"]
+    names = [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+    ]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        if not any(int(attributes.get(name, 0)) for name in names):
+            return
+        time.sleep(0.2)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from shared.api.creator_accounts.schemas import CreatorAccountEnvelope, CreatorA
 from shared.api.creator_accounts.views import account_response, listing_response
 from shared.api.envelope import no_content
 from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import BEARER_AUTH, error_responses, ok
+from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
 from shared.sending.ids import ACCOUNT_ID_PATTERN
 from shared.wiring.container import creator_account_service
@@ -26,6 +26,7 @@ AccountIdPath = Annotated[
 
 @app.get(
     "/api/v2/creator-accounts",
+    tags=[ApiTag.CREATOR_ACCOUNTS],
     summary="The creator accounts the caller may send as; admins: every account, or one user's",
     security=BEARER_AUTH,
     responses={**ok(CreatorAccountsEnvelope, "A page of accounts, in id order"), **error_responses(401, 403, 422, 500)},
@@ -46,6 +47,7 @@ def list_accounts(
 
 @app.put(
     "/api/v2/creator-accounts/<accountId>",
+    tags=[ApiTag.CREATOR_ACCOUNTS],
     summary="Set who may send as a creator account (admin): replaces the whole set",
     security=BEARER_AUTH,
     responses={
@@ -61,6 +63,7 @@ def link_users(account_id: AccountIdPath, request: LinkUsersRequest) -> Response
 
 @app.delete(
     "/api/v2/creator-accounts/<accountId>",
+    tags=[ApiTag.CREATOR_ACCOUNTS],
     summary="Remove a creator account (admin): later sends as it are refused",
     security=BEARER_AUTH,
     responses={

@@ -34,6 +34,7 @@ class ApiTag(StrEnum):
     BUDGETS = "budgets"
     OPTIMIZATION = "optimization"
     ADMIN = "admin"
+    CREATOR_ACCOUNTS = "creator-accounts"
     HEALTH = "health"
 
 

@@ -88,7 +88,7 @@ def test_an_expected_retry_is_one_warning_line_and_a_batch_one_line(local_stack,
     local_stack.gateway.add_fault(GatewayFault(status=500, count=1, recipient_id="fan-unlucky"))
     try:
         the_console.install()
-        message = OutboundMessage.for_recipient(workflow_id, creator, "fan-unlucky", "hello")
+        message = OutboundMessage.for_recipient(workflow_id, creator, "fan-unlucky", "hello", "console-user")
         sqs.send_message(QueueUrl=url, MessageBody=message.to_body())
         assert poller.poll_once() == 1
         lines = screen_lines(screen)
@@ -97,7 +97,7 @@ def test_an_expected_retry_is_one_warning_line_and_a_batch_one_line(local_stack,
         assert "GatewayRetryableError: gateway answered 500" in lines[0]
         assert "Traceback" not in screen.getvalue() and "Traceback" in the_console.log_path.read_text()
 
-        lucky = OutboundMessage.for_recipient(workflow_id, creator, "fan-lucky", "hello")
+        lucky = OutboundMessage.for_recipient(workflow_id, creator, "fan-lucky", "hello", "console-user")
         sqs.send_message(QueueUrl=url, MessageBody=lucky.to_body())
         assert poller.poll_once() == 1
         assert screen_lines(screen)[1] == f"{name} 1 records: 1 succeeded, 0 failed, 0 requeued"

@@ -182,7 +182,7 @@ def test_admin_routes_refuse_tokens_without_the_admin_scope_before_the_handler(e
     if status == 403:
         assert body == {
             "success": False,
-            "error": {"code": "FORBIDDEN", "message": "Forbidden: this route needs the admin scope"},
+            "error": {"code": "FORBIDDEN", "message": "Forbidden: this route needs the admin scope", "details": []},
         }
         assert calls == []  # the gate answered; the handler never ran
     else:
