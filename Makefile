@@ -45,9 +45,10 @@ test-e2e: install
 test-artifact: install synth  ## every function from cdk.out, on Python 3.12 with only the runtime's boto3
 	$(PY) -m pytest tests/artifact
 
-lint: install
+lint: install  ## ruff, and the layering contract (pyproject.toml [tool.importlinter]): it fails the build
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	PYTHONPATH=. $(VENV)/bin/lint-imports --no-cache
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -9,13 +9,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api.costs.analytics_schemas import CampaignCostsEnvelope
-from shared.api.costs.analytics_views import campaign_costs_response
+from shared.api.costs.analytics_views import ranked_campaign_costs_response
+from shared.api.costs.schemas import CampaignSort, SortOrder
 from shared.api.costs.views import breakdown_window, cost_scope
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
 from shared.core.time import utc_day
-from shared.ledger.campaign_costs import CampaignSort, SortOrder, campaign_costs, sort_campaigns
 from shared.wiring.container import cost_ledger
 
 app = build_resolver()
@@ -54,8 +54,7 @@ def get_campaign_costs(
     """One Query of the campaign x provider daily counters, whatever the number of campaigns or calls."""
     scope = cost_scope(current_caller(app), user_id)
     start, end = breakdown_window(first, last, utc_day(time.time()))
-    ordered = sort_campaigns(campaign_costs(cost_ledger().store, scope, start, end), sort_by, order)
-    return campaign_costs_response(ordered, scope, start, end, sort_by, order, limit)
+    return ranked_campaign_costs_response(cost_ledger().store, scope, start, end, sort_by, order, limit)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

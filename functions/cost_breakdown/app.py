@@ -8,13 +8,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.api.costs.schemas import CostBreakdownEnvelope
+from shared.api.costs.schemas import CostBreakdownEnvelope, GroupBy
 from shared.api.costs.views import breakdown_response, breakdown_window, cost_scope
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
 from shared.core.time import utc_day
-from shared.ledger.ledger import GroupBy
 from shared.wiring.container import cost_ledger
 
 app = build_resolver()

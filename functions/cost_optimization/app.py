@@ -12,8 +12,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.alerts.threshold_alerts import thresholds_from_usd
-from shared.alerts.thresholds import GLOBAL_OWNER
 from shared.api.auth import require_admin
 from shared.api.optimization.schemas import (
     ApplyRecommendationRequest,
@@ -25,10 +23,9 @@ from shared.api.optimization.schemas import (
 from shared.api.optimization.views import change_response, monthly_budgets, optimization_response, plan_response
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
-from shared.config.settings import get_settings
 from shared.core.observability import logger, metrics, tracer
 from shared.core.time import utc_day
-from shared.wiring.container import cost_optimizer, threshold_store
+from shared.wiring.container import cost_optimizer, default_thresholds, get_settings, threshold_store
 
 RECENT_CHANGES = 20
 
@@ -93,9 +90,8 @@ def apply_optimization(request: Annotated[OptimizationChangeRequest, Body()]) ->
 def get_optimization_plan() -> Response[dict]:
     """The recommendations' positive savings against the settings' and stored global monthly budgets."""
     require_admin(current_caller(app))
-    settings = get_settings()
-    _, monthly = thresholds_from_usd(settings.daily_cost_threshold_usd, settings.monthly_cost_threshold_usd)
-    budgets = monthly_budgets(monthly.micros, threshold_store().list_for(GLOBAL_OWNER))
+    _, monthly = default_thresholds()
+    budgets = monthly_budgets(monthly.micros, threshold_store())
     return plan_response(cost_optimizer().plan(utc_day(time.time()), budgets))
 
 

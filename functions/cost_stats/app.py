@@ -8,15 +8,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.alerts.threshold_alerts import thresholds_from_usd
 from shared.api.costs.schemas import CostStatsEnvelope
 from shared.api.costs.views import cost_scope, stats_response
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
-from shared.config.settings import get_settings
 from shared.core.observability import logger, metrics, tracer
 from shared.core.time import utc_day
-from shared.wiring.container import cost_ledger
+from shared.wiring.container import cost_ledger, default_thresholds
 
 app = build_resolver()
 
@@ -39,9 +37,7 @@ def get_cost_stats(
 ) -> Response[dict]:
     """Two Queries of pre-aggregated counters, whatever the number of calls recorded."""
     scope = cost_scope(current_caller(app), user_id)
-    settings = get_settings()
-    thresholds = thresholds_from_usd(settings.daily_cost_threshold_usd, settings.monthly_cost_threshold_usd)
-    return stats_response(cost_ledger().stats(scope, utc_day(time.time())), scope, thresholds)
+    return stats_response(cost_ledger().stats(scope, utc_day(time.time())), scope, default_thresholds())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -8,14 +8,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.alerts.threshold_alerts import thresholds_from_usd
 from shared.api.alerts.threshold_schemas import CreateThresholdRequest, SpendThresholdEnvelope, SpendThresholdsEnvelope
 from shared.api.alerts.threshold_views import create_threshold, listed_user, threshold_response, thresholds_response
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
-from shared.config.settings import get_settings
 from shared.core.observability import logger, metrics, tracer
-from shared.wiring.container import cost_ledger, threshold_store, workflow_store
+from shared.wiring.container import cost_ledger, default_thresholds, threshold_store, workflow_store
 
 app = build_resolver()
 
@@ -38,8 +36,7 @@ def list_thresholds(
 ) -> Response[dict]:
     """Two Queries (the user's, the global ones) and one read of their counters."""
     caller = current_caller(app)
-    settings = get_settings()
-    defaults = thresholds_from_usd(settings.daily_cost_threshold_usd, settings.monthly_cost_threshold_usd)
+    defaults = default_thresholds()
     return thresholds_response(
         listed_user(caller, user_id), caller, threshold_store(), cost_ledger().store, defaults, time.time()
     )

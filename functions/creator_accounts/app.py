@@ -7,14 +7,18 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.api.alerts.threshold_schemas import USER_ID
-from shared.api.creator_accounts.schemas import CreatorAccountEnvelope, CreatorAccountsEnvelope, LinkUsersRequest
+from shared.api.creator_accounts.schemas import (
+    ACCOUNT_ID_PATTERN,
+    USER_ID,
+    CreatorAccountEnvelope,
+    CreatorAccountsEnvelope,
+    LinkUsersRequest,
+)
 from shared.api.creator_accounts.views import account_response, listing_response
 from shared.api.envelope import no_content
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
-from shared.sending.ids import ACCOUNT_ID_PATTERN
 from shared.wiring.container import creator_account_service
 
 app = build_resolver()

@@ -7,13 +7,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.api.campaigns.status_view import workflow_response
+from shared.api.campaigns.status_view import MESSAGES_PAGE_MAX, workflow_response
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, ApiTag, WorkflowEnvelope, error_responses, ok
-from shared.core.errors import WorkflowNotFoundError
 from shared.core.observability import logger, metrics, tracer
-from shared.sending.message_states import READ_BATCH, message_page
-from shared.wiring.container import message_states, workflow_store
+from shared.wiring.container import workflow_reader
 
 app = build_resolver()
 
@@ -28,18 +26,15 @@ app = build_resolver()
 @tracer.capture_method
 def get_status(
     workflow_id: Annotated[str, Query(alias="workflowId", pattern=r"^wf_[0-9a-f]{32}$", description="Workflow id")],
-    limit: Annotated[int, Query(ge=1, le=READ_BATCH, description="Fan messages per page")] = READ_BATCH,
+    limit: Annotated[int, Query(ge=1, le=MESSAGES_PAGE_MAX, description="Fan messages per page")] = MESSAGES_PAGE_MAX,
     next_token: Annotated[
         str | None, Query(alias="nextToken", pattern=r"^[0-9]{1,4}$", description="`messagesNextToken` of a page")
     ] = None,
 ) -> Response[dict]:
     """Another user's workflow answers exactly like a missing one, so ids cannot be probed."""
-    caller = current_caller(app)
-    workflow = workflow_store().get(workflow_id)
-    if workflow is None or not caller.can_read(workflow.owner_id):
-        raise WorkflowNotFoundError("No such workflow.")
-    start = int(next_token or 0)
-    messages, following = message_page(message_states(), workflow_id, workflow.recipient_ids, limit, start)
+    workflow, messages, following = workflow_reader().read(
+        current_caller(app), workflow_id, limit, int(next_token or 0)
+    )
     return workflow_response(workflow, messages, following)
 
 

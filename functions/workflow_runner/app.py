@@ -2,8 +2,7 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-# Imported at init, not on first job, so SnapStart's snapshot already holds the SDK.
-import shared.routing.clients  # noqa: F401
+import shared.wiring.providers  # noqa: F401  (the SDK at init, for SnapStart)
 from shared.core.batch import drain_batch
 from shared.core.observability import logger, metrics, tracer
 from shared.wiring.container import async_campaigns

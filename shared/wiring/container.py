@@ -24,17 +24,21 @@ if TYPE_CHECKING:
     from shared.alerts.checker import ThresholdChecker
     from shared.alerts.forecast_warnings import ForecastWatch, SpendForecaster
     from shared.alerts.rules import DynamoAlertRuleStore
+    from shared.alerts.threshold_alerts import Threshold
     from shared.alerts.thresholds import DynamoThresholdStore
     from shared.budgets.guard import BudgetGuard
     from shared.campaigns.async_jobs import AsyncCampaigns
     from shared.campaigns.cost_tracker import CostTracker
+    from shared.campaigns.dispatch import CampaignDispatcher
     from shared.campaigns.fan_messages import FanCampaignService
     from shared.campaigns.service import CampaignService
+    from shared.campaigns.status import WorkflowReader
     from shared.core.once import PowertoolsOnce
     from shared.core.queues import SqsQueue
     from shared.creator_accounts import CreatorAccountService
     from shared.ledger.ledger import CostLedger
     from shared.optimization.service import CostOptimizer
+    from shared.routing.deadline import Deadline, RemainingTime
     from shared.routing.flags import RolloutGate
     from shared.routing.overrides import CachedRouteOverrides, DynamoRoutingOverrideStore
     from shared.routing.router import ProviderRouter
@@ -218,6 +222,39 @@ def rollout_gate() -> RolloutGate:
             max_age=settings.flags_cache_s,
         )
     return RolloutGate(FeatureFlags(store=store), settings.hybrid_orchestrator_enabled)
+
+
+def request_deadline(context: RemainingTime | None) -> Deadline:
+    """This invocation's deadline: API Gateway's cap or the Lambda's remaining time, less the margin."""
+    from shared.routing.deadline import Deadline
+
+    settings = get_settings()
+    return Deadline.for_invocation(context, settings.api_deadline_s, settings.deadline_margin_s)
+
+
+@lru_cache(maxsize=1)
+def default_thresholds() -> tuple[Threshold, Threshold]:
+    """The settings' daily and monthly thresholds, in micro-dollars."""
+    from shared.alerts.threshold_alerts import thresholds_from_usd
+
+    settings = get_settings()
+    return thresholds_from_usd(settings.daily_cost_threshold_usd, settings.monthly_cost_threshold_usd)
+
+
+@lru_cache(maxsize=1)
+def campaign_dispatcher() -> CampaignDispatcher:
+    """The campaign route's use case over the container's services."""
+    from shared.campaigns.dispatch import CampaignDispatcher
+
+    return CampaignDispatcher(rollout_gate(), async_campaigns(), campaign_service(), fan_campaign_service())
+
+
+@lru_cache(maxsize=1)
+def workflow_reader() -> WorkflowReader:
+    """The status route's use case."""
+    from shared.campaigns.status import WorkflowReader
+
+    return WorkflowReader(workflow_store(), message_states())
 
 
 @lru_cache(maxsize=1)

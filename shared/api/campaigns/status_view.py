@@ -8,7 +8,10 @@ from shared.api.envelope import success
 from shared.api.schemas import WorkflowCost, WorkflowView
 from shared.campaigns.models import Workflow
 from shared.core.pricing import micros_to_usd
+from shared.sending.message_states import READ_BATCH
 from shared.sending.messages import FanMessageStatus
+
+MESSAGES_PAGE_MAX = READ_BATCH  # fan messages per status page: one BatchGetItem
 
 
 def workflow_response(

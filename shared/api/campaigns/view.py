@@ -1,16 +1,30 @@
-"""The sync campaign answer: the result, and how it was served in ``metrics`` and headers."""
+"""The campaign answer: the result, and how it was served in ``metrics`` and headers.
+
+``CampaignRequest`` is the route's request model, re-exported for the handler's signature.
+"""
 
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
 
+from shared.api.campaigns.async_view import accepted_response
 from shared.api.envelope import success
 from shared.api.schemas import CallCostView, CampaignMetrics, CampaignResult
 from shared.api.served_headers import routing_headers
 from shared.campaigns.fan_messages import FanCampaignRun
+from shared.campaigns.models import CampaignRequest, Workflow
 from shared.campaigns.service import CampaignRun
 from shared.core.pricing import micros_to_usd
 from shared.sending.messages import MessageCounts
+
+__all__ = ["CampaignRequest", "campaign_answer", "campaign_response"]
+
+
+def campaign_answer(outcome: Workflow | CampaignRun | FanCampaignRun) -> Response[dict]:
+    """What the dispatcher returned: a queued workflow (202) or a finished run (200)."""
+    if isinstance(outcome, Workflow):
+        return accepted_response(outcome)
+    return campaign_response(outcome, counts=outcome.counts if isinstance(outcome, FanCampaignRun) else None)
 
 
 def campaign_response(run: CampaignRun | FanCampaignRun, counts: MessageCounts | None = None) -> Response[dict]:

@@ -22,12 +22,20 @@ from shared.api.costs.views import _providers, _scope_view, _spend, _usd
 from shared.api.envelope import success
 from shared.core.pricing import MICROS_PER_USD
 from shared.forecast.model import MIN_HISTORY_DAYS, Forecast
-from shared.ledger.campaign_costs import CampaignCosts
+from shared.ledger.campaign_costs import CampaignCosts, CampaignSort, SortOrder, campaign_costs, sort_campaigns
 from shared.ledger.keys import Scope
-from shared.ledger.store import Counters
+from shared.ledger.store import CostStore, Counters
 
 if TYPE_CHECKING:
     from shared.alerts.forecast_warnings import MonthlyThreshold
+
+
+def ranked_campaign_costs_response(
+    store: CostStore, scope: Scope, start: date, end: date, sort_by: CampaignSort, order: SortOrder, limit: int
+) -> Response[dict]:
+    """Every campaign's costs over the window (one Query), ranked, and the first ``limit`` shown."""
+    ordered = sort_campaigns(campaign_costs(store, scope, start, end), sort_by, order)
+    return campaign_costs_response(ordered, scope, start, end, sort_by, order, limit)
 
 
 def campaign_costs_response(

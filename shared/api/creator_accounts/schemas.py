@@ -15,7 +15,7 @@ from shared.api.alerts.threshold_schemas import USER_ID
 from shared.api.schemas import envelope
 from shared.core.models import CamelModel
 from shared.creator_accounts.model import MAX_LINKED_USERS
-from shared.sending.ids import AccountId
+from shared.sending.ids import ACCOUNT_ID_PATTERN, AccountId
 
 UserId = Annotated[str, Field(pattern=USER_ID, description="A user id (the token's `sub`)")]
 
@@ -63,3 +63,11 @@ class CreatorAccountsView(CamelModel):
 
 CreatorAccountEnvelope = envelope("CreatorAccountEnvelope", CreatorAccountView)
 CreatorAccountsEnvelope = envelope("CreatorAccountsEnvelope", CreatorAccountsView)
+
+__all__ = [
+    "ACCOUNT_ID_PATTERN",
+    "USER_ID",
+    "CreatorAccountEnvelope",
+    "CreatorAccountsEnvelope",
+    "LinkUsersRequest",
+]

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from aws_lambda_powertools.event_handler import Response
 
-from shared.alerts.thresholds import GLOBAL_OWNER, SpendThreshold
+from shared.alerts.thresholds import GLOBAL_OWNER, ThresholdStore
 from shared.api.costs.schemas import TokenCounts
 from shared.api.envelope import success
 from shared.api.optimization.schemas import (
@@ -33,10 +33,10 @@ from shared.routing.overrides import RouteChange
 SETTINGS_BUDGET = "setting:MONTHLY_COST_THRESHOLD_USD"
 
 
-def monthly_budgets(settings_micros: int, stored: Iterable[SpendThreshold]) -> list[Budget]:
-    """The settings' monthly threshold and every stored global monthly threshold."""
+def monthly_budgets(settings_micros: int, thresholds: ThresholdStore) -> list[Budget]:
+    """The settings' monthly threshold and every stored global monthly threshold (one Query)."""
     budgets = [Budget(SETTINGS_BUDGET, settings_micros)]
-    for threshold in stored:
+    for threshold in thresholds.list_for(GLOBAL_OWNER):
         if threshold.owner_id == GLOBAL_OWNER and threshold.scope == "global" and threshold.period == "monthly":
             budgets.append(Budget(threshold.threshold_id, threshold.micros))
     return budgets
