@@ -9,6 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.alerts.threshold_alerts import thresholds_from_usd
+from shared.alerts.thresholds import shows_global_spend
 from shared.api.costs.schemas import CostStatsEnvelope
 from shared.api.costs.views import cost_scope, stats_response
 from shared.api.resolver import build_resolver, current_caller
@@ -37,10 +38,12 @@ def get_cost_stats(
     ] = None,
 ) -> Response[dict]:
     """Two Queries of pre-aggregated counters, whatever the number of calls recorded."""
-    scope = cost_scope(current_caller(app), user_id)
+    caller = current_caller(app)
+    scope = cost_scope(caller, user_id)
     settings = get_settings()
     thresholds = thresholds_from_usd(settings.daily_cost_threshold_usd, settings.monthly_cost_threshold_usd)
-    return stats_response(cost_ledger().stats(scope, utc_day(time.time())), scope, thresholds)
+    stats = cost_ledger().stats(scope, utc_day(time.time()))
+    return stats_response(stats, scope, thresholds, settings.configured_providers, shows_global_spend(caller))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

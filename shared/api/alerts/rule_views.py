@@ -32,7 +32,7 @@ from shared.api.page_tokens import decode_page_token, encode_page_token
 from shared.config.settings import Settings
 from shared.core.errors import AlertRuleNotFoundError, ForbiddenError, ThresholdNotFoundError
 from shared.core.identity import Caller
-from shared.core.pricing import micros_to_usd
+from shared.core.pricing import usd_amount
 from shared.core.time import iso_timestamp
 
 _HISTORY_SORT_KEY = re.compile(r"^\d{13}#[0-9a-f]{16}$")
@@ -152,9 +152,9 @@ def record_view(record: AlertRecord) -> AlertRecordView:
         channel=AlertChannelView(type=record.channel, topic_arn=record.topic_arn),
         status=record.status,
         period=record.period,
-        spent_usd=float(micros_to_usd(record.spent_micros)),
+        spent_usd=usd_amount(record.spent_micros),
         spent_micros=record.spent_micros,
-        threshold_usd=float(micros_to_usd(record.threshold_micros)),
+        threshold_usd=usd_amount(record.threshold_micros),
         threshold_micros=record.threshold_micros,
         subject=record.subject,
         at=iso_timestamp(record.at),

@@ -9,7 +9,7 @@ from shared.api.schemas import CallCostView, CampaignMetrics, CampaignResult
 from shared.api.served_headers import routing_headers
 from shared.campaigns.fan_messages import FanCampaignRun
 from shared.campaigns.service import CampaignRun
-from shared.core.pricing import micros_to_usd
+from shared.core.pricing import usd_amount
 from shared.sending.messages import MessageCounts
 
 
@@ -37,7 +37,7 @@ def campaign_response(run: CampaignRun | FanCampaignRun, counts: MessageCounts |
             tokens=cost.total_tokens,
             input_tokens=cost.input_tokens,
             output_tokens=cost.output_tokens,
-            cost=float(micros_to_usd(cost.micros)),
+            cost=usd_amount(cost.micros),
             cost_micros=cost.micros,
         ),
         attempts=len(outcome.attempts),
