@@ -9,7 +9,6 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.alerts.threshold_alerts import thresholds_from_usd
-from shared.alerts.thresholds import shows_global_spend
 from shared.api.costs.schemas import CostStatsEnvelope
 from shared.api.costs.views import cost_scope, stats_response
 from shared.api.resolver import build_resolver, current_caller
@@ -43,7 +42,7 @@ def get_cost_stats(
     settings = get_settings()
     thresholds = thresholds_from_usd(settings.daily_cost_threshold_usd, settings.monthly_cost_threshold_usd)
     stats = cost_ledger().stats(scope, utc_day(time.time()))
-    return stats_response(stats, scope, thresholds, settings.configured_providers, shows_global_spend(caller))
+    return stats_response(stats, scope, thresholds, settings.configured_providers, caller)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from shared.alerts.threshold_alerts import Threshold
+from shared.alerts.thresholds import shows_global_spend
 from shared.api.costs.schemas import (
     BreakdownGroup,
     CostBreakdownView,
@@ -64,9 +65,9 @@ def stats_response(
     scope: Scope,
     thresholds: Sequence[Threshold],
     providers: Sequence[str],
-    shows_global_spend: bool,
+    caller: Caller,
 ) -> Response[dict]:
-    """Today's and this month's spend with each threshold's progress (its spend hidden when not ``shows_global_spend``).
+    """Today's and this month's spend with each threshold's progress, its spend for those who may see it.
 
     ``providerBreakdown`` names every configured provider, so an idle one reads 0 rather than missing.
     """
@@ -89,7 +90,7 @@ def stats_response(
         ),
         requests=PeriodCounts(today=day.requests, month=month.requests),
         tokens=PeriodTokens(today=_tokens(day), month=_tokens(month)),
-        thresholds=[_threshold(t, spent[t.name] if shows_global_spend else None) for t in thresholds],
+        thresholds=[_threshold(t, spent[t.name] if shows_global_spend(caller) else None) for t in thresholds],
     )
     return success(view.model_dump(by_alias=True))
 
