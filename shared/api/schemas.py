@@ -138,23 +138,32 @@ class WorkflowView(Workflow):
 
 
 class CheckView(CamelModel):
-    """One dependency's health."""
+    """One dependency's health; the orchestrator's check also says what it found."""
 
     status: Literal["healthy", "degraded", "unhealthy", "not_configured"]
     latency_ms: float
     detail: str | None = None
+    routes: int | None = Field(default=None, description="orchestrator: routes served (hybrid, legacy, downgrade)")
+    circuits: dict[str, str] | None = Field(default=None, description="orchestrator: each circuit's state")
+    flags: Literal["readable", "unreadable"] | None = Field(default=None, description="orchestrator: the rollout gate")
+    unpriced: list[str] | None = Field(default=None, description="orchestrator: `route:provider:model` it would skip")
 
 
 class HealthView(BaseModel):
-    """The service's health and each check."""
+    """The service's health and each check, at the top level as the product documents show it.
 
+    ``success`` is false exactly when the status is unhealthy (the 503); there is no ``data`` wrapper.
+    """
+
+    model_config = ConfigDict(defer_build=True)
+
+    success: bool
     status: Literal["healthy", "degraded", "unhealthy"]
     checks: dict[str, CheckView]
 
 
 CampaignEnvelope = envelope("CampaignEnvelope", CampaignResult, CampaignMetrics)
 WorkflowEnvelope = envelope("WorkflowEnvelope", WorkflowView)
-HealthEnvelope = envelope("HealthEnvelope", HealthView)
 
 
 class FlagView(BaseModel):

@@ -151,11 +151,15 @@ def test_requests_without_a_valid_token_are_401(api):
 def test_health_reports_every_check_without_a_token(api):
     response = requests.get(f"{api.url}/api/health/hybrid-orchestrator", timeout=10)
     assert response.status_code == 200
-    data = response.json()["data"]
-    assert data["status"] == "healthy"
-    assert set(data["checks"]) == {"database", "cache", "queue", "azureProvider", "openaiProvider"}
-    for check in data["checks"].values():
+    report = response.json()
+    assert (report["success"], report["status"]) == (True, "healthy") and "data" not in report
+    checks = report["checks"]
+    assert set(checks) == {"database", "orchestrator", "cache", "queue", "azureProvider", "openaiProvider"}
+    for check in checks.values():
         assert check["status"] == "healthy" and check["latencyMs"] >= 0
+    orchestrator = checks["orchestrator"]
+    assert orchestrator["flags"] == "readable" and "unpriced" not in orchestrator
+    assert orchestrator["circuits"]["azure:planner-gpt-4o"] == "CLOSED" and orchestrator["routes"] >= 8
 
 
 def test_openapi_document_covers_every_route_with_its_errors_and_envelope(api):
