@@ -93,8 +93,8 @@ class CampaignResult(CamelModel):
     status: str
     content: str | None = None
     provider: str | None = None
-    model: str | None = Field(default=None, description="OpenAI model or Azure deployment that served")
-    priced_model: str | None = Field(default=None, description="Base model the call was priced as")
+    model: str | None = Field(default=None, description="The base model that served (what it was priced as)")
+    deployment: str | None = Field(default=None, description="What was called: the Azure deployment or OpenAI model")
     fallback_used: bool = False
     path: Literal["hybrid", "legacy"] = "hybrid"
     counts: MessageCounts | None = None
@@ -113,7 +113,7 @@ class CallCostView(CamelModel):
 class CampaignMetrics(CamelModel):
     """How the request was served."""
 
-    duration: float = Field(description="Milliseconds in the orchestrator")
+    duration: int = Field(description="Whole milliseconds in the orchestrator")
     cost: CallCostView
     attempts: int
     fallbacks: list[str]

@@ -26,13 +26,13 @@ def campaign_response(run: CampaignRun | FanCampaignRun, counts: MessageCounts |
         content=workflow.content,
         provider=workflow.provider,
         model=workflow.model,
-        priced_model=cost.priced_model,
+        deployment=workflow.deployment,
         fallback_used=run.fallback_used,
         path=workflow.path,
         counts=counts,
     )
     metrics = CampaignMetrics(
-        duration=round(run.duration_ms, 1),
+        duration=round(run.duration_ms),
         cost=CallCostView(
             tokens=cost.total_tokens,
             input_tokens=cost.input_tokens,
@@ -49,7 +49,7 @@ def campaign_response(run: CampaignRun | FanCampaignRun, counts: MessageCounts |
     )
     headers = {
         "X-Workflow-Id": workflow.workflow_id,
-        "X-Orchestrator-Provider": f"{workflow.provider}:{workflow.model}",
+        "X-Orchestrator-Provider": f"{workflow.provider}:{workflow.deployment}",
         **routing_headers(outcome, run.overhead_ms),
     }
     return success(
