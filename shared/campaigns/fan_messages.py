@@ -253,7 +253,13 @@ class FanCampaignService:
             latency_ms=round(outcome.provider_ms + outcome.waited_ms),
             budget_note=_budget_note(results),
         )
-        changes: dict[str, object] = {"status": "running", "steps": [step], "provider": provider, "model": model, "deployment": deployment}
+        changes: dict[str, object] = {
+            "status": "running",
+            "steps": [step],
+            "provider": provider,
+            "model": model,
+            "deployment": deployment,
+        }
         if not providers:
             reasons = ", ".join(f"{name} x{count}" for name, count in failures.items())
             refusal = _refused_by_budget(results)

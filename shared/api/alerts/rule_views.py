@@ -33,7 +33,7 @@ from shared.config.settings import Settings
 from shared.core.errors import AlertRuleNotFoundError, ForbiddenError, ThresholdNotFoundError
 from shared.core.identity import Caller
 from shared.core.pricing import usd_amount
-from shared.core.time import iso_timestamp
+from shared.core.time import iso_timestamp, whole_milliseconds
 
 _HISTORY_SORT_KEY = re.compile(r"^\d{13}#[0-9a-f]{16}$")
 
@@ -49,6 +49,7 @@ def create_rule(
     """A rule on a threshold the caller may reach (404 otherwise) with a channel this deployment allows."""
     threshold = _threshold(request.threshold_id, caller, request.user_id, thresholds)
     channel, topic_arn = _channel(request.channel, threshold.owner_id, settings)
+    now = whole_milliseconds(now)  # the store keeps whole ms: the answer must show the instant a read will
     rule = AlertRule(
         rule_id=new_rule_id(),
         threshold_id=threshold.threshold_id,
@@ -90,7 +91,7 @@ def update_rule(
         enabled,
         rule.created_by,
         rule.created_at,
-        now,
+        whole_milliseconds(now),
     )
     rules.put_rule(updated)
     return updated
