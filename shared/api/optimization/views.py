@@ -94,7 +94,7 @@ def plan_response(plan: OptimizationPlan) -> Response[dict]:
 def _recommendation(rec: Recommendation) -> RecommendationView:
     e = rec.evidence
     return RecommendationView(
-        id=rec.recommendation_id,
+        recommendation_id=rec.recommendation_id,
         kind=rec.kind,
         campaign_type=rec.campaign_type,
         summary=rec.summary,
@@ -116,7 +116,7 @@ def _recommendation(rec: Recommendation) -> RecommendationView:
 
 def _change(change: RouteChange) -> RouteChangeView:
     return RouteChangeView(
-        id=change.change_id,
+        change_id=change.change_id,
         kind=change.kind,
         campaign_type=change.campaign_type,
         before=_route(change.before),
