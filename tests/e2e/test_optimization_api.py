@@ -83,7 +83,11 @@ def test_apply_and_revert_change_the_next_campaigns_model(api, caption_on_gpt_4o
     change = applied.body["data"]["change"]
     reverted_id = None
     try:
-        assert (change["kind"], change["by"], change["recommendationId"]) == ("apply", "optimizer-admin", rec["recommendationId"])
+        assert (change["kind"], change["by"], change["recommendationId"]) == (
+            "apply",
+            "optimizer-admin",
+            rec["recommendationId"],
+        )
         assert (change["before"], change["after"]) == (rec["currentRoute"], rec["proposedRoute"])
         time.sleep(applied.body["data"]["effectiveWithinS"])
         assert caption(api, user)["data"]["model"] == "gpt-4o-mini"
@@ -104,7 +108,10 @@ def test_apply_and_revert_change_the_next_campaigns_model(api, caption_on_gpt_4o
             admin(api, "POST", APPLY, {"action": "revert", "changeId": change["changeId"]})
 
     log = admin(api, "GET", "/api/v2/costs/optimization").body["data"]["recentChanges"]
-    assert [(c["changeId"], c["kind"]) for c in log[:2]] == [(undo["changeId"], "revert"), (change["changeId"], "apply")]
+    assert [(c["changeId"], c["kind"]) for c in log[:2]] == [
+        (undo["changeId"], "revert"),
+        (change["changeId"], "apply"),
+    ]
     twice = admin(api, "POST", APPLY, {"action": "revert", "changeId": change["changeId"]})
     assert (twice.status, twice.body["error"]["code"]) == (409, "ROUTING_CONFLICT")
 
