@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -55,6 +55,11 @@ def parse_fault(spec: Any) -> GatewayFault:
     if not isinstance(delay, int) or not 0 <= delay <= 60_000:
         raise ValueError("delayMs: 0..60000")
     return GatewayFault(status, count, recipient, delay)
+
+
+def fault_view(fault: GatewayFault) -> dict[str, Any]:
+    """A pending fault as the control echoes it: the same camelCase fields it is posted with."""
+    return {"status": fault.status, "count": fault.count, "recipientId": fault.recipient_id, "delayMs": fault.delay_ms}
 
 
 class GatewaySimulator:
@@ -109,7 +114,7 @@ class GatewaySimulator:
     def faults(self) -> list[dict[str, Any]]:
         """Pending faults."""
         with self._lock:
-            return [asdict(f) for f in self._faults]
+            return [fault_view(f) for f in self._faults]
 
     def clear_faults(self) -> None:
         """Drop every pending fault."""

@@ -14,7 +14,7 @@ from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
 from shared.core.time import utc_day
-from shared.wiring.container import cost_ledger, default_thresholds
+from shared.wiring.container import cost_ledger, default_thresholds, get_settings
 
 app = build_resolver()
 
@@ -36,8 +36,10 @@ def get_cost_stats(
     ] = None,
 ) -> Response[dict]:
     """Two Queries of pre-aggregated counters, whatever the number of calls recorded."""
-    scope = cost_scope(current_caller(app), user_id)
-    return stats_response(cost_ledger().stats(scope, utc_day(time.time())), scope, default_thresholds())
+    caller = current_caller(app)
+    scope = cost_scope(caller, user_id)
+    stats = cost_ledger().stats(scope, utc_day(time.time()))
+    return stats_response(stats, scope, default_thresholds(), get_settings().configured_providers, caller)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

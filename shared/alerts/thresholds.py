@@ -28,6 +28,7 @@ from typing import Any, Literal, Protocol
 
 from shared.core.dynamo import deserialize_item, serialize_item
 from shared.core.errors import LimitReachedError
+from shared.core.identity import Caller
 from shared.ledger.keys import EVERYONE, Key, Scope, counter_key, day_period, month_period
 from shared.ledger.store import CostStoreError, DynamoCostStore, run_transaction
 
@@ -42,6 +43,11 @@ OWNER_SK = "OWNER"  # the owner's marker, beside their thresholds (no threshold 
 HARD_CAP_ACTIONS = ("block", "downgrade")
 _CREATE_RETRIES = 6  # concurrent creates of one owner contend for their marker; a cancelled one is redone
 _MAX_CACHED_OWNERS = 1024  # owners whose thresholds a container remembers (the oldest is forgotten first)
+
+
+def shows_global_spend(caller: Caller) -> bool:
+    """A global threshold watches everyone's spend, so its spend is shown to admins only, on every route."""
+    return caller.is_admin
 
 
 @dataclass(frozen=True)

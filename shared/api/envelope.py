@@ -47,6 +47,11 @@ def _json(status: int, body: dict, headers: dict | None) -> Response[dict]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers or {})
 
 
+def unwrapped(body: dict, status: int = 200) -> Response[dict]:
+    """A JSON answer outside the envelope, for the one route whose shape the product documents fix (health)."""
+    return _json(status, body, None)
+
+
 def no_content() -> Response[str]:
     """204: done, nothing to say (no envelope: a 204 has no body)."""
     return Response(status_code=204, body="")

@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 
 from shared.api.auth import caller_from_claims
 from shared.api.envelope import failure
+from shared.api.json_body import api_json
 from shared.api.schemas import API_TITLE, API_VERSION, SECURITY_SCHEMES
 from shared.api.served_headers import routing_headers
 from shared.core.errors import (
@@ -67,8 +68,8 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
 
 
 def build_resolver() -> APIGatewayHttpResolver:
-    """A resolver with request validation on and every error answered in the envelope."""
-    app = APIGatewayHttpResolver(enable_validation=True)
+    """A resolver with request validation on, numbers in fixed notation, and every error answered in the envelope."""
+    app = APIGatewayHttpResolver(enable_validation=True, serializer=api_json)
     app._request_validation_middleware = CallerFirstJsonValidation()  # see the class: no public hook for this
     app.configure_openapi(title=API_TITLE, version=API_VERSION, security_schemes=SECURITY_SCHEMES)
 

@@ -109,8 +109,8 @@ class CampaignResult(CamelModel):
     status: str
     content: str | None = None
     provider: str | None = None
-    model: str | None = Field(default=None, description="OpenAI model or Azure deployment that served")
-    priced_model: str | None = Field(default=None, description="Base model the call was priced as")
+    model: str | None = Field(default=None, description="The base model that served (what it was priced as)")
+    deployment: str | None = Field(default=None, description="What was called: the Azure deployment or OpenAI model")
     fallback_used: bool = False
     path: Literal["hybrid", "legacy"] = "hybrid"
     counts: MessageCounts | None = None
@@ -129,7 +129,7 @@ class CallCostView(CamelModel):
 class CampaignMetrics(CamelModel):
     """How the request was served."""
 
-    duration: float = Field(description="Milliseconds in the orchestrator")
+    duration: int = Field(description="Whole milliseconds in the orchestrator")
     cost: CallCostView
     attempts: int
     fallbacks: list[str]
@@ -161,23 +161,32 @@ class WorkflowView(Workflow):
 
 
 class CheckView(CamelModel):
-    """One dependency's health."""
+    """One dependency's health; the orchestrator's check also says what it found."""
 
     status: Literal["healthy", "degraded", "unhealthy", "not_configured"]
     latency_ms: float
     detail: str | None = None
+    routes: int | None = Field(default=None, description="orchestrator: routes served (hybrid, legacy, downgrade)")
+    circuits: dict[str, str] | None = Field(default=None, description="orchestrator: each circuit's state")
+    flags: Literal["readable", "unreadable"] | None = Field(default=None, description="orchestrator: the rollout gate")
+    unpriced: list[str] | None = Field(default=None, description="orchestrator: `route:provider:model` it would skip")
 
 
 class HealthView(BaseModel):
-    """The service's health and each check."""
+    """The service's health and each check, at the top level as the product documents show it.
 
+    ``success`` is false exactly when the status is unhealthy (the 503); there is no ``data`` wrapper.
+    """
+
+    model_config = ConfigDict(defer_build=True)
+
+    success: bool
     status: Literal["healthy", "degraded", "unhealthy"]
     checks: dict[str, CheckView]
 
 
 CampaignEnvelope = envelope("CampaignEnvelope", CampaignResult, CampaignMetrics)
 WorkflowEnvelope = envelope("WorkflowEnvelope", WorkflowView)
-HealthEnvelope = envelope("HealthEnvelope", HealthView)
 
 
 class FlagView(BaseModel):

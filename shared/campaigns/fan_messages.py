@@ -244,20 +244,26 @@ class FanCampaignService:
         ``providers`` in the run says how many messages each (provider, model) wrote."""
         failures = Counter(type(r.error).__name__ for r in results if r.error is not None)
         main = max(providers, key=lambda key: providers[key]) if providers else None
-        provider, model = main.split(":")[:2] if main else (None, None)
+        provider, deployment, model = main.split(":", 2) if main else (None, None, None)
         step = WorkflowStep(
             name="generate_messages",
             status="completed" if providers else "failed",
             provider=provider,
             model=model,
-            priced_model=cost.priced_model or None,
+            deployment=deployment,
             fallback_reasons=sorted(set(outcome.fallback_reasons)),
             tokens=TokenUsage(input=cost.input_tokens, output=cost.output_tokens, total=cost.total_tokens),
             cost_micros=cost.micros,
             latency_ms=round(outcome.provider_ms + outcome.waited_ms),
             budget_note=_budget_note(results),
         )
-        changes: dict[str, object] = {"status": "running", "steps": [step], "provider": provider, "model": model}
+        changes: dict[str, object] = {
+            "status": "running",
+            "steps": [step],
+            "provider": provider,
+            "model": model,
+            "deployment": deployment,
+        }
         changes["recipient_ids"] = [r.recipient_id for r in results]
         if not providers:
             reasons = ", ".join(f"{name} x{count}" for name, count in failures.items())

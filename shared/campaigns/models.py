@@ -83,11 +83,15 @@ class CampaignRequest(BaseModel):
         return self
 
 
+MODEL_DESCRIPTION = "The base model the call was priced as (an Azure deployment's mapped model)"
+DEPLOYMENT_DESCRIPTION = "What was called: the Azure deployment, or the OpenAI model"
+
+
 class AttemptRecord(CamelModel):
-    """One provider attempt, as stored on a workflow step."""
+    """One provider attempt, as stored on a workflow step (the candidate tried: it may have no price)."""
 
     provider: str
-    model: str
+    deployment: str = Field(description=DEPLOYMENT_DESCRIPTION)
     status: str
     latency_ms: int
     http_status: int | None = None
@@ -108,8 +112,8 @@ class WorkflowStep(CamelModel):
     name: str
     status: Literal["completed", "failed"]
     provider: str | None = None
-    model: str | None = None
-    priced_model: str | None = None
+    model: str | None = Field(default=None, description=MODEL_DESCRIPTION)
+    deployment: str | None = Field(default=None, description=DEPLOYMENT_DESCRIPTION)
     attempts: list[AttemptRecord] = Field(default_factory=list)
     fallback_reasons: list[str] = Field(default_factory=list)
     tokens: TokenUsage = Field(default_factory=TokenUsage)
@@ -143,7 +147,8 @@ class Workflow(CamelModel):
     steps: list[WorkflowStep] = Field(default_factory=list)
     content: str | None = None
     provider: str | None = None
-    model: str | None = None
+    model: str | None = Field(default=None, description=MODEL_DESCRIPTION)
+    deployment: str | None = Field(default=None, description=DEPLOYMENT_DESCRIPTION)
     error: WorkflowError | None = None
     counts: MessageCounts = Field(default_factory=MessageCounts)
     messages_total: int = 0

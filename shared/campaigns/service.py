@@ -137,7 +137,8 @@ class CampaignService:
             steps=[step],
             content=completion.content,
             provider=routed.provider,
-            model=routed.model,
+            model=routed.priced_model,
+            deployment=routed.model,
         )
         self.record_costs(workflow, "generate", routed.outcome)
         self.settle(admission, workflow, "generate", routed.outcome)
@@ -218,12 +219,12 @@ def _step(
         name=name,
         status=status,
         provider=routed.provider if routed else None,
-        model=routed.model if routed else None,
-        priced_model=routed.priced_model if routed else None,
+        model=routed.priced_model if routed else None,
+        deployment=routed.model if routed else None,
         attempts=[
             AttemptRecord(
                 provider=attempt.provider,
-                model=attempt.model,
+                deployment=attempt.model,
                 status=attempt.status,
                 latency_ms=round(attempt.latency_ms),
                 http_status=attempt.http_status,

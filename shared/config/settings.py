@@ -194,6 +194,11 @@ class Settings(BaseSettings):
         unique = {c.circuit_name: c for route in self.routing_table.values() for c in route if c.provider == provider}
         return list(unique.values())
 
+    @property
+    def configured_providers(self) -> list[str]:
+        """Every provider some route uses, in name order."""
+        return sorted({c.provider for route in self.routing_table.values() for c in route})
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

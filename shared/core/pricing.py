@@ -56,6 +56,11 @@ def micros_to_usd(micros: int) -> Decimal:
     return Decimal(micros) / MICROS_PER_USD
 
 
+def usd_amount(micros: int) -> float:
+    """A micro-dollar figure as the USD number answers carry (the API writes it without exponent)."""
+    return float(micros_to_usd(micros))
+
+
 class PriceTable:
     """Prices by (provider, base model), plus the explicit Azure deployment → base model map."""
 

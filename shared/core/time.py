@@ -10,6 +10,11 @@ def iso_timestamp(epoch_s: float) -> str:
     return datetime.fromtimestamp(epoch_s, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def whole_milliseconds(epoch_s: float) -> float:
+    """An instant rounded to the millisecond, as stores that keep ``…AtMs`` hold it: echo and read agree."""
+    return round(epoch_s * 1000) / 1000
+
+
 def utc_day(epoch_s: float) -> date:
     """The UTC calendar day of an instant: days and months roll over at midnight UTC."""
     return datetime.fromtimestamp(epoch_s, tz=UTC).date()

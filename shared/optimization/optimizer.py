@@ -254,9 +254,11 @@ def _fallback_order(
     saving = at_first - at_second
     share = round(100 * total.fallbacks / total.requests)
     effect = f"saves {_usd_text(saving)}/month" if saving >= 0 else f"costs {_usd_text(-saving)}/month more"
+    # The ledger counts fallbacks, not their causes (timeouts, 5xx, 429s), so the advice names none:
+    # raising a timeout helps only timeouts, and would be wrong for a provider answering 500s.
     summary = (
-        f"{campaign_type}: {share} % of calls served by the fallback: raise {first.circuit_name}'s timeout "
-        f"or swap the order (swapping {effect} at this volume)"
+        f"{campaign_type}: {share} % of calls served by the fallback, {first.circuit_name} failing: swap the order "
+        f"(swapping {effect} at this volume), or fix what its workflows' fallback reasons name"
     )
     evidence = Evidence(total.requests, total.fallbacks, total.tokens_in, total.tokens_out, total.micros, window)
     proposed = (second, first, *route[2:])

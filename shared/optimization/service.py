@@ -21,7 +21,7 @@ from shared.core.errors import (
     StaleRecommendationError,
 )
 from shared.core.observability import logger
-from shared.core.pricing import PriceTable, UnpricedModelError
+from shared.core.pricing import PriceTable
 from shared.ledger.store import CostStore
 from shared.optimization.optimizer import (
     Budget,
@@ -35,7 +35,7 @@ from shared.optimization.optimizer import (
     recommend,
     window_spend,
 )
-from shared.routing.candidates import RouteCandidate
+from shared.routing.candidates import RouteCandidate, unpriced_candidates
 from shared.routing.overrides import (
     ChangeKind,
     Route,
@@ -191,11 +191,10 @@ class CostOptimizer:
             raise RoutingConflictError(f"{campaign_type} is not a configured campaign type.")
         if not route:
             raise RoutingConflictError(f"The route for {campaign_type} would have no candidates.")
-        for candidate in route:
-            try:
-                self._prices.priced_model(candidate.provider, candidate.model)
-            except UnpricedModelError as exc:
-                raise RoutingConflictError(f"{candidate.circuit_name} is not routable now: {exc}") from exc
+        unpriced = unpriced_candidates({campaign_type: route}, self._prices)
+        if unpriced:
+            name, error = unpriced[0].candidate.circuit_name, unpriced[0].error
+            raise RoutingConflictError(f"{name} is not routable now: {error}") from error
 
     def _unknown_or_stale(self, recommendation_id: str, traffic: Traffic, window: Window) -> Exception:
         """409 when the id was real (applied already, or made for the configured routes), else 404."""

@@ -6,9 +6,13 @@ The defaults live here, beside the type they are made of; configuration may repl
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
+
+from shared.core.pricing import PriceTable, UnpricedModelError
 
 ProviderName = Literal["azure", "openai"]
 CampaignType = Literal["content_planning", "message_generation", "fan_messages", "caption"]
@@ -51,3 +55,26 @@ DEFAULT_AZURE_DEPLOYMENTS: dict[str, str] = {
     "planner-gpt-4o": "gpt-4o",
     "chat-gpt-4o-mini": "gpt-4o-mini",
 }
+
+
+@dataclass(frozen=True)
+class UnpricedCandidate:
+    """A candidate the router would skip: no price for its model, or an Azure deployment mapped to none."""
+
+    route: str
+    candidate: RouteCandidate
+    error: UnpricedModelError
+
+
+def unpriced_candidates(
+    routing_table: Mapping[str, Sequence[RouteCandidate]], prices: PriceTable
+) -> list[UnpricedCandidate]:
+    """Every candidate of the table the price table cannot price, route by route (empty when all are routable)."""
+    unpriced = []
+    for route, candidates in routing_table.items():
+        for candidate in candidates:
+            try:
+                prices.priced_model(candidate.provider, candidate.model)
+            except UnpricedModelError as exc:
+                unpriced.append(UnpricedCandidate(route, candidate, exc))
+    return unpriced

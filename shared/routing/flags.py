@@ -59,6 +59,22 @@ class JsonFileStore(StoreProvider):
         return self.get_raw_configuration
 
 
+class DocumentStore(StoreProvider):
+    """A flag document already in memory."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self._document = document
+
+    @property
+    def get_raw_configuration(self) -> dict[str, Any]:
+        """The whole document."""
+        return self._document
+
+    def get_configuration(self) -> dict[str, Any]:
+        """The flags (this store keeps no envelope around them)."""
+        return self._document
+
+
 @dataclass(frozen=True)
 class PathDecision:
     """Which path a request takes, and why (logged and shown to admins)."""
@@ -83,14 +99,35 @@ class RolloutGate:
         """Legacy when any switch is off or the user is outside the rollout; a broken store fails safe to legacy."""
         if not self._enabled_by_environment:
             return PathDecision("legacy", "HYBRID_ORCHESTRATOR_ENABLED is false")
-        context = self.context_for(user_id)
         try:
-            if not self._flags.evaluate(name=KILL_SWITCH, context=context, default=True):
-                return PathDecision("legacy", f"{KILL_SWITCH} is off")
-            in_rollout = self._flags.evaluate(name=ROLLOUT, context=context, default=False)
+            return self._evaluate(user_id)
         except ConfigurationStoreError:
             return PathDecision("legacy", "flag store unavailable")
-        return PathDecision("hybrid", "in rollout") if in_rollout else PathDecision("legacy", "outside rollout")
+
+    def probe(self, user_id: str = "health-check") -> PathDecision:
+        """The same evaluation, raising when the flag store cannot be read (the health check's question)."""
+        return self._evaluate(user_id)
+
+    def _evaluate(self, user_id: str) -> PathDecision:
+        context = self.context_for(user_id)
+        if not self._flags.evaluate(name=KILL_SWITCH, context=context, default=True):
+            return PathDecision("legacy", f"{KILL_SWITCH} is off")
+        if self._flags.evaluate(name=ROLLOUT, context=context, default=False):
+            return PathDecision("hybrid", "in rollout")
+        return PathDecision("legacy", "deny-listed" if self._denied(context) else "outside rollout")
+
+    def _denied(self, context: dict[str, Any]) -> bool:
+        """Whether a rule sending users to legacy matched, rather than no rule (the rollout's default).
+
+        The rules engine says only the value, so it evaluates the rollout's ``when_match: false`` rules
+        alone, over a default of true: false then means one of them matched.
+        """
+        spec = self._flags.get_configuration().get(ROLLOUT, {})
+        refusing = {name: rule for name, rule in spec.get("rules", {}).items() if rule.get("when_match") is False}
+        if not refusing:
+            return False
+        document = {ROLLOUT: {"default": True, "rules": refusing}}
+        return not FeatureFlags(store=DocumentStore(document)).evaluate(name=ROLLOUT, context=context, default=True)
 
     def describe(self, user_id: str) -> list[dict[str, Any]]:
         """Every flag with its rules and its value for this user (the admin view)."""

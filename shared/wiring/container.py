@@ -6,14 +6,23 @@ need ``openai`` import it inside, so a handler that never routes never pays for 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from shared.campaigns.workflows import DynamoWorkflowStore
 from shared.config.settings import get_settings
 from shared.core.observability import logger
-from shared.core.pricing import MICROS_PER_USD, PriceTable, UnpricedModelError
-from shared.health.checks import CheckStatus, HealthCheck, NotConfiguredError, Probe, circuits_status
+from shared.core.pricing import MICROS_PER_USD, PriceTable
+from shared.health.checks import (
+    CheckStatus,
+    HealthCheck,
+    NotConfiguredError,
+    Probe,
+    circuits_status,
+    orchestrator_probe,
+)
+from shared.routing.candidates import RouteCandidate, unpriced_candidates
 from shared.routing.paths import with_legacy_routes
 from shared.sending.message_states import DynamoMessageStates
 
@@ -29,10 +38,10 @@ if TYPE_CHECKING:
     from shared.budgets.guard import BudgetGuard
     from shared.campaigns.async_jobs import AsyncCampaigns
     from shared.campaigns.cost_tracker import CostTracker
-    from shared.campaigns.dispatch import CampaignDispatcher
     from shared.campaigns.fan_messages import FanCampaignService
     from shared.campaigns.service import CampaignService
-    from shared.campaigns.status import WorkflowReader
+    from shared.campaigns.service.dispatch import CampaignDispatcher
+    from shared.campaigns.service.status import WorkflowReader
     from shared.core.once import PowertoolsOnce
     from shared.core.queues import SqsQueue
     from shared.creator_accounts import CreatorAccountService
@@ -126,24 +135,29 @@ def provider_key(secret_name: str, plain_key: str) -> str:
     return str(get_secret(secret_name, max_age=get_settings().secret_cache_s))
 
 
+def served_routing_table() -> dict[str, list[RouteCandidate]]:
+    """Every route the router serves: the configured ones, their legacy twins and the budget downgrade."""
+    from shared.budgets.guard import with_downgrade_route
+
+    settings = get_settings()
+    return with_downgrade_route(
+        with_legacy_routes(settings.routing_table, settings.legacy_provider), settings.budget_downgrade_candidates
+    )
+
+
 @lru_cache(maxsize=1)
 def provider_router() -> ProviderRouter:
     """The router over both providers; unpriced candidates are reported loudly at cold start."""
-    from shared.budgets.guard import with_downgrade_route
     from shared.routing.clients import build_azure_provider, build_openai_provider
     from shared.routing.router import ProviderRouter, RetryPolicy
 
     settings = get_settings()
     prices = price_table()
-    routing_table = with_downgrade_route(
-        with_legacy_routes(settings.routing_table, settings.legacy_provider), settings.budget_downgrade_candidates
-    )
-    for campaign_type, candidates in routing_table.items():
-        for candidate in candidates:
-            try:
-                prices.priced_model(candidate.provider, candidate.model)
-            except UnpricedModelError as exc:
-                logger.error("unpriced routing candidate", extra={"campaign_type": campaign_type, "error": str(exc)})
+    routing_table = served_routing_table()
+    for unpriced in unpriced_candidates(routing_table, prices):
+        logger.error(
+            "unpriced routing candidate", extra={"campaign_type": unpriced.route, "error": str(unpriced.error)}
+        )
     providers = {
         "openai": build_openai_provider(
             provider_key(settings.openai_api_key_secret_name, settings.openai_api_key.get_secret_value()),
@@ -244,7 +258,7 @@ def default_thresholds() -> tuple[Threshold, Threshold]:
 @lru_cache(maxsize=1)
 def campaign_dispatcher() -> CampaignDispatcher:
     """The campaign route's use case over the container's services."""
-    from shared.campaigns.dispatch import CampaignDispatcher
+    from shared.campaigns.service.dispatch import CampaignDispatcher
 
     return CampaignDispatcher(rollout_gate(), async_campaigns(), campaign_service(), fan_campaign_service())
 
@@ -252,7 +266,7 @@ def campaign_dispatcher() -> CampaignDispatcher:
 @lru_cache(maxsize=1)
 def workflow_reader() -> WorkflowReader:
     """The status route's use case."""
-    from shared.campaigns.status import WorkflowReader
+    from shared.campaigns.service.status import WorkflowReader
 
     return WorkflowReader(workflow_store(), message_states())
 
@@ -540,19 +554,27 @@ def health_probes() -> dict[str, Probe]:
         def probe() -> CheckStatus:
             if name == "azure" and not settings.azure_openai_endpoint:
                 raise NotConfiguredError("AZURE_OPENAI_ENDPOINT is not set")
-            store = circuit_store()
-            states = []
-            for candidate in settings.candidates_of(name):
-                store.configure(config=circuit_config(), circuit_name=candidate.circuit_name)
-                states.append(str(store.get_state(candidate.circuit_name).state))
-            return circuits_status(states)
+            return circuits_status(list(circuit_states(settings.candidates_of(name)).values()))
 
         return probe
 
     return {
         "database": database,
+        "orchestrator": orchestrator_probe(
+            served_routing_table(), price_table, circuit_states, lambda: rollout_gate().probe()
+        ),
         "cache": cache,
         "queue": queue,
         "azureProvider": provider("azure"),
         "openaiProvider": provider("openai"),
     }
+
+
+def circuit_states(candidates: Sequence[RouteCandidate]) -> dict[str, str]:
+    """Each candidate's circuit state (``CLOSED``, ``HALF_OPEN``, ``OPEN``) as every container sees it."""
+    store = circuit_store()
+    states = {}
+    for candidate in candidates:
+        store.configure(config=circuit_config(), circuit_name=candidate.circuit_name)
+        states[candidate.circuit_name] = str(store.get_state(candidate.circuit_name).state)
+    return states

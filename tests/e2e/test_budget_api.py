@@ -43,7 +43,7 @@ def test_a_downgrade_cap_runs_content_planning_on_the_cheaper_model_and_says_why
     reply = call(api, "/api/v2/campaigns/hybrid", user, body=PLANNING)
     assert reply.status_code == 200, reply.text
     data = reply.json()["data"]
-    assert (data["provider"], data["model"], data["pricedModel"]) == ("openai", "gpt-4o-mini", "gpt-4o-mini")
+    assert (data["provider"], data["model"], data["deployment"]) == ("openai", "gpt-4o-mini", "gpt-4o-mini")
     (step,) = call(api, "/api/v2/campaigns/status", user, workflowId=data["workflowId"]).json()["data"]["steps"]
     assert step["budgetNote"].startswith("budget downgrade") and step["model"] == "gpt-4o-mini"
     spent = call(api, "/api/v2/costs/stats", user).json()["data"]["monthTotalMicros"]

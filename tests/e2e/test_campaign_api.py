@@ -42,10 +42,10 @@ def test_sync_campaign_returns_content_provider_cost_and_how_it_was_served(api):
     data, metrics = body["data"], body["metrics"]
     assert body["success"] is True
     assert data["status"] == "completed"
-    assert (data["provider"], data["model"], data["pricedModel"]) == ("azure", "planner-gpt-4o", "gpt-4o")
+    assert (data["provider"], data["model"], data["deployment"]) == ("azure", "gpt-4o", "planner-gpt-4o")
     assert data["content"] and data["fallbackUsed"] is False
     assert data["workflowId"].startswith("wf_")
-    assert metrics["duration"] > 0
+    assert isinstance(metrics["duration"], int) and metrics["duration"] >= 0
     assert metrics["cost"]["tokens"] == metrics["cost"]["inputTokens"] + metrics["cost"]["outputTokens"] > 0
     # gpt-4o on Azure: $2.75 / $11.00 per million tokens, rounded once to a whole micro-dollar.
     expected = round(metrics["cost"]["inputTokens"] * 2.75 + metrics["cost"]["outputTokens"] * 11.0)
@@ -55,6 +55,14 @@ def test_sync_campaign_returns_content_provider_cost_and_how_it_was_served(api):
     assert response.headers["X-Orchestrator-Attempts"] == "1"
     assert float(response.headers["X-Orchestrator-Overhead-Ms"]) >= 0
     assert response.headers["X-Workflow-Id"] == data["workflowId"]
+    stored = get_status(api, data["workflowId"]).json()["data"]
+    assert (stored["model"], stored["deployment"]) == ("gpt-4o", "planner-gpt-4o")
+    (step,) = stored["steps"]
+    assert (step["model"], step["deployment"], step["attempts"][0]["deployment"]) == (
+        "gpt-4o",
+        "planner-gpt-4o",
+        "planner-gpt-4o",
+    )
 
 
 def test_status_is_visible_to_its_owner_and_admins_only(api):
@@ -151,11 +159,15 @@ def test_requests_without_a_valid_token_are_401(api):
 def test_health_reports_every_check_without_a_token(api):
     response = requests.get(f"{api.url}/api/health/hybrid-orchestrator", timeout=10)
     assert response.status_code == 200
-    data = response.json()["data"]
-    assert data["status"] == "healthy"
-    assert set(data["checks"]) == {"database", "cache", "queue", "azureProvider", "openaiProvider"}
-    for check in data["checks"].values():
+    report = response.json()
+    assert (report["success"], report["status"]) == (True, "healthy") and "data" not in report
+    checks = report["checks"]
+    assert set(checks) == {"database", "orchestrator", "cache", "queue", "azureProvider", "openaiProvider"}
+    for check in checks.values():
         assert check["status"] == "healthy" and check["latencyMs"] >= 0
+    orchestrator = checks["orchestrator"]
+    assert orchestrator["flags"] == "readable" and "unpriced" not in orchestrator
+    assert orchestrator["circuits"]["azure:planner-gpt-4o"] == "CLOSED" and orchestrator["routes"] >= 8
 
 
 def test_openapi_document_covers_every_route_with_its_errors_and_envelope(api):

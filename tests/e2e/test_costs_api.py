@@ -51,11 +51,16 @@ def test_stats_show_the_callers_campaigns_to_the_micro_dollar(api, spender):
     assert data["todayTotalMicros"] == data["monthTotalMicros"] == sum(costs.values())
     assert data["todayTotal"] == sum(costs.values()) / 1_000_000
     assert data["requests"] == {"today": 3, "month": 3}
-    assert {p["provider"] for p in data["providerBreakdown"]["today"]} == {"azure", "openai"}
+    assert {p["provider"] for p in data["byProvider"]["today"]} == {"azure", "openai"}
+    by_provider = {p["provider"]: p["cost"] for p in data["byProvider"]["today"]}
+    assert data["providerBreakdown"] == by_provider and all(usd > 0 for usd in by_provider.values())
     assert data["tokens"]["today"]["total"] == data["tokens"]["today"]["input"] + data["tokens"]["today"]["output"] > 0
     daily, monthly = data["thresholds"]
     assert (daily["period"], daily["amountUsd"], monthly["period"]) == ("daily", 50.0, "monthly")
-    assert daily["spentMicros"] == sum(costs.values()) and daily["percent"] >= 0
+    # A global threshold's spend is for admins, here as on /costs/thresholds.
+    assert (daily["spentUsd"], daily["spentMicros"], daily["percent"], daily["crossed"]) == (None, None, None, None)
+    as_admin = call(api, "/api/v2/costs/stats", "ops", admin=True, userId=user).json()["data"]
+    assert as_admin["thresholds"][0]["spentMicros"] == sum(costs.values()) and as_admin["thresholds"][0]["percent"] >= 0
 
 
 def test_breakdown_by_campaign_lists_each_workflow_with_its_reported_cost(api, spender):

@@ -73,39 +73,46 @@ def test_apply_and_revert_change_the_next_campaigns_model(api, caption_on_gpt_4o
 
     plan = admin(api, "GET", "/api/v2/costs/optimize")
     assert plan.status == 200, plan.body
-    assert rec["id"] in [step["id"] for step in plan.body["data"]["steps"]]
+    assert rec["recommendationId"] in [step["recommendationId"] for step in plan.body["data"]["steps"]]
     spend = plan.body["data"]["projectedMonthSpend"]
     assert spend["afterAllMicros"] <= spend["beforeMicros"] - expected
     assert plan.body["data"]["budgets"][0]["source"] == "setting:MONTHLY_COST_THRESHOLD_USD"
 
-    applied = admin(api, "POST", APPLY, {"recommendationId": rec["id"]})
+    applied = admin(api, "POST", APPLY, {"recommendationId": rec["recommendationId"]})
     assert applied.status == 200, applied.body
     change = applied.body["data"]["change"]
     reverted_id = None
     try:
-        assert (change["kind"], change["by"], change["recommendationId"]) == ("apply", "optimizer-admin", rec["id"])
+        assert (change["kind"], change["by"], change["recommendationId"]) == (
+            "apply",
+            "optimizer-admin",
+            rec["recommendationId"],
+        )
         assert (change["before"], change["after"]) == (rec["currentRoute"], rec["proposedRoute"])
         time.sleep(applied.body["data"]["effectiveWithinS"])
         assert caption(api, user)["data"]["model"] == "gpt-4o-mini"
 
-        again = admin(api, "POST", APPLY, {"recommendationId": rec["id"]})
+        again = admin(api, "POST", APPLY, {"recommendationId": rec["recommendationId"]})
         assert (again.status, again.body["error"]["code"]) == (409, "RECOMMENDATION_NOT_CURRENT")
 
-        reverted = admin(api, "POST", APPLY, {"action": "revert", "changeId": change["id"]}, user="second-admin")
+        reverted = admin(api, "POST", APPLY, {"action": "revert", "changeId": change["changeId"]}, user="second-admin")
         assert reverted.status == 200, reverted.body
-        reverted_id = change["id"]
+        reverted_id = change["changeId"]
         undo = reverted.body["data"]["change"]
-        assert (undo["kind"], undo["reverts"], undo["by"]) == ("revert", change["id"], "second-admin")
+        assert (undo["kind"], undo["reverts"], undo["by"]) == ("revert", change["changeId"], "second-admin")
         assert (undo["before"], undo["after"]) == (change["after"], change["before"])
         time.sleep(reverted.body["data"]["effectiveWithinS"])
         assert caption(api, user)["data"]["model"] == "gpt-4o"
     finally:
         if reverted_id is None:
-            admin(api, "POST", APPLY, {"action": "revert", "changeId": change["id"]})
+            admin(api, "POST", APPLY, {"action": "revert", "changeId": change["changeId"]})
 
     log = admin(api, "GET", "/api/v2/costs/optimization").body["data"]["recentChanges"]
-    assert [(c["id"], c["kind"]) for c in log[:2]] == [(undo["id"], "revert"), (change["id"], "apply")]
-    twice = admin(api, "POST", APPLY, {"action": "revert", "changeId": change["id"]})
+    assert [(c["changeId"], c["kind"]) for c in log[:2]] == [
+        (undo["changeId"], "revert"),
+        (change["changeId"], "apply"),
+    ]
+    twice = admin(api, "POST", APPLY, {"action": "revert", "changeId": change["changeId"]})
     assert (twice.status, twice.body["error"]["code"]) == (409, "ROUTING_CONFLICT")
 
 

@@ -29,7 +29,7 @@ def call_health(local_stack) -> tuple[int, dict]:
     )
     context = LambdaContext(function_name="health", memory_limit_in_mb=256, timeout_s=10)
     result = local_stack.handlers.get("health")(event, context)
-    return result["statusCode"], json.loads(result["body"])["data"]
+    return result["statusCode"], json.loads(result["body"])
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ def test_completed_run_stores_running_then_completed_with_priced_step():
     assert stored.content == "Caption!"
     assert stored.expires_at == 1_800_000_000 + 30 * 86_400
     step = stored.steps[0]
-    assert (step.provider, step.model, step.priced_model) == ("openai", "gpt-4o-mini", "gpt-4o-mini")
+    assert (step.provider, step.model, step.deployment) == ("openai", "gpt-4o-mini", "gpt-4o-mini")
     assert step.cost_micros == run.cost.micros == 150 + 300
     assert step.tokens.total == 1500
 

@@ -64,8 +64,8 @@ class Stack:
         )
 
     def caption_model(self) -> str:
-        """Run one caption campaign; the model that served it."""
-        return self.campaigns.run(CAPTION, Caller(user_id="u1"), Deadline(20)).workflow.model
+        """Run one caption campaign; the deployment (or OpenAI model) that served it."""
+        return self.campaigns.run(CAPTION, Caller(user_id="u1"), Deadline(20)).workflow.deployment
 
     def recommendation(self, kind: str) -> str:
         (rec,) = [r for r in self.optimizer.recommendations(TODAY).recommendations if r.kind == kind]

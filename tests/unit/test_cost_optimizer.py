@@ -141,8 +141,9 @@ def test_a_fallback_share_above_the_threshold_recommends_swapping_the_order(call
         assert (rec.evidence.calls, rec.evidence.fallbacks) == (calls, fallbacks)
         share = round(100 * fallbacks / calls)
         assert rec.summary.startswith(
-            f"content_planning: {share} % of calls served by the fallback: raise azure:planner-gpt-4o's timeout"
+            f"content_planning: {share} % of calls served by the fallback, azure:planner-gpt-4o failing: swap the order"
         )
+        assert "timeout" not in rec.summary  # the cause is unknown to the ledger: 500s are no timeout problem
         assert "swapping saves $" in rec.summary
 
 

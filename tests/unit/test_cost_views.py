@@ -61,11 +61,18 @@ def test_stats_answer_carries_usd_beside_exact_micros_and_threshold_progress():
         {"openai": Counters(1_250_000, 3, 10, 5), "azure": Counters(30_000_001, 1, 100, 50)},
         {"openai": Counters(2_250_000, 4, 20, 10), "azure": Counters(30_000_001, 1, 100, 50)},
     )
-    body = json.loads(json.dumps(stats_response(stats, EVERYONE, [Threshold("daily", 50_000_000)]).body))
-    data = body["data"]
+    answer = stats_response(
+        stats,
+        EVERYONE,
+        [Threshold("daily", 50_000_000)],
+        ["azure", "gemini", "openai"],
+        Caller(user_id="root", is_admin=True),
+    )
+    data = json.loads(json.dumps(answer.body))["data"]
     assert (data["todayTotal"], data["todayTotalMicros"]) == (31.250001, 31_250_001)
     assert data["monthTotalMicros"] == 32_250_001 and data["requests"] == {"today": 4, "month": 5}
-    assert [p["provider"] for p in data["providerBreakdown"]["today"]] == ["azure", "openai"]
+    assert data["providerBreakdown"] == {"azure": 30.000001, "gemini": 0.0, "openai": 1.25}  # idle: 0, not missing
+    assert [p["provider"] for p in data["byProvider"]["today"]] == ["azure", "openai"]
     assert data["tokens"]["today"] == {"input": 110, "output": 55, "total": 165}
     assert data["thresholds"] == [
         {
@@ -79,6 +86,16 @@ def test_stats_answer_carries_usd_beside_exact_micros_and_threshold_progress():
         }
     ]
     assert data["scope"] == {"kind": "all", "userId": None}
+
+
+def test_stats_hide_a_global_thresholds_spend_from_whoever_may_not_see_it():
+    stats = CostStats(TODAY, {"openai": Counters(1_250_000, 3, 10, 5)}, {"openai": Counters(1_250_000, 3, 10, 5)})
+    answer = stats_response(
+        stats, Scope("alice"), [Threshold("monthly", 9_000_000)], ["openai"], Caller(user_id="alice")
+    )
+    (threshold,) = answer.body["data"]["thresholds"]
+    assert threshold["amountUsd"] == 9.0 and threshold["spentUsd"] is None and threshold["percent"] is None
+    assert answer.body["data"]["todayTotal"] == 1.25  # the caller's own total is still theirs to see
 
 
 def test_breakdown_answer_orders_groups_and_totals_them_exactly():

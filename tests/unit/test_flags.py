@@ -3,8 +3,9 @@ import json
 
 import pytest
 from aws_lambda_powertools.utilities.feature_flags import FeatureFlags
+from aws_lambda_powertools.utilities.feature_flags.exceptions import ConfigurationStoreError
 
-from shared.routing.flags import DEFAULT_FLAGS_FILE, JsonFileStore, RolloutGate, rollout_bucket
+from shared.routing.flags import DEFAULT_FLAGS_FILE, JsonFileStore, PathDecision, RolloutGate, rollout_bucket
 
 DEFAULT_DOCUMENT = json.loads(DEFAULT_FLAGS_FILE.read_text())
 
@@ -65,9 +66,18 @@ def test_thirty_percent_rollout_is_about_thirty_percent_and_stable(flags_file):
 def test_deny_list_beats_rollout_and_allow_list_beats_a_zero_rollout(flags_file):
     g = gate(flags_file(document(percent=0, allow=["vip"], deny=["blocked"])))
     assert g.decide("vip").path == "hybrid"
-    assert g.decide("someone").path == "legacy"
+    assert g.decide("someone") == PathDecision("legacy", "outside rollout")
+    assert g.decide("blocked") == PathDecision("legacy", "deny-listed")
     g = gate(flags_file(document(percent=100, deny=["blocked"])))
-    assert g.decide("blocked").path == "legacy"
+    assert g.decide("blocked") == PathDecision("legacy", "deny-listed")
+    assert g.decide("anyone-else") == PathDecision("hybrid", "in rollout")
+
+
+def test_the_probe_raises_when_the_flags_cannot_be_read_where_decide_fails_safe(tmp_path):
+    g = gate(tmp_path / "missing.json")
+    assert g.decide("u1") == PathDecision("legacy", "flag store unavailable")
+    with pytest.raises(ConfigurationStoreError):
+        g.probe()
 
 
 def test_a_change_is_seen_once_the_cache_expires(flags_file):

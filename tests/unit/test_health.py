@@ -1,16 +1,20 @@
 import re
 
 import redis
+from aws_lambda_powertools.utilities.feature_flags.exceptions import ConfigurationStoreError
 from redis.crc import key_slot
 
+from shared.core.pricing import PriceTable
 from shared.health.checks import (
     CheckResult,
     HealthCheck,
     NotConfiguredError,
     circuits_status,
+    orchestrator_probe,
     overall_status,
     run_check,
 )
+from shared.routing.candidates import DEFAULT_AZURE_DEPLOYMENTS, RouteCandidate
 from shared.sending.limiter import KEY_PREFIX, PROBE_KEY_PREFIX, PROBE_SLOT_BUCKETS, probe_keys
 
 
@@ -97,3 +101,47 @@ def test_standalone_probe_keys_cover_the_slot_space_and_can_never_be_an_account_
     assert len(keys) == PROBE_SLOT_BUCKETS and buckets == set(range(PROBE_SLOT_BUCKETS))
     account_key = re.compile(re.escape(KEY_PREFIX) + r"[A-Za-z0-9][A-Za-z0-9_-]{2,63}")
     assert all(key.startswith(PROBE_KEY_PREFIX) and not account_key.fullmatch(key) for key in keys)
+
+
+def routes(*candidates):
+    return {"content_planning": [RouteCandidate(provider=p, model=m) for p, m in candidates]}
+
+
+def orchestrator(table, deployments=DEFAULT_AZURE_DEPLOYMENTS, flags=lambda: "hybrid", states=None):
+    def circuit_states(candidates):
+        return {c.circuit_name: (states or {}).get(c.circuit_name, "CLOSED") for c in candidates}
+
+    return run_check(orchestrator_probe(table, lambda: PriceTable.load(deployments), circuit_states, flags))
+
+
+def test_the_orchestrator_is_healthy_when_every_candidate_is_priced_and_the_flags_read():
+    check = orchestrator(
+        routes(("azure", "planner-gpt-4o"), ("openai", "gpt-4o")), states={"openai:gpt-4o": "OPEN"}
+    ).as_dict()
+    assert check["status"] == "healthy" and check["flags"] == "readable" and check["routes"] == 1
+    assert check["circuits"] == {
+        "azure:planner-gpt-4o": "CLOSED",
+        "openai:gpt-4o": "OPEN",
+    }  # listed, judged by providers
+
+
+def test_an_unmapped_deployment_degrades_it_and_a_route_with_nothing_priced_makes_it_unhealthy():
+    some = orchestrator(routes(("azure", "unmapped-deployment"), ("openai", "gpt-4o"))).as_dict()
+    assert some["status"] == "degraded" and some["unpriced"] == ["content_planning:azure:unmapped-deployment"]
+    assert "unmapped-deployment" in some["detail"]
+    none = orchestrator(routes(("azure", "planner-gpt-4o")), deployments={"planner-gpt-4o": "gpt-9-unpriced"})
+    assert none.status == "unhealthy" and overall_status({"orchestrator": none}) == "unhealthy"
+
+
+def test_unreadable_flags_degrade_it_and_prices_that_cannot_load_make_it_unhealthy():
+    def unreadable():
+        raise ConfigurationStoreError("no flags")
+
+    flags_down = orchestrator(routes(("openai", "gpt-4o")), flags=unreadable).as_dict()
+    assert (flags_down["status"], flags_down["flags"]) == ("degraded", "unreadable")
+
+    def broken_prices():
+        raise ValueError("prices.json is not JSON")
+
+    probe = orchestrator_probe(routes(("openai", "gpt-4o")), broken_prices, lambda c: {}, lambda: None)
+    assert run_check(probe).status == "unhealthy"

@@ -263,3 +263,15 @@ def test_unknown_paths_and_bad_requests():
     assert bad.status == 400 and bad.body["error"]["param"] == "max_tokens"
     no_version = sim.handle("POST", "/openai/deployments/d/chat/completions", AZURE_AUTH, chat_body())
     assert no_version.status == 400
+
+
+def test_the_gateway_simulator_echoes_its_faults_in_the_camel_case_they_are_posted_in():
+    from local.gateway_sim import GatewaySimulator, parse_fault
+
+    gateway = GatewaySimulator()
+    try:
+        spec = {"status": 503, "count": 2, "recipientId": "fan-7", "delayMs": 5}
+        gateway.add_fault(parse_fault(spec))
+        assert gateway.faults() == [spec]
+    finally:
+        gateway.stop()

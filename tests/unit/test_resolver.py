@@ -124,3 +124,27 @@ def test_unknown_route_404_and_unexpected_error_500_in_the_envelope():
     assert status == 404 and body["error"]["code"] == "NOT_FOUND"
     status, body = call(event("GET", "/bug", claims={"sub": "u1"}))
     assert status == 500 and body["error"]["code"] == "INTERNAL_ERROR"
+
+
+def test_usd_amounts_below_a_hundredth_of_a_cent_are_written_as_plain_json_numbers():
+    from shared.api.envelope import success
+    from shared.core.pricing import usd_amount
+
+    app = build_resolver()
+
+    @app.get("/money")
+    def money():
+        return success({"cost": usd_amount(22), "note": "2.2e-05 stays as written", "tiny": [usd_amount(1)]})
+
+    raw = app.resolve(event("GET", "/money"), None)["body"]
+    assert '"cost":0.000022' in raw and '"tiny":[0.000001]' in raw and "e-0" not in raw.replace("2.2e-05 stays", "")
+    assert json.loads(raw)["data"] == {"cost": 2.2e-05, "note": "2.2e-05 stays as written", "tiny": [1e-06]}
+
+
+@pytest.mark.parametrize(
+    ("number", "text"), [("2.2e-05", "0.000022"), ("-1.5e-07", "-0.00000015"), ("1e-06", "0.000001")]
+)
+def test_fixed_notation_keeps_the_value_and_its_digits(number, text):
+    from shared.api.json_body import fixed_notation
+
+    assert fixed_notation(number) == text and float(text) == float(number)

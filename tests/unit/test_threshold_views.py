@@ -402,3 +402,17 @@ def test_the_11th_rule_on_a_threshold_is_409_with_the_cap(world):
     assert rule(other).threshold_id == other.threshold_id  # the cap is per threshold
     update = UpdateAlertRuleRequest.model_validate({"ruleId": made[0].rule_id, "enabled": False})
     assert update_rule(update, ALICE, rules, SETTINGS, NOW).enabled is False  # changing a rule adds none
+
+
+@pytest.mark.parametrize("fraction", [0.0004, 0.0005, 0.1235, 0.9996])
+def test_a_rules_created_at_reads_back_as_the_very_string_its_creation_answered(world, fraction):
+    from shared.alerts.rules import rule_from_item, rule_to_item
+    from shared.core.time import iso_timestamp
+
+    thresholds, workflows = world
+    mine = create_threshold(threshold_request(), ALICE, thresholds, workflows, NOW)
+    request = CreateAlertRuleRequest.model_validate({"thresholdId": mine.threshold_id, "channel": {"type": "email"}})
+    created = create_rule(request, ALICE, thresholds, InMemoryAlertRuleStore(), SETTINGS, NOW + fraction)
+    stored = rule_from_item(rule_to_item(created))  # what DynamoDB keeps: whole milliseconds
+    assert iso_timestamp(stored.created_at) == iso_timestamp(created.created_at)
+    assert iso_timestamp(stored.updated_at) == iso_timestamp(created.updated_at)

@@ -32,8 +32,8 @@ from shared.api.page_tokens import decode_page_token, encode_page_token
 from shared.config.settings import Settings
 from shared.core.errors import AlertRuleNotFoundError, ForbiddenError, ThresholdNotFoundError
 from shared.core.identity import Caller
-from shared.core.pricing import micros_to_usd
-from shared.core.time import iso_timestamp
+from shared.core.pricing import usd_amount
+from shared.core.time import iso_timestamp, whole_milliseconds
 
 _HISTORY_SORT_KEY = re.compile(r"^\d{13}#[0-9a-f]{16}$")
 
@@ -49,6 +49,7 @@ def create_rule(
     """A rule on a threshold the caller may reach (404 otherwise) with a channel this deployment allows."""
     threshold = _threshold(request.threshold_id, caller, request.user_id, thresholds)
     channel, topic_arn = _channel(request.channel, threshold.owner_id, settings)
+    now = whole_milliseconds(now)  # the store keeps whole ms: the answer must show the instant a read will
     rule = AlertRule(
         rule_id=new_rule_id(),
         threshold_id=threshold.threshold_id,
@@ -90,7 +91,7 @@ def update_rule(
         enabled,
         rule.created_by,
         rule.created_at,
-        now,
+        whole_milliseconds(now),
     )
     rules.put_rule(updated)
     return updated
@@ -152,9 +153,9 @@ def record_view(record: AlertRecord) -> AlertRecordView:
         channel=AlertChannelView(type=record.channel, topic_arn=record.topic_arn),
         status=record.status,
         period=record.period,
-        spent_usd=float(micros_to_usd(record.spent_micros)),
+        spent_usd=usd_amount(record.spent_micros),
         spent_micros=record.spent_micros,
-        threshold_usd=float(micros_to_usd(record.threshold_micros)),
+        threshold_usd=usd_amount(record.threshold_micros),
         threshold_micros=record.threshold_micros,
         subject=record.subject,
         at=iso_timestamp(record.at),

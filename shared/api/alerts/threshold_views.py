@@ -16,14 +16,21 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from shared.alerts.threshold_alerts import Threshold
-from shared.alerts.thresholds import GLOBAL_OWNER, HARD_CAP_ACTIONS, SpendThreshold, ThresholdStore, new_threshold_id
+from shared.alerts.thresholds import (
+    GLOBAL_OWNER,
+    HARD_CAP_ACTIONS,
+    SpendThreshold,
+    ThresholdStore,
+    new_threshold_id,
+    shows_global_spend,
+)
 from shared.api.alerts.threshold_schemas import CreateThresholdRequest, SpendThresholdsView, SpendThresholdView
 from shared.api.auth import require_admin
 from shared.api.envelope import success
 from shared.campaigns.workflows import WorkflowRepository
 from shared.core.errors import ForbiddenError, WorkflowNotFoundError
 from shared.core.identity import Caller
-from shared.core.pricing import MICROS_PER_USD, micros_to_usd
+from shared.core.pricing import MICROS_PER_USD, usd_amount
 from shared.core.time import iso_timestamp, utc_day
 from shared.ledger.store import CostStore, Counters
 
@@ -95,7 +102,7 @@ def threshold_views(
     counters = costs.get_items(list({t.counter(day) for t in thresholds}))
     views = []
     for t in thresholds:
-        shown = caller.is_admin or t.scope != "global"
+        shown = t.scope != "global" or shows_global_spend(caller)
         spent = Counters.from_item(counters.get(t.counter(day))).micros
         views.append(
             SpendThresholdView(
@@ -106,14 +113,14 @@ def threshold_views(
                 owner_id=t.owner_id,
                 period=t.period,
                 action=t.action,
-                amount_usd=float(micros_to_usd(t.micros)),
+                amount_usd=usd_amount(t.micros),
                 amount_micros=t.micros,
                 source="settings" if t.threshold_id.startswith(SETTINGS_ID_PREFIX) else "stored",
                 is_global=t.scope == "global",
                 created_by=t.created_by or None,
                 created_at=iso_timestamp(t.created_at) if t.created_at else None,
                 period_label=t.period_label(day),
-                spent_usd=float(micros_to_usd(spent)) if shown else None,
+                spent_usd=usd_amount(spent) if shown else None,
                 spent_micros=spent if shown else None,
                 percent=round(100 * spent / t.micros, 2) if shown else None,
                 crossed=spent >= t.micros if shown else None,

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 from shared.api.envelope import success
 from shared.api.schemas import WorkflowCost, WorkflowView
 from shared.campaigns.models import Workflow
-from shared.core.pricing import micros_to_usd
+from shared.core.pricing import usd_amount
 from shared.sending.message_states import READ_BATCH
 from shared.sending.messages import FanMessageStatus
 
@@ -21,7 +21,7 @@ def workflow_response(
     and a page of its fans' messages (fan_messages)."""
     cost = WorkflowCost(
         tokens=workflow.total_tokens,
-        cost=float(micros_to_usd(workflow.cost_micros)),
+        cost=usd_amount(workflow.cost_micros),
         cost_micros=workflow.cost_micros,
     )
     view = WorkflowView(**workflow.model_dump(), cost=cost, messages=messages or [], messages_next_token=next_token)

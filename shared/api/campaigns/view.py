@@ -14,7 +14,7 @@ from shared.api.served_headers import routing_headers
 from shared.campaigns.fan_messages import FanCampaignRun
 from shared.campaigns.models import CampaignRequest, Workflow
 from shared.campaigns.service import CampaignRun
-from shared.core.pricing import micros_to_usd
+from shared.core.pricing import usd_amount
 from shared.sending.messages import MessageCounts
 
 __all__ = ["CampaignRequest", "campaign_answer", "campaign_response"]
@@ -40,18 +40,18 @@ def campaign_response(run: CampaignRun | FanCampaignRun, counts: MessageCounts |
         content=workflow.content,
         provider=workflow.provider,
         model=workflow.model,
-        priced_model=cost.priced_model,
+        deployment=workflow.deployment,
         fallback_used=run.fallback_used,
         path=workflow.path,
         counts=counts,
     )
     metrics = CampaignMetrics(
-        duration=round(run.duration_ms, 1),
+        duration=round(run.duration_ms),
         cost=CallCostView(
             tokens=cost.total_tokens,
             input_tokens=cost.input_tokens,
             output_tokens=cost.output_tokens,
-            cost=float(micros_to_usd(cost.micros)),
+            cost=usd_amount(cost.micros),
             cost_micros=cost.micros,
         ),
         attempts=len(outcome.attempts),
@@ -63,7 +63,7 @@ def campaign_response(run: CampaignRun | FanCampaignRun, counts: MessageCounts |
     )
     headers = {
         "X-Workflow-Id": workflow.workflow_id,
-        "X-Orchestrator-Provider": f"{workflow.provider}:{workflow.model}",
+        "X-Orchestrator-Provider": f"{workflow.provider}:{workflow.deployment}",
         **routing_headers(outcome, run.overhead_ms),
     }
     return success(

@@ -18,9 +18,9 @@ from shared.api.costs.analytics_schemas import (
     ForecastView,
     SpikeView,
 )
-from shared.api.costs.views import _providers, _scope_view, _spend, _usd
+from shared.api.costs.views import _providers, _scope_view, _spend
 from shared.api.envelope import success
-from shared.core.pricing import MICROS_PER_USD
+from shared.core.pricing import MICROS_PER_USD, usd_amount
 from shared.forecast.model import MIN_HISTORY_DAYS, Forecast
 from shared.ledger.campaign_costs import CampaignCosts, CampaignSort, SortOrder, campaign_costs, sort_campaigns
 from shared.ledger.keys import Scope
@@ -74,7 +74,7 @@ def forecast_response(outlook: Forecast, scope: Scope, thresholds: Sequence[Mont
         month_end=outlook.month_end.isoformat(),
         history_days=outlook.history_days,
         required_history_days=MIN_HISTORY_DAYS,
-        month_to_date=_usd(outlook.month_to_date_micros),
+        month_to_date=usd_amount(outlook.month_to_date_micros),
         month_to_date_micros=outlook.month_to_date_micros,
         method=projection.method if projection else None,
         parameters=ForecastParameters(
@@ -86,12 +86,12 @@ def forecast_response(outlook: Forecast, scope: Scope, thresholds: Sequence[Mont
         )
         if projection
         else None,
-        projected_month_end=_usd(projection.projected_micros) if projection else None,
+        projected_month_end=usd_amount(projection.projected_micros) if projection else None,
         projected_month_end_micros=projection.projected_micros if projection else None,
         interval=ForecastInterval(
-            low=_usd(projection.low_micros),
+            low=usd_amount(projection.low_micros),
             low_micros=projection.low_micros,
-            high=_usd(projection.high_micros),
+            high=usd_amount(projection.high_micros),
             high_micros=projection.high_micros,
             confidence=projection.confidence,
         )
@@ -99,7 +99,7 @@ def forecast_response(outlook: Forecast, scope: Scope, thresholds: Sequence[Mont
         else None,
         days_remaining=round(projection.days_remaining, 4) if projection else None,
         spike=SpikeView(
-            today=_usd(spike.today_micros),
+            today=usd_amount(spike.today_micros),
             today_micros=spike.today_micros,
             baseline=_usd_of(spike.baseline_micros),
             threshold=_usd_of(spike.threshold_micros),
@@ -131,7 +131,7 @@ def _threshold(outlook: Forecast, threshold: MonthlyThreshold) -> ForecastThresh
     return ForecastThresholdView(
         threshold_id=threshold.threshold_id,
         source=threshold.source,
-        amount_usd=_usd(threshold.micros),
+        amount_usd=usd_amount(threshold.micros),
         amount_micros=threshold.micros,
         crossed=outlook.month_to_date_micros >= threshold.micros,
         projected_to_cross=projected >= threshold.micros,

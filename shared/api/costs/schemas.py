@@ -37,8 +37,8 @@ class ProviderSpend(SpendView):
     provider: str
 
 
-class ProviderBreakdown(CamelModel):
-    """Spend by provider, today and this month."""
+class ProviderSpendByPeriod(CamelModel):
+    """Each provider's spend, calls and tokens, today and this month."""
 
     today: list[ProviderSpend]
     month: list[ProviderSpend]
@@ -64,10 +64,10 @@ class ThresholdView(CamelModel):
     period: Literal["daily", "monthly"]
     amount_usd: float
     amount_micros: int
-    spent_usd: float = Field(description="The scope's spend in the current period (a non-admin's own)")
-    spent_micros: int
-    percent: float = Field(description="spent / amount x 100, two decimals")
-    crossed: bool
+    spent_usd: float | None = Field(default=None, description="The scope's spend this period; admins only")
+    spent_micros: int | None = None
+    percent: float | None = Field(default=None, description="spent / amount x 100, two decimals")
+    crossed: bool | None = None
 
 
 class CostScopeView(CamelModel):
@@ -87,7 +87,10 @@ class CostStatsView(CamelModel):
     today_total_micros: int
     month_total: float = Field(description="USD spent this month")
     month_total_micros: int
-    provider_breakdown: ProviderBreakdown
+    provider_breakdown: dict[str, float] = Field(
+        description="USD spent today per provider, every configured provider present (0 when idle)"
+    )
+    by_provider: ProviderSpendByPeriod = Field(description="Per provider: spend, calls and tokens, today and month")
     requests: PeriodCounts
     tokens: PeriodTokens
     thresholds: list[ThresholdView]

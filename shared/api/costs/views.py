@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from shared.alerts.threshold_alerts import Threshold
+from shared.alerts.thresholds import shows_global_spend
 from shared.api.costs.schemas import (
     BreakdownGroup,
     CostBreakdownView,
@@ -21,8 +22,8 @@ from shared.api.costs.schemas import (
     CostStatsView,
     PeriodCounts,
     PeriodTokens,
-    ProviderBreakdown,
     ProviderSpend,
+    ProviderSpendByPeriod,
     SpendView,
     ThresholdView,
     TokenCounts,
@@ -30,7 +31,7 @@ from shared.api.costs.schemas import (
 from shared.api.envelope import success
 from shared.core.errors import ForbiddenError
 from shared.core.identity import Caller
-from shared.core.pricing import micros_to_usd
+from shared.core.pricing import usd_amount
 from shared.ledger.keys import EVERYONE, Scope
 from shared.ledger.ledger import CostStats
 from shared.ledger.store import Counters
@@ -59,24 +60,37 @@ def breakdown_window(first: str | None, last: str | None, today: date) -> tuple[
     return start, end
 
 
-def stats_response(stats: CostStats, scope: Scope, thresholds: Sequence[Threshold]) -> Response[dict]:
-    """Today's and this month's spend with each threshold's progress."""
+def stats_response(
+    stats: CostStats,
+    scope: Scope,
+    thresholds: Sequence[Threshold],
+    providers: Sequence[str],
+    caller: Caller,
+) -> Response[dict]:
+    """Today's and this month's spend with each threshold's progress, its spend for those who may see it.
+
+    ``providerBreakdown`` names every configured provider, so an idle one reads 0 rather than missing.
+    """
     day, month = stats.day_total, stats.month_total
+    today_by_provider = {name: 0.0 for name in providers} | {
+        name: usd_amount(counters.micros) for name, counters in stats.day_by_provider.items()
+    }
     spent = {"daily": day.micros, "monthly": month.micros}
     view = CostStatsView(
         scope=_scope_view(scope),
         date=stats.today.isoformat(),
         month=f"{stats.today:%Y-%m}",
-        today_total=_usd(day.micros),
+        today_total=usd_amount(day.micros),
         today_total_micros=day.micros,
-        month_total=_usd(month.micros),
+        month_total=usd_amount(month.micros),
         month_total_micros=month.micros,
-        provider_breakdown=ProviderBreakdown(
+        provider_breakdown=dict(sorted(today_by_provider.items())),
+        by_provider=ProviderSpendByPeriod(
             today=_providers(stats.day_by_provider), month=_providers(stats.month_by_provider)
         ),
         requests=PeriodCounts(today=day.requests, month=month.requests),
         tokens=PeriodTokens(today=_tokens(day), month=_tokens(month)),
-        thresholds=[_threshold(t, spent[t.name]) for t in thresholds],
+        thresholds=[_threshold(t, spent[t.name] if shows_global_spend(caller) else None) for t in thresholds],
     )
     return success(view.model_dump(by_alias=True))
 
@@ -116,17 +130,13 @@ def _scope_view(scope: Scope) -> CostScopeView:
     return CostScopeView(kind="all") if scope.user_id is None else CostScopeView(kind="user", user_id=scope.user_id)
 
 
-def _usd(micros: int) -> float:
-    return float(micros_to_usd(micros))
-
-
 def _tokens(counters: Counters) -> TokenCounts:
     return TokenCounts(input=counters.tokens_in, output=counters.tokens_out, total=counters.tokens_total)
 
 
 def _spend(counters: Counters) -> dict:
     return {
-        "cost": _usd(counters.micros),
+        "cost": usd_amount(counters.micros),
         "cost_micros": counters.micros,
         "requests": counters.requests,
         "tokens": _tokens(counters),
@@ -138,12 +148,17 @@ def _providers(by_provider: Mapping[str, Counters]) -> list[ProviderSpend]:
     return [ProviderSpend(provider=name, **_spend(counters)) for name, counters in ordered]
 
 
-def _threshold(threshold: Threshold, spent_micros: int) -> ThresholdView:
+def _threshold(threshold: Threshold, spent_micros: int | None) -> ThresholdView:
+    """A global threshold; its progress only when the caller may see its spend (``None`` otherwise)."""
+    if spent_micros is None:
+        return ThresholdView(
+            period=threshold.name, amount_usd=usd_amount(threshold.micros), amount_micros=threshold.micros
+        )
     return ThresholdView(
         period=threshold.name,
-        amount_usd=_usd(threshold.micros),
+        amount_usd=usd_amount(threshold.micros),
         amount_micros=threshold.micros,
-        spent_usd=_usd(spent_micros),
+        spent_usd=usd_amount(spent_micros),
         spent_micros=spent_micros,
         percent=round(100 * spent_micros / threshold.micros, 2),
         crossed=spent_micros >= threshold.micros,

@@ -81,7 +81,9 @@ class EvidenceView(CamelModel):
 class RecommendationView(CamelModel):
     """One proposed route change; the saving is per 30-day month at the period's volume (negative: costs more)."""
 
-    id: str = Field(description="Stable while the routes and the proposal are the same")
+    recommendation_id: str = Field(
+        description="What apply takes; stable while the routes and the proposal are the same"
+    )
     kind: Literal["model_downgrade", "fallback_order"]
     campaign_type: str
     summary: str
@@ -103,7 +105,7 @@ class RouteInForceView(CamelModel):
 class RouteChangeView(CamelModel):
     """One audited routing change."""
 
-    id: str
+    change_id: str = Field(description="What a revert takes")
     kind: Literal["apply", "revert"]
     campaign_type: str
     before: list[CandidateView]

@@ -24,7 +24,7 @@ from shared.api.optimization.schemas import (
     RouteInForceView,
     SpendProjectionView,
 )
-from shared.core.pricing import micros_to_usd
+from shared.core.pricing import usd_amount
 from shared.optimization.optimizer import WINDOW_DAYS, Budget, OptimizationPlan, Recommendation, Window
 from shared.optimization.service import Recommendations
 from shared.routing.candidates import RouteCandidate
@@ -74,14 +74,16 @@ def plan_response(plan: OptimizationPlan) -> Response[dict]:
         period=_period(plan.window),
         steps=[_recommendation(step) for step in plan.steps],
         projected_month_spend=SpendProjectionView(
-            before=_usd(plan.spend_before_micros),
+            before=usd_amount(plan.spend_before_micros),
             before_micros=plan.spend_before_micros,
-            after_all=_usd(plan.spend_after_micros),
+            after_all=usd_amount(plan.spend_after_micros),
             after_all_micros=plan.spend_after_micros,
-            after_needed=_usd(plan.spend_after_needed_micros),
+            after_needed=usd_amount(plan.spend_after_needed_micros),
             after_needed_micros=plan.spend_after_needed_micros,
         ),
-        budgets=[BudgetView(source=b.source, amount=_usd(b.micros), amount_micros=b.micros) for b in plan.budgets],
+        budgets=[
+            BudgetView(source=b.source, amount=usd_amount(b.micros), amount_micros=b.micros) for b in plan.budgets
+        ],
         budget_micros=budget,
         needed=needed_ids,
         under_budget=None if budget is None else plan.spend_after_needed_micros <= budget,
@@ -92,20 +94,20 @@ def plan_response(plan: OptimizationPlan) -> Response[dict]:
 def _recommendation(rec: Recommendation) -> RecommendationView:
     e = rec.evidence
     return RecommendationView(
-        id=rec.recommendation_id,
+        recommendation_id=rec.recommendation_id,
         kind=rec.kind,
         campaign_type=rec.campaign_type,
         summary=rec.summary,
         current_route=_route(rec.current_route),
         proposed_route=_route(rec.proposed_route),
-        monthly_saving=_usd(rec.saving_micros),
+        monthly_saving=usd_amount(rec.saving_micros),
         monthly_saving_micros=rec.saving_micros,
         evidence=EvidenceView(
             calls=e.calls,
             fallbacks=e.fallbacks,
             fallback_share=round(e.fallbacks / e.calls, 4) if e.calls else 0.0,
             tokens=TokenCounts(input=e.tokens_in, output=e.tokens_out, total=e.tokens_in + e.tokens_out),
-            spend=_usd(e.spend_micros),
+            spend=usd_amount(e.spend_micros),
             spend_micros=e.spend_micros,
             period=_period(e.window),
         ),
@@ -114,7 +116,7 @@ def _recommendation(rec: Recommendation) -> RecommendationView:
 
 def _change(change: RouteChange) -> RouteChangeView:
     return RouteChangeView(
-        id=change.change_id,
+        change_id=change.change_id,
         kind=change.kind,
         campaign_type=change.campaign_type,
         before=_route(change.before),
@@ -134,7 +136,3 @@ def _route(route: Iterable[RouteCandidate]) -> list[CandidateView]:
 
 def _period(window: Window) -> PeriodView:
     return PeriodView(from_=window.first.isoformat(), to=window.last.isoformat(), days=WINDOW_DAYS)
-
-
-def _usd(micros: int) -> float:
-    return float(micros_to_usd(micros))
