@@ -1,0 +1,93 @@
+"""The comparison's answer, and the export's CSV: exact USD written from micro-dollars, never from floats."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+
+from aws_lambda_powertools.event_handler import Response
+
+from shared.api.costs.report_schemas import (
+    ComparedPeriodView,
+    CostComparisonView,
+    ProviderChangeView,
+    SpendChangeView,
+)
+from shared.api.costs.schemas import SpendView
+from shared.api.costs.views import _providers, _scope_view, _spend, _usd
+from shared.api.envelope import success
+from shared.core.pricing import micros_to_usd
+from shared.ledger.keys import Scope
+from shared.ledger.reports import DailyRow, PeriodComparison, PeriodSpend, change_percent
+
+CSV_MEDIA_TYPE = "text/csv"
+CSV_COLUMNS = ("calls", "inputTokens", "outputTokens", "costUsd")
+# A cell starting with one of these is a formula to a spreadsheet; user ids come from token subjects.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def comparison_response(comparison: PeriodComparison, scope: Scope) -> Response[dict]:
+    """Both periods, the total's change and each provider's, largest current spend first."""
+    current, previous = comparison.current.by_provider, comparison.previous.by_provider
+    names = sorted(current.keys() | previous.keys(), key=lambda name: (-_micros(current, name), name))
+    view = CostComparisonView(
+        scope=_scope_view(scope),
+        period=comparison.period,
+        current=_period_view(comparison.current),
+        previous=_period_view(comparison.previous),
+        total=SpendChangeView(**_change(comparison.current.total.micros, comparison.previous.total.micros)),
+        providers=[
+            ProviderChangeView(provider=name, **_change(_micros(current, name), _micros(previous, name)))
+            for name in names
+        ],
+    )
+    return success(view.model_dump(by_alias=True))
+
+
+def export_csv(rows: Sequence[DailyRow], group_by: str) -> str:
+    """``day,<groupBy>,calls,inputTokens,outputTokens,costUsd`` then one row per group and day (RFC 4180)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(("day", group_by, *CSV_COLUMNS))
+    for row in rows:
+        counters = row.counters
+        usd = f"{micros_to_usd(counters.micros):.6f}"
+        writer.writerow((row.day.isoformat(), _cell(row.key), counters.requests, counters.tokens_in, counters.tokens_out, usd))
+    return buffer.getvalue()
+
+
+def export_filename(group_by: str, first: str, last: str) -> str:
+    """What a browser saves the export as."""
+    return f"costs_{first}_{last}_by_{group_by}.csv"
+
+
+def _cell(text: str) -> str:
+    """Text a spreadsheet shows as text: a leading ``'`` before what it would run as a formula."""
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+
+
+def _micros(by_provider: dict, name: str) -> int:
+    counters = by_provider.get(name)
+    return counters.micros if counters else 0
+
+
+def _change(current_micros: int, previous_micros: int) -> dict:
+    delta = current_micros - previous_micros
+    return {
+        "current_micros": current_micros,
+        "previous_micros": previous_micros,
+        "change_micros": delta,
+        "change_usd": _usd(delta),
+        "change_percent": change_percent(current_micros, previous_micros),
+    }
+
+
+def _period_view(spend: PeriodSpend) -> ComparedPeriodView:
+    return ComparedPeriodView(
+        from_=spend.days.start.isoformat(),
+        to=spend.days.end.isoformat(),
+        days=spend.days.days,
+        total=SpendView(**_spend(spend.total)),
+        providers=_providers(spend.by_provider),
+    )
