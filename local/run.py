@@ -48,6 +48,8 @@ def banner(stack: LocalStack) -> str:
         f"  Alert e-mails  GET  {stack.api_url}/_local/emails",
         f"  Feature flags  GET|PUT {stack.api_url}/_local/flags   (seen within FLAGS_CACHE_S, no restart)",
         f"  API docs       {stack.api_url}/api/docs   ({stack.api_url}/api/openapi.json)",
+        # The token rides in the fragment, which the browser never sends; the page moves it to sessionStorage.
+        f"  Dashboard      {stack.api_url}/dashboard#token={make_token('local-admin', admin=True)}   (admin, 1 h)",
         f"  Queue drainers {pollers}",
         "",
         f"  Token (u1, 1 h; `make token USER=u1 [ADMIN=1]` for more):\n    {token}",

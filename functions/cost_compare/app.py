@@ -9,13 +9,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api.costs.report_schemas import CostComparisonEnvelope
-from shared.api.costs.report_views import comparison_response
+from shared.api.costs.report_views import ComparePeriod, comparison_response
 from shared.api.costs.views import USER_ID, cost_scope
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
 from shared.core.time import utc_day
-from shared.ledger.reports import ComparePeriod, compare_periods
 from shared.wiring.container import cost_ledger
 
 app = build_resolver()
@@ -30,12 +29,13 @@ app = build_resolver()
 @tracer.capture_method
 def get_cost_comparison(
     period: Annotated[ComparePeriod, Query(description="month (from the 1st) or week (ISO, from Monday)")] = "month",
-    user_id: Annotated[str | None, Query(alias="userId", pattern=USER_ID, description="Admins: one user's spend")] = None,
+    user_id: Annotated[
+        str | None, Query(alias="userId", pattern=USER_ID, description="Admins: one user's spend")
+    ] = None,
 ) -> Response[dict]:
     """Two provider breakdowns of daily counters, whatever the number of calls recorded."""
     scope = cost_scope(current_caller(app), user_id)
-    comparison = compare_periods(cost_ledger(), scope, period, utc_day(time.time()))
-    return comparison_response(comparison, scope)
+    return comparison_response(cost_ledger(), scope, period, utc_day(time.time()))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

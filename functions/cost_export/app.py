@@ -8,14 +8,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.api.costs.report_views import CSV_MEDIA_TYPE, export_csv, export_filename
+from shared.api.costs.report_views import CSV_MEDIA_TYPE, GroupBy, export_response
 from shared.api.costs.views import ISO_DAY, USER_ID, breakdown_window, cost_scope
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, error_responses
 from shared.core.observability import logger, metrics, tracer
 from shared.core.time import utc_day
-from shared.ledger.ledger import GroupBy
-from shared.ledger.reports import DayRange, daily_rows
 from shared.wiring.container import cost_ledger
 
 app = build_resolver()
@@ -42,19 +40,14 @@ def get_cost_export(
     last: Annotated[str | None, Query(alias="to", pattern=ISO_DAY, description="Last UTC day (default: today)")] = None,
     group_by: Annotated[GroupBy, Query(alias="groupBy", description="What to group by within each day")] = "provider",
     file_format: Annotated[Literal["csv"], Query(alias="format", description="Only CSV")] = "csv",
-    user_id: Annotated[str | None, Query(alias="userId", pattern=USER_ID, description="Admins: one user's spend")] = None,
+    user_id: Annotated[
+        str | None, Query(alias="userId", pattern=USER_ID, description="Admins: one user's spend")
+    ] = None,
 ) -> Response[str]:
     """The breakdown's scoping, defaults and validation, one breakdown per day of the range."""
     scope = cost_scope(current_caller(app), user_id)
     start, end = breakdown_window(first, last, utc_day(time.time()))
-    body = export_csv(daily_rows(cost_ledger(), scope, group_by, DayRange(start, end)), group_by)
-    filename = export_filename(group_by, start.isoformat(), end.isoformat())
-    return Response(
-        200,
-        f"{CSV_MEDIA_TYPE}; charset=utf-8",
-        body,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return export_response(cost_ledger(), scope, group_by, start, end)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

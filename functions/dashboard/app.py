@@ -1,4 +1,4 @@
-"""GET /dashboard and GET /dashboard/{asset} — the spend dashboard: one static page, its script, style and chart library.
+"""GET /dashboard and GET /dashboard/{asset} — the spend dashboard: a static page, its script, style and charts.
 
 The page holds no data and the function reads none: it answers files shipped in its own code asset
 (``assets/``), from a fixed list, so a path can never name anything else. The page then calls the

@@ -1,4 +1,4 @@
-"""The export (CSV) and the period comparison over HTTP, after real campaigns: same scoping and validation as breakdown."""
+"""The export (CSV) and the period comparison over HTTP after real campaigns: breakdown's scoping and validation."""
 
 from __future__ import annotations
 

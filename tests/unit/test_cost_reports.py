@@ -69,8 +69,7 @@ def test_comparison_counts_only_the_like_for_like_days_exactly():
     spend(ledger, date(2026, 2, 14), 500_000)
     spend(ledger, date(2026, 2, 15), 9_999_999)  # after the 14th of February: not like for like
     spend(ledger, date(2026, 3, 15), 7_777_777)  # tomorrow (a clock ahead elsewhere): outside the current period
-    comparison = compare_periods(ledger, EVERYONE, "month", date(2026, 3, 14))
-    body = json.loads(json.dumps(comparison_response(comparison, EVERYONE).body))["data"]
+    body = json.loads(json.dumps(comparison_response(ledger, EVERYONE, "month", date(2026, 3, 14)).body))["data"]
     assert (body["current"]["from"], body["current"]["to"], body["current"]["days"]) == ("2026-03-01", "2026-03-14", 14)
     assert (body["previous"]["from"], body["previous"]["to"]) == ("2026-02-01", "2026-02-14")
     assert body["total"] == {
@@ -80,7 +79,9 @@ def test_comparison_counts_only_the_like_for_like_days_exactly():
         "changeUsd": 0.500003,
         "changePercent": 100.0,
     }
-    assert [(p["provider"], p["currentMicros"], p["previousMicros"], p["changePercent"]) for p in body["providers"]] == [
+    assert [
+        (p["provider"], p["currentMicros"], p["previousMicros"], p["changePercent"]) for p in body["providers"]
+    ] == [
         ("openai", 1_000_001, 500_000, 100.0),
         ("azure", 2, 0, None),
     ]
@@ -118,7 +119,9 @@ def test_the_csv_has_the_header_one_row_per_group_and_day_and_exact_usd():
     ledger = CostLedger(InMemoryCostStore())
     spend(ledger, date(2026, 3, 10), 1_234_567, provider="azure")
     spend(ledger, date(2026, 3, 11), 1, provider="openai")
-    text = export_csv(daily_rows(ledger, EVERYONE, "provider", DayRange(date(2026, 3, 10), date(2026, 3, 11))), "provider")
+    text = export_csv(
+        daily_rows(ledger, EVERYONE, "provider", DayRange(date(2026, 3, 10), date(2026, 3, 11))), "provider"
+    )
     assert list(csv.reader(io.StringIO(text))) == [
         ["day", "provider", "calls", "inputTokens", "outputTokens", "costUsd"],
         ["2026-03-10", "azure", "1", "100", "50", "1.234567"],

@@ -1,10 +1,15 @@
-"""The comparison's answer, and the export's CSV: exact USD written from micro-dollars, never from floats."""
+"""The comparison's answer, and the export's CSV: exact USD written from micro-dollars, never from floats.
+
+The handlers reach the reports through here (``export_response``, ``comparison_response``) and take the
+query's types from here too, so they import nothing below the api layer.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Sequence
+from datetime import date
 
 from aws_lambda_powertools.event_handler import Response
 
@@ -19,7 +24,18 @@ from shared.api.costs.views import _providers, _scope_view, _spend, _usd
 from shared.api.envelope import success
 from shared.core.pricing import micros_to_usd
 from shared.ledger.keys import Scope
-from shared.ledger.reports import DailyRow, PeriodComparison, PeriodSpend, change_percent
+from shared.ledger.ledger import CostLedger, GroupBy
+from shared.ledger.reports import (
+    ComparePeriod,
+    DailyRow,
+    DayRange,
+    PeriodSpend,
+    change_percent,
+    compare_periods,
+    daily_rows,
+)
+
+__all__ = ["CSV_MEDIA_TYPE", "ComparePeriod", "GroupBy", "comparison_response", "export_csv", "export_response"]
 
 CSV_MEDIA_TYPE = "text/csv"
 CSV_COLUMNS = ("calls", "inputTokens", "outputTokens", "costUsd")
@@ -27,8 +43,9 @@ CSV_COLUMNS = ("calls", "inputTokens", "outputTokens", "costUsd")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def comparison_response(comparison: PeriodComparison, scope: Scope) -> Response[dict]:
+def comparison_response(ledger: CostLedger, scope: Scope, period: ComparePeriod, today: date) -> Response[dict]:
     """Both periods, the total's change and each provider's, largest current spend first."""
+    comparison = compare_periods(ledger, scope, period, today)
     current, previous = comparison.current.by_provider, comparison.previous.by_provider
     names = sorted(current.keys() | previous.keys(), key=lambda name: (-_micros(current, name), name))
     view = CostComparisonView(
@@ -45,6 +62,18 @@ def comparison_response(comparison: PeriodComparison, scope: Scope) -> Response[
     return success(view.model_dump(by_alias=True))
 
 
+def export_response(ledger: CostLedger, scope: Scope, group_by: GroupBy, start: date, end: date) -> Response[str]:
+    """The CSV as an attachment a browser saves under a name that says what it holds."""
+    body = export_csv(daily_rows(ledger, scope, group_by, DayRange(start, end)), group_by)
+    filename = f"costs_{start.isoformat()}_{end.isoformat()}_by_{group_by}.csv"
+    return Response(
+        200,
+        f"{CSV_MEDIA_TYPE}; charset=utf-8",
+        body,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 def export_csv(rows: Sequence[DailyRow], group_by: str) -> str:
     """``day,<groupBy>,calls,inputTokens,outputTokens,costUsd`` then one row per group and day (RFC 4180)."""
     buffer = io.StringIO()
@@ -53,13 +82,10 @@ def export_csv(rows: Sequence[DailyRow], group_by: str) -> str:
     for row in rows:
         counters = row.counters
         usd = f"{micros_to_usd(counters.micros):.6f}"
-        writer.writerow((row.day.isoformat(), _cell(row.key), counters.requests, counters.tokens_in, counters.tokens_out, usd))
+        writer.writerow(
+            (row.day.isoformat(), _cell(row.key), counters.requests, counters.tokens_in, counters.tokens_out, usd)
+        )
     return buffer.getvalue()
-
-
-def export_filename(group_by: str, first: str, last: str) -> str:
-    """What a browser saves the export as."""
-    return f"costs_{first}_{last}_by_{group_by}.csv"
 
 
 def _cell(text: str) -> str:
