@@ -93,3 +93,24 @@ def test_the_comparison_matches_the_stats_and_names_both_periods(api: ApiClient,
     bad = api.call("GET", "/api/v2/costs/compare?period=year", token=token)
     assert bad.status == 422
     assert [d["field"] for d in bad.body["error"]["details"]] == ["period"]
+
+
+def test_both_routes_are_in_the_openapi_document_and_the_page_is_not(api: ApiClient) -> None:
+    paths = api.call("GET", "/api/openapi.json").body["paths"]
+    export = paths["/api/v2/costs/export"]["get"]
+    assert list(export["responses"]["200"]["content"]) == ["text/csv"]
+    assert {p["name"] for p in export["parameters"]} == {"from", "to", "groupBy", "format", "userId"}
+    assert "/api/v2/costs/compare" in paths
+    assert not [path for path in paths if path.startswith("/dashboard")]
+
+
+def test_the_dashboard_serves_its_files_only(api: ApiClient) -> None:
+    page = api.call("GET", "/dashboard")
+    assert page.status == 200 and page.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    for asset in ("dashboard.js", "dashboard.css", "chart.umd.4.5.1.min.js"):
+        assert f"dashboard/{asset}" in page.body
+        assert api.call("GET", f"/dashboard/{asset}").status == 200
+    for missing in ("app.py", "chart.js-LICENSE.md", "..%2Fapp.py", "index.html"):
+        reply = api.call("GET", f"/dashboard/{missing}")
+        assert reply.status == 404 and reply.body["error"]["code"] == "NOT_FOUND"
