@@ -7,7 +7,7 @@ PORT ?= 3000
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),u1)
 ADMIN ?=
 
-.PHONY: install run test test-unit test-integration test-infra test-e2e test-artifact lint format synth checkov token bench clean
+.PHONY: install run test test-unit test-integration test-infra test-e2e test-artifact test-browser lint format synth checkov token bench clean dashboard-assets
 
 # When `make run` started (before any install), so the banner's "ready in" is what a person waited.
 STARTED_AT := $(shell date +%s.%N)
@@ -24,10 +24,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
-run: install  ## start the whole thing locally on 127.0.0.1:$(PORT)
+run: install dashboard-assets  ## start the whole thing locally on 127.0.0.1:$(PORT)
 	HO_STARTED_AT=$(STARTED_AT) PORT=$(PORT) $(PY) -m local.run
 
-test: install lint synth checkov  ## lint, synth, then every test tier (starts its own Redis, moto server and simulators)
+test: install dashboard-assets lint synth checkov  ## lint, synth, then every test tier (starts its own Redis, moto server and simulators)
 	$(PY) -m pytest tests
 
 test-unit: install
@@ -41,6 +41,9 @@ test-infra: install
 
 test-e2e: install
 	$(PY) -m pytest tests/e2e
+
+test-browser: install dashboard-assets  ## the dashboard in headless Chromium (Debian's chromium, installed on first use)
+	$(PY) -m pytest tests/browser
 
 test-artifact: install synth  ## every function from cdk.out, on Python 3.12 with only the runtime's boto3
 	$(PY) -m pytest tests/artifact
@@ -56,6 +59,24 @@ format: install
 
 synth: install  ## write the CloudFormation template and the bundled assets to cdk.out/ (offline, no Docker)
 	$(PY) app.py
+
+# The dashboard's chart library, vendored into the dashboard function's assets (committed, so neither tests nor a
+# deploy need npm); this target refreshes it from npm when the pin changes, checking the tarball's SHA-256.
+CHARTJS_VERSION := 4.5.1
+CHARTJS_SHA256 := f540d98468457ac7a0aabb32006dfb066297e096c5ea063a5d80aa973d1c337a
+DASHBOARD_ASSETS := functions/dashboard/assets
+CHARTJS_FILE := $(DASHBOARD_ASSETS)/chart.umd.$(CHARTJS_VERSION).min.js
+
+dashboard-assets: $(CHARTJS_FILE)  ## vendor Chart.js (pinned, from npm) into the dashboard's assets
+
+$(CHARTJS_FILE):
+	mkdir -p .build/npm
+	cd .build/npm && npm pack --silent chart.js@$(CHARTJS_VERSION) >/dev/null
+	echo "$(CHARTJS_SHA256)  .build/npm/chart.js-$(CHARTJS_VERSION).tgz" | sha256sum --check --quiet
+	rm -f $(DASHBOARD_ASSETS)/chart.umd.*.min.js
+	tar -xzf .build/npm/chart.js-$(CHARTJS_VERSION).tgz -C .build/npm package/dist/chart.umd.min.js package/LICENSE.md
+	cp .build/npm/package/dist/chart.umd.min.js $@
+	cp .build/npm/package/LICENSE.md $(DASHBOARD_ASSETS)/chart.js-LICENSE.md
 
 CHECKOV_VENV := .build/checkov
 

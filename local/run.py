@@ -55,6 +55,8 @@ def banner(stack: LocalStack, ready_s: float, log_path: Path | None = None) -> s
         f"  Alert e-mails  GET  {stack.api_url}/_local/emails",
         f"  Feature flags  GET|PUT {stack.api_url}/_local/flags   (seen within FLAGS_CACHE_S, no restart)",
         f"  API docs       {stack.api_url}/api/docs   ({stack.api_url}/api/openapi.json)",
+        # The token rides in the fragment, which the browser never sends; the page moves it to sessionStorage.
+        f"  Dashboard      {stack.api_url}/dashboard#token={make_token('local-admin', admin=True)}   (admin, 1 h)",
         f"  Queue drainers {pollers}",
         f"  Lambda logs    {os.path.relpath(log_path) if log_path else 'on this console (LOG_TO_CONSOLE=1)'}"
         "   (Powertools JSON logs, EMF metrics; below: one line per request and per drained batch)",

@@ -64,6 +64,8 @@ DEFAULT_ROUTE_THROTTLES: dict[str, tuple[float, int]] = {
     "GET /api/health/hybrid-orchestrator": (5, 10),
     "GET /api/openapi.json": (5, 10),
     "GET /api/docs": (5, 10),
+    "GET /dashboard": (5, 10),
+    "GET /dashboard/{asset}": (10, 20),
     "POST /api/v2/campaigns/hybrid": (20, 40),
 }
 # Lambda reserved concurrency of the campaign function (context ``campaignReservedConcurrency``, "none" for

@@ -219,6 +219,26 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             uses=("costs_table",),  # reads counters and thresholds; writes routing overrides and their audit log
         ),
         FunctionSpec(
+            name="cost_compare",
+            description="AI spend this month or week so far against the same days of the previous one, by provider",
+            memory_mb=256,
+            timeout_s=10,
+            uses=("costs_table:read",),
+        ),
+        FunctionSpec(
+            name="cost_export",
+            description="AI spend per group and UTC day as CSV (one breakdown per day, at most 90)",
+            memory_mb=256,
+            timeout_s=15,
+            uses=("costs_table:read",),
+        ),
+        FunctionSpec(
+            name="dashboard",
+            description="The spend dashboard's static page and its assets (no data: the page calls the API)",
+            memory_mb=128,
+            timeout_s=5,
+        ),
+        FunctionSpec(
             name="creator_accounts",
             description="Which users may send as each creator account (admins change it; users see their own)",
             memory_mb=256,
@@ -249,6 +269,8 @@ ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("GET", "/api/v2/costs/optimization", "cost_optimization", admin=True),
     HttpRoute("POST", "/api/v2/costs/optimization/apply", "cost_optimization", admin=True),
     HttpRoute("GET", "/api/v2/costs/optimize", "cost_optimization", admin=True),
+    HttpRoute("GET", "/api/v2/costs/compare", "cost_compare"),
+    HttpRoute("GET", "/api/v2/costs/export", "cost_export"),
     HttpRoute("GET", "/api/v2/creator-accounts", "creator_accounts"),
     HttpRoute("PUT", "/api/v2/creator-accounts/{accountId}", "creator_accounts", admin=True),
     HttpRoute("DELETE", "/api/v2/creator-accounts/{accountId}", "creator_accounts", admin=True),
@@ -267,6 +289,21 @@ ROUTES: tuple[HttpRoute, ...] = (
         "openapi",
         authorized=False,
         public_reason="The API's OpenAPI document: the published contract, generated from code, no user data.",
+    ),
+    HttpRoute(
+        "GET",
+        "/dashboard",
+        "dashboard",
+        authorized=False,
+        public_reason="The dashboard's static page: it holds no data, the figures come from the API's token routes "
+        "with the bearer token the person pastes into it.",
+    ),
+    HttpRoute(
+        "GET",
+        "/dashboard/{asset}",
+        "dashboard",
+        authorized=False,
+        public_reason="The dashboard page's own script, style sheet and chart library (a fixed list of files).",
     ),
     HttpRoute(
         "GET",

@@ -163,11 +163,11 @@ def redis_server(local_stack: Any) -> Any:
 def _local_tier_isolation(request: pytest.FixtureRequest) -> Iterator[None]:
     """Keep the session stack's effects inside the integration and e2e tiers (never starts anything).
 
-    Integration/e2e/artifact tests get simulator faults and logs cleared around them. A unit test that runs
+    Integration/e2e/artifact/browser tests get simulator faults and logs cleared around them. A unit test that runs
     after the stack started (``pytest tests`` runs every tier in one session) sees the environment
     as it was before the stack, so its settings are the defaults, not the local stack's.
     """
-    in_tier = bool({"integration", "e2e", "artifact"} & set(Path(str(request.node.path)).parts))
+    in_tier = bool({"integration", "e2e", "artifact", "browser"} & set(Path(str(request.node.path)).parts))
     stack = _RUNNING.get("stack")
     if stack is None:
         yield

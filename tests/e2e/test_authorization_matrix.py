@@ -44,6 +44,10 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/api/v2/costs/stats"): Sample(),
     ("GET", "/api/v2/costs/breakdown"): Sample(query=lambda state: {"groupBy": "provider"}),
     ("GET", "/api/v2/campaigns/costs"): Sample(query=lambda state: {"sortBy": "calls", "order": "asc"}),
+    ("GET", "/api/v2/costs/compare"): Sample(query=lambda state: {"period": "week"}),
+    ("GET", "/api/v2/costs/export"): Sample(query=lambda state: {"groupBy": "model", "format": "csv"}),
+    ("GET", "/dashboard"): Sample(),
+    ("GET", "/dashboard/{asset}"): Sample(),
     ("GET", "/api/v2/costs/forecast"): Sample(),
     ("GET", "/api/admin/feature-flags"): Sample(query=lambda state: {"userId": OWNER}, admin_only=True),
     ("GET", "/api/v2/costs/thresholds"): Sample(),
@@ -71,7 +75,7 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     # An admin deleting an account that does not exist: past authorization, a 404 (the matrix keeps its own).
     ("DELETE", "/api/v2/creator-accounts/{accountId}"): Sample(admin_only=True, ok_status=frozenset({404})),
 }
-PATH_VALUES = {"{accountId}": MATRIX_ACCOUNT}
+PATH_VALUES = {"{accountId}": MATRIX_ACCOUNT, "{asset}": "dashboard.js"}
 
 CALLERS: dict[str, Callable[[ApiClient], str | None]] = {
     "no token": lambda api: None,

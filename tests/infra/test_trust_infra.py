@@ -24,6 +24,8 @@ THROTTLED = {
     "GET /api/health/hybrid-orchestrator": (5, 10),
     "GET /api/openapi.json": (5, 10),
     "GET /api/docs": (5, 10),
+    "GET /dashboard": (5, 10),
+    "GET /dashboard/{asset}": (10, 20),  # the page's three files at once
     "POST /api/v2/campaigns/hybrid": (20, 40),
 }
 ADMIN_ROUTES = {
@@ -75,6 +77,8 @@ def test_route_throttles_come_from_context_one_route_at_a_time() -> None:
     assert {t.route_key: t for t in config.route_throttles} == {
         "GET /api/health/hybrid-orchestrator": RouteThrottle("GET /api/health/hybrid-orchestrator", 5, 10),
         "GET /api/openapi.json": RouteThrottle("GET /api/openapi.json", 5, 10),
+        "GET /dashboard": RouteThrottle("GET /dashboard", 5, 10),
+        "GET /dashboard/{asset}": RouteThrottle("GET /dashboard/{asset}", 10, 20),
         "GET /api/v2/costs/stats": RouteThrottle("GET /api/v2/costs/stats", 2.5, 3),
         "POST /api/v2/campaigns/hybrid": RouteThrottle("POST /api/v2/campaigns/hybrid", 20, 40),
     }

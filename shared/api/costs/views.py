@@ -38,6 +38,9 @@ from shared.ledger.store import Counters
 
 MAX_RANGE_DAYS = 90
 DEFAULT_RANGE_DAYS = 7
+# Query parameter patterns of the cost routes: an ISO day (checked again as a real date), a user id.
+ISO_DAY = r"^\d{4}-\d{2}-\d{2}$"
+USER_ID = r"^\S{1,128}$"
 
 
 def cost_scope(caller: Caller, user_id: str | None) -> Scope:
