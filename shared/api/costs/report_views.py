@@ -20,9 +20,9 @@ from shared.api.costs.report_schemas import (
     SpendChangeView,
 )
 from shared.api.costs.schemas import SpendView
-from shared.api.costs.views import _providers, _scope_view, _spend, _usd
+from shared.api.costs.views import _providers, _scope_view, _spend
 from shared.api.envelope import success
-from shared.core.pricing import micros_to_usd
+from shared.core.pricing import micros_to_usd, usd_amount
 from shared.ledger.keys import Scope
 from shared.ledger.ledger import CostLedger, GroupBy
 from shared.ledger.reports import (
@@ -104,7 +104,7 @@ def _change(current_micros: int, previous_micros: int) -> dict:
         "current_micros": current_micros,
         "previous_micros": previous_micros,
         "change_micros": delta,
-        "change_usd": _usd(delta),
+        "change_usd": usd_amount(delta),
         "change_percent": change_percent(current_micros, previous_micros),
     }
 
