@@ -153,7 +153,13 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             description="Cheap health check of the orchestrator's dependencies",
             memory_mb=256,
             timeout_s=10,
-            uses=("workflows_table:read", "circuits_table:read", "workflows_queue:read", "redis"),
+            uses=(
+                "workflows_table:read",
+                "circuits_table:read",
+                "workflows_queue:read",
+                "messages_queue:read",
+                "redis",
+            ),
         ),
         FunctionSpec(
             name="admin_flags",

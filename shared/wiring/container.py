@@ -15,12 +15,8 @@ from shared.config.settings import get_settings
 from shared.core.observability import logger
 from shared.core.pricing import MICROS_PER_USD, PriceTable
 from shared.health.checks import (
-    CheckStatus,
     HealthCheck,
-    NotConfiguredError,
     Probe,
-    circuits_status,
-    orchestrator_probe,
 )
 from shared.routing.candidates import RouteCandidate, unpriced_candidates
 from shared.routing.paths import with_legacy_routes
@@ -38,10 +34,10 @@ if TYPE_CHECKING:
     from shared.budgets.guard import BudgetGuard
     from shared.campaigns.async_jobs import AsyncCampaigns
     from shared.campaigns.cost_tracker import CostTracker
+    from shared.campaigns.dispatch import CampaignDispatcher
     from shared.campaigns.fan_messages import FanCampaignService
     from shared.campaigns.service import CampaignService
-    from shared.campaigns.service.dispatch import CampaignDispatcher
-    from shared.campaigns.service.status import WorkflowReader
+    from shared.campaigns.status import WorkflowReader
     from shared.core.once import PowertoolsOnce
     from shared.core.queues import SqsQueue
     from shared.creator_accounts import CreatorAccountService
@@ -258,7 +254,7 @@ def default_thresholds() -> tuple[Threshold, Threshold]:
 @lru_cache(maxsize=1)
 def campaign_dispatcher() -> CampaignDispatcher:
     """The campaign route's use case over the container's services."""
-    from shared.campaigns.service.dispatch import CampaignDispatcher
+    from shared.campaigns.dispatch import CampaignDispatcher
 
     return CampaignDispatcher(rollout_gate(), async_campaigns(), campaign_service(), fan_campaign_service())
 
@@ -266,7 +262,7 @@ def campaign_dispatcher() -> CampaignDispatcher:
 @lru_cache(maxsize=1)
 def workflow_reader() -> WorkflowReader:
     """The status route's use case."""
-    from shared.campaigns.service.status import WorkflowReader
+    from shared.campaigns.status import WorkflowReader
 
     return WorkflowReader(workflow_store(), message_states())
 
@@ -536,38 +532,25 @@ def health_check() -> HealthCheck:
 
 
 def health_probes() -> dict[str, Probe]:
-    """The health check's probes, each a cheap read of one dependency."""
+    """The health check's probes over this container's collaborators."""
+    from shared.health.checks import orchestrator_probe
+    from shared.health.probes import dependency_probes
+
     settings = get_settings()
-
-    def database() -> None:
-        workflow_store().ping()
-
-    def cache() -> None:
-        if not settings.redis_url:
-            raise NotConfiguredError("REDIS_URL is not set")
-        sliding_limiter().probe()  # the limiter's own script, on every shard: healthy means it can decide
-
-    def queue() -> None:
-        aws_client("sqs").get_queue_url(QueueName=settings.workflows_queue_name)
-
-    def provider(name: str) -> Probe:
-        def probe() -> CheckStatus:
-            if name == "azure" and not settings.azure_openai_endpoint:
-                raise NotConfiguredError("AZURE_OPENAI_ENDPOINT is not set")
-            return circuits_status(list(circuit_states(settings.candidates_of(name)).values()))
-
-        return probe
-
-    return {
-        "database": database,
-        "orchestrator": orchestrator_probe(
+    return dependency_probes(
+        workflows=workflow_store(),
+        limiter=sliding_limiter if settings.redis_url else None,
+        sqs=lambda: aws_client("sqs"),
+        queues={"workflows": settings.workflows_queue_name, "messages": settings.messages_queue_name},
+        providers={
+            "azure": settings.candidates_of("azure") if settings.azure_openai_endpoint else None,
+            "openai": settings.candidates_of("openai"),
+        },
+        circuit_states=circuit_states,
+        orchestrator=orchestrator_probe(
             served_routing_table(), price_table, circuit_states, lambda: rollout_gate().probe()
         ),
-        "cache": cache,
-        "queue": queue,
-        "azureProvider": provider("azure"),
-        "openaiProvider": provider("openai"),
-    }
+    )
 
 
 def circuit_states(candidates: Sequence[RouteCandidate]) -> dict[str, str]:

@@ -177,11 +177,11 @@ def test_openapi_document_covers_every_route_with_its_errors_and_envelope(api):
     assert response.status_code == 200
     document = response.json()
     documented = {(method.upper(), path) for path, ops in document["paths"].items() for method in ops}
-    served = {(route.method, route.path) for route in ROUTES if route.path != "/api/docs"}
+    # The Swagger page and the dashboard's page and assets are HTML for people, not API operations.
+    api_routes = [route for route in ROUTES if route.path != "/api/docs" and route.function != "dashboard"]
+    served = {(route.method, route.path) for route in api_routes}
     assert served <= documented
-    for route in ROUTES:
-        if route.path == "/api/docs":
-            continue
+    for route in api_routes:
         operation = document["paths"][route.path][route.method.lower()]
         assert bool(operation.get("security")) == route.authorized, route.path
         for status, spec in operation["responses"].items():

@@ -13,6 +13,11 @@ from pydantic import Field
 from shared.api.schemas import envelope
 from shared.core.models import CamelModel
 
+# The ledger's query vocabularies, re-exported for the handlers' query parameters.
+from shared.ledger.campaign_costs import CampaignSort as CampaignSort
+from shared.ledger.campaign_costs import SortOrder as SortOrder
+from shared.ledger.ledger import GroupBy as GroupBy
+
 
 class TokenCounts(CamelModel):
     """Tokens the providers reported."""
