@@ -120,13 +120,22 @@ class Admission:
     route: str
     reservation: Reservation | None = None
     note: str | None = None
+    # The route's candidates as read for this request (None: the router reads them), so the
+    # overrides are read once per request, by whoever needs them first.
+    candidates: Sequence[RouteCandidate] | None = None
 
 
 class Budget(Protocol):
     """What the campaign services ask before and after each provider call."""
 
     def admit(
-        self, user_id: str, reservation_id: str, route: str, messages: Sequence[ChatMessage], max_tokens: int
+        self,
+        user_id: str,
+        reservation_id: str,
+        route: str,
+        messages: Sequence[ChatMessage],
+        max_tokens: int,
+        candidates: Sequence[RouteCandidate] | None = None,
     ) -> Admission: ...
 
     def settle(self, admission: Admission, billed_micros: int) -> None: ...
@@ -136,10 +145,16 @@ class Unbudgeted:
     """No budget enforcement at all (services built without a guard)."""
 
     def admit(
-        self, user_id: str, reservation_id: str, route: str, messages: Sequence[ChatMessage], max_tokens: int
+        self,
+        user_id: str,
+        reservation_id: str,
+        route: str,
+        messages: Sequence[ChatMessage],
+        max_tokens: int,
+        candidates: Sequence[RouteCandidate] | None = None,
     ) -> Admission:
         """Always the asked route, nothing held."""
-        return Admission(route)
+        return Admission(route, candidates=candidates)
 
     def settle(self, admission: Admission, billed_micros: int) -> None:
         """Nothing to settle."""
@@ -165,14 +180,20 @@ class BudgetGuard:
         self._clock = clock
 
     def admit(
-        self, user_id: str, reservation_id: str, route: str, messages: Sequence[ChatMessage], max_tokens: int
+        self,
+        user_id: str,
+        reservation_id: str,
+        route: str,
+        messages: Sequence[ChatMessage],
+        max_tokens: int,
+        candidates: Sequence[RouteCandidate] | None = None,
     ) -> Admission:
         """Reserve the call's maximum cost on ``route`` (or the downgrade route); raise when neither fits.
 
         A budget that cannot be read or written refuses the call (503) rather than run it unchecked.
         """
         try:
-            return self._admit(user_id, reservation_id, route, messages, max_tokens)
+            return self._admit(user_id, reservation_id, route, messages, max_tokens, candidates)
         except BudgetExceededError:
             raise
         except Exception as exc:
@@ -181,17 +202,25 @@ class BudgetGuard:
             raise BudgetUnavailableError("The monthly budget could not be checked; try again shortly.") from exc
 
     def _admit(
-        self, user_id: str, reservation_id: str, route: str, messages: Sequence[ChatMessage], max_tokens: int
+        self,
+        user_id: str,
+        reservation_id: str,
+        route: str,
+        messages: Sequence[ChatMessage],
+        max_tokens: int,
+        candidates: Sequence[RouteCandidate] | None,
     ) -> Admission:
         cap = self._caps.hard_cap(user_id)
         if cap is None:
-            return Admission(route)
+            return Admission(route, candidates=candidates)
         today = utc_day(self._clock())
-        needed = max_call_micros(self._routes.candidates(route), self._prices, messages, max_tokens)
+        if candidates is None:
+            candidates = self._routes.candidates(route)
+        needed = max_call_micros(candidates, self._prices, messages, max_tokens)
         month = f"{today:%Y-%m}"
         held, committed = self._reserve(Reservation(reservation_id, user_id, month, needed, route), cap)
         if held is not None:
-            return Admission(held.route, held)
+            return Admission(held.route, held, candidates=candidates)
         cheaper = self._downgrade_cost(cap, route, messages, max_tokens)
         if cheaper is not None and cheaper < needed:
             downgraded, _ = self._reserve(Reservation(reservation_id, user_id, month, cheaper, DOWNGRADE_ROUTE), cap)

@@ -35,6 +35,7 @@ from shared.core.pricing import CallCost, PriceTable
 from shared.core.queues import Queue
 from shared.core.time import iso_timestamp
 from shared.creator_accounts import CreatorAccountService
+from shared.routing.candidates import RouteCandidate
 from shared.routing.deadline import Deadline
 from shared.routing.paths import RequestPath, route_key
 from shared.routing.router import AllProvidersFailedError, ProviderRequestRejectedError
@@ -163,7 +164,9 @@ class FanCampaignService:
         started = time.perf_counter() if started is None else started
         data = request.data
         assert data.account_id is not None and data.recipients is not None  # CampaignRequest guarantees both
-        results = self._generate_all(workflow, data, deadline, route_key(workflow.path, request.type))
+        route = route_key(workflow.path, request.type)
+        # One read of the route (and its overrides) for the whole request, however many fans.
+        results = self._generate_all(workflow, data, deadline, route, self._router.candidates(route))
         for result in results:  # every billed call in the cost ledger, one step per fan
             self._campaigns.record_costs(workflow, f"generate:{result.recipient_id}", result.outcome)
         generated = [r for r in results if r.routed is not None]
@@ -183,23 +186,40 @@ class FanCampaignService:
         fallback_used = any(r.routed.fallback_used for r in generated if r.routed)
         return FanCampaignRun(workflow, counts, cost, outcome, fallback_used, duration_ms, providers)
 
-    def _generate_all(self, workflow: Workflow, data: CampaignData, deadline: Deadline, route: str) -> list[Generated]:
+    def _generate_all(
+        self,
+        workflow: Workflow,
+        data: CampaignData,
+        deadline: Deadline,
+        route: str,
+        candidates: Sequence[RouteCandidate],
+    ) -> list[Generated]:
         recipients = data.recipients or []
         workers = max(1, min(self._concurrency, len(recipients)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fan-gen") as pool:
-            return list(pool.map(lambda fan: self._generate(workflow, data, fan, deadline, route), recipients))
+            return list(
+                pool.map(lambda fan: self._generate(workflow, data, fan, deadline, route, candidates), recipients)
+            )
 
     def _generate(
-        self, workflow: Workflow, data: CampaignData, recipient_id: str, deadline: Deadline, route: str
+        self,
+        workflow: Workflow,
+        data: CampaignData,
+        recipient_id: str,
+        deadline: Deadline,
+        route: str,
+        candidates: Sequence[RouteCandidate],
     ) -> Generated:
         """One fan's message under its own budget reservation (a capped owner's messages stop where it ends)."""
         step, messages = f"generate:{recipient_id}", fan_prompt(data, recipient_id)
         try:
-            admission = self._campaigns.admit(workflow, step, route, messages, self._max_output_tokens)
+            admission = self._campaigns.admit(workflow, step, route, messages, self._max_output_tokens, candidates)
         except BudgetError as exc:
             return Generated(recipient_id, None, exc)
         try:
-            routed = self._router.complete(admission.route, messages, deadline, self._max_output_tokens)
+            routed = self._router.complete(
+                admission.route, messages, deadline, self._max_output_tokens, admission.candidates
+            )
         except (AllProvidersFailedError, ProviderRequestRejectedError) as exc:
             self._campaigns.settle(admission, workflow, step, exc.outcome)
             return Generated(recipient_id, None, exc)

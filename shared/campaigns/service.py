@@ -26,6 +26,7 @@ from shared.core.identity import Caller
 from shared.core.pricing import CallCost, PriceTable
 from shared.core.time import iso_timestamp
 from shared.ledger.events import CostRecorder
+from shared.routing.candidates import RouteCandidate
 from shared.routing.deadline import Deadline
 from shared.routing.paths import RequestPath, route_key
 from shared.routing.router import AllProvidersFailedError, ProviderRequestRejectedError
@@ -38,8 +39,15 @@ SECONDS_PER_DAY = 86_400
 class CampaignRouter(Protocol):
     """The part of the provider router a campaign needs."""
 
+    def candidates(self, campaign_type: str) -> Sequence[RouteCandidate]: ...
+
     def complete(
-        self, campaign_type: str, messages: Sequence[ChatMessage], deadline: Deadline, max_tokens: int
+        self,
+        campaign_type: str,
+        messages: Sequence[ChatMessage],
+        deadline: Deadline,
+        max_tokens: int,
+        candidates: Sequence[RouteCandidate] | None = None,
     ) -> RoutedCompletion: ...
 
 
@@ -104,13 +112,16 @@ class CampaignService:
         started = time.perf_counter() if started is None else started
         messages = build_messages(request.type, request.platforms, request.data)
         route = route_key(workflow.path, request.type)
+        candidates = self._router.candidates(route)  # the request's one read of the route (and its overrides)
         try:
-            admission = self.admit(workflow, "generate", route, messages, self._max_output_tokens)
+            admission = self.admit(workflow, "generate", route, messages, self._max_output_tokens, candidates)
         except BudgetError as exc:
             self._update(workflow, status="failed", error=WorkflowError(code=exc.code, message=exc.message))
             raise
         try:
-            routed = self._router.complete(admission.route, messages, deadline, self._max_output_tokens)
+            routed = self._router.complete(
+                admission.route, messages, deadline, self._max_output_tokens, admission.candidates
+            )
         except AllProvidersFailedError as exc:
             self._fail(workflow, exc.outcome, ProvidersUnavailableError.code, "no provider could serve the request")
             self.settle(admission, workflow, "generate", exc.outcome)
@@ -183,11 +194,18 @@ class CampaignService:
             self._costs.record(event)
 
     def admit(
-        self, workflow: Workflow, step: str, route: str, messages: Sequence[ChatMessage], max_tokens: int
+        self,
+        workflow: Workflow,
+        step: str,
+        route: str,
+        messages: Sequence[ChatMessage],
+        max_tokens: int,
+        candidates: Sequence[RouteCandidate] | None = None,
     ) -> Admission:
         """Reserve the step's maximum cost under its owner's monthly budget (raises when it does not fit)."""
+        reservation_id = f"{workflow.workflow_id}#{step}"
         try:
-            return self._budget.admit(workflow.owner_id, f"{workflow.workflow_id}#{step}", route, messages, max_tokens)
+            return self._budget.admit(workflow.owner_id, reservation_id, route, messages, max_tokens, candidates)
         except BudgetError as exc:
             exc.workflow_id = workflow.workflow_id
             raise

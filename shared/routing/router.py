@@ -42,7 +42,6 @@ from shared.routing.errors import (
     ProviderRefusal,
     ProviderRejectedRequest,
 )
-from shared.routing.paths import LEGACY_PREFIX
 from shared.routing.types import Attempt, ChatMessage, ChatProvider, Completion, RoutedCompletion, RoutingOutcome
 
 # Below this, an attempt could not get an answer back in time: don't start it.
@@ -118,8 +117,12 @@ class ProviderRouter:
         self._guarded: dict[str, Callable[..., Completion]] = {}
 
     def candidates(self, campaign_type: str) -> Sequence[RouteCandidate]:
-        """The ordered candidates for a campaign type: an applied override, else the configured route."""
-        if self._overrides is not None and not campaign_type.startswith(LEGACY_PREFIX):
+        """The ordered candidates for a campaign type: an applied override, else the configured route.
+
+        Only campaign types are overridden; the fixed routes (``legacy:<type>``, ``budget:downgrade``)
+        are read from the table without looking at the overrides.
+        """
+        if self._overrides is not None and ":" not in campaign_type:
             override = self._overrides.routes().get(campaign_type)
             if override:
                 return override
@@ -131,13 +134,21 @@ class ProviderRouter:
         return str(self._breaker_store.get_state(candidate.circuit_name).state)
 
     def complete(
-        self, campaign_type: str, messages: Sequence[ChatMessage], deadline: Deadline, max_tokens: int
+        self,
+        campaign_type: str,
+        messages: Sequence[ChatMessage],
+        deadline: Deadline,
+        max_tokens: int,
+        candidates: Sequence[RouteCandidate] | None = None,
     ) -> RoutedCompletion:
-        """Serve the request from the first candidate that can, recording every attempt."""
+        """Serve the request from the first candidate that can, recording every attempt.
+
+        ``candidates`` are the route's, when the caller already read them for this request.
+        """
         started = time.perf_counter()
         outcome = RoutingOutcome()
         try:
-            for candidate in self.candidates(campaign_type):
+            for candidate in self.candidates(campaign_type) if candidates is None else candidates:
                 try:
                     served = self._try_candidate(candidate, messages, deadline, max_tokens, outcome)
                 finally:  # a rejected request's outcome says what its probe did to the circuit too
