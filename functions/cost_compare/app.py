@@ -12,7 +12,7 @@ from shared.api.costs.report_schemas import CostComparisonEnvelope
 from shared.api.costs.report_views import ComparePeriod, comparison_response
 from shared.api.costs.views import USER_ID, cost_scope
 from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import BEARER_AUTH, error_responses, ok
+from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
 from shared.core.time import utc_day
 from shared.wiring.container import cost_ledger
@@ -22,6 +22,7 @@ app = build_resolver()
 
 @app.get(
     "/api/v2/costs/compare",
+    tags=[ApiTag.COSTS],
     summary="AI spend this period so far against the same days of the previous period, by provider",
     security=BEARER_AUTH,
     responses={**ok(CostComparisonEnvelope, "Both periods and the change"), **error_responses(401, 403, 422, 500)},

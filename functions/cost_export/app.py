@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api.costs.report_views import CSV_MEDIA_TYPE, GroupBy, export_response
 from shared.api.costs.views import ISO_DAY, USER_ID, breakdown_window, cost_scope
 from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import BEARER_AUTH, error_responses
+from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses
 from shared.core.observability import logger, metrics, tracer
 from shared.core.time import utc_day
 from shared.wiring.container import cost_ledger
@@ -28,6 +28,7 @@ CSV_OK = {
 
 @app.get(
     "/api/v2/costs/export",
+    tags=[ApiTag.COSTS],
     summary="AI spend per group and UTC day, as CSV",
     security=BEARER_AUTH,
     responses={**CSV_OK, **error_responses(401, 403, 422, 500)},

@@ -181,6 +181,12 @@
   function thresholdsHtml(container, thresholds, period) {
     container.replaceChildren();
     for (const threshold of thresholds.filter((t) => t.period === period)) {
+      // A global threshold's progress is shown to admins only: the API sends null spend for anyone else.
+      if (threshold.percent === null || threshold.percent === undefined) {
+        container.append(element("div", { className: "threshold" },
+          element("div", { className: "label" }, element("span", { text: `${period} threshold ${usd(threshold.amountMicros)}` }))));
+        continue;
+      }
       const share = threshold.amountMicros ? threshold.spentMicros / threshold.amountMicros : 0;
       const meter = element("div", { className: "meter" + (threshold.crossed ? " crossed" : share >= 0.8 ? " near" : ""), role: "meter",
         "aria-valuemin": "0", "aria-valuemax": String(threshold.amountUsd), "aria-valuenow": String(threshold.spentUsd),
