@@ -93,7 +93,6 @@ def increment_of(key: Key, mark: str, records: Sequence[StreamedEvent], ttl_s: i
     for record in records:
         e = record.event
         total += Counters(e.micros, 1, e.input_tokens, e.output_tokens, int(e.fallback))
-    labels = {"model": records[-1].event.model} if key[0].endswith("#type_model") else {}
     return CounterIncrement(
         key=key,
         counters=total,
@@ -101,7 +100,6 @@ def increment_of(key: Key, mark: str, records: Sequence[StreamedEvent], ttl_s: i
         first_seq=records[0].sequence,
         last_seq=records[-1].sequence,
         expires_at=int(max(r.event.at for r in records)) + ttl_s,
-        labels=labels,
     )
 
 

@@ -5,8 +5,8 @@ Raw event:  pk ``EVENT#<requestId>``, sk ``EVENT`` (the idempotency key; 30-day 
 Counter:    pk ``AGG#<scope>#<dim>``, sk ``DAY#YYYY-MM-DD#<value>`` where scope is ``ALL``,
             ``USER#<userId>`` or ``CAMPAIGN#<campaignId>``. Day counters only: a month is the sum of its
             days (a Query of at most 31 x values items). Per call, 8 counters (:func:`counter_keys`):
-            ``ALL``: ``total`` (value ``ALL``), ``type_model`` (``<type>#<provider>#<deployment>``, the
-            priced model in the item's ``model`` attribute), ``campaign_provider``
+            ``ALL``: ``total`` (value ``ALL``), ``type_model`` (``<type>#<provider>#<deployment>#<model>``,
+            the model being the priced one a deployment maps to), ``campaign_provider``
             (``<campaignId>#<provider>``) and ``user``; ``USER#u``: ``total``, ``type_model``,
             ``campaign_provider``; ``CAMPAIGN#c``: ``total``. Provider, model and type are sums of
             ``type_model``; a campaign's spend in a breakdown is the sum of its ``campaign_provider``
@@ -143,7 +143,7 @@ def counter_values(event: CostEvent) -> dict[str, str]:
         "total": TOTAL,
         "user": event.user_id,
         "campaign_provider": f"{event.campaign_id}#{event.provider}",
-        "type_model": f"{event.campaign_type}#{event.provider}#{event.deployment}",
+        "type_model": f"{event.campaign_type}#{event.provider}#{event.deployment}#{event.model}",
     }
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
@@ -78,7 +78,6 @@ class CounterIncrement:
     ``mark`` is the counter's attribute holding the shard's high-water mark; ``first_seq``/``last_seq``
     are the smallest and largest contributing sequence numbers, zero-padded to 40 digits so that string
     order is numeric order (stream sequence numbers have 21-40 digits; a DynamoDB number holds 38).
-    ``labels`` are constant attributes SET on the item (the priced model of a ``type_model`` counter).
     """
 
     key: Key
@@ -87,7 +86,6 @@ class CounterIncrement:
     first_seq: str
     last_seq: str
     expires_at: int
-    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 class CostStoreError(RuntimeError):
@@ -152,17 +150,13 @@ class DynamoCostStore:
             ":first": increment.first_seq,
             ":last": increment.last_seq,
         }
-        sets = ["expiresAt = :ttl", "#hw = :last"]
-        for n, (name, value) in enumerate(sorted(increment.labels.items())):
-            names[f"#l{n}"], values[f":l{n}"] = name, value
-            sets.append(f"#l{n} = :l{n}")
         try:
             response = self._client.update_item(
                 TableName=self._table,
                 Key=_key(increment.key),
                 UpdateExpression=(
                     "ADD micros :micros, requests :requests, tokensIn :in, tokensOut :out, fallbacks :fallbacks "
-                    f"SET {', '.join(sets)}"
+                    "SET expiresAt = :ttl, #hw = :last"
                 ),
                 ConditionExpression="attribute_not_exists(#hw) OR #hw < :first",
                 ExpressionAttributeNames=names,

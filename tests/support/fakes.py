@@ -129,9 +129,13 @@ class InMemoryCostStore:
     counts calls per operation, like the botocore hook the benchmarks use. Failure injection for the
     aggregator: ``before_update`` may raise (the update never reaches the table), ``after_update`` may raise
     once the update is applied (a crash or a lost response: applied, but the caller does not know).
+
+    ``fold_before_reads`` (the default) folds what the stream holds before every read, as if the reader
+    had waited for the stream to drain: tests of the views and checks need no waiting; tests of the
+    lag itself turn it off and call :meth:`drain`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, fold_before_reads: bool = True) -> None:
         import threading
 
         self.items: dict[tuple[str, str], dict] = {}
@@ -139,8 +143,10 @@ class InMemoryCostStore:
         self.before_update = None
         self.after_update = None
         self.stream: list[StreamedEvent] = []  # what the table's stream holds and no one has folded yet
+        self.fold_before_reads = fold_before_reads
         self._sequence = 10**21  # stream sequence numbers have 21 digits and more
         self._lock = threading.Lock()
+        self._draining = threading.Lock()
 
     def _count(self, operation: str) -> None:
         self.requests[operation] = self.requests.get(operation, 0) + 1
@@ -153,13 +159,19 @@ class InMemoryCostStore:
             self.stream.append(StreamedEvent(padded_sequence(str(self._sequence)), event_from_item(self.items[key])))
         return True
 
-    def drain(self, batch_size: int = 100, shard: str = SHARD) -> list:
-        """Fold what the stream holds into the counters, as the aggregator does, in batches of ``batch_size``."""
+    def drain(self, batch_size: int = 100, shard: str = SHARD, watch=None) -> list:
+        """Fold what the stream holds into the counters, as the aggregator does, in batches of ``batch_size``,
+        each batch's new totals handed to ``watch`` (a :class:`~shared.alerts.spend_watch.SpendWatch`) like the
+        deployed consumer does. One drain at a time, like one batch per shard (parallelization factor 1)."""
         aggregator, results = CostAggregator(self), []
-        while self.stream:
-            batch, self.stream = self.stream[:batch_size], self.stream[batch_size:]
-            results.append(aggregator.apply(shard, batch))
-            assert results[-1].failed_sequence is None, results[-1]
+        with self._draining:
+            while self.stream:
+                with self._lock:
+                    batch, self.stream = self.stream[:batch_size], self.stream[batch_size:]
+                results.append(aggregator.apply(shard, batch))
+                assert results[-1].failed_sequence is None, results[-1]
+                if watch is not None:
+                    watch.after_batch(results[-1].updates, [r.event for r in batch])
         return results
 
     def add_counter(self, increment):
@@ -183,7 +195,6 @@ class InMemoryCostStore:
                 item[name] = item.get(name, 0) + value
             item["expiresAt"] = increment.expires_at
             item[increment.mark] = increment.last_seq
-            item.update(increment.labels)
             after = Counters.from_item(item)
         if self.after_update is not None:
             self.after_update(increment)
@@ -194,12 +205,18 @@ class InMemoryCostStore:
             self._count("GetItem")
             return (self.items.get(key) or {}).get(mark)
 
+    def _folded(self) -> None:
+        if self.fold_before_reads and self.stream and not self._draining.locked():
+            self.drain()  # a read made while folding (the alert checks) reads what is folded so far
+
     def get_items(self, keys):
+        self._folded()
         with self._lock:
             self._count("BatchGetItem")
             return {key: dict(self.items[key]) for key in keys if key in self.items}
 
     def query(self, pk, low, high):
+        self._folded()
         with self._lock:
             self._count("Query")
             found = [dict(item) for (p, s), item in self.items.items() if p == pk and low <= s <= high]
@@ -217,6 +234,26 @@ class InMemoryCostStore:
         with self._lock:
             self._count("DeleteItem")
             self.items.pop(key, None)
+
+
+class MeteredRecorder:
+    """The deployed pair in one object: the campaign path's recorder (one Put), then the stream's aggregator
+    folding what is pending and running the alert checks on the new totals (``watch``)."""
+
+    def __init__(self, ledger, watch) -> None:
+        from shared.campaigns.cost_tracker import CostTracker
+
+        self.store = ledger.store
+        self.tracker = CostTracker(ledger)
+        self.watch = watch
+
+    def record(self, event) -> bool:
+        recorded = self.tracker.record(event)
+        self.drain()
+        return recorded
+
+    def drain(self) -> None:
+        self.store.drain(watch=self.watch)
 
 
 class OutboxPublisher:

@@ -218,7 +218,7 @@ def test_ten_thousand_events_through_injected_failures_sum_exactly_with_no_doubl
 
 
 def test_ledger_reads_derive_provider_model_and_type_from_type_model():
-    store = InMemoryCostStore()
+    store = InMemoryCostStore(fold_before_reads=False)
     ledger = CostLedger(store)
     ledger.record(event(1, micros=100, provider="azure", model="gpt-4o", deployment="planner-gpt-4o"))
     ledger.record(event(2, micros=50))
