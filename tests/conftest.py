@@ -58,6 +58,21 @@ class ApiClient:
         )
         assert reply.status == 200, reply.body
 
+    def wait_for_spend(self, token: str, expected_micros: int, timeout_s: float = 15.0, **params: str) -> dict:
+        """``/costs/stats`` once the stream has folded the caller's spend up to ``expected_micros`` today (the
+        counters trail a campaign's answer by about a second); the stats' ``data``."""
+        from urllib.parse import urlencode
+
+        path = "/api/v2/costs/stats" + (f"?{urlencode(params)}" if params else "")
+
+        def folded() -> dict | None:
+            reply = self.call("GET", path, token=token)
+            assert reply.status == 200, reply.body
+            data = reply.body["data"]
+            return data if data["todayTotalMicros"] >= expected_micros else None
+
+        return eventually(folded, timeout_s)
+
     def call(
         self,
         method: str,
@@ -115,6 +130,27 @@ def api(local_stack: Any) -> ApiClient:
     url = local_stack.start_api()
     local_stack.start_pollers()
     return ApiClient(url)
+
+
+def eventually(predicate: Callable[[], Any], timeout_s: float = 15.0, every_s: float = 0.1) -> Any:
+    """Poll ``predicate`` until it returns something truthy (returned), for at most ``timeout_s``: how tests
+    wait for the costs table's stream to be folded into the counters (about a second)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = predicate()
+        if found or time.monotonic() > deadline:
+            assert found, f"not within {timeout_s} s: {predicate}"
+            return found
+        time.sleep(every_s)
+
+
+@pytest.fixture
+def cost_stream(local_stack: Any) -> Callable[..., Any]:
+    """The costs table's stream folded as deployed (the stream pollers run), and :func:`eventually` to wait on it."""
+    local_stack.start_stream_pollers()
+    return eventually
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ from shared.alerts.rules import (
 from shared.alerts.thresholds import SpendThreshold, ThresholdStore, marker_keys
 from shared.ledger.events import CostEvent
 from shared.ledger.keys import Key
-from shared.ledger.ledger import read_with_spend
+from shared.ledger.ledger import is_spend_key, read_with_spend
 from shared.ledger.store import CostStore, Counters
 
 SECONDS_PER_DAY = 86_400
@@ -119,8 +119,9 @@ class ThresholdChecker:
         applicable = self._thresholds.applicable(event.user_id, event.campaign_id, items)
         remembered = set(known)
         new = [t for t in applicable if t not in remembered]
-        if new:  # the owner's thresholds changed since this container knew them: read their crossing markers
-            items = ChainMap(self._costs.get_items([crossing_key(t, day) for t in new]), items)  # type: ignore[arg-type]
+        if new:  # the owner's thresholds changed since this container knew them: read their state
+            missing = [k for k in self._keys_of(new, day) if not is_spend_key(k) or k not in items]
+            items = ChainMap(read_with_spend(self._costs, missing), items)  # type: ignore[arg-type]
         records: list[AlertRecord] = []
         for threshold in applicable:
             counter, marker = threshold.counter(day), crossing_key(threshold, day)
