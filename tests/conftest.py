@@ -60,16 +60,23 @@ class ApiClient:
 
     def wait_for_spend(self, token: str, expected_micros: int, timeout_s: float = 15.0, **params: str) -> dict:
         """``/costs/stats`` once the stream has folded the caller's spend up to ``expected_micros`` today (the
-        counters trail a campaign's answer by about a second); the stats' ``data``."""
+        counters trail a campaign's answer by about a second, and one batch writes its counters one after the
+        other, so the per-campaign and per-day views are waited for too); the stats' ``data``."""
         from urllib.parse import urlencode
 
-        path = "/api/v2/costs/stats" + (f"?{urlencode(params)}" if params else "")
+        def read(path: str, **extra: str) -> dict:
+            reply = self.call("GET", f"{path}?{urlencode({**params, **extra})}", token=token)
+            assert reply.status == 200, reply.body
+            return reply.body["data"]
 
         def folded() -> dict | None:
-            reply = self.call("GET", path, token=token)
-            assert reply.status == 200, reply.body
-            data = reply.body["data"]
-            return data if data["todayTotalMicros"] >= expected_micros else None
+            stats = read("/api/v2/costs/stats")
+            if stats["todayTotalMicros"] < expected_micros:
+                return None
+            for group_by in ("campaign", "day"):
+                if read("/api/v2/costs/breakdown", groupBy=group_by)["total"]["costMicros"] < expected_micros:
+                    return None
+            return stats
 
         return eventually(folded, timeout_s)
 
