@@ -26,6 +26,7 @@ from local.queue_poller import QueuePoller, event_sources
 from local.redis_server import RedisServer, free_port
 from local.server import HandlerRegistry, LocalApi
 from local.simulators import SimulatorHandle, start_simulator
+from local.stream_poller import StreamPoller, stream_sources
 from local.template import REGION, Resolver, Template, jwt_settings, lambda_environment, template_paths
 from shared.core.naming import SECRET_SUFFIXES
 
@@ -109,6 +110,7 @@ class LocalStack:
         self.env: dict[str, str] = {}
         self.api: LocalApi | None = None
         self.pollers: list[QueuePoller] = []
+        self.stream_pollers: list[StreamPoller] = []
         self.startup_s = 0.0
         self._saved_env: dict[str, str | None] | None = None
 
@@ -253,14 +255,27 @@ class LocalStack:
         return self.api.url
 
     def start_pollers(self) -> list[QueuePoller]:
-        """One poller per SQS event source mapping in the template (none yet: that is fine)."""
+        """One poller per SQS event source mapping in the template, and one per table stream mapping."""
         if not self.pollers:
             arns = {lid: p.attributes.get("Arn", "") for lid, p in self.resources.physical.items()}
             sqs = self.moto.client("sqs")
             for source in event_sources(self.template, self.resources.queue_arns, arns):
                 poller = QueuePoller(sqs, source, self.handlers.get(source.function), console=self.console)
                 self.pollers.append(poller.start())
+        self.start_stream_pollers()
         return self.pollers
+
+    def start_stream_pollers(self) -> list[StreamPoller]:
+        """The table streams drained as the template's DynamoDB mappings would (the cost aggregator)."""
+        if not self.stream_pollers:
+            physical = self.resources.physical
+            streams = {lid: p.attributes["StreamArn"] for lid, p in physical.items() if p.attributes.get("StreamArn")}
+            urls = {lid: p.attributes["QueueUrl"] for lid, p in physical.items() if "QueueUrl" in p.attributes}
+            client, sqs = self.moto.client("dynamodbstreams"), self.moto.client("sqs")
+            for source in stream_sources(self.template, streams, urls):
+                poller = StreamPoller(client, sqs, source, self.handlers.get(source.function))
+                self.stream_pollers.append(poller.start())
+        return self.stream_pollers
 
     def _emails_route(self, method: str, body: bytes) -> Any:
         assert self.outbox is not None
@@ -280,6 +295,9 @@ class LocalStack:
         for poller in self.pollers:
             poller.stop()
         self.pollers = []
+        for stream_poller in self.stream_pollers:
+            stream_poller.stop()
+        self.stream_pollers = []
         if self.api is not None:
             self.api.stop()
             self.api = None

@@ -47,6 +47,8 @@ DLQ_ALARM_PERIOD_MINUTES = 5
 QUEUE_RETENTION_DAYS = 4
 DLQ_RETENTION_DAYS = 14
 DLQ_SUFFIX = "-dlq"
+# The costs table's stream mapping sends what exhausted its retries here (a queue of its own, no consumer).
+COST_STREAM_DLQ_SUFFIX = "cost-stream-dlq"
 
 # SNS: server-side encryption under the AWS-managed key.
 SNS_MANAGED_KEY_ALIAS = "alias/aws/sns"
@@ -145,3 +147,6 @@ DASHBOARD_SUFFIX = "overview"
 SPEND_RATE_SHARE_OF_DAILY = 0.25
 API_5XX_ALARM_THRESHOLD = 5  # 5xx answers in ALARM_PERIOD_MINUTES
 ALARM_PERIOD_MINUTES = 5
+# The cost aggregator's lag: its oldest record's age (IteratorAge, maximum) this long means the counters,
+# the stats and the alerts trail by that much; records wait in the stream for 24 h, so this fires long before.
+STREAM_ITERATOR_AGE_ALARM_S = 300

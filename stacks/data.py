@@ -29,6 +29,8 @@ class DataStore(Construct):
             partition_key=c.COSTS_PARTITION_KEY,
             sort_key=c.COSTS_SORT_KEY,
             ttl_attribute=c.COSTS_TTL_ATTRIBUTE,
+            # New images only: the cost aggregator folds inserted events (old images would double the stream).
+            stream=dynamodb.StreamViewType.NEW_IMAGE,
         )
         self.circuits_table = self._build_table(
             "CircuitStateTable",
@@ -70,6 +72,7 @@ class DataStore(Construct):
         partition_key: str,
         ttl_attribute: str | None,
         sort_key: str | None = None,
+        stream: dynamodb.StreamViewType | None = None,
     ) -> dynamodb.Table:
         return dynamodb.Table(
             self,
@@ -83,6 +86,7 @@ class DataStore(Construct):
             ),
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             time_to_live_attribute=ttl_attribute,
+            stream=stream,
             deletion_protection=self._config.retain_data,
             removal_policy=RemovalPolicy.RETAIN if self._config.retain_data else RemovalPolicy.DESTROY,
         )

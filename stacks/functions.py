@@ -14,7 +14,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from shared.core.naming import OWNER_ALERT_TOPIC_INFIX, QUEUE_SUFFIXES, SECRET_SUFFIXES, TABLE_SUFFIXES, TOPIC_SUFFIX
-from shared.ledger.keys import RECORDING_WRITE_PREFIXES
+from shared.ledger.keys import AGGREGATOR_WRITE_PREFIXES, RECORDING_WRITE_PREFIXES
 from stacks import constants as c
 from stacks.config import StackConfig
 from stacks.data import DataStore
@@ -95,6 +95,8 @@ class OrchestratorFunctions(Construct):
         self._layers = layers
         self._network = network
         self._queues = messaging.queues
+        self._failure_queues = messaging.failure_queues
+        self._tables = data.tables
         self._grants = self._build_grant_table(data, messaging, secrets, flags)
         self._grants["owner_alert_topics"] = self._owner_alert_topics_grant()
         # Every function gets it, like the resource names: one environment, and the campaign paths publish.
@@ -119,7 +121,7 @@ class OrchestratorFunctions(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
         in_vpc = "redis" in spec.uses and self._network.in_vpc
-        role = self._build_role(construct_id, log_group, in_vpc)
+        role = self._build_role(construct_id, log_group, in_vpc, streams=spec.streams is not None)
         function = lambda_.Function(
             self,
             f"{construct_id}Function",
@@ -158,7 +160,10 @@ class OrchestratorFunctions(Construct):
         return {"REDIS_URL": self._network.redis_url, "REDIS_CLUSTER_MODE": self._network.cluster_mode}
 
     def _build_event_source(self, entrypoint: lambda_.IFunction, spec: FunctionSpec) -> None:
-        """Drain the spec's queue: partial batch responses, bounded concurrency (what throttles the gateway)."""
+        """Drain the spec's queue: partial batch responses, bounded concurrency (what throttles the gateway);
+        or consume its table's stream (:meth:`_build_stream_source`)."""
+        if spec.streams is not None:
+            self._build_stream_source(entrypoint, spec)
         if spec.consumes is None:
             return
         entrypoint.add_event_source(
@@ -170,7 +175,40 @@ class OrchestratorFunctions(Construct):
             )
         )
 
-    def _build_role(self, construct_id: str, log_group: logs.LogGroup, in_vpc: bool) -> iam.Role:
+    def _build_stream_source(self, entrypoint: lambda_.IFunction, spec: FunctionSpec) -> None:
+        """The stream mapping of ``spec.streams``: filtered to inserted cost events, batched, partial batch
+        responses, bisect on error, bounded retries and record age, an on-failure queue, and one batch per shard
+        at a time (parallelization factor 1, which the aggregator's exactly-once marks rely on)."""
+        source = spec.streams
+        assert source is not None and source.parallelization_factor == 1
+        table = self._tables[source.table]
+        pattern = source.filter_pattern
+        entrypoint.add_event_source(
+            event_sources.DynamoEventSource(
+                table,
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=source.batch_size,
+                max_batching_window=Duration.seconds(source.max_batching_window_s),
+                report_batch_item_failures=True,
+                bisect_batch_on_error=True,
+                retry_attempts=source.retry_attempts,
+                max_record_age=Duration.seconds(source.max_record_age_s),
+                parallelization_factor=source.parallelization_factor,
+                on_failure=event_sources.SqsDlq(self._failure_queues[source.on_failure_queue]),
+                filters=[
+                    lambda_.FilterCriteria.filter(
+                        {
+                            "eventName": lambda_.FilterRule.is_equal(pattern["eventName"][0]),
+                            "dynamodb": {
+                                "NewImage": {"pk": {"S": lambda_.FilterRule.begins_with(source.event_prefix)}}
+                            },
+                        }
+                    )
+                ],
+            )
+        )
+
+    def _build_role(self, construct_id: str, log_group: logs.LogGroup, in_vpc: bool, streams: bool) -> iam.Role:
         """An execution role that may write to its own log group only (instead of AWSLambdaBasicExecutionRole),
         plus, in a VPC, the network-interface actions of AWSLambdaVPCAccessExecutionRole, inline."""
         role = iam.Role(
@@ -189,6 +227,11 @@ class OrchestratorFunctions(Construct):
             reason += (
                 " And the network-interface actions Lambda needs to run in a VPC (those of the AWS-managed "
                 "AWSLambdaVPCAccessExecutionRole): Lambda checks them against '*' when it creates the function."
+            )
+        if streams:
+            reason += (
+                " And dynamodb:ListStreams, which the DynamoDB event source adds for a stream consumer: the action "
+                "has no resource-level permissions (it lists stream ARNs, no data)."
             )
         acknowledge(role, "IAM5[Resource::*]", reason + " Tests assert no other statement uses '*'.")
         return role
@@ -241,7 +284,8 @@ class OrchestratorFunctions(Construct):
         for key, table in data.tables.items():
             grants[key] = table.grant_read_write_data
             grants[f"{key}:read"] = table.grant_read_data
-        grants["costs_table:record"] = _cost_recorder(data.costs_table)
+        grants["costs_table:record"] = _prefix_writer(data.costs_table, RECORDING_WRITE_PREFIXES)
+        grants["costs_table:aggregate"] = _prefix_writer(data.costs_table, AGGREGATOR_WRITE_PREFIXES)
         for key, queue in messaging.queues.items():
             grants[key] = queue.grant_send_messages
             grants[f"{key}:read"] = _queue_reader(queue)
@@ -260,8 +304,9 @@ class OrchestratorFunctions(Construct):
             self._grants[key](function)
 
 
-def _cost_recorder(table: dynamodb.Table) -> Callable[[iam.IGrantable], object]:
-    """Read the costs table; write only the items recording a billed call writes (``RECORDING_WRITE_PREFIXES``).
+def _prefix_writer(table: dynamodb.Table, prefixes: tuple[str, ...]) -> Callable[[iam.IGrantable], object]:
+    """Read the costs table; write only items whose partition key starts with one of ``prefixes`` (what
+    recording a billed call writes, ``RECORDING_WRITE_PREFIXES``; what the aggregator writes, its own list).
 
     ``ForAllValues`` checks every partition key a request names (each item of a batch or a transaction);
     the ``Null`` condition refuses a request naming none, which ``ForAllValues`` alone would let through.
@@ -274,7 +319,7 @@ def _cost_recorder(table: dynamodb.Table) -> Callable[[iam.IGrantable], object]:
             actions=list(c.DYNAMODB_ITEM_WRITE_ACTIONS),
             resource_arns=[table.table_arn],
             conditions={
-                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in RECORDING_WRITE_PREFIXES]},
+                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in prefixes]},
                 "Null": {"dynamodb:LeadingKeys": "false"},
             },
         )

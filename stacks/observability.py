@@ -20,6 +20,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from shared.routing.candidates import ProviderName
@@ -46,7 +47,7 @@ def _metric(
 
 
 class Observability(Construct):
-    """The dashboard, the alarms (spend rate, DLQ depth, API 5xx, unrecorded costs) and the ops topic."""
+    """The dashboard, the alarms (spend rate, DLQ depth, API 5xx, unrecorded costs, cost stream lag), the ops topic."""
 
     def __init__(
         self,
@@ -57,6 +58,8 @@ class Observability(Construct):
         functions: Mapping[str, lambda_.IFunction],
         http_api: apigwv2.HttpApi,
         dlq_alarms: Sequence[cloudwatch.Alarm],
+        stream_consumer: lambda_.IFunction,
+        stream_dlq: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
@@ -65,11 +68,13 @@ class Observability(Construct):
             self._build_spend_rate_alarm(),
             self._build_api_errors_alarm(http_api),
             self._build_unrecorded_costs_alarm(),
+            self._build_stream_lag_alarm(stream_consumer),
             *dlq_alarms,
         ]
         for alarm in self.alarms:
             alarm.add_alarm_action(actions.SnsAction(self.ops_topic))
         self.dashboard = self._build_dashboard(functions, http_api)
+        self._add_stream_widgets(stream_consumer, stream_dlq)
 
     def _build_ops_topic(self) -> sns.Topic:
         key = kms.Key(
@@ -143,6 +148,41 @@ class Observability(Construct):
             "until it is replayed from the logged event ('cost event not recorded')",
             metric=_metric("CostRecordFailures", period=Duration.minutes(c.ALARM_PERIOD_MINUTES)),
             threshold=1,
+        )
+
+    def _build_stream_lag_alarm(self, consumer: lambda_.IFunction) -> cloudwatch.Alarm:
+        return self._alarm(
+            "CostStreamLagAlarm",
+            "cost-stream-lag",
+            f"The cost aggregator's oldest unfolded record is {c.STREAM_ITERATOR_AGE_ALARM_S} s old or more: stats, "
+            "breakdowns and cost alerts trail by that much (events wait in the stream for 24 h; nothing is lost yet)",
+            metric=consumer.metric("IteratorAge", statistic="Maximum", period=Duration.minutes(1)),
+            threshold=c.STREAM_ITERATOR_AGE_ALARM_S * 1000,  # IteratorAge is in milliseconds
+        )
+
+    def _add_stream_widgets(self, consumer: lambda_.IFunction, dlq: sqs.IQueue) -> None:
+        """The cost aggregator's lag (iterator age), its errors and throttles, and its on-failure queue's depth."""
+        minute = Duration.minutes(1)
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Cost aggregator lag: iterator age, max (ms)",
+                left=[consumer.metric("IteratorAge", statistic="Maximum", period=minute, label="iterator age")],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Cost aggregator: errors, throttles, invocations",
+                left=[
+                    consumer.metric_errors(period=minute, label="errors"),
+                    consumer.metric_throttles(period=minute, label="throttles"),
+                ],
+                right=[consumer.metric_invocations(period=minute, label="invocations")],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Cost stream on-failure queue: batches that exhausted their retries",
+                left=[dlq.metric_approximate_number_of_messages_visible(period=minute, statistic="Maximum")],
+                width=8,
+            ),
         )
 
     def _build_dashboard(

@@ -57,6 +57,8 @@ class OrchestratorStack(Stack):
             functions=self.functions.functions,
             http_api=self.api.http_api,
             dlq_alarms=self.messaging.dlq_alarms,
+            stream_consumer=self.functions.functions["cost_aggregator"],
+            stream_dlq=self.messaging.cost_stream_dlq,
         )
         self._build_outputs()
         apply_nag_checks(self)

@@ -27,6 +27,36 @@ class QueueSource:
 
 
 @dataclass(frozen=True)
+class DynamoSource:
+    """A DynamoDB stream event source mapping: the table (a ``uses`` key) and how Lambda batches its stream.
+
+    CDK (stacks/functions.py) and the local stream poller (local/stream_poller.py) read the same values.
+    ``parallelization_factor`` must stay 1: the aggregator's exactly-once marks need one batch per shard at a
+    time (shared/ledger/aggregator.py). Only inserted items whose ``pk`` starts with ``event_prefix`` reach the
+    function (the mapping's filter criteria). Every mapping reports batch item failures, bisects a failing
+    batch and sends what exhausted its retries to the on-failure queue (``on_failure_queue``, a queue key).
+    """
+
+    table: str
+    event_prefix: str
+    on_failure_queue: str
+    batch_size: int = 100
+    max_batching_window_s: int = 0
+    retry_attempts: int = 10
+    max_record_age_s: int = 6 * 3600
+    parallelization_factor: int = 1
+
+    def __post_init__(self) -> None:
+        if self.parallelization_factor != 1:
+            raise ValueError("the cost aggregator's high-water marks need one batch per shard at a time")
+
+    @property
+    def filter_pattern(self) -> dict:
+        """The mapping's filter: inserts of items whose partition key starts with ``event_prefix``."""
+        return {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"pk": {"S": [{"prefix": self.event_prefix}]}}}}
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     """A Lambda function: its code folder and what it is allowed to touch."""
 
@@ -39,13 +69,16 @@ class FunctionSpec:
     # "creator_accounts_table",
     # "provider_secrets", "gateway_secret", "redis" (runs beside Redis, in its VPC when it has one);
     # a table or queue key with ":read" grants reading only; "costs_table:record" reads the costs table
-    # and writes only what recording a billed call writes (shared/costs/keys.RECORDING_WRITE_PREFIXES).
+    # and writes only what recording a billed call writes (shared/ledger/keys.RECORDING_WRITE_PREFIXES),
+    # "costs_table:aggregate" only what the stream's aggregator writes (AGGREGATOR_WRITE_PREFIXES).
     uses: tuple[str, ...] = field(default_factory=tuple)
     calls_providers: bool = False
     # Ship every function's code with this one (the OpenAPI function reads the other handlers' routes).
     ships_all_functions: bool = False
     # The queue this function drains, if it is a queue consumer.
     consumes: QueueSource | None = None
+    # The table stream this function consumes, if it is a stream consumer.
+    streams: DynamoSource | None = None
 
     def __post_init__(self) -> None:
         if self.calls_providers and "redis" in self.uses:
@@ -95,16 +128,9 @@ class HttpRoute:
 
 
 # What generating content needs: the workflow, the breakers, provider keys, and the cost ledger (recording
-# only: these functions handle LLM input, so they may not write thresholds, caps, rules or routing).
-# "owner_alert_topics": publishing to owners' own alert topics (<prefix>-<stage>-alerts-*) for their rules.
-GENERATION_USES = (
-    "workflows_table",
-    "circuits_table",
-    "provider_secrets",
-    "costs_table:record",
-    "alert_topic",
-    "owner_alert_topics",
-)
+# only: these functions handle LLM input, so they may not write thresholds, caps, rules, routing, counters or
+# alert markers). They publish no alert: the cost aggregator does, from the costs table's stream.
+GENERATION_USES = ("workflows_table", "circuits_table", "provider_secrets", "costs_table:record")
 
 FUNCTIONS: dict[str, FunctionSpec] = {
     spec.name: spec
@@ -140,6 +166,16 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             timeout_s=60,
             uses=("workflows_table", "idempotency_table", "messages_queue", "gateway_secret", "redis"),
             consumes=QueueSource("messages_queue", batch_size=10, max_concurrency=5),
+        ),
+        FunctionSpec(
+            name="cost_aggregator",
+            description="Folds the costs table's stream into the day counters, exactly once, and sends cost alerts",
+            memory_mb=256,
+            timeout_s=60,
+            # reads counters, thresholds and rules; writes counters, markers and alert history only;
+            # "owner_alert_topics": owners' own alert topics (<prefix>-<stage>-alerts-*) for their rules
+            uses=("costs_table:aggregate", "alert_topic", "owner_alert_topics"),
+            streams=DynamoSource("costs_table", event_prefix="EVENT#", on_failure_queue="cost_stream_dlq"),
         ),
         FunctionSpec(
             name="status",
@@ -253,6 +289,11 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         ),
     )
 }
+
+
+def stream_consumer_of(table: str) -> FunctionSpec | None:
+    """The function consuming ``table``'s stream (a ``uses`` key such as "costs_table"), if any."""
+    return next((spec for spec in FUNCTIONS.values() if spec.streams and spec.streams.table == table), None)
 
 
 def consumer_of(queue: str) -> FunctionSpec | None:

@@ -58,6 +58,28 @@ class ApiClient:
         )
         assert reply.status == 200, reply.body
 
+    def wait_for_spend(self, token: str, expected_micros: int, timeout_s: float = 15.0, **params: str) -> dict:
+        """``/costs/stats`` once the stream has folded the caller's spend up to ``expected_micros`` today (the
+        counters trail a campaign's answer by about a second, and one batch writes its counters one after the
+        other, so the per-campaign and per-day views are waited for too); the stats' ``data``."""
+        from urllib.parse import urlencode
+
+        def read(path: str, **extra: str) -> dict:
+            reply = self.call("GET", f"{path}?{urlencode({**params, **extra})}", token=token)
+            assert reply.status == 200, reply.body
+            return reply.body["data"]
+
+        def folded() -> dict | None:
+            stats = read("/api/v2/costs/stats")
+            if stats["todayTotalMicros"] < expected_micros:
+                return None
+            for group_by in ("campaign", "day"):
+                if read("/api/v2/costs/breakdown", groupBy=group_by)["total"]["costMicros"] < expected_micros:
+                    return None
+            return stats
+
+        return eventually(folded, timeout_s)
+
     def call(
         self,
         method: str,
@@ -115,6 +137,27 @@ def api(local_stack: Any) -> ApiClient:
     url = local_stack.start_api()
     local_stack.start_pollers()
     return ApiClient(url)
+
+
+def eventually(predicate: Callable[[], Any], timeout_s: float = 15.0, every_s: float = 0.1) -> Any:
+    """Poll ``predicate`` until it returns something truthy (returned), for at most ``timeout_s``: how tests
+    wait for the costs table's stream to be folded into the counters (about a second)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = predicate()
+        if found or time.monotonic() > deadline:
+            assert found, f"not within {timeout_s} s: {predicate}"
+            return found
+        time.sleep(every_s)
+
+
+@pytest.fixture
+def cost_stream(local_stack: Any) -> Callable[..., Any]:
+    """The costs table's stream folded as deployed (the stream pollers run), and :func:`eventually` to wait on it."""
+    local_stack.start_stream_pollers()
+    return eventually
 
 
 @pytest.fixture

@@ -1,10 +1,12 @@
-"""After each recorded call: which stored thresholds did it cross, and who hears about it.
+"""After each folded batch: which stored thresholds did its spend cross, and who hears about it.
 
-The reads per call are constant: one ``BatchGetItem`` holds the owners' markers (the global one and
-the caller's) and the counters and crossing markers of the thresholds this container last knew to
-apply; only when a marker says an owner's thresholds changed are they read again (one Query) with
-the new ones' counters. A threshold reached without a marker is claimed by a conditional Put of
-``RULEMARK#CROSSED#<id>`` for the period, so exactly one recorder announces each crossing. It then
+The stream's aggregator calls :meth:`ThresholdChecker.check` once per (user, campaign, day) of a batch
+(:mod:`shared.alerts.spend_watch`), with ``items`` holding the scopes' spend as the batch left it and
+one ``BatchGetItem`` of the owners' markers (the global one and the user's) and the crossing markers of
+the thresholds this container last knew to apply; only when a marker says an owner's thresholds changed
+are they read again (one Query) with the new ones' crossing markers. A threshold reached without a
+marker is claimed by a conditional Put of ``RULEMARK#CROSSED#<id>`` for the period, so exactly one
+aggregator announces each crossing, however many batches reach it together. It then
 sends through every enabled rule on the threshold — each rule at most once per window (default 30
 minutes) — or, when the threshold has no rules at all, one e-mail to the cost-alert topic.
 
@@ -21,6 +23,7 @@ recorded call retries.
 from __future__ import annotations
 
 import time
+from collections import ChainMap
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
@@ -38,6 +41,7 @@ from shared.alerts.rules import (
 from shared.alerts.thresholds import SpendThreshold, ThresholdStore, marker_keys
 from shared.ledger.events import CostEvent
 from shared.ledger.keys import Key
+from shared.ledger.ledger import is_spend_key, read_with_spend
 from shared.ledger.store import CostStore, Counters
 
 SECONDS_PER_DAY = 86_400
@@ -111,12 +115,13 @@ class ThresholdChecker:
         day = event.day
         known = self._thresholds.remembered(event.user_id, event.campaign_id)
         if items is None:
-            items = self._costs.get_items(self.wanted(event))
+            items = read_with_spend(self._costs, self.wanted(event))
         applicable = self._thresholds.applicable(event.user_id, event.campaign_id, items)
         remembered = set(known)
         new = [t for t in applicable if t not in remembered]
-        if new:  # the owner's thresholds changed since this container knew them: read the new ones' state
-            items = {**items, **self._costs.get_items(self._keys_of(new, day))}
+        if new:  # the owner's thresholds changed since this container knew them: read their state
+            missing = [k for k in self._keys_of(new, day) if not is_spend_key(k) or k not in items]
+            items = ChainMap(read_with_spend(self._costs, missing), items)  # type: ignore[arg-type]
         records: list[AlertRecord] = []
         for threshold in applicable:
             counter, marker = threshold.counter(day), crossing_key(threshold, day)

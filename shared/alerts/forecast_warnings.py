@@ -9,16 +9,16 @@ not reached yet, one e-mail goes to the cost-alert topic, once per threshold, sc
 whatever the number of containers: the conditional Put of a ``FORECAST#…`` marker elects the
 sender (as the threshold alerts do), and a failed publish deletes the marker so a later check retries.
 
-Where it runs: after a recorded call, at most once per ``interval_s`` per scope and container, so
-the recording path pays its extra reads only occasionally; a failure is logged and counted and
-never reaches the campaign.
+Where it runs: in the stream's aggregator, after a batch is folded, for everyone and each user in the
+batch, at most once per ``interval_s`` per scope and container, so the extra reads come only
+occasionally and never on a campaign's request path; a failure is logged and counted.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -29,7 +29,6 @@ from shared.alerts.thresholds import GLOBAL_OWNER, ThresholdStore
 from shared.core.observability import logger
 from shared.core.time import utc_day
 from shared.forecast.model import DEFAULT_SPIKE_RULE, HISTORY_DAYS, Forecast, Projection, SpikeRule, forecast
-from shared.ledger.events import CostEvent
 from shared.ledger.keys import EVERYONE, FORECAST_MARKER_PREFIX, Key, Scope, month_period
 from shared.ledger.ledger import SECONDS_PER_DAY, CostLedger
 from shared.routing.telemetry import record_cost_alert, record_cost_failure
@@ -142,7 +141,7 @@ class EarlyWarnings:
 
 
 class ForecastWatch:
-    """The recording path's hook: each scope a call touched is checked at most once per interval."""
+    """The aggregator's hook: each scope a batch touched is checked at most once per interval."""
 
     def __init__(self, warnings: EarlyWarnings, interval_s: float, clock: Callable[[], float] = time.time) -> None:
         self._warnings = warnings
@@ -150,10 +149,10 @@ class ForecastWatch:
         self._clock = clock
         self._last_check: dict[str, float] = {}
 
-    def after_record(self, event: CostEvent) -> None:
-        """Check everyone's and the caller's forecast when due; never raises (logged and counted instead)."""
+    def after_batch(self, scopes: Iterable[Scope]) -> None:
+        """Check each scope's forecast when due; never raises (logged and counted instead)."""
         now = self._clock()
-        for scope in (EVERYONE, Scope(event.user_id)):
+        for scope in dict.fromkeys(scopes):
             if now - self._last_check.get(scope.key, -math.inf) < self._interval_s:
                 continue
             self._last_check[scope.key] = now

@@ -1,9 +1,10 @@
 """Daily and monthly thresholds: exactly one SNS e-mail per threshold and period, however many cross it.
 
-After a call is recorded, one ``BatchGetItem`` reads the period totals together with the alert
-markers. A threshold reached without a marker is claimed by a conditional Put of its marker; the
-one caller whose Put succeeds composes and publishes the e-mail. If publishing fails the marker is
-deleted again, so the next recorded call retries rather than the alert being lost.
+The stream's aggregator checks them once per batch (:mod:`shared.alerts.spend_watch`): ``items``
+holds everyone's day total as the batch's update left it (``UPDATED_NEW``), the month's total (the
+earlier days plus that), and the alert markers. A threshold reached without a marker is claimed by a
+conditional Put of its marker; the one caller whose Put succeeds composes and publishes the e-mail. If
+publishing fails the marker is deleted again, so the next batch retries rather than the alert being lost.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from typing import Any, Literal, Protocol
 from shared.alerts.channels import alert_email
 from shared.core.pricing import MICROS_PER_USD
 from shared.core.time import utc_day
-from shared.ledger.keys import EVERYONE, Key, alert_key, counter_key, day_period, month_period
-from shared.ledger.ledger import CostLedger
+from shared.ledger.keys import EVERYONE, Key, alert_key, counter_key, day_period, month_period, month_start
+from shared.ledger.ledger import CostLedger, read_with_spend
 from shared.ledger.store import Counters
 
 MARKER_TTL_S = 62 * 86_400  # outlives the longest period it guards
@@ -98,7 +99,7 @@ class ThresholdAlerts:
         day = utc_day(at)
         keys = self._keys(day)
         if items is None:
-            items = self._store.get_items([key for pair in keys.values() for key in pair])
+            items = read_with_spend(self._store, [key for pair in keys.values() for key in pair])
         sent = []
         for threshold, (total_key, marker_key) in keys.items():
             spent = Counters.from_item(items.get(total_key)).micros
@@ -121,8 +122,8 @@ class ThresholdAlerts:
         }
 
     def _send(self, threshold: Threshold, day: date, spent: int) -> str:
-        period = threshold.period(day)
-        campaigns = self._ledger.values(EVERYONE, "campaign", period)
+        first = day if threshold.name == "daily" else month_start(day)
+        campaigns = self._ledger.breakdown(EVERYONE, "campaign", first, day)
         top = sorted(campaigns.items(), key=lambda entry: (-entry[1].micros, entry[0]))[: self._top]
         subject, body = alert_email(
             product=self._product,
@@ -130,8 +131,8 @@ class ThresholdAlerts:
             period_label=threshold.period_label(day),
             threshold_micros=threshold.micros,
             spent_micros=spent,
-            by_provider=self._ledger.values(EVERYONE, "provider", period),
-            by_type=self._ledger.values(EVERYONE, "type", period),
+            by_provider=self._ledger.breakdown(EVERYONE, "provider", first, day),
+            by_type=self._ledger.breakdown(EVERYONE, "type", first, day),
             top_campaigns=top,
         )
         self._publisher.publish(subject, body)

@@ -8,12 +8,12 @@ thresholds stay the global defaults (:mod:`shared.alerts.threshold_alerts`); the
 Beside them, sk ``OWNER`` is the owner's marker: ``thresholdCount`` (the per-owner cap's counter)
 and ``version`` (one more per change). A threshold is created in one transaction with a conditional
 ``ADD`` to the marker (``attribute_not_exists(thresholdCount) OR thresholdCount < :max``), so
-concurrent creates can never pass the cap. The alert check runs after every recorded call and most
-users have no threshold: the call's one ``BatchGetItem`` reads the caller's and the global marker
-with the counters, a missing marker means nothing to check, and a container's remembered thresholds
-of an owner are trusted exactly while the marker's version is the one they were read at (a change
-anywhere is seen by the next call, at the price of one Query). One small item per owner: no item
-grows with the number of owners.
+concurrent creates can never pass the cap. The alert check runs in the stream's aggregator once per
+batch and most users have no threshold: the batch's one ``BatchGetItem`` reads the owners' markers
+(global and each user's in the batch), a missing marker means nothing to check, and a container's
+remembered thresholds of an owner are trusted exactly while the marker's version is the one they were
+read at (a change anywhere is seen by the next batch, at the price of one Query). One small item per
+owner: no item grows with the number of owners.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any, Literal, Protocol
 from shared.core.dynamo import deserialize_item, serialize_item
 from shared.core.errors import LimitReachedError
 from shared.core.identity import Caller
-from shared.ledger.keys import EVERYONE, Key, Scope, counter_key, day_period, month_period
+from shared.ledger.keys import EVERYONE, Key, Scope, campaign_scope, counter_key, day_period, month_period
 from shared.ledger.store import CostStoreError, DynamoCostStore, run_transaction
 
 ThresholdScope = Literal["global", "user", "campaign"]
@@ -73,12 +73,13 @@ class SpendThreshold:
         return day.isoformat() if self.period == "daily" else f"{day:%Y-%m}"
 
     def counter(self, day: date) -> Key:
-        """The ledger counter this threshold compares with in ``day``'s period."""
+        """The spend this threshold compares with in ``day``'s period: its scope's ``total`` for the day, or
+        for the month (a sum of day counters, named like one: see :func:`shared.ledger.ledger.spend_of`)."""
         period = self.period_key(day)
         if self.scope == "user":
             return counter_key(Scope(self.subject_id), "total", period)
         if self.scope == "campaign":
-            return counter_key(EVERYONE, "campaign", period, str(self.subject_id))
+            return counter_key(campaign_scope(str(self.subject_id)), "total", period)
         return counter_key(EVERYONE, "total", period)
 
 

@@ -39,7 +39,7 @@ from shared.core.errors import BudgetExceededError, BudgetUnavailableError
 from shared.core.observability import logger, metrics
 from shared.core.pricing import PriceTable, UnpricedModelError, micros_to_usd
 from shared.core.time import utc_day
-from shared.ledger.keys import Scope, month_period
+from shared.ledger.keys import Scope, month_start
 from shared.routing.candidates import RouteCandidate
 from shared.routing.types import ChatMessage
 
@@ -313,6 +313,6 @@ def ledger_month_spend(ledger: CostLedger) -> Callable[[str, date], int]:
     """A user's month-to-date spend from the ledger's counters (what seeds the month's budget)."""
 
     def spend(user_id: str, day: date) -> int:
-        return sum(c.micros for c in ledger.values(Scope(user_id), "total", month_period(day)).values())
+        return sum(c.micros for c in ledger.breakdown(Scope(user_id), "day", month_start(day), day).values())
 
     return spend

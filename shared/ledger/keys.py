@@ -1,18 +1,23 @@
-"""The costs table's key layout: raw events, aggregate counters and alert markers, all in one table.
+"""The costs table's key layout: raw events, aggregate day counters and alert markers, all in one table.
 
-Raw event:  pk ``EVENT#<requestId>``, sk ``EVENT`` (the idempotency key; 30-day TTL).
-Counter:    pk ``AGG#<scope>#<dim>``, sk ``<period>#<value>`` where scope is ``ALL`` or
-            ``USER#<userId>``, dim is one of :data:`DIMENSIONS`, period ``DAY#YYYY-MM-DD`` or
-            ``MONTH#YYYY-MM``; the ``total`` dim's value is ``ALL``. Two compound dimensions
-            serve Phase 2's analytics: ``campaign_provider`` (``<campaignId>#<provider>``: a
-            campaign's provider split) and ``type_model`` (``<type>#<provider>#<deployment>``: what
-            each campaign type ran on, which the optimizer prices again).
+Raw event:  pk ``EVENT#<requestId>``, sk ``EVENT`` (the idempotency key; 30-day TTL). The campaign path
+            writes nothing else: counters are folded from the table's stream (shared/ledger/aggregator.py).
+Counter:    pk ``AGG#<scope>#<dim>``, sk ``DAY#YYYY-MM-DD#<value>`` where scope is ``ALL``,
+            ``USER#<userId>`` or ``CAMPAIGN#<campaignId>``. Day counters only: a month is the sum of its
+            days (a Query of at most 31 x values items). Per call, 8 counters (:func:`counter_keys`):
+            ``ALL``: ``total`` (value ``ALL``), ``type_model`` (``<type>#<provider>#<deployment>#<model>``,
+            the model being the priced one a deployment maps to), ``campaign_provider``
+            (``<campaignId>#<provider>``) and ``user``; ``USER#u``: ``total``, ``type_model``,
+            ``campaign_provider``; ``CAMPAIGN#c``: ``total``. Provider, model and type are sums of
+            ``type_model``; a campaign's spend in a breakdown is the sum of its ``campaign_provider``
+            values. The ``total`` counters are kept (a sum of the others) because a threshold's crossing
+            is read off one counter's new value: a scope's day total.
 Alert:      pk ``ALERT#<threshold name>#<threshold micros>``, sk the period: one per crossing.
 
 The other items of the table (see their modules) are told apart by their partition key's prefix, too.
-Who may write which is an IAM condition on ``dynamodb:LeadingKeys`` (stacks/functions.py) built from
-:data:`RECORDING_WRITE_PREFIXES`: the functions that handle LLM input (campaign, workflow_runner) write
-spend, markers, alert history and budget holds, never thresholds, hard caps, alert rules or routing.
+Who may write which is an IAM condition on ``dynamodb:LeadingKeys`` (stacks/functions.py): the functions
+that handle LLM input (campaign, workflow_runner) write only :data:`RECORDING_WRITE_PREFIXES` (events and
+budget holds), the stream's aggregator only :data:`AGGREGATOR_WRITE_PREFIXES` (counters, markers, history).
 
 A breakdown over days is one Query per dimension: ``pk = AGG#<scope>#<dim> AND sk BETWEEN
 DAY#<from> AND DAY#<to>$``. The upper bound ends in ``$`` (the character after ``#``), which sorts
@@ -29,8 +34,8 @@ from shared.ledger.events import CostEvent
 Key = tuple[str, str]
 
 TOTAL = "ALL"
-# Every dimension of the ALL scope; a user's scope has the same ones but "user" (it is one user).
-DIMENSIONS = ("total", "provider", "model", "type", "campaign", "user", "campaign_provider", "type_model")
+# The day counters of the ALL scope; a user's scope has the same ones but "user" (it is one user).
+DIMENSIONS = ("total", "type_model", "campaign_provider", "user")
 _AFTER_SEPARATOR = "$"  # chr(ord("#") + 1)
 
 EVENT_PREFIX = "EVENT#"
@@ -41,36 +46,46 @@ ALERT_HISTORY_PREFIX = "ALERTLOG#"  # alert_rules.HISTORY_PK_PREFIX
 FORECAST_MARKER_PREFIX = "FORECAST#"  # forecast_watch's early-warning markers
 BUDGET_PREFIX = "BUDGET#USER#"  # budget_store: a capped user's committed spend for a month
 RESERVATION_PREFIX = "BUDGET#RES#"  # budget_store: one call's open hold
-# Everything recording a billed call writes (ledger, threshold and forecast alerts, budget guard); a test
-# runs that path against moto and checks it writes exactly these. Thresholds and hard caps
-# (``THRESHOLDS#``), alert rules (beside them) and routing overrides (``ROUTING#``) are not among them.
-RECORDING_WRITE_PREFIXES = (
-    EVENT_PREFIX,
+# Everything recording a billed call writes on the campaign path (the event, the budget guard's holds); a
+# test runs that path against moto and checks it writes exactly these. No counter, no marker: those are the
+# aggregator's. Thresholds and hard caps (``THRESHOLDS#``), alert rules (beside them) and routing overrides
+# (``ROUTING#``) are written by neither.
+RECORDING_WRITE_PREFIXES = (EVENT_PREFIX, BUDGET_PREFIX, RESERVATION_PREFIX)
+# What the stream's aggregator writes: the counters it folds, and the alerts' claim-once markers and history.
+AGGREGATOR_WRITE_PREFIXES = (
     COUNTER_PREFIX,
     ALERT_MARKER_PREFIX,
     RULE_MARK_PREFIX,
     ALERT_HISTORY_PREFIX,
     FORECAST_MARKER_PREFIX,
-    BUDGET_PREFIX,
-    RESERVATION_PREFIX,
 )
 
 
 @dataclass(frozen=True)
 class Scope:
-    """Whose spend: everybody's (``user_id`` None) or one user's."""
+    """Whose spend: everybody's (``user_id`` None), one user's, or one campaign's (``total`` only)."""
 
     user_id: str | None = None
+    campaign_id: str | None = None
 
     @property
     def key(self) -> str:
-        """``ALL`` or ``USER#<userId>``."""
+        """``ALL``, ``USER#<userId>`` or ``CAMPAIGN#<campaignId>``."""
+        if self.campaign_id is not None:
+            return f"CAMPAIGN#{self.campaign_id}"
         return TOTAL if self.user_id is None else f"USER#{self.user_id}"
 
     @property
     def dimensions(self) -> tuple[str, ...]:
         """Dimensions counted in this scope."""
+        if self.campaign_id is not None:
+            return ("total",)
         return DIMENSIONS if self.user_id is None else tuple(d for d in DIMENSIONS if d != "user")
+
+
+def campaign_scope(campaign_id: str) -> Scope:
+    """One campaign's spend (its ``total`` day counters): what a campaign threshold watches."""
+    return Scope(campaign_id=campaign_id)
 
 
 EVERYONE = Scope()
@@ -92,8 +107,13 @@ def day_period(day: date) -> str:
 
 
 def month_period(day: date) -> str:
-    """``MONTH#YYYY-MM`` of the month holding ``day``."""
+    """``MONTH#YYYY-MM`` of the month holding ``day``: the period key of monthly markers (no counter has it)."""
     return f"MONTH#{day:%Y-%m}"
+
+
+def month_start(day: date) -> date:
+    """The first day of ``day``'s month."""
+    return day.replace(day=1)
 
 
 def counter_key(scope: Scope, dimension: str, period: str, value: str = TOTAL) -> Key:
@@ -117,22 +137,26 @@ def alert_key(threshold_name: str, threshold_micros: int, period: str) -> Key:
     return f"{ALERT_MARKER_PREFIX}{threshold_name}#{threshold_micros}", period
 
 
-def counter_keys(event: CostEvent) -> list[Key]:
-    """Every counter one call adds to: both scopes, each dimension, day and month."""
-    values = {
+def counter_values(event: CostEvent) -> dict[str, str]:
+    """Each dimension's value for one call."""
+    return {
         "total": TOTAL,
-        "provider": event.provider,
-        "model": event.model,
-        "type": event.campaign_type,
-        "campaign": event.campaign_id,
         "user": event.user_id,
         "campaign_provider": f"{event.campaign_id}#{event.provider}",
-        "type_model": f"{event.campaign_type}#{event.provider}#{event.deployment}",
+        "type_model": f"{event.campaign_type}#{event.provider}#{event.deployment}#{event.model}",
     }
-    periods = (day_period(event.day), month_period(event.day))
+
+
+def counter_keys(event: CostEvent) -> list[Key]:
+    """Every day counter one call adds to: 4 for everyone, 3 for the user, 1 for the campaign."""
+    values, period = counter_values(event), day_period(event.day)
     return [
         counter_key(scope, dimension, period, values[dimension])
-        for scope in (EVERYONE, Scope(event.user_id))
+        for scope in (EVERYONE, Scope(event.user_id), campaign_scope(event.campaign_id))
         for dimension in scope.dimensions
-        for period in periods
     ]
+
+
+def total_key(scope: Scope, day: date) -> Key:
+    """A scope's day total: the counter whose new value a threshold's crossing is read from."""
+    return counter_key(scope, "total", day_period(day))

@@ -1,7 +1,10 @@
-"""Recording calls and reading spend: one transaction per call, a constant number of reads per question.
+"""Recording calls and reading spend: one conditional Put per call, a constant number of reads per question.
 
-Reads touch counters only (never raw events, never a Scan): stats are two Queries whatever the
-volume, a breakdown is one Query over ``days x distinct values`` counter items.
+Reads touch day counters only (never raw events, never a Scan): stats are one Query (the scope's
+``type_model`` counters of the month so far), a breakdown one Query over ``days x distinct values``
+counter items. Provider, model and type are sums of ``type_model``; a month is the sum of its days.
+Counters are folded from the table's stream (:mod:`shared.ledger.aggregator`), so they trail a recorded
+call by the stream's lag (about a second); the call's own answer carries its exact cost at once.
 """
 
 from __future__ import annotations
@@ -13,12 +16,12 @@ from typing import Any, Literal
 
 from shared.ledger.events import CostEvent
 from shared.ledger.keys import (
+    Key,
     Scope,
     aggregate_pk,
-    counter_keys,
     day_period,
     event_key,
-    month_period,
+    month_start,
     period_bounds,
     split_sort_key,
 )
@@ -26,12 +29,12 @@ from shared.ledger.store import CostStore, Counters
 
 SECONDS_PER_DAY = 86_400
 GroupBy = Literal["provider", "model", "type", "campaign", "user", "day"]
-# groupBy → the dimension whose counters answer it ("day" reads the per-day totals).
+# groupBy → the dimension whose day counters answer it.
 GROUP_BY_DIMENSION: dict[str, str] = {
-    "provider": "provider",
-    "model": "model",
-    "type": "type",
-    "campaign": "campaign",
+    "provider": "type_model",
+    "model": "type_model",
+    "type": "type_model",
+    "campaign": "campaign_provider",
     "user": "user",
     "day": "total",
 }
@@ -56,42 +59,95 @@ class CostStats:
         return sum(self.month_by_provider.values(), Counters())
 
 
+def group_label(group_by: GroupBy, scope: Scope, item: Mapping[str, Any]) -> str:
+    """The group one counter item adds to."""
+    period, value = split_sort_key(str(item["sk"]))
+    if group_by == "day":
+        return period.removeprefix("DAY#")
+    if group_by == "user":
+        return value if scope.user_id is None else str(scope.user_id)
+    if group_by == "campaign":
+        return value.rpartition("#")[0]  # <campaignId>#<provider>; provider names hold no "#"
+    campaign_type, provider, _, model = value.split("#", 3)  # <type>#<provider>#<deployment>#<model>
+    if group_by == "provider":
+        return provider
+    if group_by == "type":
+        return campaign_type
+    return model
+
+
+def month_total_micros(store: CostStore, scope_key: str, day: date, known: Mapping[date, int] | None = None) -> int:
+    """A scope's spend from the first of ``day``'s month to ``day``: one Query of its day totals, with
+    ``known`` days (values the caller just wrote, fresher than an eventually consistent read) laid over."""
+    low, high = period_bounds(day_period(month_start(day)), day_period(day))
+    days = {
+        date.fromisoformat(split_sort_key(str(item["sk"]))[0].removeprefix("DAY#")): Counters.from_item(item).micros
+        for item in store.query(f"AGG#{scope_key}#total", low, high)
+    }
+    days.update(known or {})
+    return sum(days.values())
+
+
+def spend_of(store: CostStore, keys: list[Key]) -> dict[Key, int]:
+    """The micro-dollars of scope totals named ``(AGG#<scope>#total, DAY#…#ALL | MONTH#…#ALL)``: day
+    totals in one ``BatchGetItem``, each month total one Query of its days."""
+    days = [k for k in keys if k[1].startswith("DAY#")]
+    found = {k: Counters.from_item(item).micros for k, item in store.get_items(days).items()}
+    spent = {k: found.get(k, 0) for k in days}
+    for key in keys:
+        if key[1].startswith("MONTH#"):
+            month = key[1].split("#")[1]
+            today = last_day_of_month(month)
+            spent[key] = month_total_micros(store, key[0].removeprefix("AGG#").removesuffix("#total"), today)
+    return spent
+
+
+def is_spend_key(key: Key) -> bool:
+    """A scope total (``AGG#<scope>#total``), read from counters rather than as an item of its own."""
+    return key[0].startswith("AGG#") and key[0].endswith("#total")
+
+
+def read_with_spend(store: CostStore, keys: list[Key]) -> dict[Key, dict[str, Any]]:
+    """Items by key, as one ``BatchGetItem`` would give them, except that scope totals (days and months)
+    come as ``{"micros": …}`` from :func:`spend_of`: what the threshold checks read when no batch hands
+    them the spend (the routes, tests)."""
+    spend = [k for k in keys if is_spend_key(k)]
+    found = store.get_items([k for k in keys if not is_spend_key(k)])
+    found.update({k: {"micros": micros} for k, micros in spend_of(store, spend).items()})
+    return found
+
+
+def last_day_of_month(month: str) -> date:
+    """The last day of ``YYYY-MM`` (a Query's upper bound: days to come have no counters yet)."""
+    first = date.fromisoformat(f"{month}-01")
+    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
 class CostLedger:
     """Exact, idempotent cost records and the pre-aggregated views of them."""
 
-    def __init__(self, store: CostStore, event_ttl_days: int = 30, counter_ttl_days: int = 400) -> None:
+    def __init__(self, store: CostStore, event_ttl_days: int = 30) -> None:
         self._store = store
         self._event_ttl_s = event_ttl_days * SECONDS_PER_DAY
-        self._counter_ttl_s = counter_ttl_days * SECONDS_PER_DAY
 
     @property
     def store(self) -> CostStore:
-        """The table the ledger writes (the alerts read the same counters)."""
+        """The table the ledger writes (the aggregator and the alerts use the same one)."""
         return self._store
 
     def record(self, event: CostEvent) -> bool:
-        """Record one call; False when its request id was already recorded (nothing is counted twice)."""
-        increment = Counters(event.micros, 1, event.input_tokens, event.output_tokens, int(event.fallback))
-        return self._store.add_event(
-            event_key(event.request_id),
-            _event_item(event, int(event.at) + self._event_ttl_s),
-            counter_keys(event),
-            increment,
-            int(event.at) + self._counter_ttl_s,
-        )
+        """Record one call (one conditional ``PutItem``); False when its request id was already recorded."""
+        return self._store.put_event(event_key(event.request_id), event_item(event, self._event_ttl_s))
 
     def stats(self, scope: Scope, today: date) -> CostStats:
-        """Two Queries: the providers' counters of today and of this month."""
-        return CostStats(
-            today,
-            self.values(scope, "provider", day_period(today)),
-            self.values(scope, "provider", month_period(today)),
-        )
-
-    def values(self, scope: Scope, dimension: str, period: str) -> dict[str, Counters]:
-        """Every value's counters of one dimension in one period (one Query)."""
-        items = self._store.query(aggregate_pk(scope, dimension), *period_bounds(period, period))
-        return {split_sort_key(item["sk"])[1]: Counters.from_item(item) for item in items}
+        """One Query: the scope's ``type_model`` day counters from the first of the month to today."""
+        day, month = {}, {}
+        for item in self._query(scope, "type_model", month_start(today), today):
+            provider, counters = group_label("provider", scope, item), Counters.from_item(item)
+            month[provider] = month.get(provider, Counters()) + counters
+            if item["sk"].startswith(day_period(today) + "#"):
+                day[provider] = day.get(provider, Counters()) + counters
+        return CostStats(today, day, month)
 
     def breakdown(self, scope: Scope, group_by: GroupBy, start: date, end: date) -> dict[str, Counters]:
         """Spend from ``start`` to ``end`` (inclusive, UTC days) grouped, from one Query.
@@ -102,24 +158,21 @@ class CostLedger:
         dimension = GROUP_BY_DIMENSION[group_by]
         if group_by == "user" and scope.user_id is not None:
             dimension = "total"
-        items = self._store.query(aggregate_pk(scope, dimension), *period_bounds(day_period(start), day_period(end)))
         groups: dict[str, Counters] = {}
         if group_by == "day":
             groups = {(start + timedelta(days=n)).isoformat(): Counters() for n in range((end - start).days + 1)}
-        for item in items:
-            period, value = split_sort_key(item["sk"])
-            if group_by == "day":
-                label = period.removeprefix("DAY#")
-            elif dimension == "total":
-                label = str(scope.user_id)
-            else:
-                label = value
+        for item in self._query(scope, dimension, start, end):
+            label = group_label(group_by, scope, item)
             groups[label] = groups.get(label, Counters()) + Counters.from_item(item)
         return groups
 
+    def _query(self, scope: Scope, dimension: str, start: date, end: date) -> list[dict[str, Any]]:
+        return self._store.query(aggregate_pk(scope, dimension), *period_bounds(day_period(start), day_period(end)))
 
-def _event_item(event: CostEvent, expires_at: int) -> Mapping[str, Any]:
-    """The raw event as stored (30-day TTL): enough to audit or rebuild every counter."""
+
+def event_item(event: CostEvent, ttl_s: int) -> Mapping[str, Any]:
+    """The raw event as stored (30-day TTL, a few hundred bytes): what the stream folds, and enough to
+    audit or rebuild every counter."""
     return {
         "requestId": event.request_id,
         "provider": event.provider,
@@ -135,5 +188,5 @@ def _event_item(event: CostEvent, expires_at: int) -> Mapping[str, Any]:
         "status": event.status,
         "fallback": event.fallback,
         "at": int(event.at),
-        "expiresAt": expires_at,
+        "expiresAt": int(event.at) + ttl_s,
     }

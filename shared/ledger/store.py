@@ -2,12 +2,16 @@
 
 Items cross the port as plain dicts of ``str``/``int`` (never floats), so money stays integer
 micro-dollars from DynamoDB's exact numbers to the response.
+
+Two writes carry the ledger: the request path's conditional ``PutItem`` of an event, and the
+aggregator's conditional ``UpdateItem ADD`` of one counter's folded delta (:class:`CounterIncrement`),
+which also moves the counter's high-water mark for the stream shard the delta came from and answers
+the counter's new values (``UPDATED_NEW``), so the caller knows exactly which update crossed what.
 """
 
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -18,7 +22,6 @@ from shared.core.dynamo import cancellation_codes, deserialize_item, serialize_i
 from shared.ledger.keys import Key
 
 _BATCH_GET_MAX_KEYS = 100
-_CONFLICT_RETRIES = 4  # a transaction racing another on the same counters is cancelled; it is safe to redo
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,15 @@ class Counters:
             self.fallbacks + other.fallbacks,
         )
 
+    def __sub__(self, other: Counters) -> Counters:
+        return Counters(
+            self.micros - other.micros,
+            self.requests - other.requests,
+            self.tokens_in - other.tokens_in,
+            self.tokens_out - other.tokens_out,
+            self.fallbacks - other.fallbacks,
+        )
+
     @property
     def tokens_total(self) -> int:
         """Input plus output tokens."""
@@ -59,17 +71,41 @@ class Counters:
         )
 
 
+@dataclass(frozen=True)
+class CounterIncrement:
+    """One counter's folded delta from one stream batch, and the slice of the shard it covers.
+
+    ``mark`` is the counter's attribute holding the shard's high-water mark; ``first_seq``/``last_seq``
+    are the smallest and largest contributing sequence numbers, zero-padded to 40 digits so that string
+    order is numeric order (stream sequence numbers have 21-40 digits; a DynamoDB number holds 38).
+    """
+
+    key: Key
+    counters: Counters
+    mark: str
+    first_seq: str
+    last_seq: str
+    expires_at: int
+
+
 class CostStoreError(RuntimeError):
     """The costs table refused or failed a write for a reason other than a duplicate request id."""
 
 
 class CostStore(Protocol):
-    """What the ledger and the alerts need from the costs table."""
+    """What the ledger, the aggregator and the alerts need from the costs table."""
 
-    def add_event(
-        self, key: Key, event: Mapping[str, Any], counters: Sequence[Key], increment: Counters, counter_ttl: int
-    ) -> bool:
-        """Store the event and add ``increment`` to every counter, atomically; False if the event exists."""
+    def put_event(self, key: Key, event: Mapping[str, Any]) -> bool:
+        """Store one raw event unless its key exists; False for a duplicate request id."""
+        ...
+
+    def add_counter(self, increment: CounterIncrement) -> Counters | None:
+        """Add the delta and move the mark to ``last_seq`` if the mark is below ``first_seq`` (or absent);
+        the counter's new values, or None when the condition failed (part of the delta is in already)."""
+        ...
+
+    def high_water(self, key: Key, mark: str) -> str | None:
+        """A counter's high-water mark for one shard (strongly consistent); None when it has none."""
         ...
 
     def get_items(self, keys: Sequence[Key]) -> dict[Key, dict[str, Any]]:
@@ -90,63 +126,60 @@ class CostStore(Protocol):
 
 
 class DynamoCostStore:
-    """:class:`CostStore` over DynamoDB: one ``TransactWriteItems`` per recorded call."""
+    """:class:`CostStore` over DynamoDB: one ``PutItem`` per recorded call, one ``UpdateItem`` per folded counter."""
 
-    def __init__(self, table_name: str, client: Any, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, table_name: str, client: Any) -> None:
         self._table = table_name
         self._client = client
-        self._sleep = sleep
 
-    def add_event(
-        self, key: Key, event: Mapping[str, Any], counters: Sequence[Key], increment: Counters, counter_ttl: int
-    ) -> bool:
-        """A conditional Put of the event plus an ``ADD`` per counter: a duplicate cancels all of it."""
-        items: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": serialize_item({"pk": key[0], "sk": key[1], **event}),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-        ]
-        values = serialize_item(
-            {
-                ":micros": increment.micros,
-                ":requests": increment.requests,
-                ":in": increment.tokens_in,
-                ":out": increment.tokens_out,
-                ":fallbacks": increment.fallbacks,
-                ":ttl": counter_ttl,
-            }
-        )
-        for counter in counters:
-            items.append(
-                {
-                    "Update": {
-                        "TableName": self._table,
-                        "Key": _key(counter),
-                        "UpdateExpression": (
-                            "ADD micros :micros, requests :requests, tokensIn :in, tokensOut :out, "
-                            "fallbacks :fallbacks SET expiresAt = :ttl"
-                        ),
-                        "ExpressionAttributeValues": values,
-                    }
-                }
+    def put_event(self, key: Key, event: Mapping[str, Any]) -> bool:
+        """Conditional Put: a request id already recorded changes nothing (and makes no stream record)."""
+        return self.put_if_absent(key, event)
+
+    def add_counter(self, increment: CounterIncrement) -> Counters | None:
+        """``ADD`` the delta, ``SET`` the mark, under ``attribute_not_exists(#hw) OR #hw < :first``."""
+        c = increment.counters
+        names = {"#hw": increment.mark}
+        values: dict[str, Any] = {
+            ":micros": c.micros,
+            ":requests": c.requests,
+            ":in": c.tokens_in,
+            ":out": c.tokens_out,
+            ":fallbacks": c.fallbacks,
+            ":ttl": increment.expires_at,
+            ":first": increment.first_seq,
+            ":last": increment.last_seq,
+        }
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=_key(increment.key),
+                UpdateExpression=(
+                    "ADD micros :micros, requests :requests, tokensIn :in, tokensOut :out, fallbacks :fallbacks "
+                    "SET expiresAt = :ttl, #hw = :last"
+                ),
+                ConditionExpression="attribute_not_exists(#hw) OR #hw < :first",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=serialize_item(values),
+                ReturnValues="UPDATED_NEW",
             )
-        for attempt in range(1, _CONFLICT_RETRIES + 1):
-            try:
-                self._client.transact_write_items(TransactItems=items)
-                return True
-            except ClientError as exc:
-                reasons = cancellation_codes(exc)
-                if reasons and reasons[0] == "ConditionalCheckFailed":
-                    return False
-                if "TransactionConflict" in reasons and attempt < _CONFLICT_RETRIES:
-                    self._sleep(random.uniform(0, 0.02 * 2**attempt))
-                    continue
-                raise CostStoreError(f"recording {key[0]} failed: {exc}") from exc
-        raise CostStoreError(f"recording {key[0]} kept conflicting")  # pragma: no cover - loop returns or raises
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return None
+            raise
+        return Counters.from_item(deserialize_item(response.get("Attributes", {})))
+
+    def high_water(self, key: Key, mark: str) -> str | None:
+        """One strongly consistent ``GetItem`` of the mark alone."""
+        response = self._client.get_item(
+            TableName=self._table,
+            Key=_key(key),
+            ConsistentRead=True,
+            ProjectionExpression="#hw",
+            ExpressionAttributeNames={"#hw": mark},
+        )
+        value = deserialize_item(response.get("Item", {})).get(mark)
+        return str(value) if value is not None else None
 
     def get_items(self, keys: Sequence[Key]) -> dict[Key, dict[str, Any]]:
         """``BatchGetItem``, strongly consistent, retrying what DynamoDB leaves unprocessed.

@@ -138,7 +138,7 @@ def read_traffic(store: CostStore, window: Window) -> Traffic:
     bounds = period_bounds(day_period(window.first), day_period(window.last))
     traffic: Traffic = {}
     for item in store.query(aggregate_pk(EVERYONE, "type_model"), *bounds):
-        campaign_type, provider, deployment = split_sort_key(item["sk"])[1].split("#", 2)
+        campaign_type, provider, deployment, _ = split_sort_key(item["sk"])[1].split("#", 3)  # then the model
         served = traffic.setdefault(campaign_type, {})
         served[(provider, deployment)] = served.get((provider, deployment), Counters()) + Counters.from_item(item)
     return traffic

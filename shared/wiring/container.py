@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from shared.alerts.checker import ThresholdChecker
     from shared.alerts.forecast_warnings import ForecastWatch, SpendForecaster
     from shared.alerts.rules import DynamoAlertRuleStore
+    from shared.alerts.stream_consumer import CostStreamConsumer
     from shared.alerts.threshold_alerts import Threshold
     from shared.alerts.thresholds import DynamoThresholdStore
     from shared.budgets.guard import BudgetGuard
@@ -308,14 +309,25 @@ def cost_ledger() -> CostLedger:
 
     settings = get_settings()
     store = DynamoCostStore(settings.cost_table_name, dynamodb_client())
-    return CostLedger(store, settings.cost_event_ttl_days, settings.cost_counter_ttl_days)
+    return CostLedger(store, settings.cost_event_ttl_days)
 
 
 @lru_cache(maxsize=1)
 def cost_tracker() -> CostTracker:
-    """Records every billed call, then alerts through the cost-alert topic when a threshold is crossed."""
-    from shared.alerts.threshold_alerts import SnsAlertPublisher, ThresholdAlerts, thresholds_from_usd
+    """Records every billed call: one conditional PutItem (counters and alerts come from the stream)."""
     from shared.campaigns.cost_tracker import CostTracker
+
+    return CostTracker(cost_ledger())
+
+
+@lru_cache(maxsize=1)
+def cost_stream_consumer() -> CostStreamConsumer:
+    """The cost_aggregator function: the costs table's stream folded into counters, then the alert checks."""
+    from shared.alerts.spend_watch import SpendWatch
+    from shared.alerts.stream_consumer import CostStreamConsumer
+    from shared.alerts.threshold_alerts import SnsAlertPublisher, ThresholdAlerts, thresholds_from_usd
+    from shared.ledger.aggregator import CostAggregator
+    from shared.ledger.stream import StreamShards
 
     settings = get_settings()
     alerts = ThresholdAlerts(
@@ -324,7 +336,12 @@ def cost_tracker() -> CostTracker:
         thresholds_from_usd(settings.daily_cost_threshold_usd, settings.monthly_cost_threshold_usd),
         product=f"Hybrid Orchestrator ({settings.stage})",
     )
-    return CostTracker(cost_ledger(), alerts, threshold_checker(), forecast_watch())
+    store = cost_ledger().store
+    return CostStreamConsumer(
+        CostAggregator(store, settings.cost_counter_ttl_days),
+        StreamShards(aws_client("dynamodbstreams")),
+        SpendWatch(store, alerts, threshold_checker(), forecast_watch()),
+    )
 
 
 @lru_cache(maxsize=1)
@@ -345,8 +362,9 @@ def spend_forecaster() -> SpendForecaster:
     )
 
 
+@lru_cache(maxsize=1)
 def forecast_watch() -> ForecastWatch:
-    """The recording path's early warning: a projected monthly crossing e-mails the cost-alert topic once."""
+    """The aggregator's early warning: a projected monthly crossing e-mails the cost-alert topic once."""
     from shared.alerts.forecast_warnings import EarlyWarnings, ForecastWatch
     from shared.alerts.threshold_alerts import SnsAlertPublisher
 

@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.e2e.test_costs_api import CAMPAIGN, CAPTION, call, run_campaigns
+from tests.conftest import eventually
+from tests.e2e.test_costs_api import CAMPAIGN, CAPTION, call
+from tests.e2e.test_thresholds_api import settled, spend
 
 USD = 1_000_000
 
@@ -18,7 +20,14 @@ USD = 1_000_000
 def campaigner(api):
     """A user with three campaigns today, and what each response said it cost."""
     user = f"campaigner-{uuid.uuid4().hex[:8]}"
-    return user, run_campaigns(api, user, [CAMPAIGN, CAPTION, CAPTION])
+    costs = spend(api, user, [CAMPAIGN, CAPTION, CAPTION])
+    folded(api, user, costs)
+    return user, costs
+
+
+def folded(api, user, costs) -> None:
+    """Wait (bounded) until the campaign counters hold ``costs``: a batch's counters are written one by one."""
+    eventually(lambda: campaigns_of(api, user)["totals"]["costMicros"] == sum(costs.values()))
 
 
 def campaigns_of(api, user, admin=False, **params):
@@ -53,7 +62,9 @@ def test_sorting_and_the_limit(api, campaigner):
 def test_a_campaign_served_by_the_fallback_has_a_fallback_share_of_one(api, sim):
     user = f"fallback-{uuid.uuid4().hex[:8]}"
     sim.add_fault({"provider": "azure", "status": 500, "count": 2})  # planning's first choice fails twice
-    ((workflow_id, cost),) = run_campaigns(api, user, [CAMPAIGN]).items()
+    costs = spend(api, user, [CAMPAIGN])
+    folded(api, user, costs)
+    ((workflow_id, cost),) = costs.items()
     (campaign,) = campaigns_of(api, user)["campaigns"]
     assert (campaign["campaignId"], campaign["costMicros"]) == (workflow_id, cost)
     assert (campaign["fallbacks"], campaign["fallbackShare"]) == (1, 1.0)
@@ -120,6 +131,15 @@ def seed_days(user: str, micros_by_days_back: dict[int, int]) -> dict:
                       user, None, 1_000, 500, micros, at)
         )  # fmt: skip
         spent[day] = micros
+    from shared.ledger.keys import Scope
+
+    first = min(spent)
+    eventually(
+        lambda: (
+            sum(c.micros for c in cost_ledger().breakdown(Scope(user), "day", first, today).values())
+            == sum(spent.values())
+        )
+    )
     return spent
 
 
@@ -159,8 +179,10 @@ def test_a_real_campaign_sends_one_early_warning_for_a_projected_monthly_crossin
     with local_stack.override_settings({"FORECAST_CHECK_INTERVAL_S": "0"}):  # check on every recorded call
         threshold_store().put(threshold)
         assert api.call("DELETE", "/_local/emails").status == 200
-        run_campaigns(api, user, [CAPTION, CAPTION])
-        emails = [e for e in api.call("GET", "/_local/emails").body if f"user {user}" in (e["message"] or "")]
+        spend(api, user, [CAPTION, CAPTION])
+        emails = settled(
+            lambda: [e for e in api.call("GET", "/_local/emails").body if f"user {user}" in (e["message"] or "")]
+        )
     assert len(emails) == 1, emails
     (email,) = emails
     assert "AI spend projected" in email["subject"] and email["topic"].endswith("cost-alerts")

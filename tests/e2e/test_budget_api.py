@@ -21,7 +21,9 @@ def set_cap(api, user, action):
 
 def test_a_block_cap_refuses_the_next_campaign_with_402_and_the_figures(api):
     user = f"capped-{uuid.uuid4().hex[:8]}"
-    assert call(api, "/api/v2/campaigns/hybrid", user, body=PLANNING).status_code == 200  # no cap yet
+    first = call(api, "/api/v2/campaigns/hybrid", user, body=PLANNING)
+    assert first.status_code == 200  # no cap yet
+    api.wait_for_spend(api.token(user), first.json()["metrics"]["cost"]["costMicros"])  # what the cap seeds from
     set_cap(api, user, "block")
     time.sleep(get_settings().budget_cap_cache_s)  # the campaign container remembers "no cap" that long
     reply = call(api, "/api/v2/campaigns/hybrid", user, body=PLANNING)
@@ -46,8 +48,9 @@ def test_a_downgrade_cap_runs_content_planning_on_the_cheaper_model_and_says_why
     assert (data["provider"], data["model"], data["deployment"]) == ("openai", "gpt-4o-mini", "gpt-4o-mini")
     (step,) = call(api, "/api/v2/campaigns/status", user, workflowId=data["workflowId"]).json()["data"]["steps"]
     assert step["budgetNote"].startswith("budget downgrade") and step["model"] == "gpt-4o-mini"
-    spent = call(api, "/api/v2/costs/stats", user).json()["data"]["monthTotalMicros"]
-    assert 0 < spent == reply.json()["metrics"]["cost"]["costMicros"] <= TENTH_OF_A_CENT
+    cost = reply.json()["metrics"]["cost"]["costMicros"]
+    spent = api.wait_for_spend(api.token(user), cost)["monthTotalMicros"]
+    assert 0 < spent == cost <= TENTH_OF_A_CENT
 
 
 def test_an_async_campaign_over_the_cap_fails_in_the_runner_with_the_budget_code(api):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+
+from tests.conftest import eventually
 
 CAMPAIGN = {"type": "content_planning", "platforms": ["instagram"], "data": {"theme": "fitness"}, "mode": "sync"}
 CAPTION = {**CAMPAIGN, "type": "caption"}
@@ -39,7 +42,9 @@ def run_campaigns(api, user, bodies):
 def spender(api):
     """A user with three campaigns today, and what each response said it cost."""
     user = f"spender-{uuid.uuid4().hex[:8]}"
-    return user, run_campaigns(api, user, [CAMPAIGN, CAPTION, CAPTION])
+    costs = run_campaigns(api, user, [CAMPAIGN, CAPTION, CAPTION])
+    api.wait_for_spend(api.token(user), sum(costs.values()))  # the counters trail the answers by the stream's lag
+    return user, costs
 
 
 def test_stats_show_the_callers_campaigns_to_the_micro_dollar(api, spender):
@@ -128,7 +133,13 @@ def test_crossing_the_daily_threshold_delivers_exactly_one_email(api, local_stac
     """As `DAILY_COST_THRESHOLD_USD=0.001 make run` then two campaigns: one e-mail at /_local/emails."""
     with local_stack.override_settings({"DAILY_COST_THRESHOLD_USD": "0.001"}):
         assert api.call("DELETE", "/_local/emails").status == 200
-        run_campaigns(api, f"alerted-{uuid.uuid4().hex[:8]}", [CAMPAIGN, CAMPAIGN])  # each over $0.001
+        user = f"alerted-{uuid.uuid4().hex[:8]}"
+        costs = run_campaigns(api, user, [CAMPAIGN, CAMPAIGN])  # each over $0.001
+        api.wait_for_spend(api.token(user), sum(costs.values()))
+        alerts = eventually(
+            lambda: [e for e in api.call("GET", "/_local/emails").body if "AI spend" in (e["subject"] or "")]
+        )
+        time.sleep(1)  # a second alert, if there were one, would have come by now
         emails = api.call("GET", "/_local/emails").body
     alerts = [e for e in emails if "AI spend" in (e["subject"] or "")]
     assert len(alerts) == 1, emails

@@ -47,6 +47,7 @@ def test_apply_and_revert_change_the_next_campaigns_model(api, caption_on_gpt_4o
     user = f"captioner-{uuid.uuid4().hex[:8]}"
     runs = [caption(api, user) for _ in range(3)]
     assert {r["data"]["model"] for r in runs} == {"gpt-4o"}
+    api.wait_for_spend(api.token(user), sum(r["metrics"]["cost"]["costMicros"] for r in runs))
 
     listed = admin(api, "GET", "/api/v2/costs/optimization")
     assert listed.status == 200, listed.body

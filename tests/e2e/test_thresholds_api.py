@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import subscribed_topic
+from tests.conftest import eventually, subscribed_topic
 from tests.e2e.test_costs_api import CAMPAIGN, call, run_campaigns
 
 THRESHOLDS, ALERTS = "/api/v2/costs/thresholds", "/api/v2/costs/alerts"
@@ -26,13 +26,29 @@ def create_threshold(api, who, admin=False, **fields):
     return reply.json()["data"]
 
 
+def spend(api, who, bodies) -> dict[str, int]:
+    """Run campaigns, then wait (bounded) until the stream has folded them: the thresholds read the counters."""
+    costs = run_campaigns(api, who, bodies)
+    api.wait_for_spend(api.token(who), sum(costs.values()))
+    return costs
+
+
+def settled(read, expected: int = 1, grace_s: float = 1.0) -> list:
+    """What ``read()`` gives once it holds ``expected`` items and a little longer (so a duplicate would show)."""
+    import time
+
+    eventually(lambda: len(read()) >= expected)
+    time.sleep(grace_s)
+    return read()
+
+
 def error_fields(reply) -> list[str]:
     return [d["field"] for d in reply.json()["error"]["details"]]
 
 
 def test_a_user_creates_and_lists_their_own_thresholds_with_real_spend(api):
     alice = user("alice")
-    spent = sum(run_campaigns(api, alice, [CAMPAIGN]).values())
+    spent = sum(spend(api, alice, [CAMPAIGN]).values())
     made = create_threshold(api, alice, amountUsd=0.5)
     assert made["thresholdId"].startswith("th_") and made["ownerId"] == alice and made["amountMicros"] == 500_000
     assert made["spentMicros"] == spent and made["userId"] == alice
@@ -60,7 +76,7 @@ def test_admin_only_thresholds_and_other_users_campaigns(api):
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "FORBIDDEN", body
         allowed = call(api, THRESHOLDS, "ops", admin=True, body={**body, "userId": bob} if "userId" in body else body)
         assert allowed.status_code == 201, allowed.text
-    (campaign,) = run_campaigns(api, alice, [CAMPAIGN])
+    (campaign,) = spend(api, alice, [CAMPAIGN])
     not_bobs = call(
         api, THRESHOLDS, bob, body={"scope": "campaign", "campaignId": campaign, "period": "daily", "amountUsd": 1}
     )
@@ -90,8 +106,10 @@ def test_crossing_a_tiny_user_threshold_delivers_exactly_one_email(api):
     spender = user("tiny")
     threshold = create_threshold(api, spender, amountUsd=0.001)
     assert api.call("DELETE", "/_local/emails").status == 200
-    run_campaigns(api, spender, [CAMPAIGN, CAMPAIGN, CAMPAIGN])  # each over $0.001
-    emails = [e for e in api.call("GET", "/_local/emails").body if f"user {spender} daily" in (e["subject"] or "")]
+    spend(api, spender, [CAMPAIGN, CAMPAIGN, CAMPAIGN])  # each over $0.001
+    emails = settled(
+        lambda: [e for e in api.call("GET", "/_local/emails").body if f"user {spender} daily" in (e["subject"] or "")]
+    )
     assert len(emails) == 1, emails
     assert emails[0]["subject"].endswith("crossed $0.001") and emails[0]["topic"].endswith("cost-alerts")
     assert threshold["thresholdId"] in emails[0]["message"]
@@ -109,10 +127,12 @@ def test_many_thresholds_of_one_owner_crossing_send_the_ops_mailbox_one_email(ap
         rule = call(api, ALERTS, spender, body={"thresholdId": threshold["thresholdId"], "channel": {"type": "email"}})
         assert rule.status_code == 201, rule.text
     assert api.call("DELETE", "/_local/emails").status == 200
-    run_campaigns(api, spender, [CAMPAIGN, CAMPAIGN, CAMPAIGN])  # about $0.0012 each: every threshold crossed
-    emails = [e for e in api.call("GET", "/_local/emails").body if f"user {spender} daily" in (e["subject"] or "")]
+    spend(api, spender, [CAMPAIGN, CAMPAIGN, CAMPAIGN])  # about $0.0012 each: every threshold crossed
+    emails = settled(
+        lambda: [e for e in api.call("GET", "/_local/emails").body if f"user {spender} daily" in (e["subject"] or "")]
+    )
     assert len(emails) == 1, emails
-    history = call(api, ALERTS, spender, view="history", limit=100).json()["data"]["history"]
+    history = settled(lambda: call(api, ALERTS, spender, view="history", limit=100).json()["data"]["history"], 8)
     assert sorted(h["status"] for h in history) == ["sent"] + ["suppressed"] * 7
     assert {h["thresholdId"] for h in history} == {t["thresholdId"] for t in made}
 
@@ -148,8 +168,9 @@ def test_a_rule_with_an_sns_channel_sends_once_to_the_owners_topic(api, owner_to
         api, ALERTS, owner, body={"thresholdId": threshold["thresholdId"], "channel": {"type": "email"}}
     ).json()["data"]
     assert put(api, ALERTS, user("intruder"), {"ruleId": email["ruleId"], "enabled": False}).status == 404
-    run_campaigns(api, owner, [CAMPAIGN, CAMPAIGN, CAMPAIGN])
-    messages = read()
+    spend(api, owner, [CAMPAIGN, CAMPAIGN, CAMPAIGN])
+    messages = settled(read)
+    eventually(lambda: len(call(api, ALERTS, owner, view="history").json()["data"]["history"]) >= 2)
     assert len(messages) == 1 and f"user {owner} daily" in messages[0]["Subject"]
     rules = call(api, ALERTS, owner).json()["data"]["rules"]
     assert {r["ruleId"] for r in rules} == {rule.json()["data"]["ruleId"], email["ruleId"]}

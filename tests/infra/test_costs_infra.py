@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from stacks import constants as c
+from stacks.route_table import FUNCTIONS
 from tests.infra.conftest import PREFIX_STAGE, TEST_CONTEXT, Synth
 from tests.infra.test_functions import _statements
 
@@ -60,15 +61,67 @@ def test_every_function_is_told_the_cost_topic_and_the_thresholds_from_context(s
 
 
 @pytest.mark.parametrize("function", ["campaign", "workflow_runner"])
-def test_campaign_paths_may_record_costs_and_publish_alerts(synth: Synth, function: str) -> None:
+def test_campaign_paths_record_costs_and_publish_no_alert(synth: Synth, function: str) -> None:
     statements = _statements(synth, function)
     table_id, _ = named(synth, "AWS::DynamoDB::Table", "TableName", f"{PREFIX_STAGE}-costs")
     topic_id, _ = named(synth, "AWS::SNS::Topic", "TopicName", f"{PREFIX_STAGE}-cost-alerts")
-    # TransactWriteItems is authorized item by item: Put, Update and ConditionCheck on the table.
-    assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem", "dynamodb:Query"} <= actions_on(
-        statements, table_id
-    )
-    assert actions_on(statements, topic_id) == {"sns:Publish"}
+    assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"} <= actions_on(statements, table_id)
+    assert actions_on(statements, topic_id) == set()
+
+
+def test_the_costs_table_streams_new_images(synth: Synth) -> None:
+    _, table = named(synth, "AWS::DynamoDB::Table", "TableName", f"{PREFIX_STAGE}-costs")
+    assert table["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+
+
+def test_the_aggregator_consumes_the_stream_filtered_batched_bisected_one_batch_per_shard(synth: Synth) -> None:
+    costs_id, _ = named(synth, "AWS::DynamoDB::Table", "TableName", f"{PREFIX_STAGE}-costs")
+    dlq_id, _ = named(synth, "AWS::SQS::Queue", "QueueName", f"{PREFIX_STAGE}-{c.COST_STREAM_DLQ_SUFFIX}")
+    (mapping,) = [
+        m["Properties"]
+        for m in synth.of_type("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [costs_id, "StreamArn"]}
+    ]
+    source = FUNCTIONS["cost_aggregator"].streams
+    assert source is not None and source.parallelization_factor == 1
+    assert mapping["FunctionName"] == {"Ref": _function_id(synth, "cost_aggregator")}
+    assert mapping["BatchSize"] == source.batch_size == 100
+    assert mapping["MaximumBatchingWindowInSeconds"] == source.max_batching_window_s <= 1
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["ParallelizationFactor"] == 1
+    assert mapping["MaximumRetryAttempts"] == source.retry_attempts == 10
+    assert 60 <= mapping["MaximumRecordAgeInSeconds"] == source.max_record_age_s < 86_400
+    assert mapping["StartingPosition"] == "TRIM_HORIZON"
+    assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [dlq_id, "Arn"]}}}
+    (pattern,) = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
+    assert pattern == {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"pk": {"S": [{"prefix": "EVENT#"}]}}}}
+    assert pattern == source.filter_pattern  # what the local stream poller applies
+
+
+def test_the_aggregators_lag_and_its_dead_letters_are_alarmed(synth: Synth) -> None:
+    alarms = synth.of_type("AWS::CloudWatch::Alarm").values()
+    (lag,) = [a["Properties"] for a in alarms if a["Properties"].get("MetricName") == "IteratorAge"]
+    assert lag["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": _function_id(synth, "cost_aggregator")}}]
+    assert (lag["Statistic"], lag["Threshold"]) == ("Maximum", c.STREAM_ITERATOR_AGE_ALARM_S * 1000)
+    assert lag["Threshold"] < 24 * 3600 * 1000  # long before the stream drops a record
+    dlq_id, _ = named(synth, "AWS::SQS::Queue", "QueueName", f"{PREFIX_STAGE}-{c.COST_STREAM_DLQ_SUFFIX}")
+    depth = [
+        a["Properties"]
+        for a in alarms
+        if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+        and a["Properties"]["Dimensions"][0]["Value"] == {"Fn::GetAtt": [dlq_id, "QueueName"]}
+    ]
+    assert len(depth) == 1 and depth[0]["Threshold"] == 1
+
+
+def _function_id(synth: Synth, name: str) -> str:
+    (found,) = [
+        k
+        for k, v in synth.of_type("AWS::Lambda::Function").items()
+        if v["Properties"]["FunctionName"] == f"{PREFIX_STAGE}-{name}"
+    ]
+    return found
 
 
 @pytest.mark.parametrize("function", ["cost_stats", "cost_breakdown"])
@@ -128,7 +181,7 @@ def test_api_5xx_and_unrecorded_cost_alarms(synth: Synth) -> None:
 def test_every_alarm_notifies_the_ops_topic(synth: Synth) -> None:
     topic_id, _ = named(synth, "AWS::SNS::Topic", "TopicName", f"{PREFIX_STAGE}-{c.OPS_TOPIC_SUFFIX}")
     alarms = synth.of_type("AWS::CloudWatch::Alarm").values()
-    assert len(alarms) == 5  # spend rate, 5xx, unrecorded costs, and the two DLQ depth alarms
+    assert len(alarms) == 7  # spend rate, 5xx, unrecorded costs, cost stream lag, and the three DLQ depth alarms
     for props in (a["Properties"] for a in alarms):
         assert props["AlarmActions"] == [{"Ref": topic_id}], props["AlarmName"]
         assert props["TreatMissingData"] == "notBreaching" or "dlq" in json.dumps(props["AlarmName"])
@@ -146,4 +199,10 @@ def test_dashboard_shows_spend_by_provider_tokens_fallbacks_and_errors(synth: Sy
     metric_names = {m[1] for props in widgets.values() for m in props.get("metrics", []) if len(m) > 1}
     assert {"CostUSD", "InputTokens", "OutputTokens", "Fallbacks", "ProviderLatency", "Errors", "5xx"} <= metric_names
     (alarms,) = [props for props in widgets.values() if "alarms" in props]
-    assert len(alarms["alarms"]) == 5
+    assert len(alarms["alarms"]) == 7
+    lag = next(props for title, props in widgets.items() if title.startswith("Cost aggregator lag"))
+    assert [m[1] for m in lag["metrics"]] == ["IteratorAge"]
+    aggregator = next(props for title, props in widgets.items() if title.startswith("Cost aggregator: errors"))
+    assert {m[1] for m in aggregator["metrics"]} == {"Errors", "Throttles", "Invocations"}
+    dlq = next(props for title, props in widgets.items() if title.startswith("Cost stream on-failure queue"))
+    assert [m[1] for m in dlq["metrics"]] == ["ApproximateNumberOfMessagesVisible"]

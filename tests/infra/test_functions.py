@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from stacks import constants as c
 from stacks.route_table import FUNCTIONS
 from tests.infra.conftest import PREFIX_STAGE, TEST_CONTEXT, Synth
 
@@ -83,6 +84,8 @@ def _physical_names_granted(synth: Synth, function_name: str, service: str) -> s
         if not any(action.startswith(f"{service}:") for action in _as_list(statement["Action"])):
             continue
         for resource in _as_list(statement["Resource"]):
+            if resource == "*":
+                continue  # dynamodb:ListStreams, no resource (test_no_wildcard_actions_and_no_data_actions...)
             if "Fn::Join" in resource:  # an ARN built from a name pattern: its last part ends in the name
                 granted.add(resource["Fn::Join"][1][-1].rsplit(":", 1)[-1])
                 continue
@@ -157,9 +160,13 @@ def test_no_wildcard_actions_and_no_data_actions_on_any_resource(synth: Synth) -
             actions = _as_list(statement["Action"])
             assert not any(a == "*" or a.endswith(":*") for a in actions), (policy_id, actions)
             if "*" in _as_list(statement["Resource"]):
-                # Only X-Ray's trace upload, which has no resource-level permissions.
-                assert sorted(actions) == ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], (policy_id, actions)
-                assert not any(a.split(":")[0] in {"dynamodb", "sqs", "sns", "secretsmanager"} for a in actions)
+                # Only X-Ray's trace upload, and a stream consumer's dynamodb:ListStreams (which CDK's event
+                # source adds): neither has resource-level permissions, and neither reads or writes data.
+                assert sorted(actions) in (
+                    ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+                    ["dynamodb:ListStreams"],
+                ), (policy_id, actions)
+                assert not any(a.split(":")[0] in {"sqs", "sns", "secretsmanager"} for a in actions)
 
 
 def test_roles_use_no_aws_managed_policies(synth: Synth) -> None:
@@ -172,11 +179,14 @@ def test_grants_follow_the_spec_uses_exactly(synth: Synth, name: str) -> None:
     uses = FUNCTIONS[name].uses
     expected = {service: set() for service in ("dynamodb", "sqs", "sns")}
     consumed = FUNCTIONS[name].consumes  # the event source mapping grants receiving from its queue
-    for use in (*uses, *([consumed.queue] if consumed else [])):
+    streamed = FUNCTIONS[name].streams  # a stream mapping grants reading the stream and sending to its DLQ
+    for use in (*uses, *([consumed.queue] if consumed else []), *([streamed.table] if streamed else [])):
         resource = use.split(":")[0]  # "costs_table:read" and "costs_table:record" name the costs table
         if resource in RESOURCES_BY_USE:
             service = "dynamodb" if resource.endswith("_table") else "sqs" if resource.endswith("_queue") else "sns"
             expected[service].add(RESOURCES_BY_USE[resource])
+    if streamed:
+        expected["sqs"].add(f"{PREFIX_STAGE}-{c.COST_STREAM_DLQ_SUFFIX}")
     for service, names in expected.items():
         assert _physical_names_granted(synth, name, service) == names, service
     secret_statements = [

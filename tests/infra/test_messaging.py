@@ -15,10 +15,11 @@ def _queue(synth: Synth, name: str) -> tuple[str, dict[str, Any]]:
     return found
 
 
-def test_exactly_two_queues_and_their_dead_letter_queues(synth: Synth) -> None:
+def test_exactly_two_queues_their_dead_letter_queues_and_the_cost_streams_on_failure_queue(synth: Synth) -> None:
     names = sorted(q["Properties"]["QueueName"] for q in synth.of_type("AWS::SQS::Queue").values())
     base = [f"{PREFIX_STAGE}-rate-limited-messages", f"{PREFIX_STAGE}-workflows"]
-    assert names == sorted(base + [f"{name}-dlq" for name in base])
+    stream = f"{PREFIX_STAGE}-{c.COST_STREAM_DLQ_SUFFIX}"
+    assert names == sorted([*base, *(f"{name}-dlq" for name in base), stream])
     assert not any(name.endswith(".fifo") for name in names)
 
 

@@ -118,7 +118,7 @@ def test_every_dlq_has_a_depth_alarm(synth: Synth) -> None:
         if alarm["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
         for dim in alarm["Properties"]["Dimensions"]
     }
-    dlqs = {queue_id(synth.resources, f"{suffix}-dlq") for suffix in QUEUES.values()}
+    dlqs = {queue_id(synth.resources, f"{suffix}-dlq") for suffix in (*QUEUES.values(), "cost-stream")}
     assert watched == dlqs
     for alarm in alarms:
         props = alarm["Properties"]

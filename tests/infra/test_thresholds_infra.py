@@ -59,17 +59,17 @@ def test_threshold_and_alert_routes_exist_behind_the_jwt_authorizer(
     assert function in FUNCTIONS
 
 
-@pytest.mark.parametrize("function", ["campaign", "workflow_runner"])
-def test_cost_recorders_may_publish_to_owner_alert_topics_of_this_deployment_only(synth: Synth, function: str) -> None:
-    assert "owner_alert_topics" in GENERATION_USES
+def test_the_aggregator_may_publish_to_owner_alert_topics_of_this_deployment_only(synth: Synth) -> None:
+    """Alerts are sent where the totals change: the stream's aggregator, not the campaign functions."""
+    assert "owner_alert_topics" not in GENERATION_USES and "alert_topic" not in GENERATION_USES
     topic_id, _ = named(synth, "AWS::SNS::Topic", "TopicName", f"{PREFIX_STAGE}-cost-alerts")
-    resources = _publish_resources(_statements(synth, function))
+    resources = _publish_resources(_statements(synth, "cost_aggregator"))
     assert sorted(map(json.dumps, resources)) == sorted(map(json.dumps, [{"Ref": topic_id}, OWNER_TOPICS]))
 
 
 def test_no_other_function_may_publish_to_owner_topics(synth: Synth) -> None:
     for name in FUNCTIONS:
-        if name in ("campaign", "workflow_runner"):
+        if name == "cost_aggregator":
             continue
         assert OWNER_TOPICS not in _publish_resources(_statements(synth, name)), name
 

@@ -11,7 +11,14 @@ import pytest
 
 from shared.alerts.thresholds import THRESHOLD_PK_PREFIX
 from shared.api.auth import ADMIN
-from shared.ledger.keys import EVERYONE, RECORDING_WRITE_PREFIXES, alert_key, counter_key, event_key
+from shared.ledger.keys import (
+    AGGREGATOR_WRITE_PREFIXES,
+    EVERYONE,
+    RECORDING_WRITE_PREFIXES,
+    alert_key,
+    counter_key,
+    event_key,
+)
 from shared.routing.overrides import CHANGES_PK, CURRENT_KEY
 from stacks import constants as c
 from stacks.config import RouteThrottle, StackConfig
@@ -142,6 +149,16 @@ def test_the_gate_scope_is_the_one_the_handlers_check() -> None:
     assert ADMIN_SCOPE == ADMIN
 
 
+AGGREGATED_KEYS = [
+    counter_key(EVERYONE, "total", "DAY#2026-01-02")[0],
+    alert_key("daily", 50_000_000, "DAY#2026-01-02")[0],
+    "RULEMARK#CROSSED#th_1",
+    "RULEMARK#ar_1",
+    "ALERTLOG#u1",
+    "FORECAST#ALL#settings#1000",
+]
+
+
 def _cost_writes(synth: Synth, function: str) -> list[dict[str, Any]]:
     table_id, _ = named(synth, "AWS::DynamoDB::Table", "TableName", f"{PREFIX_STAGE}-costs")
     return [
@@ -168,19 +185,20 @@ def test_recorders_write_only_the_recording_prefixes_of_the_costs_table(synth: S
         "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in RECORDING_WRITE_PREFIXES]},
         "Null": {"dynamodb:LeadingKeys": "false"},
     }
-    recorded = [
-        event_key("wf_1#generate#0")[0],
-        counter_key(EVERYONE, "total", "DAY#2026-01-02")[0],
-        alert_key("daily", 50_000_000, "DAY#2026-01-02")[0],
-        "RULEMARK#CROSSED#th_1",
-        "RULEMARK#ar_1",
-        "ALERTLOG#u1",
-        "FORECAST#ALL#settings#1000",
-        "BUDGET#USER#u1",
-        "BUDGET#RES#wf_1#generate#0",
-    ]
+    recorded = [event_key("wf_1#generate#0")[0], "BUDGET#USER#u1", "BUDGET#RES#wf_1#generate#0"]
     assert all(_allowed(statement, key) for key in recorded)
-    assert not any(_allowed(statement, key) for key in FORBIDDEN_KEYS)
+    assert not any(_allowed(statement, key) for key in [*FORBIDDEN_KEYS, *AGGREGATED_KEYS])  # counters: the stream's
+
+
+def test_the_aggregator_writes_only_counters_markers_and_alert_history(synth: Synth) -> None:
+    (statement,) = _cost_writes(synth, "cost_aggregator")
+    assert set(_as_list(statement["Action"])) == WRITES
+    assert statement["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in AGGREGATOR_WRITE_PREFIXES]},
+        "Null": {"dynamodb:LeadingKeys": "false"},
+    }
+    assert all(_allowed(statement, key) for key in AGGREGATED_KEYS)
+    assert not any(_allowed(statement, key) for key in [*FORBIDDEN_KEYS, event_key("wf_1#generate#0")[0]])
 
 
 @pytest.mark.parametrize("function", RECORDERS)
@@ -201,7 +219,8 @@ def test_only_the_owner_and_admin_routes_write_the_rest_of_the_costs_table(synth
     writers = {name: _cost_writes(synth, name) for name in FUNCTIONS}
     unconditioned = {name for name, statements in writers.items() if any("Condition" not in s for s in statements)}
     assert unconditioned == {"cost_thresholds", "cost_alerts", "cost_optimization"}
-    assert {name for name, statements in writers.items() if statements} == unconditioned | set(RECORDERS)
+    conditioned = {*RECORDERS, "cost_aggregator"}
+    assert {name for name, statements in writers.items() if statements} == unconditioned | conditioned
 
 
 def test_the_ops_alarm_key_serves_cloudwatch_for_this_account_only(synth: Synth) -> None:

@@ -1,9 +1,10 @@
-"""The cost ledger and alerts against the moto server: the real DynamoDB and SNS code paths.
+"""The cost ledger, its stream and the aggregator against the moto server: the real DynamoDB, Streams and SNS paths.
 
-Each test gets a fresh table with the template's costs-table key schema and, where alerts are
-involved, a fresh SNS topic with an SQS queue subscribed to it, so counts are never shared.
-Volume here is a few hundred calls (moto copies the whole table on every transaction); the
-10,000-call exactness test runs on the in-memory store in tests/unit/test_cost_ledger.py.
+Each test gets a fresh table with the template's costs-table key schema and its NEW_IMAGE stream and, where
+alerts are involved, a fresh SNS topic with an SQS queue subscribed to it, so counts are never shared. The
+recorders write one conditional Put each; the stream is folded through the real consumer
+(tests/support/streams.py) and only then read. The 10,000-event failure-injection replay runs on the
+in-memory store in tests/unit/test_cost_aggregator.py.
 """
 
 from __future__ import annotations
@@ -21,32 +22,44 @@ from decimal import Decimal
 import pytest
 
 from local.request_counter import RequestCounter
+from shared.alerts.spend_watch import SpendWatch
 from shared.alerts.threshold_alerts import SnsAlertPublisher, ThresholdAlerts, thresholds_from_usd
-from shared.campaigns.cost_tracker import CostTracker
 from shared.ledger.keys import EVERYONE, Scope
 from shared.ledger.ledger import CostLedger
 from shared.ledger.store import DynamoCostStore
 from tests.conftest import subscribed_topic
+from tests.support.streams import Folder, streamed_table
 from tests.unit.test_cost_ledger import event
 
 DAY = date(2026, 3, 14)
 AT = datetime(2026, 3, 14, 10, tzinfo=UTC).timestamp()
 
 
+class Table:
+    """A fresh streamed costs table: stores (each with its own client, like containers) and its folder."""
+
+    def __init__(self, local_stack, settings) -> None:
+        self.stack = local_stack
+        self.name, self.stream_arn = streamed_table(local_stack, settings.cost_table_name)
+
+    def store(self) -> DynamoCostStore:
+        return DynamoCostStore(self.name, self.stack.moto.client("dynamodb"))
+
+    def folder(self, watch: SpendWatch | None = None) -> Folder:
+        return Folder(self.stack, self.name, self.stream_arn, watch)
+
+
 @pytest.fixture
-def new_store(local_stack, settings) -> Callable[[], DynamoCostStore]:
-    """A fresh costs table shaped like the template's; each call returns a store with its own client."""
-    ddb = local_stack.moto.client("dynamodb")
-    shape = ddb.describe_table(TableName=settings.cost_table_name)["Table"]
-    name = f"costs-it-{uuid.uuid4().hex[:12]}"
-    ddb.create_table(
-        TableName=name,
-        KeySchema=shape["KeySchema"],
-        AttributeDefinitions=shape["AttributeDefinitions"],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    yield lambda: DynamoCostStore(name, local_stack.moto.client("dynamodb"))
-    ddb.delete_table(TableName=name)
+def table(local_stack, settings) -> Iterator[Table]:
+    made = Table(local_stack, settings)
+    yield made
+    local_stack.moto.client("dynamodb").delete_table(TableName=made.name)
+
+
+@pytest.fixture
+def new_store(table) -> Callable[[], DynamoCostStore]:
+    """A fresh table's stores (the threshold tests' fixture; they need no stream)."""
+    return table.store
 
 
 @pytest.fixture
@@ -56,31 +69,18 @@ def topic(local_stack) -> Iterator[tuple[str, Callable[[], list[dict]]]]:
         yield subscribed
 
 
-def test_reading_the_same_key_twice_in_one_batch_is_one_read(new_store):
-    store = new_store()
-    CostLedger(store).record(event(micros=700, at=AT))
-    total = ("AGG#ALL#total", "DAY#2026-03-14#ALL")
-    found = store.get_items([total, ("AGG#ALL#total", "DAY#2026-03-15#ALL"), total])
-    assert list(found) == [total] and found[total]["micros"] == 700
+def test_recording_is_one_put_and_the_counters_come_from_the_stream(table):
+    store = table.store()
+    counter = RequestCounter(store._client)
+    ledger = CostLedger(store)
+    assert ledger.record(event(micros=700, at=AT)) and not ledger.record(event(micros=700, at=AT))
+    assert counter.take() == {"PutItem": 2}  # the duplicate is refused by its condition: no stream record
+    assert ledger.stats(EVERYONE, DAY).day_total.micros == 0  # not folded yet
+    assert table.folder().drain() == 1
+    assert ledger.stats(EVERYONE, DAY).day_total.micros == 700
 
 
-def test_twenty_concurrent_records_of_one_request_id_count_once(new_store):
-    ledgers = [CostLedger(new_store()) for _ in range(20)]
-    barrier = threading.Barrier(20)
-
-    def record(ledger: CostLedger) -> bool:
-        barrier.wait()
-        return ledger.record(event(1, micros=4_321))
-
-    with ThreadPoolExecutor(20) as pool:
-        outcomes = list(pool.map(record, ledgers))
-    assert outcomes.count(True) == 1
-    stats = ledgers[0].stats(EVERYONE, DAY)
-    assert (stats.day_total.micros, stats.day_total.requests, stats.month_total.micros) == (4_321, 1, 4_321)
-    assert ledgers[0].breakdown(Scope("u1"), "campaign", DAY, DAY)["wf_1"].micros == 4_321
-
-
-def test_stats_and_breakdowns_equal_the_exact_sum_of_recorded_calls(new_store):
+def test_stats_and_breakdowns_equal_the_exact_sum_of_recorded_calls(table):
     rng = random.Random(11)
     calls = [
         event(
@@ -94,16 +94,18 @@ def test_stats_and_breakdowns_equal_the_exact_sum_of_recorded_calls(new_store):
         )
         for n in range(160)
     ]
-    store = new_store()
-    counter = RequestCounter(store._client)
+    store = table.store()
     ledger = CostLedger(store)
     with ThreadPoolExecutor(8) as pool:
         assert all(pool.map(ledger.record, calls))
-    assert counter.take() == {"TransactWriteItems": 160}  # one request per recorded call
-
+    folder = table.folder()
+    updates = RequestCounter(folder.consumer._aggregator._store._client)
+    assert folder.drain() == 160
+    assert set(updates.take()) <= {"UpdateItem", "GetItem"}  # one UpdateItem per counter per batch
+    counter = RequestCounter(store._client)
     today = [c for c in calls if c.day == DAY]
     stats = ledger.stats(EVERYONE, DAY)
-    assert counter.take() == {"Query": 2}
+    assert counter.take() == {"Query": 1}
     assert stats.day_total.micros == sum(c.micros for c in today)
     assert stats.day_total.requests == len(today)
     assert stats.month_total.micros == sum(c.micros for c in calls)
@@ -119,36 +121,60 @@ def test_stats_and_breakdowns_equal_the_exact_sum_of_recorded_calls(new_store):
     assert sum(v.micros for v in mine.values()) == sum(c.micros for c in calls if c.user_id == "u1")
 
 
-def test_forty_concurrent_recorders_crossing_thresholds_publish_once_per_threshold_and_period(
-    local_stack, new_store, topic
+def test_a_batch_delivered_twice_counts_once(table):
+    store = table.store()
+    ledger = CostLedger(store)
+    for n in range(30):
+        ledger.record(event(n, micros=10, at=AT))
+    folder = table.folder()
+    shard = table.stack.moto.client("dynamodbstreams").describe_stream(StreamArn=table.stream_arn)
+    iterator = table.stack.moto.client("dynamodbstreams").get_shard_iterator(
+        StreamArn=table.stream_arn,
+        ShardId=shard["StreamDescription"]["Shards"][0]["ShardId"],
+        ShardIteratorType="TRIM_HORIZON",
+    )["ShardIterator"]
+    records = table.stack.moto.client("dynamodbstreams").get_records(ShardIterator=iterator)["Records"]
+    from local.stream_poller import stream_event
+
+    batch = stream_event(records, table.stream_arn)
+    assert folder.consumer.handle(batch) == {"batchItemFailures": []}
+    assert folder.consumer.handle(batch) == {"batchItemFailures": []}  # the duplicate: every mark refuses it
+    assert folder.consumer.handle(stream_event(records[10:], table.stream_arn)) == {"batchItemFailures": []}
+    assert ledger.stats(EVERYONE, DAY).day_total.micros == 300
+
+
+def test_forty_concurrent_recorders_then_the_stream_exact_totals_one_alert_per_threshold_and_period(
+    local_stack, table, topic
 ):
     arn, published = topic
     thresholds = thresholds_from_usd(Decimal("0.01"), Decimal("0.05"))  # 10,000 and 50,000 micro-dollars
-
-    def container() -> CostTracker:
-        """One Lambda container: its own DynamoDB and SNS clients."""
-        ledger = CostLedger(new_store())
-        publisher = SnsAlertPublisher(arn, local_stack.moto.client("sns"))
-        return CostTracker(ledger, ThresholdAlerts(ledger, publisher, thresholds, product="HO (it)"))
-
-    containers = [container() for _ in range(40)]
+    aggregator_store = table.store()
+    alerts = ThresholdAlerts(
+        CostLedger(aggregator_store),
+        SnsAlertPublisher(arn, local_stack.moto.client("sns")),
+        thresholds,
+        product="HO (it)",
+    )
+    folder = table.folder(SpendWatch(aggregator_store, alerts))
+    ledgers = [CostLedger(table.store()) for _ in range(40)]  # forty containers, each its own client
     next_id = iter(range(1_000_000))
 
     def burst(micros: int, at: float) -> None:
-        """Forty calls recorded at once, one per container."""
-        barrier = threading.Barrier(len(containers))
+        """Forty calls recorded at once, one per container, then the stream folded."""
+        barrier = threading.Barrier(len(ledgers))
 
-        def record(tracker: CostTracker) -> bool:
+        def record(ledger: CostLedger) -> bool:
             e = event(next(next_id), micros=micros, at=at)
             barrier.wait()
-            return tracker.record(e)
+            return ledger.record(e)
 
-        with ThreadPoolExecutor(len(containers)) as pool:
-            assert all(pool.map(record, containers))
+        with ThreadPoolExecutor(len(ledgers)) as pool:
+            assert all(pool.map(record, ledgers))
+        assert folder.drain() == len(ledgers)
 
-    # The amount is the spend the elected sender read: at least the threshold, at most the burst's total.
-    daily = re.compile(r"^HO \(it\): daily AI spend \$0\.01[0-2]\d* crossed \$0\.01$")
-    monthly = re.compile(r"^HO \(it\): monthly AI spend \$0\.05[0-2]\d* crossed \$0\.05$")
+    # One batch of forty crosses the threshold inside it: the alert carries the batch's total.
+    daily = re.compile(r"^HO \(it\): daily AI spend \$0\.012 crossed \$0\.01$")
+    monthly = re.compile(r"^HO \(it\): monthly AI spend \$0\.052 crossed \$0\.05$")
 
     burst(300, AT)  # 12,000 today: the daily threshold is crossed by the whole burst at once
     assert [bool(daily.match(m["Subject"])) for m in published()] == [True]
@@ -160,4 +186,5 @@ def test_forty_concurrent_recorders_crossing_thresholds_publish_once_per_thresho
     burst(300, next_day)  # a new day starts from zero and crosses its own daily threshold once
     assert [bool(daily.match(m["Subject"])) for m in published()[2:]] == [True]
     assert "2026-03-15 (UTC)" in published()[2]["Message"]
-    assert containers[0]._ledger.stats(EVERYONE, date(2026, 3, 15)).day_total.micros == 12_000
+    stats = ledgers[0].stats(EVERYONE, date(2026, 3, 15))
+    assert (stats.day_total.micros, stats.day_total.requests, stats.month_total.micros) == (12_000, 40, 64_000)

@@ -19,6 +19,7 @@ from local.provider_sim import DEFAULT_KEYS
 from local.queue_poller import event_sources
 from local.template import Resolver, Template, TemplateError, lambda_environment
 from shared.core.naming import SECRET_SUFFIXES
+from stacks.route_table import FUNCTIONS
 
 FIXTURE = Path(__file__).parent / "data" / "local_stack.template.json"
 
@@ -202,7 +203,22 @@ def test_fixture_event_source_mapping_resolves_to_its_queue(fixture_stack):
     assert source.batch_size == 5 and source.report_failures is True
 
 
-def test_real_template_has_no_event_source_mapping_yet_or_each_resolves(local_stack):
-    arns = {lid: p.attributes.get("Arn", "") for lid, p in local_stack.resources.physical.items()}
+def test_every_event_source_mapping_of_the_real_template_resolves_to_a_queue_or_a_stream(local_stack):
+    from local.stream_poller import stream_sources
+
+    physical = local_stack.resources.physical
+    arns = {lid: p.attributes.get("Arn", "") for lid, p in physical.items()}
     sources = event_sources(local_stack.template, local_stack.resources.queue_arns, arns)
-    assert len(sources) == len(local_stack.template.of_type("AWS::Lambda::EventSourceMapping"))
+    streams = {lid: p.attributes["StreamArn"] for lid, p in physical.items() if p.attributes.get("StreamArn")}
+    urls = {lid: p.attributes["QueueUrl"] for lid, p in physical.items() if "QueueUrl" in p.attributes}
+    streamed = stream_sources(local_stack.template, streams, urls)
+    assert len(sources) + len(streamed) == len(local_stack.template.of_type("AWS::Lambda::EventSourceMapping"))
+    (aggregator,) = streamed
+    spec = FUNCTIONS["cost_aggregator"].streams
+    assert (aggregator.function, aggregator.batch_size, aggregator.window_s) == (
+        "cost_aggregator",
+        spec.batch_size,
+        spec.max_batching_window_s,
+    )
+    assert aggregator.patterns == (spec.filter_pattern,) and aggregator.report_failures and aggregator.bisect
+    assert aggregator.on_failure_url and aggregator.on_failure_url.endswith("cost-stream-dlq")

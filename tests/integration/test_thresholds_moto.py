@@ -13,6 +13,7 @@ import pytest
 
 from shared.alerts.checker import AlertChannels, ThresholdChecker
 from shared.alerts.rules import AlertRecord, AlertRule, DynamoAlertRuleStore, OwnerTopics
+from shared.alerts.spend_watch import SpendWatch
 from shared.alerts.threshold_alerts import ThresholdAlerts, thresholds_from_usd
 from shared.alerts.thresholds import (
     GLOBAL_OWNER,
@@ -22,7 +23,6 @@ from shared.alerts.thresholds import (
     owner_key,
     threshold_key,
 )
-from shared.campaigns.cost_tracker import CostTracker
 from shared.core.errors import LimitReachedError, ThresholdNotFoundError
 from shared.ledger.ledger import CostLedger
 from tests.conftest import subscribed_topic
@@ -31,7 +31,8 @@ from tests.support.fakes import OutboxPublisher
 from tests.unit.test_cost_ledger import event
 
 AT = datetime(2026, 3, 14, 10, tzinfo=UTC).timestamp()
-# The ledger tests' fixture: a fresh costs table per test.
+# The ledger tests' fixtures: a fresh streamed costs table per test, and its stores.
+table = ledger_moto.table
 costs_table = ledger_moto.new_store
 
 
@@ -85,25 +86,30 @@ def test_a_threshold_created_in_another_container_applies_from_the_next_call(cos
     assert len(applicable()) == 2
 
 
-def test_the_recording_path_reads_markers_and_counters_in_its_one_batch(costs_table, settings):
-    """A user without thresholds, and one with (known to the container): one transaction and one BatchGetItem
-    per recorded call, however many owners there are."""
+def test_the_aggregator_reads_markers_once_per_batch_and_the_campaign_path_only_puts(table, settings):
+    """A user without thresholds, and one with (known to the container): the request path is one Put per call,
+    the aggregator one BatchGetItem of markers per batch, however many owners there are."""
     from local.request_counter import RequestCounter
 
-    table = costs_table()
-    thresholds = DynamoThresholdStore(table._table, table._client)
-    rules = DynamoAlertRuleStore(table._table, table._client)
+    store = table.store()
+    thresholds = DynamoThresholdStore(store._table, store._client)
+    rules = DynamoAlertRuleStore(store._table, store._client)
     thresholds.put(threshold(1, micros=10**9))
     checker = ThresholdChecker(
-        table, thresholds, rules, AlertChannels(None, "", OwnerTopics.of(settings)), clock=lambda: AT
+        store, thresholds, rules, AlertChannels(None, "", OwnerTopics.of(settings)), clock=lambda: AT
     )
-    defaults = ThresholdAlerts(CostLedger(table), OutboxPublisher(), thresholds_from_usd(Decimal(50), Decimal(1000)))
-    tracker = CostTracker(CostLedger(table), defaults, checker)
-    assert tracker.record(event(1, micros=10, user="u1", at=AT))  # the container learns u1's list (one Query)
-    counter = RequestCounter(table._client)
+    defaults = ThresholdAlerts(CostLedger(store), OutboxPublisher(), thresholds_from_usd(Decimal(50), Decimal(1000)))
+    folder = table.folder(SpendWatch(store, defaults, checker))
+    recorder = table.store()
+    assert CostLedger(recorder).record(event(1, micros=10, user="u1", at=AT))
+    folder.drain()  # the container learns u1's list (one Query)
+    requests, aggregator = RequestCounter(recorder._client), RequestCounter(store._client)
     for n in range(2, 12):
-        assert tracker.record(event(n, micros=10, user="u1" if n % 2 else f"quiet-{n}", at=AT))
-    assert counter.take() == {"TransactWriteItems": 10, "BatchGetItem": 10}
+        assert CostLedger(recorder).record(event(n, micros=10, user="u1" if n % 2 else f"quiet-{n}", at=AT))
+    assert requests.take() == {"PutItem": 10}
+    folder.drain()
+    reads = {op: n for op, n in aggregator.take().items() if op != "UpdateItem"}
+    assert reads == {"BatchGetItem": 1, "Query": 1}  # the markers, and the month's day totals (monthly default)
 
 
 def test_concurrent_creates_never_pass_the_owners_cap(costs_table):
@@ -245,7 +251,8 @@ def test_history_is_newest_first_over_pages_with_a_ttl(costs_table):
     assert int(item["expiresAt"]["N"]) == int(AT + 6) + 90 * 86_400
 
 
-def test_rules_round_trip_and_the_owners_own_topic_receives_one_message(costs_table, local_stack, settings):
+def test_rules_round_trip_and_the_owners_own_topic_receives_one_message(costs_table, table, local_stack, settings):
+    folded = table.folder()
     table = costs_table()
     topics = OwnerTopics.of(settings)
     owner = f"u1-{uuid.uuid4().hex[:8]}"
@@ -266,6 +273,7 @@ def test_rules_round_trip_and_the_owners_own_topic_receives_one_message(costs_ta
         for n in range(1, 4):
             recorded = event(n, micros=600, user=owner, at=AT)
             ledger.record(recorded)
+            folded.drain()
             checker.check(recorded)
         messages = read()
     assert len(messages) == 1 and "crossed $0.001" in messages[0]["Subject"]
@@ -273,14 +281,16 @@ def test_rules_round_trip_and_the_owners_own_topic_receives_one_message(costs_ta
     assert (record.rule_id, record.status, record.spent_micros, record.topic_arn) == (rule.rule_id, "sent", 1200, arn)
 
 
-def test_one_owners_thresholds_crossing_together_send_one_email(costs_table, local_stack):
+def test_one_owners_thresholds_crossing_together_send_one_email(costs_table, table, local_stack):
     """Five thresholds of one owner crossed by one call, checked by four containers at once: one e-mail."""
+    folded = table.folder()
     table = costs_table()
     with subscribed_topic(local_stack, f"ops-it-{uuid.uuid4().hex[:10]}") as (ops_topic, read):
         for n in range(1, 6):
             DynamoThresholdStore(table._table, table._client).put(threshold(n, micros=1000 + n))
         crossing = event(1, micros=5000, at=AT)
         CostLedger(table).record(crossing)
+        folded.drain()
         checkers = [
             ThresholdChecker(
                 table,

@@ -16,6 +16,9 @@ from shared.campaigns.models import Workflow
 from shared.core.errors import CreatorAccountConflictError, RoutingConflictError
 from shared.core.pricing import PriceTable
 from shared.creator_accounts import AccountPage, CreatorAccount, CreatorAccountService
+from shared.ledger.aggregator import CostAggregator, StreamedEvent, padded_sequence
+from shared.ledger.store import Counters
+from shared.ledger.stream import event_from_item
 from shared.routing.candidates import RouteCandidate
 from shared.routing.overrides import Route, RouteChange, RoutingOverrides
 from shared.routing.router import ProviderRouter, RetryPolicy, RouteOverrides, breaker_config
@@ -115,45 +118,105 @@ class InMemoryWorkflowStore:
         return self.items.get(workflow_id)
 
 
-class InMemoryCostStore:
-    """The costs table in a dict, with DynamoDB's semantics: all-or-nothing events, BETWEEN queries.
+SHARD = "shardId-00000001700000000000-0000test"
 
-    A lock stands in for DynamoDB's transaction isolation, so threads can hammer one instance.
-    ``requests`` counts calls per operation, like the botocore hook the benchmarks use.
+
+class InMemoryCostStore:
+    """The costs table in a dict, with DynamoDB's semantics: conditional writes, the counters' shard marks,
+    ``UPDATED_NEW``, BETWEEN queries.
+
+    A lock stands in for DynamoDB's per-item isolation, so threads can hammer one instance. ``requests``
+    counts calls per operation, like the botocore hook the benchmarks use. Failure injection for the
+    aggregator: ``before_update`` may raise (the update never reaches the table), ``after_update`` may raise
+    once the update is applied (a crash or a lost response: applied, but the caller does not know).
+
+    ``fold_before_reads`` (the default) folds what the stream holds before every read, as if the reader
+    had waited for the stream to drain: tests of the views and checks need no waiting; tests of the
+    lag itself turn it off and call :meth:`drain`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, fold_before_reads: bool = True) -> None:
         import threading
 
         self.items: dict[tuple[str, str], dict] = {}
         self.requests: dict[str, int] = {}
+        self.before_update = None
+        self.after_update = None
+        self.stream: list[StreamedEvent] = []  # what the table's stream holds and no one has folded yet
+        self.fold_before_reads = fold_before_reads
+        self._sequence = 10**21  # stream sequence numbers have 21 digits and more
         self._lock = threading.Lock()
+        self._draining = threading.Lock()
 
     def _count(self, operation: str) -> None:
         self.requests[operation] = self.requests.get(operation, 0) + 1
 
-    def add_event(self, key, event, counters, increment, counter_ttl) -> bool:
+    def put_event(self, key, event) -> bool:
+        if not self.put_if_absent(key, event):
+            return False
         with self._lock:
-            self._count("TransactWriteItems")
-            if key in self.items:
-                return False
-            self.items[key] = {"pk": key[0], "sk": key[1], **{k: v for k, v in event.items() if v is not None}}
-            for counter in counters:
-                item = self.items.setdefault(counter, {"pk": counter[0], "sk": counter[1]})
-                item["micros"] = item.get("micros", 0) + increment.micros
-                item["requests"] = item.get("requests", 0) + increment.requests
-                item["tokensIn"] = item.get("tokensIn", 0) + increment.tokens_in
-                item["tokensOut"] = item.get("tokensOut", 0) + increment.tokens_out
-                item["fallbacks"] = item.get("fallbacks", 0) + increment.fallbacks
-                item["expiresAt"] = counter_ttl
-            return True
+            self._sequence += 1
+            self.stream.append(StreamedEvent(padded_sequence(str(self._sequence)), event_from_item(self.items[key])))
+        return True
+
+    def drain(self, batch_size: int = 100, shard: str = SHARD, watch=None) -> list:
+        """Fold what the stream holds into the counters, as the aggregator does, in batches of ``batch_size``,
+        each batch's new totals handed to ``watch`` (a :class:`~shared.alerts.spend_watch.SpendWatch`) like the
+        deployed consumer does. One drain at a time, like one batch per shard (parallelization factor 1)."""
+        aggregator, results = CostAggregator(self), []
+        with self._draining:
+            while self.stream:
+                with self._lock:
+                    batch, self.stream = self.stream[:batch_size], self.stream[batch_size:]
+                results.append(aggregator.apply(shard, batch))
+                assert results[-1].failed_sequence is None, results[-1]
+                if watch is not None:
+                    watch.after_batch(results[-1].updates, [r.event for r in batch])
+        return results
+
+    def add_counter(self, increment):
+        if self.before_update is not None:
+            self.before_update(increment)
+        with self._lock:
+            self._count("UpdateItem")
+            item = self.items.get(increment.key)
+            mark = (item or {}).get(increment.mark)
+            if mark is not None and not mark < increment.first_seq:
+                return None
+            item = self.items.setdefault(increment.key, {"pk": increment.key[0], "sk": increment.key[1]})
+            c = increment.counters
+            for name, value in (
+                ("micros", c.micros),
+                ("requests", c.requests),
+                ("tokensIn", c.tokens_in),
+                ("tokensOut", c.tokens_out),
+                ("fallbacks", c.fallbacks),
+            ):
+                item[name] = item.get(name, 0) + value
+            item["expiresAt"] = increment.expires_at
+            item[increment.mark] = increment.last_seq
+            after = Counters.from_item(item)
+        if self.after_update is not None:
+            self.after_update(increment)
+        return after
+
+    def high_water(self, key, mark):
+        with self._lock:
+            self._count("GetItem")
+            return (self.items.get(key) or {}).get(mark)
+
+    def _folded(self) -> None:
+        if self.fold_before_reads and self.stream and not self._draining.locked():
+            self.drain()  # a read made while folding (the alert checks) reads what is folded so far
 
     def get_items(self, keys):
+        self._folded()
         with self._lock:
             self._count("BatchGetItem")
             return {key: dict(self.items[key]) for key in keys if key in self.items}
 
     def query(self, pk, low, high):
+        self._folded()
         with self._lock:
             self._count("Query")
             found = [dict(item) for (p, s), item in self.items.items() if p == pk and low <= s <= high]
@@ -171,6 +234,26 @@ class InMemoryCostStore:
         with self._lock:
             self._count("DeleteItem")
             self.items.pop(key, None)
+
+
+class MeteredRecorder:
+    """The deployed pair in one object: the campaign path's recorder (one Put), then the stream's aggregator
+    folding what is pending and running the alert checks on the new totals (``watch``)."""
+
+    def __init__(self, ledger, watch) -> None:
+        from shared.campaigns.cost_tracker import CostTracker
+
+        self.store = ledger.store
+        self.tracker = CostTracker(ledger)
+        self.watch = watch
+
+    def record(self, event) -> bool:
+        recorded = self.tracker.record(event)
+        self.drain()
+        return recorded
+
+    def drain(self) -> None:
+        self.store.drain(watch=self.watch)
 
 
 class OutboxPublisher:

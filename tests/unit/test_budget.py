@@ -25,7 +25,7 @@ from shared.campaigns.service import CampaignService
 from shared.core.errors import BudgetExceededError, BudgetUnavailableError, ProvidersUnavailableError
 from shared.core.identity import Caller
 from shared.core.pricing import PriceTable
-from shared.ledger.keys import Scope, month_period
+from shared.ledger.keys import Scope
 from shared.ledger.ledger import CostLedger
 from shared.routing.candidates import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE, RouteCandidate
 from shared.routing.deadline import Deadline
@@ -94,7 +94,7 @@ class Setup:
 
     @property
     def ledger_month(self) -> int:
-        return sum(c.micros for c in self.ledger.values(Scope("u1"), "total", month_period(date(2026, 3, 14))).values())
+        return self.ledger.stats(Scope("u1"), date(2026, 3, 14)).month_total.micros
 
 
 def test_the_bound_is_bytes_plus_framing_and_the_dearest_candidate_prices_it_by_hand():

@@ -144,6 +144,7 @@ def test_one_query_whatever_the_number_of_campaigns(campaigns):
         at = datetime(2026, 3, 11 + n % 2, 12, tzinfo=UTC).timestamp()
         provider = "azure" if n % 3 else "openai"
         ledger.record(event(n, micros=10, at=at, campaign_id=f"wf_{n % campaigns:04d}", provider=provider))
+    store.drain()
     before = dict(store.requests)
     found = campaign_costs(store, EVERYONE, START, END)
     assert len(found) == campaigns and sum(c.total.requests for c in found) == 3 * campaigns

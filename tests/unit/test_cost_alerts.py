@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from shared.alerts.channels import format_usd
+from shared.alerts.spend_watch import SpendWatch
 from shared.alerts.threshold_alerts import ThresholdAlerts, thresholds_from_usd
-from shared.campaigns.cost_tracker import CostTracker
 from shared.ledger.ledger import CostLedger
-from tests.support.fakes import InMemoryCostStore, OutboxPublisher
+from tests.support.fakes import InMemoryCostStore, MeteredRecorder, OutboxPublisher
 from tests.unit.test_cost_ledger import event
 
 MARCH_14 = datetime(2026, 3, 14, 9, tzinfo=UTC).timestamp()
@@ -23,10 +23,12 @@ def tracker(
     store: InMemoryCostStore | None = None,
     outbox: OutboxPublisher | None = None,
 ):
-    ledger = CostLedger(store or InMemoryCostStore())
+    """The recorder and the stream's aggregator with the settings' thresholds, each call folded as it comes."""
+    store = store or InMemoryCostStore()
+    ledger = CostLedger(store)
     outbox = outbox or OutboxPublisher()
     alerts = ThresholdAlerts(ledger, outbox, thresholds_from_usd(Decimal(daily), Decimal(monthly)), product="HO (test)")
-    return CostTracker(ledger, alerts), outbox
+    return MeteredRecorder(ledger, SpendWatch(store, alerts)), outbox
 
 
 def test_thresholds_are_whole_micro_dollars():
@@ -72,7 +74,7 @@ def test_monthly_crossing_later_sends_exactly_one_more_and_the_next_day_starts_f
     assert "2026-03-15" in outbox.sent[1][1] and "2026-03" in outbox.sent[2][1]
 
 
-def test_a_failed_publish_releases_the_crossing_for_the_next_call():
+def test_a_failed_publish_releases_the_crossing_for_the_next_batch():
     costs, outbox = tracker()
     outbox.fail = True
     assert costs.record(event(1, micros=2_000)) is True  # recorded, though the alert could not go out
@@ -81,28 +83,34 @@ def test_a_failed_publish_releases_the_crossing_for_the_next_call():
     assert len(outbox.sent) == 1
 
 
-def test_forty_concurrent_recorders_crossing_together_send_one_email():
-    store = InMemoryCostStore()
-    shared_outbox = OutboxPublisher()
-    # Forty "containers", each its own tracker over the one table and topic.
-    trackers = [tracker(store=store, outbox=shared_outbox)[0] for _ in range(40)]
+def test_forty_concurrent_recorders_crossing_together_in_one_batch_send_one_email_with_the_batch_total():
+    store = InMemoryCostStore(fold_before_reads=False)
+    costs, outbox = tracker(monthly="0.003", store=store)
+    ledger = CostLedger(store)
     barrier = threading.Barrier(40)
 
     def run(n: int) -> None:
         barrier.wait()
-        trackers[n].record(event(n, micros=100))
+        assert ledger.record(event(n, micros=100))  # forty containers, one Put each
 
     threads = [threading.Thread(target=run, args=(n,)) for n in range(40)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(shared_outbox.sent) == 1
+    assert outbox.sent == []  # nothing on the request path
+    costs.drain()  # one batch of forty: the daily and the monthly threshold both crossed inside it
+    assert [subject for subject, _ in outbox.sent] == [
+        "HO (test): daily AI spend $0.004 crossed $0.001",
+        "HO (test): monthly AI spend $0.004 crossed $0.003",
+    ]
+    costs.drain()
+    assert len(outbox.sent) == 2
 
 
 def test_a_ledger_failure_never_fails_the_caller():
     class BrokenStore(InMemoryCostStore):
-        def add_event(self, *args, **kwargs):
+        def put_event(self, *args, **kwargs):
             raise ConnectionError("DynamoDB is unreachable")
 
     costs, outbox = tracker(store=BrokenStore())

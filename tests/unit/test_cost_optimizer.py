@@ -84,6 +84,7 @@ def test_the_downgrade_saving_equals_a_hand_calculation_over_exactly_the_last_30
     seeder.call("caption", OPENAI_4O, 999, 1, at=NOW - 29 * DAY_S)  # the window's first day: counted
     seeder.call("caption", OPENAI_4O, 5_000_000, 5_000_000, at=NOW - 30 * DAY_S)  # a day before it: not
     seeder.call("content_planning", OPENAI_4O, 50_000, 20_000)  # planning is never downgraded
+    seeder.store.drain()
     seeder.store.requests.clear()
 
     found = optimizer(seeder).recommendations(TODAY)

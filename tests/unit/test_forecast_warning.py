@@ -1,7 +1,7 @@
 """The early warning: spend seeded through the ledger, a projection crossing a monthly threshold, one e-mail.
 
-Everything runs on the in-memory store with an injected clock, through the same CostTracker the
-campaign service records with.
+Everything runs on the in-memory store with an injected clock: the campaign path's recorder, then the
+stream's aggregator with its alert checks (where the early warnings run now).
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from shared.alerts.forecast_warnings import EarlyWarnings, ForecastWatch, SpendForecaster
+from shared.alerts.spend_watch import SpendWatch
 from shared.alerts.threshold_alerts import ThresholdAlerts, thresholds_from_usd
 from shared.alerts.thresholds import SpendThreshold
-from shared.campaigns.cost_tracker import CostTracker
 from shared.ledger.keys import EVERYONE, Scope
 from shared.ledger.ledger import CostLedger
-from tests.support.fakes import InMemoryCostStore, InMemoryThresholdStore, OutboxPublisher
+from tests.support.fakes import InMemoryCostStore, InMemoryThresholdStore, MeteredRecorder, OutboxPublisher
 from tests.unit.test_cost_ledger import event
 
 USD = 1_000_000
@@ -51,7 +51,7 @@ def recording_path(monthly_usd: str = "300", thresholds: InMemoryThresholdStore 
     quiet = ThresholdAlerts(ledger, OutboxPublisher(), thresholds_from_usd(Decimal("1000000"), Decimal("1000000")))
     forecaster = SpendForecaster(ledger, monthly.micros, thresholds)
     watch = ForecastWatch(EarlyWarnings(forecaster, ledger, outbox, product="HO (test)"), 300, clock)
-    return CostTracker(ledger, quiet, forecast=watch), store, clock, outbox, forecaster
+    return MeteredRecorder(ledger, SpendWatch(store, quiet, forecast=watch)), store, clock, outbox, forecaster
 
 
 def test_a_projected_crossing_sends_one_early_warning_before_the_real_one():
@@ -89,10 +89,12 @@ def test_checks_run_at_most_once_per_interval_per_scope_and_container():
     queries = store.requests["Query"]
     clock.advance(299)
     tracker.record(event(2, micros=1, at=clock()))
-    assert store.requests["Query"] == queries  # inside the interval: no extra read on the recording path
+    # Inside the interval the forecast reads nothing; the batch's one Query is the settings' monthly
+    # threshold's month total (the month's day totals of everyone).
+    assert store.requests["Query"] == queries + 1
     clock.advance(2)
     tracker.record(event(3, micros=1, at=clock()))
-    assert store.requests["Query"] == queries + 1  # everyone's daily totals (the user has no thresholds)
+    assert store.requests["Query"] == queries + 3  # and now everyone's daily totals (the user has no thresholds)
 
 
 def test_a_failed_publish_never_fails_the_call_and_a_later_check_retries():

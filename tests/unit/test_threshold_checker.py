@@ -213,32 +213,44 @@ def test_concurrent_checkers_elect_one_announcer():
     assert len(h.sns.published) == 1
 
 
-def test_reads_per_recorded_call_are_constant():
+def test_reads_per_batch_are_constant_whatever_its_size():
+    """The aggregator's checks read the markers once per batch: one BatchGetItem whether it folds 1 call or 100."""
+    from shared.alerts.spend_watch import SpendWatch
+
     h = Harness()
+    h.costs.fold_before_reads = False
     for n in range(5):
         h.threshold(scope="campaign", subject=f"wf_{n}", micros=10**9)
-    h.threshold(micros=10**9)
-    h.spend(10)
-    before = dict(h.costs.requests)
-    for _ in range(20):
-        h.spend(10)
-    batch_gets = h.costs.requests["BatchGetItem"] - before["BatchGetItem"]
-    assert batch_gets == 20 and h.costs.requests.get("Query", 0) == before.get("Query", 0)
+    h.threshold(micros=10**9)  # daily: no month total to read
+    watch = SpendWatch(h.costs, thresholds=h.checker)
+    reads = []
+    for calls in (1, 100):
+        for _ in range(calls):
+            h._n += 1
+            h.ledger.record(event(h._n, micros=10, campaign_id="wf_1", at=MARCH_14))
+        h.costs.requests.clear()
+        h.costs.drain(watch=watch)
+        reads.append({op: n for op, n in h.costs.requests.items() if op != "UpdateItem"})
+    assert reads[0] == reads[1] == {"BatchGetItem": 1}
 
 
-def test_the_tracker_reads_the_settings_and_stored_thresholds_in_one_batch():
+def test_one_batch_reads_the_settings_and_stored_thresholds_markers_together_and_alerts_both():
+    from shared.alerts.spend_watch import SpendWatch
     from shared.alerts.threshold_alerts import ThresholdAlerts, thresholds_from_usd
-    from shared.campaigns.cost_tracker import CostTracker
     from tests.support.fakes import OutboxPublisher
 
     h = Harness()
-    h.threshold(micros=1000)  # the stored user threshold the call crosses
+    h.costs.fold_before_reads = False
+    h.threshold(micros=1000)  # the stored user threshold the batch crosses
     outbox = OutboxPublisher()
     defaults = ThresholdAlerts(h.ledger, outbox, thresholds_from_usd(Decimal("0.001"), Decimal(1000)))
-    tracker = CostTracker(h.ledger, defaults, h.checker)
-    assert tracker.record(event(micros=1500, at=MARCH_14)) is True
-    assert h.costs.requests["TransactWriteItems"] == 1 and h.costs.requests["BatchGetItem"] == 1
-    assert len(h.sns.published) == 1  # the stored threshold's e-mail, from the shared read
+    for n in range(3):
+        assert h.ledger.record(event(n, micros=500, at=MARCH_14)) is True
+    assert h.costs.requests == {"PutItem": 3}  # the request path: one Put per call, nothing else
+    h.costs.drain(watch=SpendWatch(h.costs, defaults, h.checker))
+    assert h.costs.requests["BatchGetItem"] == 1
+    assert len(h.sns.published) == 1  # the stored threshold's e-mail, with the batch's total
+    assert "$0.0015" in h.sns.published[0]["Subject"]
     assert len(outbox.sent) == 1  # and the settings' daily one ($0.001) from the same read
 
 

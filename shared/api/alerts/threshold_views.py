@@ -32,7 +32,8 @@ from shared.core.errors import ForbiddenError, WorkflowNotFoundError
 from shared.core.identity import Caller
 from shared.core.pricing import MICROS_PER_USD, usd_amount
 from shared.core.time import iso_timestamp, utc_day
-from shared.ledger.store import CostStore, Counters
+from shared.ledger.ledger import spend_of
+from shared.ledger.store import CostStore
 
 SETTINGS_ID_PREFIX = "settings:"  # the configured defaults' ids: settings:daily, settings:monthly
 
@@ -98,12 +99,13 @@ def thresholds_response(
 def threshold_views(
     thresholds: Sequence[SpendThreshold], caller: Caller, costs: CostStore, day: date
 ) -> list[SpendThresholdView]:
-    """Views with each threshold's spend this period, from one ``BatchGetItem`` of their counters."""
-    counters = costs.get_items(list({t.counter(day) for t in thresholds}))
+    """Views with each threshold's spend this period: one ``BatchGetItem`` of the day totals, one Query per
+    month total (a month is the sum of its day counters)."""
+    spending = spend_of(costs, list({t.counter(day) for t in thresholds}))
     views = []
     for t in thresholds:
         shown = t.scope != "global" or shows_global_spend(caller)
-        spent = Counters.from_item(counters.get(t.counter(day))).micros
+        spent = spending.get(t.counter(day), 0)
         views.append(
             SpendThresholdView(
                 threshold_id=t.threshold_id,
