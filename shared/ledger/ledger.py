@@ -71,7 +71,9 @@ class CostLedger:
 
     def record(self, event: CostEvent) -> bool:
         """Record one call; False when its request id was already recorded (nothing is counted twice)."""
-        increment = Counters(event.micros, 1, event.input_tokens, event.output_tokens, int(event.fallback))
+        increment = Counters(
+            event.nanos or 0, 1, event.input_tokens, event.output_tokens, int(event.fallback), event.cached_tokens
+        )
         return self._store.add_event(
             event_key(event.request_id),
             _event_item(event, int(event.at) + self._event_ttl_s),
@@ -131,7 +133,10 @@ def _event_item(event: CostEvent, expires_at: int) -> Mapping[str, Any]:
         "tenant": event.tenant,
         "tokensIn": event.input_tokens,
         "tokensOut": event.output_tokens,
+        "tokensCached": event.cached_tokens,
+        "tokensReasoning": event.reasoning_tokens,
         "costMicros": event.micros,
+        "costNanos": event.nanos,
         "status": event.status,
         "fallback": event.fallback,
         "at": int(event.at),

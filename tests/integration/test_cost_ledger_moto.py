@@ -61,7 +61,7 @@ def test_reading_the_same_key_twice_in_one_batch_is_one_read(new_store):
     CostLedger(store).record(event(micros=700, at=AT))
     total = ("AGG#ALL#total", "DAY#2026-03-14#ALL")
     found = store.get_items([total, ("AGG#ALL#total", "DAY#2026-03-15#ALL"), total])
-    assert list(found) == [total] and found[total]["micros"] == 700
+    assert list(found) == [total] and found[total]["nanos"] == 700_000
 
 
 def test_twenty_concurrent_records_of_one_request_id_count_once(new_store):

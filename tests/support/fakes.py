@@ -140,7 +140,8 @@ class InMemoryCostStore:
             self.items[key] = {"pk": key[0], "sk": key[1], **{k: v for k, v in event.items() if v is not None}}
             for counter in counters:
                 item = self.items.setdefault(counter, {"pk": counter[0], "sk": counter[1]})
-                item["micros"] = item.get("micros", 0) + increment.micros
+                item["nanos"] = item.get("nanos", 0) + increment.nanos
+                item["tokensCached"] = item.get("tokensCached", 0) + increment.cached_tokens
                 item["requests"] = item.get("requests", 0) + increment.requests
                 item["tokensIn"] = item.get("tokensIn", 0) + increment.tokens_in
                 item["tokensOut"] = item.get("tokensOut", 0) + increment.tokens_out

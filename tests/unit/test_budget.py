@@ -24,7 +24,7 @@ from shared.campaigns.prompts import build_messages
 from shared.campaigns.service import CampaignService
 from shared.core.errors import BudgetExceededError, BudgetUnavailableError, ProvidersUnavailableError
 from shared.core.identity import Caller
-from shared.core.pricing import PriceTable
+from shared.core.pricing import PriceTable, nanos_to_micros_ceiling
 from shared.ledger.keys import Scope, month_period
 from shared.ledger.ledger import CostLedger
 from shared.routing.candidates import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE, RouteCandidate
@@ -94,15 +94,18 @@ class Setup:
 
     @property
     def ledger_month(self) -> int:
-        return sum(c.micros for c in self.ledger.values(Scope("u1"), "total", month_period(date(2026, 3, 14))).values())
+        return nanos_to_micros_ceiling(
+            sum(c.nanos for c in self.ledger.values(Scope("u1"), "total", month_period(date(2026, 3, 14))).values())
+        )
 
 
-def test_the_bound_is_bytes_plus_framing_and_the_dearest_candidate_prices_it_by_hand():
+def test_the_bound_is_bytes_plus_framing_and_every_candidate_billing_once_priced_by_hand():
     messages = [{"role": "user", "content": "héllo"}]  # "é" is two bytes
     assert input_token_bound(messages) == (4 + 6 + 8) + 6
-    planning = TABLE["content_planning"]  # azure gpt-4o (2.75 / 11.00 per Mtok) is dearer than openai gpt-4o
-    assert max_call_micros(planning, PRICES, messages, 800) == 24 * 2.75 + 800 * 11  # 8,866 µ$
-    assert max_call_micros(TABLE[DOWNGRADE_ROUTE], PRICES, messages, 800) == 484  # 3.6 + 480, rounded half up
+    # Azure may bill a completion filtered on output, then OpenAI serves: both candidates bill once.
+    planning = TABLE["content_planning"]  # azure gpt-4o 2.75 / 11.00, then openai gpt-4o 2.50 / 10.00 per Mtok
+    assert max_call_micros(planning, PRICES, messages, 800) == (24 * 2.75 + 800 * 11) + (24 * 2.5 + 800 * 10)
+    assert max_call_micros(TABLE[DOWNGRADE_ROUTE], PRICES, messages, 800) == 484  # 3.6 + 480, rounded up
     unpriced = [RouteCandidate(provider="openai", model="not-priced"), *TABLE[DOWNGRADE_ROUTE]]
     assert max_call_micros(unpriced, PRICES, messages, 800) == 484  # the router skips unpriced candidates
 
@@ -126,7 +129,7 @@ def test_the_bound_covers_what_the_simulator_bills_for_every_prompt(campaign_typ
         assert usage["prompt_tokens"] <= input_token_bound(messages)
         assert usage["completion_tokens"] <= MAX_TOKENS
         billed = PRICES.cost(candidate.provider, candidate.model, usage["prompt_tokens"], usage["completion_tokens"])
-        assert billed.micros <= max_call_micros(TABLE[campaign_type], PRICES, messages, MAX_TOKENS)
+        assert billed.micros <= max_call_micros([candidate], PRICES, messages, MAX_TOKENS)
 
 
 def test_reserve_seeds_from_the_ledger_then_settle_replaces_the_hold_once():
@@ -139,9 +142,9 @@ def test_reserve_seeds_from_the_ledger_then_settle_replaces_the_hold_once():
     assert world.committed == 1_000 + needed  # seeded with the month's spend, then the hold added
     again = world.guard.admit("u1", "r1", "content_planning", [{"role": "user", "content": "x"}], MAX_TOKENS)
     assert again.reservation == admission.reservation and world.committed == 1_000 + needed  # same id: reused
-    world.guard.settle(admission, 300)
+    world.guard.settle(admission, 299_001)  # nanos: committed rounds up, to 299 + 1 = 300 µ$
     assert world.committed == 1_300 and world.store.reservations == {}
-    world.guard.settle(admission, 300)  # a retried settle finds no reservation and changes nothing
+    world.guard.settle(admission, 299_001)  # a retried settle finds no reservation and changes nothing
     assert world.committed == 1_300
 
 

@@ -163,20 +163,23 @@ def _workflow() -> Workflow:
     )
 
 
-def test_billed_events_keep_every_attempt_with_usage_whatever_its_status():
+def test_billed_events_keep_every_priced_attempt_whatever_its_status():
+    filtered = PRICES.cost("azure", "chat-gpt-4o-mini", 80, 3)  # a completion filtered on output: billed
+    served = PRICES.cost("openai", "gpt-4o-mini", 100, 50, cached_tokens=0)
     outcome = RoutingOutcome(
         attempts=[
             Attempt("azure", "chat-gpt-4o-mini", "server_error", 5.0, 500),
-            Attempt("azure", "chat-gpt-4o-mini", "content_filter", 5.0, 400, input_tokens=80, output_tokens=3),
-            Attempt("openai", "gpt-4o-mini", "ok", 5.0, 200, input_tokens=100, output_tokens=50),
+            Attempt("azure", "chat-gpt-4o-mini", "content_filter", 5.0, 200, 0.0, 80, 3, cost=filtered),
+            Attempt("openai", "gpt-4o-mini", "ok", 5.0, 200, 0.0, 100, 50, cost=served),
         ]
     )
-    events = billed_events(outcome, PRICES, workflow=_workflow(), step="generate", at=NOON)
+    events = billed_events(outcome, workflow=_workflow(), step="generate", at=NOON)
     assert [(e.request_id, e.status, e.model, e.deployment, e.fallback) for e in events] == [
         ("wf_1#generate#1", "content_filter", "gpt-4o-mini", "chat-gpt-4o-mini", False),  # the first choice
         ("wf_1#generate#2", "ok", "gpt-4o-mini", "gpt-4o-mini", True),
     ]
-    assert [e.micros for e in events] == [PRICES.cost("azure", "chat-gpt-4o-mini", 80, 3).micros, 15 + 30]
+    # 80 x 165 + 3 x 660 = 15,180 n$; 100 x 150 + 50 x 600 = 45,000 n$ (prices.json x 1,000 per token)
+    assert [(e.nanos, e.micros) for e in events] == [(15_180, 15), (45_000, 45)]
 
 
 @pytest.mark.parametrize("fallback", [False, True])
