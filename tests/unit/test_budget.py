@@ -29,12 +29,14 @@ from shared.ledger.keys import Scope, month_period
 from shared.ledger.ledger import CostLedger
 from shared.routing.candidates import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE, RouteCandidate
 from shared.routing.deadline import Deadline
-from shared.routing.errors import ProviderServerError
+from shared.routing.errors import ContentFiltered, ProviderServerError
+from shared.routing.types import Usage
 from shared.sending.messages import MessageCounts
 from tests.support.budget_fakes import FixedCaps, InMemoryBudgetStore, cap
 from tests.support.fakes import (
     InMemoryCostStore,
     InMemoryWorkflowStore,
+    completion,
     linked_accounts,
     scripted_router,
 )
@@ -310,3 +312,39 @@ def test_a_budget_that_cannot_be_checked_refuses_the_call_and_fails_the_workflow
     assert all(not p.calls for p in world.router._providers.values())
     stored = world.workflows.get(caught.value.workflow_id)
     assert stored.status == "failed" and stored.error.code == "BUDGET_UNAVAILABLE"
+
+
+def test_a_completion_filtered_on_output_is_billed_spend_in_the_ledger_the_step_and_the_budget():
+    # Azure generates 1,200 in / 90 out on planner-gpt-4o, then withholds it; OpenAI gpt-4o serves 1,200 / 300.
+    filtered = ContentFiltered("filtered on output", 200, usage=Usage(1_200, 90, cached_tokens=1_024))
+    world = Setup(
+        {"u1": cap("u1", 1_000_000)},
+        spent=500,
+        azure=[filtered],
+        openai=[completion("Plan", input_tokens=1_200, output_tokens=300)],
+    )
+    run = world.service.run(PLANNING, CALLER, Deadline(20))
+    azure_nanos = 176 * 2_750 + 1_024 * 1_375 + 90 * 11_000  # 2,882,000 n$: cached input at 1.375 $/M
+    openai_nanos = 1_200 * 2_500 + 300 * 10_000  # 6,000,000 n$
+    assert [(a.provider, a.status, a.cost.nanos if a.cost else None) for a in run.outcome.attempts] == [
+        ("azure", "content_filter", azure_nanos),
+        ("openai", "ok", openai_nanos),
+    ]
+    assert (run.cost.nanos, run.cost.cached_tokens) == (azure_nanos + openai_nanos, 1_024)
+    (step,) = run.workflow.steps
+    assert (step.cost_nanos, step.tokens.cached, step.attempts[0].cost_nanos) == (8_882_000, 1_024, azure_nanos)
+    stats = world.ledger.stats(Scope("u1"), date(2026, 3, 14))
+    assert stats.day_by_provider["azure"].nanos == azure_nanos and stats.day_by_provider["azure"].cached_tokens == 1_024
+    assert (stats.day_total.requests, stats.day_total.nanos) == (1 + 2, 500_000 + 8_882_000)  # spent=500 µ$ before
+    assert world.committed == 500 + 8_882 and world.store.reservations == {}
+
+
+def test_the_bound_covers_a_filtered_completion_on_every_candidate_before_the_last():
+    prompt = {"theme": "spring", "prompt": "a" * 4000}
+    messages = build_messages("content_planning", ["instagram"], CampaignData.model_validate(prompt))
+    candidates = TABLE["content_planning"]
+    worst = 0
+    for candidate in candidates:  # each billing its largest possible call once
+        usage = chat_completion(candidate.provider, candidate.model, messages, {"max_tokens": MAX_TOKENS})["usage"]
+        worst += PRICES.cost(candidate.provider, candidate.model, usage["prompt_tokens"], MAX_TOKENS).nanos
+    assert nanos_to_micros_ceiling(worst) <= max_call_micros(candidates, PRICES, messages, MAX_TOKENS)
