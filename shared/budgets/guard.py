@@ -42,7 +42,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from shared.budgets.store import BudgetStore, Reservation
 from shared.core.errors import BudgetExceededError, BudgetUnavailableError
 from shared.core.observability import logger, metrics
-from shared.core.pricing import PriceTable, UnpricedModelError, micros_to_usd, nanos_to_micros_ceiling
+from shared.core.pricing import (
+    PriceTable,
+    UnpricedModelError,
+    micros_to_usd,
+    nanos_to_micros,
+    nanos_to_micros_ceiling,
+)
 from shared.core.time import utc_day
 from shared.ledger.keys import Scope, month_period
 from shared.routing.candidates import RouteCandidate
@@ -293,6 +299,6 @@ def ledger_month_spend(ledger: CostLedger) -> Callable[[str, date], int]:
 
     def spend(user_id: str, day: date) -> int:
         counters = ledger.values(Scope(user_id), "total", month_period(day)).values()
-        return nanos_to_micros_ceiling(sum(c.nanos for c in counters))
+        return nanos_to_micros(sum(c.nanos for c in counters))  # the month's figure as the ledger shows it
 
     return spend

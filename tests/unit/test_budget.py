@@ -96,9 +96,7 @@ class Setup:
 
     @property
     def ledger_month(self) -> int:
-        return nanos_to_micros_ceiling(
-            sum(c.nanos for c in self.ledger.values(Scope("u1"), "total", month_period(date(2026, 3, 14))).values())
-        )
+        return sum(c.micros for c in self.ledger.values(Scope("u1"), "total", month_period(date(2026, 3, 14))).values())
 
 
 def test_the_bound_is_bytes_plus_framing_and_every_candidate_billing_once_priced_by_hand():
