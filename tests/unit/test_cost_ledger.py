@@ -16,6 +16,7 @@ from shared.core.time import utc_day
 from shared.ledger.events import CostEvent
 from shared.ledger.keys import EVERYONE, Scope, counter_keys, day_period, split_sort_key
 from shared.ledger.ledger import CostLedger
+from shared.ledger.store import Counters
 from shared.routing.candidates import DEFAULT_AZURE_DEPLOYMENTS
 from shared.routing.deadline import Deadline
 from shared.routing.types import Attempt, RoutingOutcome
@@ -198,3 +199,23 @@ def test_a_campaigns_reported_cost_is_exactly_what_the_ledger_holds(fallback):
     assert stats.day_total.fallbacks == int(fallback)
     campaign_split = ledger.values(EVERYONE, "campaign_provider", day_period(utc_day(NOW)))
     assert campaign_split == {f"{run.workflow.workflow_id}#{'azure' if fallback else 'openai'}": stats.day_total}
+
+
+def test_a_thousand_calls_of_ten_and_twenty_tokens_count_exactly_13_5_micro_dollars_each():
+    ledger = CostLedger(InMemoryCostStore())
+    cost = PRICES.cost("openai", "gpt-4o-mini", 10, 20, cached_tokens=0)
+    for n in range(1_000):
+        assert ledger.record(event(n, micros=cost.micros, nanos=cost.nanos, input_tokens=10, output_tokens=20))
+    stats = ledger.stats(EVERYONE, utc_day(NOON))
+    assert (stats.day_total.nanos, stats.day_total.micros, stats.month_total.micros) == (13_500_000, 13_500, 13_500)
+    assert ledger.breakdown(EVERYONE, "model", utc_day(NOON), utc_day(NOON))["gpt-4o-mini"].micros == 13_500
+
+
+def test_cached_tokens_are_their_own_counter_and_old_micro_dollar_counters_still_count():
+    ledger = CostLedger(InMemoryCostStore())
+    ledger.record(event(1, micros=0, nanos=225_600, input_tokens=2_000, output_tokens=100, cached_tokens=1_792))
+    day = ledger.stats(EVERYONE, utc_day(NOON)).day_total
+    assert (day.cached_tokens, day.tokens_in, day.nanos) == (1_792, 2_000, 225_600)
+    legacy = Counters.from_item({"micros": 7, "nanos": 1_500, "tokensIn": 3})  # written before nanos, then after
+    assert (legacy.nanos, legacy.micros, legacy.cached_tokens) == (8_500, 9, 0)
+    assert event(2, micros=45).nanos == 45_000  # an event priced in micro-dollars only
