@@ -31,7 +31,7 @@ from shared.core.errors import (
     ProvidersUnavailableError,
 )
 from shared.core.identity import Caller
-from shared.core.pricing import CallCost, PriceTable, added_up
+from shared.core.pricing import CallCost, added_up
 from shared.core.queues import Queue
 from shared.core.time import iso_timestamp
 from shared.creator_accounts import CreatorAccountService
@@ -107,7 +107,6 @@ class FanCampaignService:
         self,
         campaigns: CampaignService,
         router: CampaignRouter,
-        prices: PriceTable,
         workflows: FanWorkflowStore,
         queue: Queue,
         *,
@@ -120,7 +119,6 @@ class FanCampaignService:
     ) -> None:
         self._campaigns = campaigns
         self._router = router
-        self._prices = prices
         self._workflows = workflows
         self._queue = queue
         self._accounts = accounts

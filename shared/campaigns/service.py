@@ -23,7 +23,7 @@ from shared.campaigns.prompts import build_messages
 from shared.campaigns.workflows import WorkflowRepository
 from shared.core.errors import BudgetError, ProviderRejectedCampaignError, ProvidersUnavailableError
 from shared.core.identity import Caller
-from shared.core.pricing import CallCost, PriceTable, added_up
+from shared.core.pricing import CallCost, added_up
 from shared.core.time import iso_timestamp
 from shared.ledger.events import CostRecorder
 from shared.routing.deadline import Deadline
@@ -70,7 +70,6 @@ class CampaignService:
     def __init__(
         self,
         router: CampaignRouter,
-        prices: PriceTable,
         workflows: WorkflowRepository,
         max_output_tokens: int,
         ttl_days: int,
@@ -81,7 +80,6 @@ class CampaignService:
         new_id: Callable[[], str] = new_workflow_id,
     ) -> None:
         self._router = router
-        self._prices = prices
         self._workflows = workflows
         self._max_output_tokens = max_output_tokens
         self._ttl_s = ttl_days * SECONDS_PER_DAY

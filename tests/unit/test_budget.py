@@ -76,7 +76,6 @@ class Setup:
         ids = iter(f"wf_{n:032x}" for n in range(1, 100))
         self.service = CampaignService(
             self.router,
-            PRICES,
             self.workflows,
             MAX_TOKENS,
             30,
@@ -221,7 +220,6 @@ def fan_world(remaining_messages_fit: int, recipients: int = 12, action: str = "
     fans = FanCampaignService(
         world.service,
         world.router,
-        PRICES,
         world.workflows,
         ListQueue(),
         accounts=linked_accounts({"acct-1": ["u1"]})[0],
