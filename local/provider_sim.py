@@ -3,8 +3,9 @@
 Standard library only. Speed matters because every integration and end-to-end test goes through
 it: each accepted socket gets TCP_NODELAY and each response leaves in one write with
 Content-Length over HTTP/1.1 keep-alive; otherwise Nagle plus delayed ACK stalls every call ~40 ms.
-Faults (429 / 500 / 400 / content filter / delays) are queued over HTTP at `/_sim/faults` or
-in-process with `add_fault`. `handle()` is transport-free, so the local API server can answer
+Faults (429 / 500 / 400 / content filter on the prompt or on the output / delays) are queued over
+HTTP at `/_sim/faults` or in-process with `add_fault`; prompts of 1,024 tokens and more are cached
+as OpenAI does (`local.sim_prompt_cache`). `handle()` is transport-free, so the local API server can answer
 `/_sim/...` on its own port by delegating to it. Shapes live in `local.sim_protocol`. Near 400
 lines because routing, the control API and the socket layer only make sense together.
 """
@@ -30,6 +31,7 @@ from typing import Any, BinaryIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from local import sim_protocol as proto
+from local.sim_prompt_cache import PromptCache
 
 DEFAULT_KEYS = {"openai": "sim-openai-key", "azure": "sim-azure-key"}
 REQUEST_LOG_LIMIT = 10_000  # bounded so a long `make run` cannot grow without end
@@ -68,6 +70,7 @@ class ProviderSimulator:
         self.host, self.port, self.latency_ms = host, port, latency_ms
         self.keys = {**DEFAULT_KEYS, **(keys or {})}
         self.faults = proto.FaultQueue()
+        self.prompt_cache = PromptCache()
         self._log: collections.deque[dict[str, Any]] = collections.deque(maxlen=REQUEST_LOG_LIMIT)
         self._log_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -126,8 +129,9 @@ class ProviderSimulator:
             return [dict(entry) for entry in self._log]
 
     def reset(self) -> None:
-        """Clear faults and the request log, as between tests."""
+        """Clear faults, the prompt cache and the request log, as between tests."""
         self.faults.clear()
+        self.prompt_cache.clear()
         with self._log_lock:
             self._log.clear()
 
@@ -160,7 +164,11 @@ class ProviderSimulator:
         reply, usage = self._chat(provider, model, headers, query, request)
         entry = {"provider": provider, "model": model, "status": reply.status, "at": at}
         entry.update(
-            {"promptTokens": usage.get("prompt_tokens", 0), "completionTokens": usage.get("completion_tokens", 0)}
+            {
+                "promptTokens": usage.get("prompt_tokens", 0),
+                "completionTokens": usage.get("completion_tokens", 0),
+                "cachedTokens": usage.get("prompt_tokens_details", {}).get("cached_tokens", 0),
+            }
         )
         with self._log_lock:
             self._log.append(entry)
@@ -179,11 +187,15 @@ class ProviderSimulator:
         fault = self.faults.take(provider, model)
         if fault is not None:
             self._sleep(fault.delay_ms)
-            if fault.content_filter or fault.status is not None:
+            if fault.refuses:
                 return _fault_reply(provider, fault), {}
         self._sleep(self.latency_ms)
         reported = proto.azure_model_for(model) if provider == "azure" else model
-        completion = proto.chat_completion(provider, reported, request["messages"], request)
+        cached = self.prompt_cache.serve(provider, model, request["messages"], request.get("tools"))
+        filter_output = fault is not None and fault.content_filter == "output"
+        completion = proto.chat_completion(
+            provider, reported, request["messages"], request, cached_tokens=cached, filter_output=filter_output
+        )
         return Reply(200, completion, _success_headers(provider, completion["usage"])), completion["usage"]
 
     def _models(self, provider: str, headers: dict[str, str], query: dict[str, list[str]]) -> Reply:
@@ -262,7 +274,7 @@ def _missing_api_version() -> Reply:
 
 def _fault_reply(provider: str, fault: proto.Fault) -> Reply:
     """The error a queued fault stands for, with the headers the provider sends alongside it."""
-    if fault.content_filter:
+    if fault.content_filter == "prompt":
         return Reply(400, proto.error_body(provider, "content_filter"))
     if fault.status == 429:
         wait = f"{fault.retry_after:g}"

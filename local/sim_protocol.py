@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from local import sim_text
 
@@ -53,7 +53,7 @@ def count_text_tokens(text: str) -> int:
     return math.ceil(len(text) / CHARS_PER_TOKEN) if text else 0
 
 
-def _content_text(content: object) -> tuple[str, int]:
+def content_text(content: object) -> tuple[str, int]:
     """Text of a message's content (a string or a list of parts) and the tokens of non-text parts."""
     if isinstance(content, str):
         return content, 0
@@ -72,7 +72,7 @@ def count_prompt_tokens(messages: list[dict[str, Any]], tools: object = None) ->
     """Prompt tokens by the cookbook rule: 3 per message + role + content (+ name) + 3 for priming."""
     total = REPLY_PRIMING_TOKENS
     for message in messages:
-        text, extra = _content_text(message.get("content"))
+        text, extra = content_text(message.get("content"))
         total += TOKENS_PER_MESSAGE + 1 + count_text_tokens(text) + extra
         if message.get("name"):
             total += TOKENS_PER_NAME + count_text_tokens(str(message["name"]))
@@ -105,8 +105,8 @@ def generate_content(
 ) -> tuple[str, str]:
     """Deterministic reply text about the conversation's request, and its finish_reason ("stop" or "length")."""
     last_user = next((m for m in reversed(messages) if m.get("role") == "user"), messages[-1] if messages else {})
-    user_text, _ = _content_text(last_user.get("content"))
-    all_text = " ".join(_content_text(m.get("content"))[0] for m in messages)
+    user_text, _ = content_text(last_user.get("content"))
+    all_text = " ".join(content_text(m.get("content"))[0] for m in messages)
     digest = hashlib.sha256(f"{index}\n{all_text}".encode()).digest()
     intent = _intent(all_text)
     lines = sim_text.compose(intent, sim_text.read_brief(user_text or all_text), digest[0])
@@ -133,9 +133,21 @@ def content_filter_results(filtered_category: str | None = None) -> dict[str, An
 
 
 def chat_completion(
-    provider: str, model: str, messages: list[dict[str, Any]], params: dict[str, Any]
+    provider: str,
+    model: str,
+    messages: list[dict[str, Any]],
+    params: dict[str, Any],
+    *,
+    cached_tokens: int = 0,
+    filter_output: bool = False,
 ) -> dict[str, Any]:
-    """A chat.completion object as the provider returns it; `model` is already what it reports."""
+    """A chat.completion object as the provider returns it; `model` is already what it reports.
+
+    ``cached_tokens`` (from the prompt cache) goes into ``usage.prompt_tokens_details``. With
+    ``filter_output`` the completion is generated, billed in ``usage``, and withheld: an HTTP 200
+    whose choices have ``finish_reason: content_filter``, no content, and the filtering category
+    flagged, as Azure OpenAI answers a completion its output filter stopped.
+    """
     max_tokens = params.get("max_completion_tokens") or params.get("max_tokens")
     json_mode = (params.get("response_format") or {}).get("type") in ("json_object", "json_schema")
     choices, completion_tokens = [], 0
@@ -144,12 +156,12 @@ def chat_completion(
         completion_tokens += count_text_tokens(text)
         choice: dict[str, Any] = {
             "index": index,
-            "message": {"role": "assistant", "content": text, "refusal": None},
+            "message": {"role": "assistant", "content": None if filter_output else text, "refusal": None},
             "logprobs": None,
-            "finish_reason": finish,
+            "finish_reason": "content_filter" if filter_output else finish,
         }
         if provider == "azure":
-            choice["content_filter_results"] = content_filter_results()
+            choice["content_filter_results"] = content_filter_results("violence" if filter_output else None)
         choices.append(choice)
     prompt_tokens = count_prompt_tokens(messages, params.get("tools"))
     body: dict[str, Any] = {
@@ -162,6 +174,13 @@ def chat_completion(
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": min(cached_tokens, prompt_tokens), "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,  # the simulated models do not reason
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
         },
         "system_fingerprint": "fp_" + hashlib.sha256(model.encode()).hexdigest()[:10],
     }
@@ -282,23 +301,33 @@ class FaultSpecError(ValueError):
 
 @dataclass
 class Fault:
-    """One queued fault; `count` is how many more matching requests it still applies to."""
+    """One queued fault; `count` is how many more matching requests it still applies to.
+
+    ``content_filter``: ``"prompt"`` refuses the request (400, nothing billed), ``"output"`` generates
+    and bills the completion, then withholds it (200, ``finish_reason: content_filter``, with usage).
+    """
 
     provider: str
     count: int = 1
     status: int | None = None
-    content_filter: bool = False
+    content_filter: Literal["prompt", "output"] | None = None
     delay_ms: int = 0
     retry_after: float = 1
     model: str | None = None
 
+    @property
+    def refuses(self) -> bool:
+        """True when the fault answers an error instead of a completion."""
+        return self.content_filter == "prompt" or self.status is not None
+
     def as_json(self) -> dict[str, Any]:
-        """The control-API spelling, as `GET /_sim/faults` lists it."""
+        """The control-API spelling, as `GET /_sim/faults` lists it (a prompt filter is ``true``)."""
+        statuses = {"prompt": 400, "output": 200}
         return {
             "provider": self.provider,
             "count": self.count,
-            "status": 400 if self.content_filter else self.status,
-            "contentFilter": self.content_filter,
+            "status": statuses.get(self.content_filter or "", self.status),
+            "contentFilter": {"prompt": True, "output": "output"}.get(self.content_filter or "", False),
             "delayMs": self.delay_ms,
             "retryAfter": self.retry_after,
             "model": self.model,
@@ -326,11 +355,11 @@ def parse_fault(spec: object) -> Fault:
     status = spec.get("status")
     if status is not None and (isinstance(status, bool) or status not in FAULT_STATUSES):
         raise FaultSpecError("status", f"must be one of {list(FAULT_STATUSES)}")
-    content_filter = spec.get("contentFilter", False)
-    if not isinstance(content_filter, bool):
-        raise FaultSpecError("contentFilter", "must be true or false")
-    if content_filter and status not in (None, 400):
+    content_filter = _filter_kind(spec.get("contentFilter", False))
+    if content_filter == "prompt" and status not in (None, 400):
         raise FaultSpecError("status", "a content-filter refusal is always 400; omit status or send 400")
+    if content_filter == "output" and status is not None:
+        raise FaultSpecError("status", "an output-filtered completion is a 200; omit status")
     model = spec.get("model")
     if model is not None and (not isinstance(model, str) or not model):
         raise FaultSpecError("model", "must be a non-empty string")
@@ -346,6 +375,17 @@ def parse_fault(spec: object) -> Fault:
     if fault.count and status is None and not content_filter and not fault.delay_ms:
         raise FaultSpecError("status", "a fault needs status, contentFilter or delayMs")
     return fault
+
+
+def _filter_kind(value: object) -> Literal["prompt", "output"] | None:
+    """``contentFilter``: false, true or "prompt" (the request refused), or "output" (the completion withheld)."""
+    if value is False:
+        return None
+    if value is True or value == "prompt":
+        return "prompt"
+    if value == "output":
+        return "output"
+    raise FaultSpecError("contentFilter", 'must be true, false, "prompt" or "output"')
 
 
 class FaultQueue:

@@ -117,13 +117,17 @@ class CampaignResult(CamelModel):
 
 
 class CallCostView(CamelModel):
-    """Tokens and cost of the request; `costMicros` is exact, `cost` is the same in USD."""
+    """Tokens and cost of the request (every call the providers billed for it); `costNanos` is exact,
+    `costMicros` the same rounded half up to a micro-dollar, `cost` that in USD."""
 
     tokens: int
     input_tokens: int
     output_tokens: int
+    cached_tokens: int = Field(description="Input tokens read from the provider's prompt cache, billed cheaper")
+    reasoning_tokens: int = Field(description="Output tokens spent reasoning, already in outputTokens")
     cost: float
     cost_micros: int
+    cost_nanos: int = Field(description="The exact cost in nano-dollars (10^-9 USD)")
 
 
 class CampaignMetrics(CamelModel):
@@ -140,11 +144,13 @@ class CampaignMetrics(CamelModel):
 
 
 class WorkflowCost(CamelModel):
-    """The workflow's steps added up."""
+    """The workflow's steps added up (`costNanos` exact, `costMicros` rounded half up once)."""
 
     tokens: int
+    cached_tokens: int = 0
     cost: float
     cost_micros: int
+    cost_nanos: int = 0
 
 
 class WorkflowView(Workflow):

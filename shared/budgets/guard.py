@@ -5,14 +5,19 @@ A user's cap is their lowest monthly user-scope threshold with action ``block`` 
 (:meth:`shared.alerts.thresholds.ThresholdStore.hard_cap`). Without one, a request costs one cached
 read and nothing else. With one:
 
-- The maximum cost of a call is the most any candidate of its route could bill: an upper bound of
-  the prompt's tokens (:func:`input_token_bound`) at the candidate's input price plus
-  ``max_tokens`` at its output price. The router stops at the first candidate that answers, and only
-  an answer carries usage, so one routed call bills at most one candidate.
+- The maximum cost of a call is what every candidate of its route could bill together: for each, an
+  upper bound of the prompt's tokens (:func:`input_token_bound`) at its full input price (a prompt
+  cache hit cannot be promised in advance) plus ``max_tokens`` at its output price, summed. A
+  candidate bills at most once: the answer that serves ends the call, and a completion filtered on
+  output (billed, then refused) falls back at once without a retry, so in the worst case every
+  candidate before the one that serves bills a filtered completion. Failures before an answer
+  carry no usage and bill nothing.
 - Reserve: one conditional ``ADD`` on the month's budget item (see :mod:`shared.budgets.store`);
   DynamoDB applies them one at a time, so however many run at once, committed never passes the cap.
-- Settle: ``ADD actual - reserved``, where actual is the step's billed events, exactly what the
-  ledger records. A failed call settles to what it billed (usually nothing).
+- Settle: ``ADD actual - reserved``, where actual is the step's billed attempts (filtered completions
+  included), exactly what the ledger records, cached input at its cached price. A failed call settles
+  to what it billed (usually nothing). The budget counts whole micro-dollars: exact nano-dollar costs
+  are rounded up into it (holds and settles alike), so rounding can only leave the user below the cap.
 - Over the cap: ``block`` refuses (402, :class:`~shared.core.errors.BudgetExceededError`); ``downgrade``
   tries again on the cheaper route (``budget_downgrade_candidates``) and runs there if that fits.
 
@@ -37,7 +42,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from shared.budgets.store import BudgetStore, Reservation
 from shared.core.errors import BudgetExceededError, BudgetUnavailableError
 from shared.core.observability import logger, metrics
-from shared.core.pricing import PriceTable, UnpricedModelError, micros_to_usd
+from shared.core.pricing import (
+    PriceTable,
+    UnpricedModelError,
+    micros_to_usd,
+    nanos_to_micros,
+    nanos_to_micros_ceiling,
+)
 from shared.core.time import utc_day
 from shared.ledger.keys import Scope, month_start
 from shared.routing.candidates import RouteCandidate
@@ -99,18 +110,19 @@ def input_token_bound(messages: Sequence[ChatMessage]) -> int:
 def max_call_micros(
     candidates: Sequence[RouteCandidate], prices: PriceTable, messages: Sequence[ChatMessage], max_tokens: int
 ) -> int:
-    """The most one routed call could bill: the dearest candidate at the input bound and ``max_tokens`` out.
+    """The most one routed call could bill, in whole micro-dollars (rounded up): every candidate at the
+    input bound and ``max_tokens`` out, added up, since each may bill once (see the module docstring).
 
     Unpriced candidates are left out: the router skips them without calling.
     """
     input_tokens = input_token_bound(messages)
-    most = 0
+    nanos = 0
     for candidate in candidates:
         try:
-            most = max(most, prices.cost(candidate.provider, candidate.model, input_tokens, max_tokens).micros)
+            nanos += prices.cost(candidate.provider, candidate.model, input_tokens, max_tokens).nanos
         except UnpricedModelError:
             continue
-    return most
+    return nanos_to_micros_ceiling(nanos)
 
 
 @dataclass(frozen=True)
@@ -138,7 +150,7 @@ class Budget(Protocol):
         candidates: Sequence[RouteCandidate] | None = None,
     ) -> Admission: ...
 
-    def settle(self, admission: Admission, billed_micros: int) -> None: ...
+    def settle(self, admission: Admission, billed_nanos: int) -> None: ...
 
 
 class Unbudgeted:
@@ -156,7 +168,7 @@ class Unbudgeted:
         """Always the asked route, nothing held."""
         return Admission(route, candidates=candidates)
 
-    def settle(self, admission: Admission, billed_micros: int) -> None:
+    def settle(self, admission: Admission, billed_nanos: int) -> None:
         """Nothing to settle."""
 
 
@@ -235,11 +247,13 @@ class BudgetGuard:
         _count("BudgetBlocks")
         raise exceeded(cap, committed, needed, month)
 
-    def settle(self, admission: Admission, billed_micros: int) -> None:
-        """Replace the held amount by what the call billed; a failure is logged and leaves it held (safe side)."""
+    def settle(self, admission: Admission, billed_nanos: int) -> None:
+        """Replace the held amount by what the call billed (exact nanos, committed rounded up to a whole
+        micro-dollar); a failure is logged and leaves it held (safe side)."""
         reservation = admission.reservation
         if reservation is None:
             return
+        billed_micros = nanos_to_micros_ceiling(billed_nanos)
         about = {"reservation_id": reservation.reservation_id, "held": reservation.micros, "billed": billed_micros}
         if billed_micros > reservation.micros:
             logger.error("a call billed more than its reservation", extra=about)
@@ -313,6 +327,7 @@ def ledger_month_spend(ledger: CostLedger) -> Callable[[str, date], int]:
     """A user's month-to-date spend from the ledger's counters (what seeds the month's budget)."""
 
     def spend(user_id: str, day: date) -> int:
-        return sum(c.micros for c in ledger.breakdown(Scope(user_id), "day", month_start(day), day).values())
+        days = ledger.breakdown(Scope(user_id), "day", month_start(day), day).values()
+        return nanos_to_micros(sum(c.nanos for c in days))  # the month's figure as the ledger shows it
 
     return spend

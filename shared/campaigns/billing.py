@@ -1,9 +1,8 @@
-"""A routed call's billed attempts as the ledger's cost events: priced once, passed on as they are."""
+"""A routed call's billed attempts as the ledger's cost events: priced once (by the router), passed on as they are."""
 
 from __future__ import annotations
 
 from shared.campaigns.models import Workflow
-from shared.core.pricing import PriceTable
 from shared.ledger.events import CostEvent
 from shared.routing.types import RoutingOutcome
 
@@ -13,20 +12,18 @@ def request_id(campaign_id: str, step: str, attempt_index: int) -> str:
     return f"{campaign_id}#{step}#{attempt_index}"
 
 
-def billed_events(
-    outcome: RoutingOutcome, prices: PriceTable, *, workflow: Workflow, step: str, at: float
-) -> list[CostEvent]:
-    """Every attempt of a routed call that reported usage, priced, ready to record.
+def billed_events(outcome: RoutingOutcome, *, workflow: Workflow, step: str, at: float) -> list[CostEvent]:
+    """Every attempt of a routed call the provider billed, with the cost the router priced it at.
 
-    Today's providers report usage only with a successful answer, so a failed attempt carries no
-    tokens and costs nothing here; an attempt that does carry usage is recorded whatever its status.
+    Billed attempts are the answer that served and any completion filtered on output (Azure bills
+    those: status ``content_filter``); failures before an answer carry no usage and cost nothing.
     """
     events = []
     first_choice = (outcome.attempts[0].provider, outcome.attempts[0].model) if outcome.attempts else None
     for index, attempt in enumerate(outcome.attempts):
-        if not (attempt.input_tokens or attempt.output_tokens):
+        cost = attempt.cost
+        if cost is None:
             continue
-        cost = prices.cost(attempt.provider, attempt.model, attempt.input_tokens, attempt.output_tokens)
         events.append(
             CostEvent(
                 request_id=request_id(workflow.workflow_id, step, index),
@@ -43,6 +40,9 @@ def billed_events(
                 at=at,
                 status=attempt.status,
                 fallback=(attempt.provider, attempt.model) != first_choice,
+                nanos=cost.nanos,
+                cached_tokens=cost.cached_tokens,
+                reasoning_tokens=cost.reasoning_tokens,
             )
         )
     return events

@@ -31,7 +31,7 @@ from shared.core.errors import (
     ProvidersUnavailableError,
 )
 from shared.core.identity import Caller
-from shared.core.pricing import CallCost, PriceTable
+from shared.core.pricing import CallCost, added_up
 from shared.core.queues import Queue
 from shared.core.time import iso_timestamp
 from shared.creator_accounts import CreatorAccountService
@@ -108,7 +108,6 @@ class FanCampaignService:
         self,
         campaigns: CampaignService,
         router: CampaignRouter,
-        prices: PriceTable,
         workflows: FanWorkflowStore,
         queue: Queue,
         *,
@@ -121,7 +120,6 @@ class FanCampaignService:
     ) -> None:
         self._campaigns = campaigns
         self._router = router
-        self._prices = prices
         self._workflows = workflows
         self._queue = queue
         self._accounts = accounts
@@ -229,7 +227,6 @@ class FanCampaignService:
     def _account(self, results: Sequence[Generated]) -> tuple[CallCost, RoutingOutcome, dict[str, int]]:
         """Total cost and one merged outcome; telemetry is recorded here, on the request's thread."""
         merged = RoutingOutcome()
-        input_tokens = output_tokens = micros = 0
         served: Counter[str] = Counter()
         for result in results:
             outcome = result.outcome
@@ -243,14 +240,13 @@ class FanCampaignService:
             routed = result.routed
             if routed is None:
                 continue
-            usage = routed.completion
-            cost = self._prices.cost(routed.provider, routed.model, usage.input_tokens, usage.output_tokens)
-            record_served_call(routed.provider, routed.priced_model, outcome.attempts[-1].latency_ms, cost)
-            input_tokens, output_tokens = input_tokens + cost.input_tokens, output_tokens + cost.output_tokens
-            micros += cost.micros
+            answer = outcome.attempts[-1]
+            if answer.cost is not None:
+                record_served_call(routed.provider, routed.priced_model, answer.latency_ms, answer.cost)
             served[f"{routed.provider}:{routed.model}:{routed.priced_model}"] += 1
         priced = served.most_common(1)[0][0].rsplit(":", 1)[1] if served else ""
-        return CallCost(priced, input_tokens, output_tokens, micros), merged, dict(served)
+        # Every billed attempt, the completions filtered on output included, priced once by the router.
+        return added_up(merged.billed_costs, priced), merged, dict(served)
 
     def _store(
         self,
@@ -272,8 +268,9 @@ class FanCampaignService:
             model=model,
             deployment=deployment,
             fallback_reasons=sorted(set(outcome.fallback_reasons)),
-            tokens=TokenUsage(input=cost.input_tokens, output=cost.output_tokens, total=cost.total_tokens),
+            tokens=TokenUsage.of(cost),
             cost_micros=cost.micros,
+            cost_nanos=cost.nanos,
             latency_ms=round(outcome.provider_ms + outcome.waited_ms),
             budget_note=_budget_note(results),
         )

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.core.models import CamelModel
+from shared.core.pricing import CallCost, nanos_to_micros
 from shared.routing.candidates import CampaignType
 from shared.sending.ids import MAX_RECIPIENTS, AccountId, FanId
 from shared.sending.messages import MessageCounts
@@ -87,8 +88,30 @@ MODEL_DESCRIPTION = "The base model the call was priced as (an Azure deployment'
 DEPLOYMENT_DESCRIPTION = "What was called: the Azure deployment, or the OpenAI model"
 
 
+class TokenUsage(CamelModel):
+    """Tokens the provider reported; ``cached`` is part of ``input``, ``reasoning`` part of ``output``."""
+
+    input: int = 0
+    output: int = 0
+    total: int = 0
+    cached: int = Field(default=0, description="Input tokens read from the provider's prompt cache (cheaper)")
+    reasoning: int = Field(default=0, description="Output tokens spent reasoning (already in output)")
+
+    @classmethod
+    def of(cls, cost: CallCost) -> TokenUsage:
+        """The token counts of a priced call."""
+        return cls(
+            input=cost.input_tokens,
+            output=cost.output_tokens,
+            total=cost.total_tokens,
+            cached=cost.cached_tokens,
+            reasoning=cost.reasoning_tokens,
+        )
+
+
 class AttemptRecord(CamelModel):
-    """One provider attempt, as stored on a workflow step (the candidate tried: it may have no price)."""
+    """One provider attempt, as stored on a workflow step; a billed one (an answer, or a completion
+    filtered on output) has its tokens and cost."""
 
     provider: str
     deployment: str = Field(description=DEPLOYMENT_DESCRIPTION)
@@ -96,14 +119,9 @@ class AttemptRecord(CamelModel):
     latency_ms: int
     http_status: int | None = None
     waited_ms: int = 0
-
-
-class TokenUsage(CamelModel):
-    """Tokens the provider reported."""
-
-    input: int = 0
-    output: int = 0
-    total: int = 0
+    tokens: TokenUsage | None = None
+    cost_micros: int = 0
+    cost_nanos: int = 0
 
 
 class WorkflowStep(CamelModel):
@@ -117,7 +135,8 @@ class WorkflowStep(CamelModel):
     attempts: list[AttemptRecord] = Field(default_factory=list)
     fallback_reasons: list[str] = Field(default_factory=list)
     tokens: TokenUsage = Field(default_factory=TokenUsage)
-    cost_micros: int = 0
+    cost_micros: int = Field(default=0, description="Every billed attempt's cost, rounded half up to a micro-dollar")
+    cost_nanos: int | None = Field(default=None, description="The same, exact, in nano-dollars")
     latency_ms: int = 0
     budget_note: str | None = Field(
         default=None, description="How the monthly budget changed this step: a downgrade, or messages not generated"
@@ -160,9 +179,14 @@ class Workflow(CamelModel):
     expires_at: int
 
     @property
+    def cost_nanos(self) -> int:
+        """Exact total cost of the workflow's steps (a step stored without nanos counts its micro-dollars)."""
+        return sum(step.cost_micros * 1_000 if step.cost_nanos is None else step.cost_nanos for step in self.steps)
+
+    @property
     def cost_micros(self) -> int:
-        """Total cost of the workflow's steps."""
-        return sum(step.cost_micros for step in self.steps)
+        """Total cost of the workflow's steps, rounded half up once."""
+        return nanos_to_micros(self.cost_nanos)
 
     @property
     def total_tokens(self) -> int:

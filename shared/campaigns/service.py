@@ -23,7 +23,7 @@ from shared.campaigns.prompts import build_messages
 from shared.campaigns.workflows import WorkflowRepository
 from shared.core.errors import BudgetError, ProviderRejectedCampaignError, ProvidersUnavailableError
 from shared.core.identity import Caller
-from shared.core.pricing import CallCost, PriceTable
+from shared.core.pricing import CallCost, added_up
 from shared.core.time import iso_timestamp
 from shared.ledger.events import CostRecorder
 from shared.routing.candidates import RouteCandidate
@@ -78,7 +78,6 @@ class CampaignService:
     def __init__(
         self,
         router: CampaignRouter,
-        prices: PriceTable,
         workflows: WorkflowRepository,
         max_output_tokens: int,
         ttl_days: int,
@@ -89,7 +88,6 @@ class CampaignService:
         new_id: Callable[[], str] = new_workflow_id,
     ) -> None:
         self._router = router
-        self._prices = prices
         self._workflows = workflows
         self._max_output_tokens = max_output_tokens
         self._ttl_s = ttl_days * SECONDS_PER_DAY
@@ -138,7 +136,7 @@ class CampaignService:
                 "The provider rejected the request as invalid.", exc.outcome, workflow_id=workflow.workflow_id
             ) from exc
         completion = routed.completion
-        cost = self._prices.cost(routed.provider, routed.model, completion.input_tokens, completion.output_tokens)
+        cost = added_up(routed.outcome.billed_costs, routed.priced_model)  # a filtered answer's spend too
         step = _step("generate", "completed", routed.outcome, routed, cost).model_copy(
             update={"budget_note": admission.note}
         )
@@ -154,7 +152,8 @@ class CampaignService:
         self.record_costs(workflow, "generate", routed.outcome)
         self.settle(admission, workflow, "generate", routed.outcome)
         record_routing(routed.outcome)
-        record_served_call(routed.provider, routed.priced_model, routed.outcome.attempts[-1].latency_ms, cost)
+        served = routed.outcome.attempts[-1]
+        record_served_call(routed.provider, routed.priced_model, served.latency_ms, served.cost or cost)
         duration_ms = (time.perf_counter() - started) * 1000
         return CampaignRun(workflow, routed.outcome, cost, routed.fallback_used, duration_ms)
 
@@ -190,7 +189,7 @@ class CampaignService:
     def record_costs(self, workflow: Workflow, step: str, outcome: RoutingOutcome) -> None:
         """Record every billed call of one step in the cost ledger; ids are (workflow, step, attempt), so a
         retried invocation of the same step counts nothing twice."""
-        for event in billed_events(outcome, self._prices, workflow=workflow, step=step, at=self._clock()):
+        for event in billed_events(outcome, workflow=workflow, step=step, at=self._clock()):
             self._costs.record(event)
 
     def admit(
@@ -214,13 +213,13 @@ class CampaignService:
         """Settle a step's reservation to what it billed: the same events the ledger records."""
         if admission.reservation is None:
             return
-        events = billed_events(outcome, self._prices, workflow=workflow, step=step, at=self._clock())
-        self._budget.settle(admission, sum(event.micros for event in events))
+        self._budget.settle(admission, sum(cost.nanos for cost in outcome.billed_costs))
 
     def _fail(self, workflow: Workflow, outcome: RoutingOutcome, code: str, message: str) -> None:
         self.record_costs(workflow, "generate", outcome)
         record_routing(outcome)
-        step = _step("generate", "failed", outcome, None, None)
+        billed = outcome.billed_costs  # e.g. a completion filtered on output before every fallback failed
+        step = _step("generate", "failed", outcome, None, added_up(billed, billed[0].priced_model) if billed else None)
         self._update(workflow, status="failed", steps=[step], error=WorkflowError(code=code, message=message))
 
     def _update(self, workflow: Workflow, **changes: object) -> Workflow:
@@ -247,13 +246,15 @@ def _step(
                 latency_ms=round(attempt.latency_ms),
                 http_status=attempt.http_status,
                 waited_ms=round(attempt.waited_ms),
+                tokens=TokenUsage.of(attempt.cost) if attempt.cost else None,
+                cost_micros=attempt.cost.micros if attempt.cost else 0,
+                cost_nanos=attempt.cost.nanos if attempt.cost else 0,
             )
             for attempt in outcome.attempts
         ],
         fallback_reasons=list(outcome.fallback_reasons),
-        tokens=TokenUsage(input=cost.input_tokens, output=cost.output_tokens, total=cost.total_tokens)
-        if cost
-        else TokenUsage(),
+        tokens=TokenUsage.of(cost) if cost else TokenUsage(),
         cost_micros=cost.micros if cost else 0,
+        cost_nanos=cost.nanos if cost else 0,
         latency_ms=round(outcome.provider_ms + outcome.waited_ms),
     )

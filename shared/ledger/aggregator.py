@@ -92,7 +92,7 @@ def increment_of(key: Key, mark: str, records: Sequence[StreamedEvent], ttl_s: i
     total = Counters()
     for record in records:
         e = record.event
-        total += Counters(e.micros, 1, e.input_tokens, e.output_tokens, int(e.fallback))
+        total += Counters(e.nanos or 0, 1, e.input_tokens, e.output_tokens, int(e.fallback), e.cached_tokens)
     return CounterIncrement(
         key=key,
         counters=total,

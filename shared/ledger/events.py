@@ -23,10 +23,17 @@ class CostEvent:
     tenant: str | None
     input_tokens: int
     output_tokens: int
-    micros: int
+    micros: int  # the cost rounded half up to a whole micro-dollar: for display, never summed
     at: float  # epoch seconds
     status: str = "ok"  # the attempt's status: a call the provider billed is recorded even if it failed
     fallback: bool = False  # served by a candidate other than the route's first choice
+    nanos: int | None = None  # the exact cost in nano-dollars, what counters sum (None: micros x 1,000)
+    cached_tokens: int = 0  # of input_tokens, read from the provider's prompt cache
+    reasoning_tokens: int = 0  # of output_tokens, spent reasoning (billed as output, once)
+
+    def __post_init__(self) -> None:
+        if self.nanos is None:  # an event priced in whole micro-dollars only
+            object.__setattr__(self, "nanos", self.micros * 1_000)
 
     @property
     def day(self) -> date:

@@ -1,7 +1,7 @@
 """The costs table behind a small port: one DynamoDB implementation here, an in-memory fake in tests.
 
 Items cross the port as plain dicts of ``str``/``int`` (never floats), so money stays integer
-micro-dollars from DynamoDB's exact numbers to the response.
+nano-dollars from DynamoDB's exact numbers to the response, rounded to micro-dollars only for display.
 
 Two writes carry the ledger: the request path's conditional ``PutItem`` of an event, and the
 aggregator's conditional ``UpdateItem ADD`` of one counter's folded delta (:class:`CounterIncrement`),
@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from shared.core.dynamo import cancellation_codes, deserialize_item, serialize_item
+from shared.core.pricing import NANOS_PER_MICRO, nanos_to_micros
 from shared.ledger.keys import Key
 
 _BATCH_GET_MAX_KEYS = 100
@@ -26,31 +27,40 @@ _BATCH_GET_MAX_KEYS = 100
 
 @dataclass(frozen=True)
 class Counters:
-    """What a counter item holds: money in micro-dollars, calls, tokens, and calls a fallback served."""
+    """What a counter item holds: money in exact nano-dollars, calls, tokens (cached input ones among
+    them), and calls a fallback served. ``micros`` is the money rounded half up, for display."""
 
-    micros: int = 0
+    nanos: int = 0
     requests: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
     fallbacks: int = 0
+    cached_tokens: int = 0
 
     def __add__(self, other: Counters) -> Counters:
         return Counters(
-            self.micros + other.micros,
+            self.nanos + other.nanos,
             self.requests + other.requests,
             self.tokens_in + other.tokens_in,
             self.tokens_out + other.tokens_out,
             self.fallbacks + other.fallbacks,
+            self.cached_tokens + other.cached_tokens,
         )
 
     def __sub__(self, other: Counters) -> Counters:
         return Counters(
-            self.micros - other.micros,
+            self.nanos - other.nanos,
             self.requests - other.requests,
             self.tokens_in - other.tokens_in,
             self.tokens_out - other.tokens_out,
             self.fallbacks - other.fallbacks,
+            self.cached_tokens - other.cached_tokens,
         )
+
+    @property
+    def micros(self) -> int:
+        """The money in whole micro-dollars, rounded half up once (the sum itself is exact)."""
+        return nanos_to_micros(self.nanos)
 
     @property
     def tokens_total(self) -> int:
@@ -59,15 +69,20 @@ class Counters:
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any] | None) -> Counters:
-        """The counters of a stored item (zero when the item does not exist yet)."""
+        """The counters of a stored item (zero when the item does not exist yet).
+
+        Money is ``nanos``; a counter written before nanos existed holds ``micros`` (whole micro-dollars,
+        no longer written), which counts as that many thousand nanos, beside any nanos added since.
+        """
         if not item:
             return cls()
         return cls(
-            int(item.get("micros", 0)),
+            int(item.get("nanos", 0)) + int(item.get("micros", 0)) * NANOS_PER_MICRO,
             int(item.get("requests", 0)),
             int(item.get("tokensIn", 0)),
             int(item.get("tokensOut", 0)),
             int(item.get("fallbacks", 0)),
+            int(item.get("tokensCached", 0)),
         )
 
 
@@ -141,7 +156,8 @@ class DynamoCostStore:
         c = increment.counters
         names = {"#hw": increment.mark}
         values: dict[str, Any] = {
-            ":micros": c.micros,
+            ":nanos": c.nanos,
+            ":cached": c.cached_tokens,
             ":requests": c.requests,
             ":in": c.tokens_in,
             ":out": c.tokens_out,
@@ -155,8 +171,8 @@ class DynamoCostStore:
                 TableName=self._table,
                 Key=_key(increment.key),
                 UpdateExpression=(
-                    "ADD micros :micros, requests :requests, tokensIn :in, tokensOut :out, fallbacks :fallbacks "
-                    "SET expiresAt = :ttl, #hw = :last"
+                    "ADD nanos :nanos, requests :requests, tokensIn :in, tokensOut :out, "
+                    "tokensCached :cached, fallbacks :fallbacks SET expiresAt = :ttl, #hw = :last"
                 ),
                 ConditionExpression="attribute_not_exists(#hw) OR #hw < :first",
                 ExpressionAttributeNames=names,

@@ -1,7 +1,9 @@
 """Cost recommendations and the engine's plan, computed from the last 30 days of type x model counters.
 
-Every amount is integer micro-dollars priced with :meth:`PriceTable.cost` from exact token sums
-(one rounding per figure). The window is the 30 UTC days ending today, today included; a 30-day
+Every amount is integer micro-dollars priced with :meth:`PriceTable.cost` from exact token sums,
+cached input tokens at the cached price (Tin includes Tcached, which is assumed to stay cached on the
+other candidate: the same prompts share the same prefixes), computed in exact nano-dollars and rounded
+once per figure. The window is the 30 UTC days ending today, today included; a 30-day
 window is a 30-day month, so its figures are the monthly ones as they stand (no extrapolation):
 
 - model downgrade (type T ran on candidate C whose base model M has a cheaper equivalent M' listed in
@@ -30,7 +32,7 @@ from pathlib import Path
 from typing import Literal
 
 from shared.core.data import DATA_DIR
-from shared.core.pricing import MICROS_PER_USD, PriceTable, UnpricedModelError
+from shared.core.pricing import MICROS_PER_USD, PriceTable, UnpricedModelError, nanos_to_micros
 from shared.ledger.keys import EVERYONE, aggregate_pk, day_period, period_bounds, split_sort_key
 from shared.ledger.store import CostStore, Counters
 from shared.routing.candidates import RouteCandidate
@@ -188,7 +190,7 @@ def build_plan(
 
 def window_spend(traffic: Traffic) -> int:
     """Everything the window recorded, all types and models."""
-    return sum(c.micros for served in traffic.values() for c in served.values())
+    return nanos_to_micros(sum(c.nanos for served in traffic.values() for c in served.values()))
 
 
 def _downgrade(
@@ -213,10 +215,10 @@ def _downgrade(
     if cheaper is None:
         return None
     try:
-        proposed_cost = prices.cost(provider, cheaper, counters.tokens_in, counters.tokens_out).micros
+        proposed_cost = _window_cost(prices, provider, cheaper, counters)
     except UnpricedModelError:
         return None
-    saving = prices.cost(provider, deployment, counters.tokens_in, counters.tokens_out).micros - proposed_cost
+    saving = nanos_to_micros(_window_cost(prices, provider, deployment, counters) - proposed_cost)
     if saving <= 0:
         return None
     replacement = RouteCandidate(provider=provider, model=cheaper)
@@ -247,11 +249,11 @@ def _fallback_order(
         return None
     first, second = route[0], route[1]
     try:
-        at_first = prices.cost(first.provider, first.model, total.tokens_in, total.tokens_out).micros
-        at_second = prices.cost(second.provider, second.model, total.tokens_in, total.tokens_out).micros
+        at_first = _window_cost(prices, first.provider, first.model, total)
+        at_second = _window_cost(prices, second.provider, second.model, total)
     except UnpricedModelError:
         return None
-    saving = at_first - at_second
+    saving = nanos_to_micros(at_first - at_second)
     share = round(100 * total.fallbacks / total.requests)
     effect = f"saves {_usd_text(saving)}/month" if saving >= 0 else f"costs {_usd_text(-saving)}/month more"
     # The ledger counts fallbacks, not their causes (timeouts, 5xx, 429s), so the advice names none:
@@ -263,6 +265,12 @@ def _fallback_order(
     evidence = Evidence(total.requests, total.fallbacks, total.tokens_in, total.tokens_out, total.micros, window)
     proposed = (second, first, *route[2:])
     return _recommendation("fallback_order", campaign_type, route, proposed, saving, summary, evidence)
+
+
+def _window_cost(prices: PriceTable, provider: str, deployment: str, counters: Counters) -> int:
+    """The window's exact token sums priced at one candidate, in nanos; the cached share of the input
+    is assumed to stay cached there too (the same prompts, so the same prefixes)."""
+    return prices.cost(provider, deployment, counters.tokens_in, counters.tokens_out, counters.cached_tokens).nanos
 
 
 def _recommendation(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import openai
+from openai.types import CompletionUsage
 
 from shared.routing.errors import (
     ContentFiltered,
@@ -21,7 +22,7 @@ from shared.routing.errors import (
     ProviderTimeout,
     ProviderUnreachable,
 )
-from shared.routing.types import ChatMessage, Completion
+from shared.routing.types import ChatMessage, Completion, Usage
 
 CONTENT_FILTER_CODES = {"content_filter", "content_policy_violation"}
 
@@ -45,15 +46,31 @@ class OpenAIChatProvider:
         except openai.APIError as exc:
             raise classify(exc) from exc
         choice = response.choices[0]
-        if choice.finish_reason == "content_filter":
-            raise ContentFiltered(f"{self.name} filtered the completion", status=200)
-        usage = response.usage
+        usage = reported_usage(response.usage)
+        if choice.finish_reason == "content_filter":  # generated, then withheld: billed all the same
+            raise ContentFiltered(f"{self.name} filtered the completion", status=200, usage=usage)
         return Completion(
             content=choice.message.content or "",
-            input_tokens=usage.prompt_tokens if usage else 0,
-            output_tokens=usage.completion_tokens if usage else 0,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
             reported_model=response.model,
+            cached_tokens=usage.cached_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
         )
+
+
+def reported_usage(usage: CompletionUsage | None) -> Usage:
+    """The token counts of a response's ``usage``, with the cached prompt tokens and the reasoning tokens
+    where the provider gives them (``prompt_tokens_details``, ``completion_tokens_details``)."""
+    if usage is None:
+        return Usage()
+    prompt_details, completion_details = usage.prompt_tokens_details, usage.completion_tokens_details
+    return Usage(
+        input_tokens=usage.prompt_tokens or 0,
+        output_tokens=usage.completion_tokens or 0,
+        cached_tokens=(prompt_details.cached_tokens or 0) if prompt_details else 0,
+        reasoning_tokens=(completion_details.reasoning_tokens or 0) if completion_details else 0,
+    )
 
 
 def classify(exc: openai.APIError) -> ProviderError:

@@ -9,11 +9,14 @@ error and goes back to them as a 400.
 
 from __future__ import annotations
 
+from shared.routing.types import Usage
+
 
 class ProviderError(Exception):
-    """Base class of every classified provider error."""
+    """Base class of every classified provider error; ``usage`` is what the provider billed (usually nothing)."""
 
     reason = "error"
+    usage = Usage()
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
@@ -57,9 +60,18 @@ class ProviderRefusal(ProviderError):
 
 
 class ContentFiltered(ProviderRefusal):
-    """A content-policy refusal: another provider may accept the same request."""
+    """A content-policy refusal: another provider may accept the same request.
+
+    A prompt refused up front (a 400) bills nothing. A completion filtered on its output (a 200 with
+    ``finish_reason: content_filter``) was generated and is billed: ``usage`` carries what the
+    provider reported, so the attempt is recorded as billed spend before the router falls back.
+    """
 
     reason = "content_filter"
+
+    def __init__(self, message: str, status: int | None = None, usage: Usage | None = None) -> None:
+        super().__init__(message, status)
+        self.usage = usage or Usage()
 
 
 class ProviderAuthError(ProviderRefusal):

@@ -5,7 +5,8 @@ For a campaign type the routing table gives ordered candidates. Each candidate g
 container sees an outage at once). 5xx, timeouts and connection errors retry with jittered
 backoff; a 429 waits what ``Retry-After`` asks when that fits the bound and the deadline; a
 content-filter refusal or a refused key moves straight to the next candidate; a plain 400 is the
-caller's error and ends the request. No attempt starts once the deadline has passed.
+caller's error and ends the request. No attempt starts once the deadline has passed. Every attempt
+the provider billed (an answer, or one filtered on output) is priced here, once, on its ``Attempt``.
 
 What ends a half-open probe: Powertools closes the circuit when the protected call returns and
 reopens it when the call raises a counted failure; any other exception leaves it HALF_OPEN with
@@ -42,7 +43,15 @@ from shared.routing.errors import (
     ProviderRefusal,
     ProviderRejectedRequest,
 )
-from shared.routing.types import Attempt, ChatMessage, ChatProvider, Completion, RoutedCompletion, RoutingOutcome
+from shared.routing.types import (
+    Attempt,
+    ChatMessage,
+    ChatProvider,
+    Completion,
+    RoutedCompletion,
+    RoutingOutcome,
+    Usage,
+)
 
 # Below this, an attempt could not get an answer back in time: don't start it.
 MIN_ATTEMPT_S = 0.05
@@ -189,7 +198,7 @@ class ProviderRouter:
                 return None
             except ProviderError as exc:
                 latency_ms = self._spent(outcome, t0)
-                attempt = Attempt(candidate.provider, candidate.model, exc.reason, latency_ms, exc.status)
+                attempt = self._attempt(candidate, exc.reason, latency_ms, exc.status, exc.usage)
                 if isinstance(exc, ProviderRejectedRequest):
                     outcome.attempts.append(attempt)
                     raise ProviderRequestRejectedError(str(exc), outcome) from exc
@@ -203,19 +212,37 @@ class ProviderRouter:
                 self._wait(wait_s, outcome)
                 continue
             latency_ms = self._spent(outcome, t0)
-            outcome.attempts.append(
-                Attempt(
-                    candidate.provider,
-                    candidate.model,
-                    "ok",
-                    latency_ms,
-                    200,
-                    input_tokens=completion.input_tokens,
-                    output_tokens=completion.output_tokens,
-                )
-            )
+            outcome.attempts.append(self._attempt(candidate, "ok", latency_ms, 200, completion.usage))
             return RoutedCompletion(completion, candidate.provider, candidate.model, priced_model, outcome)
         return None  # pragma: no cover - the loop always returns or continues to its last attempt
+
+    def _attempt(
+        self, candidate: RouteCandidate, status: str, latency_ms: float, http_status: int | None, usage: Usage
+    ) -> Attempt:
+        """One attempt as recorded, priced here once when the provider billed it (an answer, or an
+        answer filtered on output): every later use of its cost reads this one result."""
+        cost = None
+        if usage.billed:
+            cost = self._prices.cost(
+                candidate.provider,
+                candidate.model,
+                usage.input_tokens,
+                usage.output_tokens,
+                usage.cached_tokens,
+                usage.reasoning_tokens,
+            )
+        return Attempt(
+            candidate.provider,
+            candidate.model,
+            status,
+            latency_ms,
+            http_status,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cached_tokens=usage.cached_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            cost=cost,
+        )
 
     def _retry_wait(self, exc: ProviderError, attempt_no: int, deadline: Deadline) -> float | None:
         """Seconds to wait before retrying the same candidate, or ``None`` to fall back now."""

@@ -6,12 +6,30 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypedDict
 
+from shared.core.pricing import CallCost
+
 
 class ChatMessage(TypedDict):
     """One chat message in the OpenAI wire shape."""
 
     role: str
     content: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens a provider reported for one call: cached tokens are part of the input, reasoning
+    tokens part of the output (as the providers count them)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    @property
+    def billed(self) -> bool:
+        """True when the provider counted tokens, so it bills the call."""
+        return bool(self.input_tokens or self.output_tokens)
 
 
 @dataclass(frozen=True)
@@ -22,6 +40,13 @@ class Completion:
     input_tokens: int
     output_tokens: int
     reported_model: str
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    @property
+    def usage(self) -> Usage:
+        """The reported token counts."""
+        return Usage(self.input_tokens, self.output_tokens, self.cached_tokens, self.reasoning_tokens)
 
 
 class ChatProvider(Protocol):
@@ -46,6 +71,9 @@ class Attempt:
     waited_ms: float = 0.0
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost: CallCost | None = None  # priced once, by the router, when the provider reported usage
 
 
 @dataclass
@@ -63,6 +91,11 @@ class RoutingOutcome:
     def overhead_ms(self) -> float:
         """Time the router itself added: everything but provider calls and deliberate waits."""
         return max(self.total_ms - self.provider_ms - self.waited_ms, 0.0)
+
+    @property
+    def billed_costs(self) -> list[CallCost]:
+        """The priced cost of every attempt the provider billed: the served one and any filtered answer."""
+        return [attempt.cost for attempt in self.attempts if attempt.cost is not None]
 
 
 @dataclass(frozen=True)

@@ -276,7 +276,6 @@ def campaign_service() -> CampaignService:
     settings = get_settings()
     return CampaignService(
         router=provider_router(),
-        prices=price_table(),
         workflows=workflow_store(),
         max_output_tokens=settings.max_output_tokens,
         ttl_days=settings.workflow_ttl_days,
@@ -445,7 +444,6 @@ def fan_campaign_service() -> FanCampaignService:
     return FanCampaignService(
         campaigns=campaign_service(),
         router=provider_router(),
-        prices=price_table(),
         workflows=workflow_store(),
         queue=queue(settings.messages_queue_name),
         accounts=creator_account_service(),

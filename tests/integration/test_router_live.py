@@ -1,4 +1,5 @@
-"""The router through the real openai SDK against the simulator, breaker state in the moto server."""
+"""The router through the real openai SDK against the simulator, breaker state in the moto server; and what
+it bills: cached prompt prefixes at the cached price, a completion Azure filtered on output before the fallback."""
 
 from __future__ import annotations
 
@@ -244,3 +245,44 @@ def test_a_429_during_half_open_is_reported_rate_limited_and_reopens_the_circuit
     assert again.outcome.attempts[0].status == "circuit_open" and served_by(sim) == [("azure", 200)]
     time.sleep(RECOVERY_S + 0.1)  # the fresh window passes: the next container's probe closes it
     assert in_another_container(other.complete, "caption", MESSAGES, Deadline(20), 200).provider == "openai"
+
+
+# ---- what the router bills ----
+
+# A shared system prompt long enough to be cached (the simulator counts 4 characters a token).
+LONG_SYSTEM = "You write captions for a fitness creator. " * 110  # 4,620 characters, 1,155 tokens
+
+
+def long_prompt(ask: str) -> list[dict]:
+    return [{"role": "system", "content": LONG_SYSTEM}, {"role": "user", "content": ask}]
+
+
+def test_the_same_long_prompt_costs_less_the_second_time_and_is_priced_at_the_cached_price(settings, sim):
+    routing = {"caption": [RouteCandidate(provider="openai", model="gpt-4o-mini")]}
+    router = make_router(settings, routing=routing)
+    first = router.complete("caption", long_prompt("Morning runs"), Deadline(20), 60)
+    second = router.complete("caption", long_prompt("Evening swims"), Deadline(20), 60)
+    one, two = first.outcome.attempts[-1].cost, second.outcome.attempts[-1].cost
+    assert (one.cached_tokens, two.cached_tokens) == (0, 1_152)  # the shared prefix, in 128-token steps
+    assert (first.completion.cached_tokens, second.completion.cached_tokens) == (0, 1_152)
+    uncached = two.input_tokens - two.cached_tokens
+    assert two.nanos == uncached * 150 + 1_152 * 75 + two.output_tokens * 600  # prices.json x 1,000 per token
+    assert one.nanos == one.input_tokens * 150 + one.output_tokens * 600
+    assert two.nanos < one.nanos and sim.requests()[-1]["cachedTokens"] == 1_152
+
+
+def test_an_azure_completion_filtered_on_output_is_billed_then_the_fallback_serves(settings, sim):
+    sim.add_fault({"provider": "azure", "contentFilter": "output", "model": "planner-gpt-4o"})
+    router = make_router(settings)
+    served = router.complete("content_planning", long_prompt("A week of posts"), Deadline(20), 80)
+    filtered, answer = served.outcome.attempts
+    assert (filtered.provider, filtered.status, filtered.http_status) == ("azure", "content_filter", 200)
+    assert served.outcome.fallback_reasons == ["azure:planner-gpt-4o:content_filter"]
+    assert (answer.provider, answer.status, served.provider) == ("openai", "ok", "openai")
+    logged = sim.requests()
+    assert [(r["provider"], r["status"]) for r in logged] == [("azure", 200), ("openai", 200)]
+    # Billed as Azure counted it: the simulator's usage, priced as the deployment's base model.
+    assert (filtered.input_tokens, filtered.output_tokens) == (logged[0]["promptTokens"], logged[0]["completionTokens"])
+    assert filtered.cost.priced_model == "gpt-4o" and filtered.output_tokens > 0
+    assert filtered.cost.nanos == filtered.input_tokens * 2_750 + filtered.output_tokens * 11_000
+    assert served.outcome.billed_costs == [filtered.cost, answer.cost]

@@ -186,7 +186,8 @@ class InMemoryCostStore:
             item = self.items.setdefault(increment.key, {"pk": increment.key[0], "sk": increment.key[1]})
             c = increment.counters
             for name, value in (
-                ("micros", c.micros),
+                ("nanos", c.nanos),
+                ("tokensCached", c.cached_tokens),
                 ("requests", c.requests),
                 ("tokensIn", c.tokens_in),
                 ("tokensOut", c.tokens_out),

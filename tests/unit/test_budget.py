@@ -24,17 +24,19 @@ from shared.campaigns.prompts import build_messages
 from shared.campaigns.service import CampaignService
 from shared.core.errors import BudgetExceededError, BudgetUnavailableError, ProvidersUnavailableError
 from shared.core.identity import Caller
-from shared.core.pricing import PriceTable
+from shared.core.pricing import PriceTable, nanos_to_micros_ceiling
 from shared.ledger.keys import Scope
 from shared.ledger.ledger import CostLedger
 from shared.routing.candidates import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE, RouteCandidate
 from shared.routing.deadline import Deadline
-from shared.routing.errors import ProviderServerError
+from shared.routing.errors import ContentFiltered, ProviderServerError
+from shared.routing.types import Usage
 from shared.sending.messages import MessageCounts
 from tests.support.budget_fakes import FixedCaps, InMemoryBudgetStore, cap
 from tests.support.fakes import (
     InMemoryCostStore,
     InMemoryWorkflowStore,
+    completion,
     linked_accounts,
     scripted_router,
 )
@@ -74,7 +76,6 @@ class Setup:
         ids = iter(f"wf_{n:032x}" for n in range(1, 100))
         self.service = CampaignService(
             self.router,
-            PRICES,
             self.workflows,
             MAX_TOKENS,
             30,
@@ -97,12 +98,13 @@ class Setup:
         return self.ledger.stats(Scope("u1"), date(2026, 3, 14)).month_total.micros
 
 
-def test_the_bound_is_bytes_plus_framing_and_the_dearest_candidate_prices_it_by_hand():
+def test_the_bound_is_bytes_plus_framing_and_every_candidate_billing_once_priced_by_hand():
     messages = [{"role": "user", "content": "héllo"}]  # "é" is two bytes
     assert input_token_bound(messages) == (4 + 6 + 8) + 6
-    planning = TABLE["content_planning"]  # azure gpt-4o (2.75 / 11.00 per Mtok) is dearer than openai gpt-4o
-    assert max_call_micros(planning, PRICES, messages, 800) == 24 * 2.75 + 800 * 11  # 8,866 µ$
-    assert max_call_micros(TABLE[DOWNGRADE_ROUTE], PRICES, messages, 800) == 484  # 3.6 + 480, rounded half up
+    # Azure may bill a completion filtered on output, then OpenAI serves: both candidates bill once.
+    planning = TABLE["content_planning"]  # azure gpt-4o 2.75 / 11.00, then openai gpt-4o 2.50 / 10.00 per Mtok
+    assert max_call_micros(planning, PRICES, messages, 800) == (24 * 2.75 + 800 * 11) + (24 * 2.5 + 800 * 10)
+    assert max_call_micros(TABLE[DOWNGRADE_ROUTE], PRICES, messages, 800) == 484  # 3.6 + 480, rounded up
     unpriced = [RouteCandidate(provider="openai", model="not-priced"), *TABLE[DOWNGRADE_ROUTE]]
     assert max_call_micros(unpriced, PRICES, messages, 800) == 484  # the router skips unpriced candidates
 
@@ -126,7 +128,7 @@ def test_the_bound_covers_what_the_simulator_bills_for_every_prompt(campaign_typ
         assert usage["prompt_tokens"] <= input_token_bound(messages)
         assert usage["completion_tokens"] <= MAX_TOKENS
         billed = PRICES.cost(candidate.provider, candidate.model, usage["prompt_tokens"], usage["completion_tokens"])
-        assert billed.micros <= max_call_micros(TABLE[campaign_type], PRICES, messages, MAX_TOKENS)
+        assert billed.micros <= max_call_micros([candidate], PRICES, messages, MAX_TOKENS)
 
 
 def test_reserve_seeds_from_the_ledger_then_settle_replaces_the_hold_once():
@@ -139,9 +141,9 @@ def test_reserve_seeds_from_the_ledger_then_settle_replaces_the_hold_once():
     assert world.committed == 1_000 + needed  # seeded with the month's spend, then the hold added
     again = world.guard.admit("u1", "r1", "content_planning", [{"role": "user", "content": "x"}], MAX_TOKENS)
     assert again.reservation == admission.reservation and world.committed == 1_000 + needed  # same id: reused
-    world.guard.settle(admission, 300)
+    world.guard.settle(admission, 299_001)  # nanos: committed rounds up, to 299 + 1 = 300 µ$
     assert world.committed == 1_300 and world.store.reservations == {}
-    world.guard.settle(admission, 300)  # a retried settle finds no reservation and changes nothing
+    world.guard.settle(admission, 299_001)  # a retried settle finds no reservation and changes nothing
     assert world.committed == 1_300
 
 
@@ -218,7 +220,6 @@ def fan_world(remaining_messages_fit: int, recipients: int = 12, action: str = "
     fans = FanCampaignService(
         world.service,
         world.router,
-        PRICES,
         world.workflows,
         ListQueue(),
         accounts=linked_accounts({"acct-1": ["u1"]})[0],
@@ -307,3 +308,39 @@ def test_a_budget_that_cannot_be_checked_refuses_the_call_and_fails_the_workflow
     assert all(not p.calls for p in world.router._providers.values())
     stored = world.workflows.get(caught.value.workflow_id)
     assert stored.status == "failed" and stored.error.code == "BUDGET_UNAVAILABLE"
+
+
+def test_a_completion_filtered_on_output_is_billed_spend_in_the_ledger_the_step_and_the_budget():
+    # Azure generates 1,200 in / 90 out on planner-gpt-4o, then withholds it; OpenAI gpt-4o serves 1,200 / 300.
+    filtered = ContentFiltered("filtered on output", 200, usage=Usage(1_200, 90, cached_tokens=1_024))
+    world = Setup(
+        {"u1": cap("u1", 1_000_000)},
+        spent=500,
+        azure=[filtered],
+        openai=[completion("Plan", input_tokens=1_200, output_tokens=300)],
+    )
+    run = world.service.run(PLANNING, CALLER, Deadline(20))
+    azure_nanos = 176 * 2_750 + 1_024 * 1_375 + 90 * 11_000  # 2,882,000 n$: cached input at 1.375 $/M
+    openai_nanos = 1_200 * 2_500 + 300 * 10_000  # 6,000,000 n$
+    assert [(a.provider, a.status, a.cost.nanos if a.cost else None) for a in run.outcome.attempts] == [
+        ("azure", "content_filter", azure_nanos),
+        ("openai", "ok", openai_nanos),
+    ]
+    assert (run.cost.nanos, run.cost.cached_tokens) == (azure_nanos + openai_nanos, 1_024)
+    (step,) = run.workflow.steps
+    assert (step.cost_nanos, step.tokens.cached, step.attempts[0].cost_nanos) == (8_882_000, 1_024, azure_nanos)
+    stats = world.ledger.stats(Scope("u1"), date(2026, 3, 14))
+    assert stats.day_by_provider["azure"].nanos == azure_nanos and stats.day_by_provider["azure"].cached_tokens == 1_024
+    assert (stats.day_total.requests, stats.day_total.nanos) == (1 + 2, 500_000 + 8_882_000)  # spent=500 µ$ before
+    assert world.committed == 500 + 8_882 and world.store.reservations == {}
+
+
+def test_the_bound_covers_a_filtered_completion_on_every_candidate_before_the_last():
+    prompt = {"theme": "spring", "prompt": "a" * 4000}
+    messages = build_messages("content_planning", ["instagram"], CampaignData.model_validate(prompt))
+    candidates = TABLE["content_planning"]
+    worst = 0
+    for candidate in candidates:  # each billing its largest possible call once
+        usage = chat_completion(candidate.provider, candidate.model, messages, {"max_tokens": MAX_TOKENS})["usage"]
+        worst += PRICES.cost(candidate.provider, candidate.model, usage["prompt_tokens"], MAX_TOKENS).nanos
+    assert nanos_to_micros_ceiling(worst) <= max_call_micros(candidates, PRICES, messages, MAX_TOKENS)

@@ -28,7 +28,6 @@ def service(openai=(), azure=(), costs=None):
     ids = iter(f"wf_{n:032x}" for n in range(1, 100))
     svc = CampaignService(
         router,
-        prices,
         store,
         500,
         30,

@@ -16,6 +16,7 @@ from shared.core.time import utc_day
 from shared.ledger.events import CostEvent
 from shared.ledger.keys import EVERYONE, Scope, split_sort_key
 from shared.ledger.ledger import CostLedger
+from shared.ledger.store import Counters
 from shared.routing.candidates import DEFAULT_AZURE_DEPLOYMENTS
 from shared.routing.deadline import Deadline
 from shared.routing.types import Attempt, RoutingOutcome
@@ -164,20 +165,23 @@ def _workflow() -> Workflow:
     )
 
 
-def test_billed_events_keep_every_attempt_with_usage_whatever_its_status():
+def test_billed_events_keep_every_priced_attempt_whatever_its_status():
+    filtered = PRICES.cost("azure", "chat-gpt-4o-mini", 80, 3)  # a completion filtered on output: billed
+    served = PRICES.cost("openai", "gpt-4o-mini", 100, 50, cached_tokens=0)
     outcome = RoutingOutcome(
         attempts=[
             Attempt("azure", "chat-gpt-4o-mini", "server_error", 5.0, 500),
-            Attempt("azure", "chat-gpt-4o-mini", "content_filter", 5.0, 400, input_tokens=80, output_tokens=3),
-            Attempt("openai", "gpt-4o-mini", "ok", 5.0, 200, input_tokens=100, output_tokens=50),
+            Attempt("azure", "chat-gpt-4o-mini", "content_filter", 5.0, 200, 0.0, 80, 3, cost=filtered),
+            Attempt("openai", "gpt-4o-mini", "ok", 5.0, 200, 0.0, 100, 50, cost=served),
         ]
     )
-    events = billed_events(outcome, PRICES, workflow=_workflow(), step="generate", at=NOON)
+    events = billed_events(outcome, workflow=_workflow(), step="generate", at=NOON)
     assert [(e.request_id, e.status, e.model, e.deployment, e.fallback) for e in events] == [
         ("wf_1#generate#1", "content_filter", "gpt-4o-mini", "chat-gpt-4o-mini", False),  # the first choice
         ("wf_1#generate#2", "ok", "gpt-4o-mini", "gpt-4o-mini", True),
     ]
-    assert [e.micros for e in events] == [PRICES.cost("azure", "chat-gpt-4o-mini", 80, 3).micros, 15 + 30]
+    # 80 x 165 + 3 x 660 = 15,180 n$; 100 x 150 + 50 x 600 = 45,000 n$ (prices.json x 1,000 per token)
+    assert [(e.nanos, e.micros) for e in events] == [(15_180, 15), (45_000, 45)]
 
 
 @pytest.mark.parametrize("fallback", [False, True])
@@ -196,3 +200,23 @@ def test_a_campaigns_reported_cost_is_exactly_what_the_ledger_holds(fallback):
     assert stats.day_total.fallbacks == int(fallback)
     campaign_split = ledger.breakdown(EVERYONE, "campaign", utc_day(NOW), utc_day(NOW))
     assert campaign_split == {run.workflow.workflow_id: stats.day_total}
+
+
+def test_a_thousand_calls_of_ten_and_twenty_tokens_count_exactly_13_5_micro_dollars_each():
+    ledger = CostLedger(InMemoryCostStore())
+    cost = PRICES.cost("openai", "gpt-4o-mini", 10, 20, cached_tokens=0)
+    for n in range(1_000):
+        assert ledger.record(event(n, micros=cost.micros, nanos=cost.nanos, input_tokens=10, output_tokens=20))
+    stats = ledger.stats(EVERYONE, utc_day(NOON))
+    assert (stats.day_total.nanos, stats.day_total.micros, stats.month_total.micros) == (13_500_000, 13_500, 13_500)
+    assert ledger.breakdown(EVERYONE, "model", utc_day(NOON), utc_day(NOON))["gpt-4o-mini"].micros == 13_500
+
+
+def test_cached_tokens_are_their_own_counter_and_old_micro_dollar_counters_still_count():
+    ledger = CostLedger(InMemoryCostStore())
+    ledger.record(event(1, micros=0, nanos=225_600, input_tokens=2_000, output_tokens=100, cached_tokens=1_792))
+    day = ledger.stats(EVERYONE, utc_day(NOON)).day_total
+    assert (day.cached_tokens, day.tokens_in, day.nanos) == (1_792, 2_000, 225_600)
+    legacy = Counters.from_item({"micros": 7, "nanos": 1_500, "tokensIn": 3})  # written before nanos, then after
+    assert (legacy.nanos, legacy.micros, legacy.cached_tokens) == (8_500, 9, 0)
+    assert event(2, micros=45).nanos == 45_000  # an event priced in micro-dollars only

@@ -56,7 +56,7 @@ class Stack:
             overrides=CachedRouteOverrides(self.overrides, ttl_s=0),
         )
         self.campaigns = CampaignService(
-            self.router, PRICES, InMemoryWorkflowStore(), 500, 30, costs=CostLedger(self.costs), clock=lambda: NOW
+            self.router, InMemoryWorkflowStore(), 500, 30, costs=CostLedger(self.costs), clock=lambda: NOW
         )
         policy = OptimizationPolicy(load_downgrades(), DEFAULT_AZURE_DEPLOYMENTS, Decimal("0.10"), 20)
         self.optimizer = CostOptimizer(

@@ -58,8 +58,8 @@ def test_bad_windows_are_validation_errors_naming_the_field(first, last, field, 
 def test_stats_answer_carries_usd_beside_exact_micros_and_threshold_progress():
     stats = CostStats(
         TODAY,
-        {"openai": Counters(1_250_000, 3, 10, 5), "azure": Counters(30_000_001, 1, 100, 50)},
-        {"openai": Counters(2_250_000, 4, 20, 10), "azure": Counters(30_000_001, 1, 100, 50)},
+        {"openai": Counters(1_250_000_000, 3, 10, 5), "azure": Counters(30_000_001_000, 1, 100, 50)},
+        {"openai": Counters(2_250_000_000, 4, 20, 10), "azure": Counters(30_000_001_000, 1, 100, 50)},
     )
     answer = stats_response(
         stats,
@@ -89,7 +89,9 @@ def test_stats_answer_carries_usd_beside_exact_micros_and_threshold_progress():
 
 
 def test_stats_hide_a_global_thresholds_spend_from_whoever_may_not_see_it():
-    stats = CostStats(TODAY, {"openai": Counters(1_250_000, 3, 10, 5)}, {"openai": Counters(1_250_000, 3, 10, 5)})
+    stats = CostStats(
+        TODAY, {"openai": Counters(1_250_000_000, 3, 10, 5)}, {"openai": Counters(1_250_000_000, 3, 10, 5)}
+    )
     answer = stats_response(
         stats, Scope("alice"), [Threshold("monthly", 9_000_000)], ["openai"], Caller(user_id="alice")
     )
@@ -99,7 +101,7 @@ def test_stats_hide_a_global_thresholds_spend_from_whoever_may_not_see_it():
 
 
 def test_breakdown_answer_orders_groups_and_totals_them_exactly():
-    groups = {"wf_a": Counters(3, 1, 1, 1), "wf_b": Counters(7, 2, 2, 2)}
+    groups = {"wf_a": Counters(3_000, 1, 1, 1), "wf_b": Counters(7_000, 2, 2, 2)}
     body = breakdown_response(groups, Scope("alice"), "campaign", TODAY, TODAY).body
     assert [(g["key"], g["costMicros"]) for g in body["data"]["groups"]] == [("wf_b", 7), ("wf_a", 3)]
     assert body["data"]["total"]["costMicros"] == 10 and body["data"]["from"] == "2026-03-14"

@@ -6,6 +6,7 @@ import pytest
 
 from local import sim_protocol as proto
 from local.provider_sim import DEFAULT_KEYS, ProviderSimulator
+from local.sim_prompt_cache import PromptCache, prompt_units
 
 OPENAI_AUTH = {"authorization": f"Bearer {DEFAULT_KEYS['openai']}"}
 AZURE_AUTH = {"api-key": DEFAULT_KEYS["azure"]}
@@ -275,3 +276,98 @@ def test_the_gateway_simulator_echoes_its_faults_in_the_camel_case_they_are_post
         assert gateway.faults() == [spec]
     finally:
         gateway.stop()
+
+
+# ---- prompt caching and output filtering ----
+
+
+def long_messages(words: int = 1100, tail: str = "") -> list[dict]:
+    """A shared system prompt of ``words`` 4-character units, then a short user turn."""
+    return [{"role": "system", "content": "abc " * words}, {"role": "user", "content": f"Hello {tail}"}]
+
+
+def test_a_prompt_is_cut_into_exactly_the_tokens_it_is_counted_as():
+    tools = [{"type": "function", "function": {"name": "lookup"}}]
+    for messages in (
+        long_messages(),
+        [{"role": "user", "content": [{"type": "text", "text": "hey"}, {"type": "image_url"}], "name": "ann"}],
+    ):
+        assert len(list(prompt_units(messages, tools))) == proto.count_prompt_tokens(messages, tools)
+
+
+def test_cached_tokens_are_the_longest_shared_prefix_from_1024_in_steps_of_128():
+    cache = PromptCache(clock=lambda: 0.0)
+    first = long_messages(1100)  # (3 + 1 + 1,100) + (3 + 1 + 2) + 3 = 1,113 tokens
+    assert proto.count_prompt_tokens(first) == 1_113
+    assert cache.serve("openai", "gpt-4o-mini", first) == 0  # nothing served before
+    assert cache.serve("openai", "gpt-4o-mini", first) == 1_024  # 1,113 rounds down to the 1,024 boundary
+    longer = long_messages(1300, "again")  # shares its first 1,104 tokens with `first`, then differs
+    assert cache.serve("openai", "gpt-4o-mini", longer) == 1_024
+    assert cache.serve("openai", "gpt-4o-mini", longer) == 1_280  # its own 1,314 tokens: 1,024 + 2 x 128
+    assert cache.serve("openai", "gpt-4o", first) == 0  # another model has its own cache
+    assert cache.serve("azure", "gpt-4o-mini", first) == 0  # and another provider
+    short = [{"role": "user", "content": "abc " * 200}]
+    assert cache.serve("openai", "gpt-4o-mini", short) == cache.serve("openai", "gpt-4o-mini", short) == 0
+
+
+def test_a_cached_prefix_lasts_ten_minutes_from_its_last_use():
+    now = [0.0]
+    cache = PromptCache(clock=lambda: now[0])
+    messages = long_messages()
+    cache.serve("openai", "gpt-4o-mini", messages)
+    now[0] = 599.0
+    assert cache.serve("openai", "gpt-4o-mini", messages) == 1_024  # and refreshed
+    now[0] = 599.0 + 600.5
+    assert cache.serve("openai", "gpt-4o-mini", messages) == 0
+
+
+def test_the_simulator_reports_cached_tokens_in_the_usage_and_its_log():
+    sim = ProviderSimulator()
+    body = json.dumps({"model": "gpt-4o-mini", "messages": long_messages()}).encode()
+    first = sim.handle("POST", "/v1/chat/completions", OPENAI_AUTH, body).body["usage"]
+    second = sim.handle("POST", "/v1/chat/completions", OPENAI_AUTH, body).body["usage"]
+    assert first["prompt_tokens"] == second["prompt_tokens"] == 1_113
+    assert (first["prompt_tokens_details"]["cached_tokens"], second["prompt_tokens_details"]["cached_tokens"]) == (
+        0,
+        1_024,
+    )
+    assert second["completion_tokens_details"]["reasoning_tokens"] == 0
+    assert [entry["cachedTokens"] for entry in sim.requests()] == [0, 1_024]
+    sim.reset()
+    assert sim.handle("POST", "/v1/chat/completions", OPENAI_AUTH, body).body["usage"]["prompt_tokens_details"] == {
+        "cached_tokens": 0,
+        "audio_tokens": 0,
+    }
+
+
+def test_an_output_filter_fault_is_a_billed_200_with_finish_reason_content_filter():
+    sim = ProviderSimulator()
+    assert post_fault(sim, {"provider": "azure", "contentFilter": "output"})[0] == 200
+    assert sim.handle("GET", "/_sim/faults", {}, b"").body[0]["contentFilter"] == "output"
+    reply = sim.handle("POST", AZURE_CHAT.format("chat-gpt-4o-mini"), AZURE_AUTH, chat_body())
+    assert reply.status == 200
+    (choice,) = reply.body["choices"]
+    assert (choice["finish_reason"], choice["message"]["content"]) == ("content_filter", None)
+    assert choice["content_filter_results"]["violence"] == {"filtered": True, "severity": "high"}
+    assert reply.body["usage"]["prompt_tokens"] > 0 and reply.body["usage"]["completion_tokens"] > 0
+    served = sim.handle("POST", AZURE_CHAT.format("chat-gpt-4o-mini"), AZURE_AUTH, chat_body()).body
+    assert served["choices"][0]["finish_reason"] == "stop"  # the fault applied once
+
+
+@pytest.mark.parametrize(
+    ("spec", "kind"),
+    [
+        ({"provider": "azure", "contentFilter": True}, "prompt"),
+        ({"provider": "azure", "contentFilter": "prompt", "status": 400}, "prompt"),
+        ({"provider": "openai", "contentFilter": "output"}, "output"),
+        ({"provider": "openai", "contentFilter": False, "status": 500}, None),
+    ],
+)
+def test_content_filter_kinds(spec, kind):
+    assert proto.parse_fault(spec).content_filter == kind
+
+
+def test_an_output_filter_with_a_status_is_refused():
+    with pytest.raises(proto.FaultSpecError) as caught:
+        proto.parse_fault({"provider": "azure", "contentFilter": "output", "status": 400})
+    assert caught.value.field == "status"

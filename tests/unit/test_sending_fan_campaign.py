@@ -83,11 +83,10 @@ def build(openai=None, azure=(), concurrency=4, sync_max=50, accounts=None, mess
     router = scripted_router(DEFAULT_ROUTING_TABLE, prices, openai, azure)
     store, queue, ledger = Store(), ListQueue(), CostLedger(InMemoryCostStore())
     ids = iter(f"wf_{n:032x}" for n in range(1, 100))
-    campaigns = CampaignService(router, prices, store, 200, 30, costs=ledger, new_id=lambda: next(ids))
+    campaigns = CampaignService(router, store, 200, 30, costs=ledger, new_id=lambda: next(ids))
     fans = FanCampaignService(
         campaigns,
         router,
-        prices,
         store,
         queue,
         accounts=accounts or linked_accounts({ACCOUNT: [CALLER.user_id]})[0],

@@ -21,8 +21,10 @@ def workflow_response(
     and a page of its fans' messages (fan_messages)."""
     cost = WorkflowCost(
         tokens=workflow.total_tokens,
+        cached_tokens=sum(step.tokens.cached for step in workflow.steps),
         cost=usd_amount(workflow.cost_micros),
         cost_micros=workflow.cost_micros,
+        cost_nanos=workflow.cost_nanos,
     )
     view = WorkflowView(**workflow.model_dump(), cost=cost, messages=messages or [], messages_next_token=next_token)
     return success(view.model_dump(by_alias=True, mode="json"))
