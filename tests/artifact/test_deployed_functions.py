@@ -23,6 +23,7 @@ import pytest
 from layers.artifact import LAMBDA_ZIP_LIMIT_MB
 from local.events import authorizer_context, build_http_event, parse_handler_result
 from local.queue_poller import sqs_event
+from local.stream_poller import stream_event
 from stacks import constants as c
 from stacks.route_table import FUNCTIONS, ROUTES, HttpRoute
 
@@ -169,8 +170,9 @@ def states() -> dict[str, State]:
 def test_every_route_and_function_is_exercised() -> None:
     missing = [f"{r.method} {r.path}" for r in ROUTES if (r.method, r.path) not in CALLS]
     assert not missing, f"give these routes a call in CALLS: {missing}"
-    served = {r.function for r in ROUTES} | {s.name for s in FUNCTIONS.values() if s.consumes}
-    assert served == set(FUNCTIONS), f"functions neither routed nor consuming a queue: {set(FUNCTIONS) - served}"
+    served = {r.function for r in ROUTES} | {s.name for s in FUNCTIONS.values() if s.consumes or s.streams}
+    unserved = set(FUNCTIONS) - served
+    assert served == set(FUNCTIONS), f"functions neither routed nor consuming a queue or stream: {unserved}"
 
 
 def test_every_function_deploys_on_the_runtime_with_its_layers(assembly) -> None:
@@ -285,3 +287,42 @@ def test_message_sender_sends_a_fan_campaign_through_the_limiter(artifact, local
     sent = sorted(s["recipientId"] for s in local_stack.gateway.sent() if s["accountId"] == account)
     assert sent == fans
     assert _workflow(artifact, workflow_id, user)["counts"]["sent"] == len(fans)
+
+
+def test_cost_aggregator_folds_a_real_stream_batch(artifact, local_stack) -> None:
+    """A cost event recorded in the table reaches the aggregator as Lambda hands it a stream batch."""
+    from shared.ledger.events import CostEvent
+    from shared.ledger.keys import Scope
+    from shared.wiring import container
+
+    user = f"artifact-ledger-{uuid.uuid4().hex[:8]}"
+    event = CostEvent(
+        request_id=f"wf_artifact_{user}#generate#0",
+        provider="openai",
+        model="gpt-4o-mini",
+        deployment="gpt-4o-mini",
+        campaign_type="caption",
+        campaign_id=f"wf_artifact_{user}",
+        user_id=user,
+        tenant=None,
+        input_tokens=10,
+        output_tokens=20,
+        micros=14,
+        nanos=13_500,
+        at=time.time(),
+    )
+    assert container.cost_ledger().record(event)
+    streams = local_stack.moto.client("dynamodbstreams")
+    arn = streams.list_streams(TableName=local_stack.env["COST_TABLE_NAME"])["Streams"][0]["StreamArn"]
+    records: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")
+        page = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)
+        records += [r for r in page["Records"] if r["dynamodb"].get("NewImage", {}).get("userId", {}).get("S") == user]
+    assert len(records) == 1
+    response = artifact.invoke("cost_aggregator", stream_event(records, arn)).result
+    assert response == {"batchItemFailures": []}
+    deadline = time.monotonic() + 10  # the local stream poller may fold it too: exactly once either way
+    while container.cost_ledger().stats(Scope(user), event.day).day_total.nanos != 13_500:
+        assert time.monotonic() < deadline, "the aggregator's fold never showed in the user's stats"
+        time.sleep(0.2)
