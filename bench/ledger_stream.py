@@ -66,7 +66,7 @@ def item_write_units(item: dict[str, Any]) -> int:
 
 def fan_workload(calls: int, per_campaign: int = 20) -> list[Any]:
     """``fan_messages`` campaigns: one user and campaign per ``per_campaign`` consecutive messages."""
-    from tests.unit.test_cost_ledger import event
+    from tests.support.factories import event
 
     return [
         event(n, micros=37, user=f"creator-{n // per_campaign % 50}", campaign_id=f"wf_fan_{n // per_campaign}",
@@ -77,7 +77,7 @@ def fan_workload(calls: int, per_campaign: int = 20) -> list[Any]:
 
 def scattered_workload(calls: int) -> list[Any]:
     """The worst case for the counters: every call from another user and campaign."""
-    from tests.unit.test_cost_ledger import event
+    from tests.support.factories import event
 
     return [event(n, micros=22, user=f"user-{n}", campaign_id=f"wf_{n}", at=AT + n / 100) for n in range(calls)]
 
@@ -152,8 +152,8 @@ class _StackShim:
 def busiest_item(calls_per_s: int = 1_000, seconds: int = 10) -> dict[str, Any]:
     """10 s of traffic at 1,000 calls/s through the real aggregator in batches of BATCH_SIZE; updates per key."""
     from shared.ledger.aggregator import CostAggregator, StreamedEvent, padded_sequence
+    from tests.support.factories import event
     from tests.support.fakes import InMemoryCostStore
-    from tests.unit.test_cost_ledger import event
 
     rng = random.Random(5)
     total = calls_per_s * seconds
@@ -186,8 +186,8 @@ def failure_replay(count: int = 10_000) -> dict[str, Any]:
     from shared.ledger.aggregator import CostAggregator, StreamedEvent, padded_sequence
     from shared.ledger.keys import counter_keys
     from shared.ledger.store import Counters
+    from tests.support.factories import event
     from tests.support.stream_faults import EventSourceMapping, FlakyStore
-    from tests.unit.test_cost_ledger import event
 
     logger.setLevel("CRITICAL")
     rng = random.Random(99)

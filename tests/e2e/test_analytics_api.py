@@ -10,8 +10,7 @@ import pytest
 import requests
 
 from tests.conftest import eventually
-from tests.e2e.test_costs_api import CAMPAIGN, CAPTION, call
-from tests.e2e.test_thresholds_api import settled, spend
+from tests.support.e2e import CAMPAIGN, CAPTION, call, settled, spend
 
 USD = 1_000_000
 

@@ -7,7 +7,7 @@ import time
 import uuid
 
 from shared.config.settings import get_settings
-from tests.e2e.test_costs_api import call
+from tests.support.e2e import call
 
 PLANNING = {"type": "content_planning", "platforms": ["instagram"], "data": {"theme": "spring launch"}}
 TENTH_OF_A_CENT = 1_000  # micro-dollars: below a content plan's maximum on gpt-4o, above it on gpt-4o-mini

@@ -11,31 +11,7 @@ import pytest
 import requests
 
 from tests.conftest import eventually
-
-CAMPAIGN = {"type": "content_planning", "platforms": ["instagram"], "data": {"theme": "fitness"}, "mode": "sync"}
-CAPTION = {**CAMPAIGN, "type": "caption"}
-
-
-def call(api, path, user, admin=False, body=None, **params):
-    method = "POST" if body is not None else "GET"
-    return requests.request(
-        method,
-        f"{api.url}{path}",
-        json=body,
-        params=params,
-        headers={"Authorization": f"Bearer {api.token(user, admin=admin)}"},
-        timeout=30,
-    )
-
-
-def run_campaigns(api, user, bodies):
-    """Run campaigns as ``user``; {workflowId: costMicros} as each response reported it."""
-    costs = {}
-    for body in bodies:
-        reply = call(api, "/api/v2/campaigns/hybrid", user, body=body)
-        assert reply.status_code == 200, reply.text
-        costs[reply.json()["data"]["workflowId"]] = reply.json()["metrics"]["cost"]["costMicros"]
-    return costs
+from tests.support.e2e import CAMPAIGN, CAPTION, call, run_campaigns
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from tests.conftest import eventually, subscribed_topic
-from tests.e2e.test_costs_api import CAMPAIGN, call, run_campaigns
+from tests.support.e2e import CAMPAIGN, call, run_campaigns, settled, spend
 
 THRESHOLDS, ALERTS = "/api/v2/costs/thresholds", "/api/v2/costs/alerts"
 
@@ -24,22 +24,6 @@ def create_threshold(api, who, admin=False, **fields):
     reply = call(api, THRESHOLDS, who, admin=admin, body={"scope": "user", "period": "daily", **fields})
     assert reply.status_code == 201, reply.text
     return reply.json()["data"]
-
-
-def spend(api, who, bodies) -> dict[str, int]:
-    """Run campaigns, then wait (bounded) until the stream has folded them: the thresholds read the counters."""
-    costs = run_campaigns(api, who, bodies)
-    api.wait_for_spend(api.token(who), sum(costs.values()))
-    return costs
-
-
-def settled(read, expected: int = 1, grace_s: float = 1.0) -> list:
-    """What ``read()`` gives once it holds ``expected`` items and a little longer (so a duplicate would show)."""
-    import time
-
-    eventually(lambda: len(read()) >= expected)
-    time.sleep(grace_s)
-    return read()
 
 
 def error_fields(reply) -> list[str]:

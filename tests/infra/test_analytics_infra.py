@@ -7,10 +7,7 @@ import json
 
 import pytest
 
-from tests.infra.conftest import PREFIX_STAGE, Synth
-from tests.infra.test_api import _authorizer_id
-from tests.infra.test_costs_infra import actions_on, named
-from tests.infra.test_functions import _statements
+from tests.support.infra import PREFIX_STAGE, Synth, _authorizer_id, _statements, actions_on, named
 
 READ_ROUTES = {"/api/v2/campaigns/costs": "campaign_costs", "/api/v2/costs/forecast": "cost_forecast"}
 

@@ -6,12 +6,7 @@ from aws_cdk.assertions import Match
 
 from stacks import constants as c
 from stacks.route_table import ROUTES
-from tests.infra.conftest import PREFIX_STAGE, TEST_CONTEXT, Synth
-
-
-def _authorizer_id(synth: Synth) -> str:
-    (logical_id,) = synth.of_type("AWS::ApiGatewayV2::Authorizer")
-    return logical_id
+from tests.support.infra import PREFIX_STAGE, TEST_CONTEXT, Synth, _authorizer_id
 
 
 def _function_logical_id(synth: Synth, name: str) -> str:

@@ -7,9 +7,7 @@ import json
 
 import pytest
 
-from tests.infra.conftest import PREFIX_STAGE, Synth
-from tests.infra.test_costs_infra import actions_on, named
-from tests.infra.test_functions import _as_list, _statements
+from tests.support.infra import PREFIX_STAGE, Synth, _as_list, _statements, actions_on, named
 
 # Reserve and settle are TransactWriteItems (authorized item by item: Update with a condition, Put, Delete);
 # a refused reserve reads the budget and reservation items (GetItem); seeding is a conditional PutItem.

@@ -10,22 +10,7 @@ import pytest
 
 from stacks import constants as c
 from stacks.route_table import FUNCTIONS
-from tests.infra.conftest import PREFIX_STAGE, TEST_CONTEXT, Synth
-from tests.infra.test_functions import _statements
-
-
-def named(synth: Synth, resource_type: str, prop: str, name: str) -> tuple[str, dict[str, Any]]:
-    (found,) = [(k, v) for k, v in synth.of_type(resource_type).items() if v["Properties"].get(prop) == name]
-    return found
-
-
-def actions_on(statements: list[dict[str, Any]], logical_id: str) -> set[str]:
-    found: set[str] = set()
-    for statement in statements:
-        if logical_id in json.dumps(statement["Resource"]):
-            actions = statement["Action"]
-            found |= {actions} if isinstance(actions, str) else set(actions)
-    return found
+from tests.support.infra import PREFIX_STAGE, TEST_CONTEXT, Synth, _statements, actions_on, named
 
 
 def test_cost_table_keys_ttl_pitr_and_billing(synth: Synth) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra.conftest import PREFIX_STAGE, Synth
+from tests.support.infra import PREFIX_STAGE, Synth
 
 EXPECTED_TABLES = {
     "workflows": ([("workflowId", "HASH")], "expiresAt"),

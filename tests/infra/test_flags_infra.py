@@ -6,8 +6,7 @@ import json
 
 from shared.routing.flags import DEFAULT_FLAGS_FILE
 from stacks.route_table import FUNCTIONS
-from tests.infra.conftest import PREFIX_STAGE, Synth
-from tests.infra.test_functions import _as_list, _statements
+from tests.support.infra import PREFIX_STAGE, Synth, _as_list, _statements
 
 
 def test_appconfig_application_environment_and_profile_hold_the_shipped_flags(synth: Synth) -> None:

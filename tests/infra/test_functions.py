@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from stacks import constants as c
 from stacks.route_table import FUNCTIONS
-from tests.infra.conftest import PREFIX_STAGE, TEST_CONTEXT, Synth
+from tests.support.infra import PREFIX_STAGE, TEST_CONTEXT, Synth, _as_list, _function, _statements
 
 EXPECTED_ENVIRONMENT = {
     "STAGE": "test",
@@ -49,31 +47,6 @@ RESOURCES_BY_USE = {
     "alert_topic": f"{PREFIX_STAGE}-cost-alerts",
     "owner_alert_topics": f"{PREFIX_STAGE}-alerts-*",  # a name pattern in this account and region
 }
-
-
-def _function(synth: Synth, name: str) -> tuple[str, dict[str, Any]]:
-    (found,) = [
-        (k, v)
-        for k, v in synth.of_type("AWS::Lambda::Function").items()
-        if v["Properties"]["FunctionName"] == f"{PREFIX_STAGE}-{name}"
-    ]
-    return found
-
-
-def _statements(synth: Synth, function_name: str) -> list[dict[str, Any]]:
-    """Every IAM statement attached to the function's execution role."""
-    _, function = _function(synth, function_name)
-    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
-    return [
-        statement
-        for policy in synth.of_type("AWS::IAM::Policy").values()
-        if {"Ref": role_id} in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 def _physical_names_granted(synth: Synth, function_name: str, service: str) -> set[str]:

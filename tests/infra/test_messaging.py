@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from stacks import constants as c
-from tests.infra.conftest import PREFIX_STAGE, TEST_CONTEXT, Synth
+from tests.support.infra import PREFIX_STAGE, TEST_CONTEXT, Synth
 
 
 def _queue(synth: Synth, name: str) -> tuple[str, dict[str, Any]]:

@@ -7,9 +7,7 @@ import json
 
 import pytest
 
-from tests.infra.conftest import PREFIX_STAGE, Synth
-from tests.infra.test_costs_infra import actions_on, named
-from tests.infra.test_functions import _function, _statements
+from tests.support.infra import PREFIX_STAGE, Synth, _function, _statements, actions_on, named
 
 ROUTE_KEYS = (
     "GET /api/v2/costs/optimization",

@@ -16,7 +16,7 @@ from stacks import constants as c
 from stacks.app_builder import build_app
 from stacks.config import StackConfig
 from stacks.route_table import FUNCTIONS, consumer_of
-from tests.infra.conftest import PREFIX_STAGE, TEST_CONTEXT, Synth
+from tests.support.infra import PREFIX_STAGE, TEST_CONTEXT, Synth
 
 SUBNETS = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
 REDIS_SG = "sg-0a1b2c3d4e5f6000a"

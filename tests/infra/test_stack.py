@@ -8,7 +8,7 @@ import pytest
 
 from stacks.config import StackConfig
 from stacks.route_table import FUNCTIONS, ROUTES
-from tests.infra.conftest import PREFIX_STAGE, TEST_CONTEXT, Synth
+from tests.support.infra import PREFIX_STAGE, TEST_CONTEXT, Synth
 
 NAME_PROPERTIES = {
     "AWS::DynamoDB::Table": "TableName",

@@ -23,7 +23,7 @@ import yaml
 
 from stacks import constants as c
 from stacks.app_builder import build_app
-from tests.infra.conftest import TEST_CONTEXT, Synth
+from tests.support.infra import TEST_CONTEXT, Synth
 
 SKIPS_FILE = c.REPO_ROOT / "stacks" / "template-check-skips.yaml"
 CHECKOV = c.REPO_ROOT / ".build" / "checkov" / "bin" / "checkov"

@@ -9,9 +9,7 @@ from typing import Any
 import pytest
 
 from stacks.route_table import FUNCTIONS, GENERATION_USES
-from tests.infra.conftest import PREFIX_STAGE, Synth
-from tests.infra.test_costs_infra import actions_on, named
-from tests.infra.test_functions import _statements
+from tests.support.infra import PREFIX_STAGE, Synth, _statements, actions_on, named
 
 OWNER_TOPICS = {
     "Fn::Join": [

@@ -23,9 +23,7 @@ from shared.routing.overrides import CHANGES_PK, CURRENT_KEY
 from stacks import constants as c
 from stacks.config import RouteThrottle, StackConfig
 from stacks.route_table import ADMIN_SCOPE, FUNCTIONS, ROUTES
-from tests.infra.conftest import PREFIX_STAGE, Synth
-from tests.infra.test_costs_infra import named
-from tests.infra.test_functions import _as_list, _statements
+from tests.support.infra import PREFIX_STAGE, Synth, _as_list, _statements, named
 
 THROTTLED = {
     "GET /api/health/hybrid-orchestrator": (5, 10),

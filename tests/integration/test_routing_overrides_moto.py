@@ -8,13 +8,13 @@ import pytest
 from shared.core.errors import RoutingConflictError
 from shared.routing.candidates import RouteCandidate
 from shared.routing.overrides import DynamoRoutingOverrideStore, RouteChange, new_change_id
-from tests.integration import test_cost_ledger_moto as ledger_moto
+from tests.support import moto_tables
 
 MINI = (RouteCandidate(provider="openai", model="gpt-4o-mini"),)
 AZURE = (RouteCandidate(provider="azure", model="chat-gpt-4o-mini"),)
 
 
-costs_table = ledger_moto.new_store  # a fresh costs table per test, shaped like the template's
+costs_table = moto_tables.new_store  # a fresh costs table per test, shaped like the template's
 
 
 @pytest.fixture

@@ -26,14 +26,14 @@ from shared.alerts.thresholds import (
 from shared.core.errors import LimitReachedError, ThresholdNotFoundError
 from shared.ledger.ledger import CostLedger
 from tests.conftest import subscribed_topic
-from tests.integration import test_cost_ledger_moto as ledger_moto
+from tests.support import moto_tables
+from tests.support.factories import event
 from tests.support.fakes import OutboxPublisher
-from tests.unit.test_cost_ledger import event
 
 AT = datetime(2026, 3, 14, 10, tzinfo=UTC).timestamp()
 # The ledger tests' fixtures: a fresh streamed costs table per test, and its stores.
-table = ledger_moto.table
-costs_table = ledger_moto.new_store
+table = moto_tables.table
+costs_table = moto_tables.new_store
 
 
 def threshold(n: int, scope="user", subject="u1", owner="u1", period="daily", micros=1000, action="alert"):

@@ -12,6 +12,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from shared.sending.gateway import GatewayError, Receipt
 from shared.sending.limiter import Decision
 from shared.sending.messages import FanMessageStatus, MessageCounts, MessageState
+from tests.support.fakes import (
+    InMemoryWorkflowStore,
+)
 
 
 class SlidingLogLimiter:
@@ -150,3 +153,11 @@ def sqs_record(body: str, receive_count: int = 1, message_id: str = "m-1") -> SQ
             "eventSource": "aws:sqs",
         }
     )
+
+
+class Store(InMemoryWorkflowStore, CountingWorkflows):
+    """Workflows in a dict with the counts kept beside them."""
+
+    def __init__(self) -> None:
+        InMemoryWorkflowStore.__init__(self)
+        CountingWorkflows.__init__(self)

@@ -33,6 +33,7 @@ from shared.routing.errors import ContentFiltered, ProviderServerError
 from shared.routing.types import Usage
 from shared.sending.messages import MessageCounts
 from tests.support.budget_fakes import FixedCaps, InMemoryBudgetStore, cap
+from tests.support.factories import event
 from tests.support.fakes import (
     InMemoryCostStore,
     InMemoryWorkflowStore,
@@ -40,9 +41,7 @@ from tests.support.fakes import (
     linked_accounts,
     scripted_router,
 )
-from tests.support.sending_fakes import InMemoryMessageStates, ListQueue
-from tests.unit.test_cost_ledger import event
-from tests.unit.test_sending_fan_campaign import Store
+from tests.support.sending_fakes import InMemoryMessageStates, ListQueue, Store
 
 NOW = datetime(2026, 3, 14, 10, tzinfo=UTC).timestamp()
 MONTH = "2026-03"

@@ -14,8 +14,8 @@ from shared.ledger.campaign_costs import SORT_KEYS, campaign_costs, sort_campaig
 from shared.ledger.events import CostEvent
 from shared.ledger.keys import EVERYONE, Scope
 from shared.ledger.ledger import CostLedger
+from tests.support.factories import event
 from tests.support.fakes import InMemoryCostStore
-from tests.unit.test_cost_ledger import event
 
 START, END = date(2026, 3, 10), date(2026, 3, 16)
 

@@ -19,9 +19,9 @@ from shared.ledger.aggregator import (
 from shared.ledger.keys import EVERYONE, Scope, counter_keys, total_key
 from shared.ledger.ledger import CostLedger
 from shared.ledger.store import Counters
+from tests.support.factories import DAY, event
 from tests.support.fakes import InMemoryCostStore
 from tests.support.stream_faults import EventSourceMapping, FlakyStore
-from tests.unit.test_cost_ledger import DAY, event
 
 SHARD_A, SHARD_B = "shardId-00000001700000000000-aaaa", "shardId-00000001700000000001-bbbb"
 

@@ -10,8 +10,8 @@ from shared.alerts.channels import format_usd
 from shared.alerts.spend_watch import SpendWatch
 from shared.alerts.threshold_alerts import ThresholdAlerts, thresholds_from_usd
 from shared.ledger.ledger import CostLedger
+from tests.support.factories import event
 from tests.support.fakes import InMemoryCostStore, MeteredRecorder, OutboxPublisher
-from tests.unit.test_cost_ledger import event
 
 MARCH_14 = datetime(2026, 3, 14, 9, tzinfo=UTC).timestamp()
 MARCH_15 = datetime(2026, 3, 15, 9, tzinfo=UTC).timestamp()

@@ -13,37 +13,17 @@ from shared.campaigns.billing import billed_events
 from shared.campaigns.models import Workflow
 from shared.core.pricing import PriceTable
 from shared.core.time import utc_day
-from shared.ledger.events import CostEvent
 from shared.ledger.keys import EVERYONE, Scope, split_sort_key
 from shared.ledger.ledger import CostLedger
 from shared.ledger.store import Counters
 from shared.routing.candidates import DEFAULT_AZURE_DEPLOYMENTS
 from shared.routing.deadline import Deadline
 from shared.routing.types import Attempt, RoutingOutcome
+from tests.support.campaigns import CALLER, NOW, REQUEST, service
+from tests.support.factories import DAY, NOON, event
 from tests.support.fakes import InMemoryCostStore, completion
-from tests.unit.test_campaign_service import CALLER, NOW, REQUEST, service
 
-DAY = date(2026, 3, 14)
-NOON = datetime(2026, 3, 14, 12, tzinfo=UTC).timestamp()
 PRICES = PriceTable.load(DEFAULT_AZURE_DEPLOYMENTS)
-
-
-def event(n: int = 1, micros: int = 450, user: str = "u1", at: float = NOON, **changes) -> CostEvent:
-    fields = {
-        "request_id": f"wf_{n}#generate#0",
-        "provider": "openai",
-        "model": "gpt-4o-mini",
-        "deployment": "gpt-4o-mini",
-        "campaign_type": "caption",
-        "campaign_id": f"wf_{n}",
-        "user_id": user,
-        "tenant": None,
-        "input_tokens": 1000,
-        "output_tokens": 500,
-        "micros": micros,
-        "at": at,
-    }
-    return CostEvent(**{**fields, **changes})
 
 
 def test_sort_keys_split_on_the_first_two_separators_only():

@@ -33,8 +33,8 @@ from tests.support.fakes import (
     ScriptedProvider,
     scripted_router,
 )
-from tests.unit.test_cost_optimizer import AZURE_MINI, CAPTION_ON_4O, CONFIGURED, NOW, OPENAI_4O, OPENAI_MINI, TODAY
-from tests.unit.test_resolver import event as http_event
+from tests.support.http import event as http_event
+from tests.support.optimization import AZURE_MINI, CAPTION_ON_4O, CONFIGURED, NOW, OPENAI_4O, OPENAI_MINI, TODAY
 
 CAPTION = CampaignRequest(type="caption", platforms=["instagram"], data={"theme": "fitness"})
 PRICES = PriceTable.load(DEFAULT_AZURE_DEPLOYMENTS)

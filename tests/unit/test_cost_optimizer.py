@@ -6,7 +6,7 @@ OpenAI gpt-4o 2.50 / 10.00, gpt-4o-mini 0.15 / 0.60; Azure gpt-4o 2.75 / 11.00, 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -18,17 +18,10 @@ from shared.optimization.optimizer import Budget, OptimizationPolicy, load_downg
 from shared.optimization.service import CostOptimizer
 from shared.routing.candidates import DEFAULT_AZURE_DEPLOYMENTS, DEFAULT_ROUTING_TABLE, RouteCandidate
 from tests.support.fakes import InMemoryCostStore, InMemoryRoutingOverrideStore
+from tests.support.optimization import AZURE_MINI, CONFIGURED, DAY_S, NOW, OPENAI_4O, OPENAI_MINI, TODAY
 
-TODAY = date(2026, 3, 14)
-NOW = datetime(2026, 3, 14, 12, tzinfo=UTC).timestamp()
-DAY_S = 86_400
 PRICES = PriceTable.load(DEFAULT_AZURE_DEPLOYMENTS)
-OPENAI_4O = RouteCandidate(provider="openai", model="gpt-4o")
-OPENAI_MINI = RouteCandidate(provider="openai", model="gpt-4o-mini")
-AZURE_MINI = RouteCandidate(provider="azure", model="chat-gpt-4o-mini")
 AZURE_4O = RouteCandidate(provider="azure", model="planner-gpt-4o")
-CAPTION_ON_4O = [OPENAI_4O, AZURE_MINI]
-CONFIGURED = {**DEFAULT_ROUTING_TABLE, "caption": CAPTION_ON_4O}
 
 
 def micros(tokens_in: int, tokens_out: int, usd_in: str, usd_out: str) -> int:

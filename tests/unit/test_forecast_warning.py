@@ -15,8 +15,8 @@ from shared.alerts.threshold_alerts import ThresholdAlerts, thresholds_from_usd
 from shared.alerts.thresholds import SpendThreshold
 from shared.ledger.keys import EVERYONE, Scope
 from shared.ledger.ledger import CostLedger
+from tests.support.factories import event
 from tests.support.fakes import InMemoryCostStore, InMemoryThresholdStore, MeteredRecorder, OutboxPublisher
-from tests.unit.test_cost_ledger import event
 
 USD = 1_000_000
 NOW = datetime(2026, 3, 15, 1, tzinfo=UTC)  # early on March 15: $10.00 a day so far, $140 this month

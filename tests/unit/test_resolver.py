@@ -1,4 +1,3 @@
-import base64
 import json
 
 import pytest
@@ -7,27 +6,7 @@ from shared.api.resolver import build_resolver, current_caller
 from shared.campaigns.models import CampaignRequest
 from shared.core.errors import BudgetExceededError, ProvidersUnavailableError, WorkflowNotFoundError
 from shared.routing.types import RoutingOutcome
-
-
-def event(method, path, body=None, claims=None, raw=None, content_type="application/json"):
-    data = raw if raw is not None else (json.dumps(body) if body is not None else None)
-    is_b64 = isinstance(data, bytes)
-    return {
-        "version": "2.0",
-        "routeKey": f"{method} {path}",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"content-type": content_type},
-        "requestContext": {
-            "http": {"method": method, "path": path, "sourceIp": "127.0.0.1", "protocol": "HTTP/1.1"},
-            "requestId": "r1",
-            "routeKey": f"{method} {path}",
-            "stage": "$default",
-            "authorizer": {"jwt": {"claims": claims, "scopes": None}} if claims else None,
-        },
-        "body": base64.b64encode(data).decode() if is_b64 else data,
-        "isBase64Encoded": is_b64,
-    }
+from tests.support.http import event
 
 
 def app_under_test():

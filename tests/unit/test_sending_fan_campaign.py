@@ -28,13 +28,18 @@ from shared.routing.errors import ProviderServerError
 from shared.sending.messages import MessageCounts
 from tests.support.fakes import (
     InMemoryCostStore,
-    InMemoryWorkflowStore,
     ScriptedProvider,
     completion,
     linked_accounts,
     scripted_router,
 )
-from tests.support.sending_fakes import CountingWorkflows, InMemoryMessageStates, InMemoryOnce, ListQueue, sqs_record
+from tests.support.sending_fakes import (
+    InMemoryMessageStates,
+    InMemoryOnce,
+    ListQueue,
+    Store,
+    sqs_record,
+)
 
 CALLER = Caller(user_id="u1")
 ACCOUNT = "creator_01"
@@ -49,14 +54,6 @@ def fan_request(n: int, mode: str = "sync", **data) -> CampaignRequest:
             "data": {"accountId": ACCOUNT, "recipients": [f"fan-{i}" for i in range(n)], "theme": "thanks", **data},
         }
     )
-
-
-class Store(InMemoryWorkflowStore, CountingWorkflows):
-    """Workflows in a dict with the counts kept beside them."""
-
-    def __init__(self) -> None:
-        InMemoryWorkflowStore.__init__(self)
-        CountingWorkflows.__init__(self)
 
 
 class SlowProvider(ScriptedProvider):

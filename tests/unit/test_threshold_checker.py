@@ -13,8 +13,8 @@ from shared.alerts.checker import AlertChannels, ThresholdChecker
 from shared.alerts.rules import AlertRule, OwnerTopics
 from shared.alerts.thresholds import GLOBAL_OWNER, SpendThreshold
 from shared.ledger.ledger import CostLedger
+from tests.support.factories import event
 from tests.support.fakes import FakeSnsClient, InMemoryAlertRuleStore, InMemoryCostStore, InMemoryThresholdStore
-from tests.unit.test_cost_ledger import event
 
 EMAIL_TOPIC = "arn:aws:sns:us-east-1:123456789012:hybrid-orch-local-cost-alerts"
 OWNER_TOPICS = OwnerTopics("us-east-1", "123456789012", "hybrid-orch", "local")

@@ -30,8 +30,8 @@ from shared.core.errors import (
 from shared.core.identity import Caller
 from shared.core.naming import owner_alert_topic_name
 from shared.ledger.ledger import CostLedger
+from tests.support.factories import event
 from tests.support.fakes import InMemoryAlertRuleStore, InMemoryCostStore, InMemoryThresholdStore, InMemoryWorkflowStore
-from tests.unit.test_cost_ledger import event
 
 NOW = datetime(2026, 3, 14, 9, tzinfo=UTC).timestamp()
 ALICE, BOB, ROOT = Caller(user_id="alice"), Caller(user_id="bob"), Caller(user_id="root", is_admin=True)
