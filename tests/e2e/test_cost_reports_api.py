@@ -21,9 +21,12 @@ CAMPAIGNS = [
 def spender(api: ApiClient) -> str:
     """A user of their own with two real campaigns (planning on Azure, a caption on OpenAI)."""
     user = f"reports-{uuid.uuid4().hex[:8]}"
+    spent = 0
     for campaign in CAMPAIGNS:
         reply = api.call("POST", "/api/v2/campaigns/hybrid", campaign, token=api.token(user))
         assert reply.status == 200, reply.body
+        spent += reply.body["metrics"]["cost"]["costMicros"]
+    api.wait_for_spend(api.token(user), spent)  # the counters trail the answers by the stream's fold
     return user
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from shared.config.settings import Settings, get_settings
 from shared.wiring import container
+from tests.support.moto_tables import new_store, table  # noqa: F401  (fixtures for every module here)
 
 
 @pytest.fixture
