@@ -1,6 +1,6 @@
 """Lambda's DynamoDB stream mapping and a failing table, in memory: the aggregator's failure-injection replay.
 
-Used by tests/unit/test_cost_aggregator.py and the benchmark (bench/ledger_stream.py): both replay events
+Used by tests/unit/ledger/test_cost_aggregator.py and the benchmark (bench/ledger_stream.py): both replay events
 through the real :class:`~shared.ledger.aggregator.CostAggregator`.
 """
 

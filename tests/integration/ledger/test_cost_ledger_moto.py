@@ -4,7 +4,7 @@ Each test gets a fresh table with the template's costs-table key schema and its 
 alerts are involved, a fresh SNS topic with an SQS queue subscribed to it, so counts are never shared. The
 recorders write one conditional Put each; the stream is folded through the real consumer
 (tests/support/streams.py) and only then read. The 10,000-event failure-injection replay runs on the
-in-memory store in tests/unit/test_cost_aggregator.py.
+in-memory store in tests/unit/ledger/test_cost_aggregator.py.
 """
 
 from __future__ import annotations

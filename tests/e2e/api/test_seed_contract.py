@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import requests
 
-SEED = Path(__file__).resolve().parents[2] / "docs" / "seeds" / "final-summary.fr.md"
+SEED = Path(__file__).resolve().parents[3] / "docs" / "seeds" / "final-summary.fr.md"
 SEED_HOST = "https://app.huntaze.com"
 BASH_BLOCK = re.compile(r"```bash\n(.*?)```", re.DOTALL)
 

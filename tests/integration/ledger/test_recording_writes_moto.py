@@ -2,7 +2,7 @@
 the container's real CampaignService (the ledger's one Put, a hard cap's budget guard, and thresholds with a
 rule that the call crosses) against the moto server, every costs-table write it makes watched on the botocore
 client, compared with ``RECORDING_WRITE_PREFIXES`` — the list stacks/functions.py turns into
-``dynamodb:LeadingKeys`` patterns (tests/infra/test_trust_infra.py checks that side). No counter, marker or
+``dynamodb:LeadingKeys`` patterns (tests/infra/api/test_trust_infra.py checks that side). No counter, marker or
 alert history is written on this path: those are the stream aggregator's (``AGGREGATOR_WRITE_PREFIXES``)."""
 
 from __future__ import annotations

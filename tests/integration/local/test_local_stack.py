@@ -21,7 +21,7 @@ from local.template import Resolver, Template, TemplateError, lambda_environment
 from shared.core.naming import SECRET_SUFFIXES
 from stacks.route_table import FUNCTIONS
 
-FIXTURE = Path(__file__).parent / "data" / "local_stack.template.json"
+FIXTURE = Path(__file__).parents[1] / "data" / "local_stack.template.json"
 
 
 def client(stack, service):

@@ -1,0 +1,1 @@
+"""The infra tests of ledger."""
