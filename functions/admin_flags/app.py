@@ -12,7 +12,7 @@ from shared.api.envelope import success
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, ApiTag, FlagsEnvelope, FlagsView, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
-from shared.wiring.container import rollout_gate
+from shared.wiring.routing import rollout_gate
 
 app = build_resolver()
 

@@ -10,7 +10,8 @@ from shared.api.campaigns.view import CampaignRequest, campaign_answer
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, ApiTag, CampaignEnvelope, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
-from shared.wiring.container import campaign_dispatcher, request_deadline
+from shared.wiring.campaigns import campaign_dispatcher
+from shared.wiring.routing import request_deadline
 
 app = build_resolver()
 

@@ -3,7 +3,7 @@
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.core.observability import logger, metrics, tracer
-from shared.wiring.container import cost_stream_consumer
+from shared.wiring.alerts import cost_stream_consumer
 
 
 @logger.inject_lambda_context

@@ -25,7 +25,8 @@ from shared.api.alerts.threshold_schemas import (
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
-from shared.wiring.container import alert_rule_store, get_settings, threshold_store
+from shared.wiring.alerts import alert_rule_store, threshold_store
+from shared.wiring.container import get_settings
 
 app = build_resolver()
 

@@ -14,7 +14,7 @@ from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
 from shared.core.time import utc_day
-from shared.wiring.container import cost_ledger
+from shared.wiring.ledger import cost_ledger
 
 app = build_resolver()
 ISO_DAY = r"^\d{4}-\d{2}-\d{2}$"

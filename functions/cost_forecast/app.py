@@ -14,7 +14,7 @@ from shared.api.costs.views import cost_scope
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
-from shared.wiring.container import spend_forecaster
+from shared.wiring.alerts import spend_forecaster
 
 app = build_resolver()
 

@@ -13,7 +13,9 @@ from shared.api.alerts.threshold_views import create_threshold, listed_user, thr
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
-from shared.wiring.container import cost_ledger, default_thresholds, threshold_store, workflow_store
+from shared.wiring.alerts import default_thresholds, threshold_store
+from shared.wiring.campaigns import workflow_store
+from shared.wiring.ledger import cost_ledger
 
 app = build_resolver()
 

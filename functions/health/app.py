@@ -8,7 +8,7 @@ from shared.api.envelope import unwrapped
 from shared.api.resolver import build_resolver
 from shared.api.schemas import ApiTag, HealthView, ok
 from shared.core.observability import logger, metrics, tracer
-from shared.wiring.container import health_check
+from shared.wiring.health import health_check
 
 app = build_resolver()
 

@@ -4,7 +4,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.core.batch import drain_batch
 from shared.core.observability import logger, metrics, tracer
-from shared.wiring.container import message_drainer
+from shared.wiring.sending import message_drainer
 
 
 @logger.inject_lambda_context

@@ -11,7 +11,7 @@ from shared.api.campaigns.status_view import MESSAGES_PAGE_MAX, workflow_respons
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, ApiTag, WorkflowEnvelope, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
-from shared.wiring.container import workflow_reader
+from shared.wiring.campaigns import workflow_reader
 
 app = build_resolver()
 

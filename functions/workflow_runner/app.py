@@ -5,7 +5,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 import shared.wiring.providers  # noqa: F401  (the SDK at init, for SnapStart)
 from shared.core.batch import drain_batch
 from shared.core.observability import logger, metrics, tracer
-from shared.wiring.container import async_campaigns
+from shared.wiring.campaigns import async_campaigns
 
 
 @logger.inject_lambda_context

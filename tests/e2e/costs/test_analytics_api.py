@@ -117,7 +117,7 @@ def test_a_new_spender_has_insufficient_history_and_no_projection(api, campaigne
 def seed_days(user: str, micros_by_days_back: dict[int, int]) -> dict:
     """Spend for ``user`` that many days back (0: today, at noon or now if earlier), through the ledger."""
     from shared.ledger.events import CostEvent
-    from shared.wiring.container import cost_ledger
+    from shared.wiring.ledger import cost_ledger
 
     now = time.time()
     today = datetime.fromtimestamp(now, UTC).date()
@@ -168,7 +168,7 @@ def test_a_forecast_from_three_weeks_of_recorded_history(api, local_stack):
 def test_a_real_campaign_sends_one_early_warning_for_a_projected_monthly_crossing(api, local_stack):
     """A user's stored monthly threshold between month-to-date and the projection: one e-mail, then none."""
     from shared.alerts.thresholds import SpendThreshold, new_threshold_id
-    from shared.wiring.container import threshold_store
+    from shared.wiring.alerts import threshold_store
 
     user = f"early-{uuid.uuid4().hex[:8]}"
     seed_days(user, {back: 10 * USD for back in range(1, 22)})

@@ -65,7 +65,7 @@ def test_the_same_long_prompt_costs_less_the_second_time_and_stats_are_the_exact
 def test_an_output_filtered_azure_answer_is_billed_spend_in_the_ledger_and_the_budget(api, sim, local_stack):
     from shared.budgets.store import DynamoBudgetStore
     from shared.config.settings import get_settings
-    from shared.wiring.container import dynamodb_client
+    from shared.wiring.aws import dynamodb_client
 
     user = f"filtered-{uuid.uuid4().hex[:8]}"
     cap = {"scope": "user", "userId": user, "period": "monthly", "amountUsd": "1", "action": "block"}
@@ -102,7 +102,8 @@ def test_a_thousand_calls_of_ten_and_twenty_tokens_are_exactly_a_thousand_times_
     from shared.campaigns.billing import billed_events
     from shared.campaigns.models import Workflow
     from shared.routing.types import Attempt, RoutingOutcome
-    from shared.wiring.container import cost_ledger, price_table
+    from shared.wiring.ledger import cost_ledger
+    from shared.wiring.routing import price_table
 
     user = f"small-calls-{uuid.uuid4().hex[:8]}"
     cost = price_table().cost("openai", "gpt-4o-mini", 10, 20)

@@ -21,7 +21,7 @@ from shared.routing.router import (
     RetryPolicy,
     breaker_config,
 )
-from shared.wiring.container import aws_client
+from shared.wiring.aws import aws_client
 
 MESSAGES = [{"role": "user", "content": "Write a caption about morning runs"}]
 
