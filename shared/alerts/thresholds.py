@@ -3,7 +3,8 @@
 Keys: pk ``THRESHOLDS#<ownerId>`` (``ALL`` for global ones), sk ``THRESHOLD#<thresholdId>``. The
 owner is the user whose spend is watched (scope user) or who owns the campaign (scope campaign),
 so one Query reads everything that can apply to a user's call. The settings' daily and monthly
-thresholds stay the global defaults (:mod:`shared.alerts.threshold_alerts`); these come on top.
+thresholds are global thresholds too (:func:`settings_threshold`), never stored, with their own e-mail
+(:mod:`shared.alerts.threshold_alerts`); these come on top.
 
 Beside them, sk ``OWNER`` is the owner's marker: ``thresholdCount`` (the per-owner cap's counter)
 and ``version`` (one more per change). A threshold is created in one transaction with a conditional
@@ -37,6 +38,7 @@ ThresholdPeriod = Literal["daily", "monthly"]
 ThresholdAction = Literal["alert", "block", "downgrade"]
 
 GLOBAL_OWNER = "ALL"
+SETTINGS_ID_PREFIX = "settings:"  # the configured defaults' ids: settings:daily, settings:monthly
 THRESHOLD_PK_PREFIX = "THRESHOLDS#"
 THRESHOLD_SK_PREFIX = "THRESHOLD#"
 OWNER_SK = "OWNER"  # the owner's marker, beside their thresholds (no threshold or rule sort key is "OWNER")
@@ -81,6 +83,16 @@ class SpendThreshold:
         if self.scope == "campaign":
             return counter_key(campaign_scope(str(self.subject_id)), "total", period)
         return counter_key(EVERYONE, "total", period)
+
+
+def settings_threshold(period: ThresholdPeriod, micros: int) -> SpendThreshold:
+    """A configured default: global, owner ``ALL``, id ``settings:<period>``."""
+    return SpendThreshold(f"{SETTINGS_ID_PREFIX}{period}", "global", None, GLOBAL_OWNER, period, micros)
+
+
+def is_settings_threshold(threshold: SpendThreshold) -> bool:
+    """Whether a threshold is a configured default rather than a stored one."""
+    return threshold.threshold_id.startswith(SETTINGS_ID_PREFIX)
 
 
 def new_threshold_id() -> str:

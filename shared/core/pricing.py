@@ -61,6 +61,19 @@ def usd_amount(micros: int) -> float:
     return float(micros_to_usd(micros))
 
 
+def usd_to_micros(usd: Decimal) -> int:
+    """A USD amount in whole micro-dollars, half up (``0.0000005`` is one micro-dollar)."""
+    return int((usd * MICROS_PER_USD).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def format_usd(micros: int) -> str:
+    """``$51.20`` or ``$1,234.00``, for people; sub-cent amounts keep their digits (``$0.0032``, ``$1.504125``)
+    rather than reading as ``$0.00``: what is shown is exact to the micro-dollar."""
+    amount = micros_to_usd(micros)
+    text = f"{amount:,.2f}" if micros % 10_000 == 0 else f"{amount:,.6f}".rstrip("0")
+    return f"${text}"
+
+
 class PriceTable:
     """Prices by (provider, base model), plus the explicit Azure deployment → base model map."""
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from shared.campaigns.workflows import DynamoWorkflowStore
 from shared.config.settings import get_settings
 from shared.core.observability import logger
-from shared.core.pricing import MICROS_PER_USD, PriceTable
+from shared.core.pricing import PriceTable, usd_to_micros
 from shared.health.checks import (
     HealthCheck,
     Probe,
@@ -30,8 +30,7 @@ if TYPE_CHECKING:
     from shared.alerts.forecast_warnings import ForecastWatch, SpendForecaster
     from shared.alerts.rules import DynamoAlertRuleStore
     from shared.alerts.stream_consumer import CostStreamConsumer
-    from shared.alerts.threshold_alerts import Threshold
-    from shared.alerts.thresholds import DynamoThresholdStore
+    from shared.alerts.thresholds import DynamoThresholdStore, SpendThreshold
     from shared.budgets.guard import BudgetGuard
     from shared.campaigns.async_jobs import AsyncCampaigns
     from shared.campaigns.cost_tracker import CostTracker
@@ -244,7 +243,7 @@ def request_deadline(context: RemainingTime | None) -> Deadline:
 
 
 @lru_cache(maxsize=1)
-def default_thresholds() -> tuple[Threshold, Threshold]:
+def default_thresholds() -> tuple[SpendThreshold, SpendThreshold]:
     """The settings' daily and monthly thresholds, in micro-dollars."""
     from shared.alerts.threshold_alerts import thresholds_from_usd
 
@@ -323,9 +322,10 @@ def cost_tracker() -> CostTracker:
 @lru_cache(maxsize=1)
 def cost_stream_consumer() -> CostStreamConsumer:
     """The cost_aggregator function: the costs table's stream folded into counters, then the alert checks."""
+    from shared.alerts.channels import SnsAlertPublisher
     from shared.alerts.spend_watch import SpendWatch
     from shared.alerts.stream_consumer import CostStreamConsumer
-    from shared.alerts.threshold_alerts import SnsAlertPublisher, ThresholdAlerts, thresholds_from_usd
+    from shared.alerts.threshold_alerts import ThresholdAlerts, thresholds_from_usd
     from shared.ledger.aggregator import CostAggregator
     from shared.ledger.stream import StreamShards
 
@@ -358,15 +358,15 @@ def spend_forecaster() -> SpendForecaster:
         monthly.micros,
         threshold_store(),
         confidence=settings.forecast_confidence,
-        spike_rule=SpikeRule(settings.forecast_spike_k, round(settings.forecast_spike_min_usd * MICROS_PER_USD)),
+        spike_rule=SpikeRule(settings.forecast_spike_k, usd_to_micros(settings.forecast_spike_min_usd)),
     )
 
 
 @lru_cache(maxsize=1)
 def forecast_watch() -> ForecastWatch:
     """The aggregator's early warning: a projected monthly crossing e-mails the cost-alert topic once."""
+    from shared.alerts.channels import SnsAlertPublisher
     from shared.alerts.forecast_warnings import EarlyWarnings, ForecastWatch
-    from shared.alerts.threshold_alerts import SnsAlertPublisher
 
     settings = get_settings()
     warnings = EarlyWarnings(
@@ -403,7 +403,8 @@ def alert_rule_store() -> DynamoAlertRuleStore:
 @lru_cache(maxsize=1)
 def threshold_checker() -> ThresholdChecker:
     """Alerts on the stored thresholds through their rules' channels (SNS), rate-limited per rule."""
-    from shared.alerts.checker import AlertChannels, ThresholdChecker
+    from shared.alerts.channels import AlertChannels
+    from shared.alerts.checker import ThresholdChecker
     from shared.alerts.rules import OwnerTopics
 
     settings = get_settings()

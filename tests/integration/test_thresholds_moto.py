@@ -11,7 +11,8 @@ from decimal import Decimal
 
 import pytest
 
-from shared.alerts.checker import AlertChannels, ThresholdChecker
+from shared.alerts.channels import AlertChannels
+from shared.alerts.checker import ThresholdChecker
 from shared.alerts.rules import AlertRecord, AlertRule, DynamoAlertRuleStore, OwnerTopics
 from shared.alerts.spend_watch import SpendWatch
 from shared.alerts.threshold_alerts import ThresholdAlerts, thresholds_from_usd
