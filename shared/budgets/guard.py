@@ -30,14 +30,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.budgets.store import BudgetStore, Reservation
+from shared.core.cache import TtlCache
 from shared.core.errors import BudgetExceededError, BudgetUnavailableError
 from shared.core.observability import logger, metrics
-from shared.core.pricing import PriceTable, UnpricedModelError, micros_to_usd
+from shared.core.pricing import PriceTable, UnpricedModelError, format_usd
 from shared.core.time import utc_day
 from shared.ledger.keys import Scope, month_start
 from shared.routing.candidates import RouteCandidate
@@ -74,19 +76,11 @@ class CachedHardCaps:
 
     def __init__(self, caps: HardCaps, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._caps = caps
-        self._ttl_s = ttl_s
-        self._clock = clock
-        self._cache: dict[str, tuple[float, SpendThreshold | None]] = {}
+        self._cache: TtlCache[str, SpendThreshold | None] = TtlCache(ttl_s, clock)
 
     def hard_cap(self, user_id: str) -> SpendThreshold | None:
         """The cached cap while fresh, else a read of the store."""
-        entry = self._cache.get(user_id)
-        now = self._clock()
-        if entry is not None and entry[0] > now:
-            return entry[1]
-        cap = self._caps.hard_cap(user_id)
-        self._cache[user_id] = (now + self._ttl_s, cap)
-        return cap
+        return self._cache.get(user_id, partial(self._caps.hard_cap, user_id))
 
 
 def input_token_bound(messages: Sequence[ChatMessage]) -> int:
@@ -227,9 +221,9 @@ class BudgetGuard:
             if downgraded is not None:
                 _count("BudgetDowngrades")
                 note = (
-                    f"budget downgrade: up to ${micros_to_usd(needed)} on {route} would pass the monthly cap "
-                    f"(${micros_to_usd(max(cap.micros - committed, 0))} of ${micros_to_usd(cap.micros)} left); "
-                    f"ran on the cheaper route (up to ${micros_to_usd(cheaper)})"
+                    f"budget downgrade: up to {format_usd(needed)} on {route} would pass the monthly cap "
+                    f"({format_usd(max(cap.micros - committed, 0))} of {format_usd(cap.micros)} left); "
+                    f"ran on the cheaper route (up to {format_usd(cheaper)})"
                 )
                 return Admission(downgraded.route, downgraded, note)
         _count("BudgetBlocks")
@@ -283,8 +277,8 @@ def exceeded(cap: SpendThreshold, committed: int, needed: int, month: str) -> Bu
     """The 402: how much the request could cost, against what is left of the cap."""
     left = max(cap.micros - committed, 0)
     return BudgetExceededError(
-        f"This request could cost up to ${micros_to_usd(needed)}; ${micros_to_usd(left)} of the "
-        f"${micros_to_usd(cap.micros)} monthly budget is left.",
+        f"This request could cost up to {format_usd(needed)}; {format_usd(left)} of the "
+        f"{format_usd(cap.micros)} monthly budget is left.",
         details=[
             {
                 "field": "budget",
