@@ -3,7 +3,7 @@ billed cost after, so concurrent requests of one user can never together pass th
 
 A user's cap is their lowest monthly user-scope threshold with action ``block`` or ``downgrade``
 (:meth:`shared.alerts.thresholds.ThresholdStore.hard_cap`). Without one, a request costs one cached
-read and nothing else. With one:
+read (:mod:`shared.budgets.caps`) and nothing else. With one:
 
 - The maximum cost of a call is the most any candidate of its route could bill: an upper bound of
   the prompt's tokens (:func:`input_token_bound`) at the candidate's input price plus
@@ -30,13 +30,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from shared.budgets.caps import HardCaps
 from shared.budgets.store import BudgetStore, Reservation
-from shared.core.cache import TtlCache
 from shared.core.errors import BudgetExceededError, BudgetUnavailableError
 from shared.core.observability import logger, metrics
 from shared.core.pricing import PriceTable, UnpricedModelError, format_usd
@@ -58,29 +57,10 @@ REPLY_PRIMING_TOKENS = 6
 _METRICS_LOCK = threading.Lock()  # fan messages are admitted from worker threads; Metrics is not thread-safe
 
 
-class HardCaps(Protocol):
-    """Where a user's hard cap comes from (the threshold store)."""
-
-    def hard_cap(self, user_id: str) -> SpendThreshold | None: ...
-
-
 class RouteCandidates(Protocol):
     """The routing source the router itself serves from (:class:`~shared.routing.router.ProviderRouter`)."""
 
     def candidates(self, campaign_type: str) -> Sequence[RouteCandidate]: ...
-
-
-class CachedHardCaps:
-    """A user's cap, remembered per container for ``ttl_s`` seconds: users without a cap cost one read per
-    interval, and a new or changed cap takes effect in every container within that interval."""
-
-    def __init__(self, caps: HardCaps, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._caps = caps
-        self._cache: TtlCache[str, SpendThreshold | None] = TtlCache(ttl_s, clock)
-
-    def hard_cap(self, user_id: str) -> SpendThreshold | None:
-        """The cached cap while fresh, else a read of the store."""
-        return self._cache.get(user_id, partial(self._caps.hard_cap, user_id))
 
 
 def input_token_bound(messages: Sequence[ChatMessage]) -> int:

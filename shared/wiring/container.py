@@ -28,9 +28,10 @@ if TYPE_CHECKING:
 
     from shared.alerts.checker import ThresholdChecker
     from shared.alerts.forecast_warnings import ForecastWatch, SpendForecaster
-    from shared.alerts.rules import DynamoAlertRuleStore
+    from shared.alerts.rule_store import DynamoAlertRuleStore
     from shared.alerts.stream_consumer import CostStreamConsumer
-    from shared.alerts.thresholds import DynamoThresholdStore, SpendThreshold
+    from shared.alerts.threshold_store import DynamoThresholdStore
+    from shared.alerts.thresholds import SpendThreshold
     from shared.budgets.guard import BudgetGuard
     from shared.campaigns.async_jobs import AsyncCampaigns
     from shared.campaigns.cost_tracker import CostTracker
@@ -287,7 +288,8 @@ def campaign_service() -> CampaignService:
 @lru_cache(maxsize=1)
 def budget_guard() -> BudgetGuard:
     """Hard monthly caps: each capped user's calls reserve before and settle after (see shared/budgets/guard.py)."""
-    from shared.budgets.guard import BudgetGuard, CachedHardCaps, ledger_month_spend
+    from shared.budgets.caps import CachedHardCaps
+    from shared.budgets.guard import BudgetGuard, ledger_month_spend
     from shared.budgets.store import DynamoBudgetStore
 
     settings = get_settings()
@@ -381,7 +383,7 @@ def forecast_watch() -> ForecastWatch:
 @lru_cache(maxsize=1)
 def threshold_store() -> DynamoThresholdStore:
     """The stored spend thresholds (global, per user, per campaign), in the costs table."""
-    from shared.alerts.thresholds import DynamoThresholdStore
+    from shared.alerts.threshold_store import DynamoThresholdStore
 
     settings = get_settings()
     return DynamoThresholdStore(
@@ -392,7 +394,7 @@ def threshold_store() -> DynamoThresholdStore:
 @lru_cache(maxsize=1)
 def alert_rule_store() -> DynamoAlertRuleStore:
     """Alert rules, their rate-limit markers and the alert history, in the costs table."""
-    from shared.alerts.rules import DynamoAlertRuleStore
+    from shared.alerts.rule_store import DynamoAlertRuleStore
 
     settings = get_settings()
     return DynamoAlertRuleStore(
