@@ -1,7 +1,7 @@
 """What the simulated model writes: a short text about the request's own theme, prompt, tone and audience.
 
 The product builds its user messages from labelled parts (``shared.campaigns.prompts.build_messages`` and
-``shared.campaigns.fan_messages.fan_prompt``): ``Platforms: a, b. Fan: fan-1. Theme: …. Tone: ….
+``shared.campaigns.prompts.fan_prompt``): ``Platforms: a, b. Fan: fan-1. Theme: …. Tone: ….
 Audience: …. Write in language: …`` followed by the free-form prompt. :func:`read_brief` takes those
 parts back out, and :func:`compose` fills one of a few templates per campaign kind with them, so a
 person reading a simulated answer sees their own subject in it. The template is chosen from a hash

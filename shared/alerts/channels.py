@@ -1,20 +1,58 @@
-"""The alert e-mail, written for a person: amounts in the subject, the period's spend in plain text, no links."""
+"""Where alerts go and what they say: the one SNS publisher every alert path sends through, and the e-mail.
+
+Every alert is one SNS message (subject and plain-text body) on a topic: the cost-alert topic, whose
+confirmed e-mail subscriptions are the ops mailbox, or an owner's own topic for an ``sns`` rule
+(:class:`~shared.alerts.rules.OwnerTopics`). The e-mail is written for a person: amounts in the subject,
+the period's spend in plain text, no links.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any, Protocol
 
-from shared.core.pricing import micros_to_usd
+from shared.alerts.rules import ChannelType, OwnerTopics
+from shared.core.pricing import format_usd
 from shared.ledger.store import Counters
 
 SNS_SUBJECT_MAX = 100  # SNS refuses longer subjects
 
 
-def format_usd(micros: int) -> str:
-    """``$51.20``; sub-cent amounts keep their digits (``$0.0032``) rather than reading as ``$0.00``."""
-    amount = micros_to_usd(micros)
-    text = f"{amount:,.2f}" if micros % 10_000 == 0 else f"{amount:,.6f}".rstrip("0")
-    return f"${text}"
+class AlertPublisher(Protocol):
+    """Where alert e-mails go (the SNS topic the e-mail subscriptions hang on)."""
+
+    def publish(self, subject: str, body: str) -> None: ...
+
+
+class SnsAlertPublisher:
+    """Publishes to one topic; SNS delivers to every confirmed subscription."""
+
+    def __init__(self, topic_arn: str, client: Any) -> None:
+        if not topic_arn:
+            raise ValueError("COST_ALERT_TOPIC_ARN is not set: cost alerts have nowhere to go")
+        self._topic_arn = topic_arn
+        self._client = client
+
+    def publish(self, subject: str, body: str) -> None:
+        """One SNS message: subject and plain-text body."""
+        self._client.publish(TopicArn=self._topic_arn, Subject=subject, Message=body)
+
+
+class AlertChannels:
+    """Publishes an alert: to the cost-alert topic (its e-mail subscriptions) or to the owner's own topic."""
+
+    def __init__(self, sns_client: Any, cost_alert_topic_arn: str, owner_topics: OwnerTopics) -> None:
+        self._client = sns_client
+        self._email_topic = cost_alert_topic_arn
+        self._owner_topics = owner_topics
+
+    def target(self, channel: ChannelType, owner_id: str) -> str:
+        """The topic a channel of this owner publishes to ("" when the cost-alert topic is not configured)."""
+        return self._owner_topics.arn(owner_id) if channel == "sns" else self._email_topic
+
+    def send(self, channel: ChannelType, owner_id: str, subject: str, body: str) -> None:
+        """One SNS message."""
+        SnsAlertPublisher(self.target(channel, owner_id), self._client).publish(subject, body)
 
 
 def alert_email(

@@ -5,7 +5,7 @@ The stream's aggregator calls :meth:`ThresholdChecker.check` once per (user, cam
 one ``BatchGetItem`` of the owners' markers (the global one and the user's) and the crossing markers of
 the thresholds this container last knew to apply; only when a marker says an owner's thresholds changed
 are they read again (one Query) with the new ones' crossing markers. A threshold reached without a
-marker is claimed by a conditional Put of ``RULEMARK#CROSSED#<id>`` for the period, so exactly one
+marker is claimed (:class:`~shared.core.election.Election`) by ``RULEMARK#CROSSED#<id>`` for the period, so exactly one
 aggregator announces each crossing, however many batches reach it together. It then
 sends through every enabled rule on the threshold — each rule at most once per window (default 30
 minutes) — or, when the threshold has no rules at all, one e-mail to the cost-alert topic.
@@ -26,26 +26,26 @@ import time
 from collections import ChainMap
 from collections.abc import Callable, Mapping
 from datetime import date
+from functools import partial
 from typing import Any
 
-from shared.alerts.channels import SNS_SUBJECT_MAX, format_usd
+from shared.alerts.channels import SNS_SUBJECT_MAX, AlertChannels
 from shared.alerts.rules import (
     AlertRecord,
     AlertRule,
     AlertRuleStore,
     AlertStatus,
     ChannelType,
-    OwnerTopics,
     new_alert_id,
 )
 from shared.alerts.thresholds import SpendThreshold, ThresholdStore, marker_keys
+from shared.core.election import Election
+from shared.core.pricing import format_usd
+from shared.core.time import SECONDS_PER_DAY
 from shared.ledger.events import CostEvent
 from shared.ledger.keys import Key
 from shared.ledger.ledger import is_spend_key, read_with_spend
 from shared.ledger.store import CostStore, Counters
-
-SECONDS_PER_DAY = 86_400
-CROSSING_MARKER_TTL_S = 62 * SECONDS_PER_DAY  # outlives the longest period it guards
 
 
 def crossing_key(threshold: SpendThreshold, day: date) -> Key:
@@ -56,27 +56,6 @@ def crossing_key(threshold: SpendThreshold, day: date) -> Key:
 def owner_email_key(threshold: SpendThreshold, day: date) -> Key:
     """The marker electing the one e-mail an owner's thresholds send the cost-alert topic in ``day``'s period."""
     return f"RULEMARK#EMAIL#{threshold.owner_id}", threshold.period_key(day)
-
-
-class AlertChannels:
-    """Publishes an alert: to the cost-alert topic (its e-mail subscriptions) or to the owner's own topic."""
-
-    def __init__(self, sns_client: Any, cost_alert_topic_arn: str, owner_topics: OwnerTopics) -> None:
-        self._client = sns_client
-        self._email_topic = cost_alert_topic_arn
-        self._owner_topics = owner_topics
-
-    def target(self, channel: ChannelType, owner_id: str) -> str:
-        """The topic a channel of this owner publishes to."""
-        if channel == "sns":
-            return self._owner_topics.arn(owner_id)
-        if not self._email_topic:
-            raise ValueError("COST_ALERT_TOPIC_ARN is not set: cost alerts have nowhere to go")
-        return self._email_topic
-
-    def send(self, channel: ChannelType, owner_id: str, subject: str, body: str) -> None:
-        """One SNS message."""
-        self._client.publish(TopicArn=self.target(channel, owner_id), Subject=subject, Message=body)
 
 
 class ThresholdChecker:
@@ -95,6 +74,7 @@ class ThresholdChecker:
         product: str = "Hybrid Orchestrator",
     ) -> None:
         self._costs = costs
+        self._election = Election(costs)
         self._thresholds = thresholds
         self._rules = rules
         self._channels = channels
@@ -128,23 +108,15 @@ class ThresholdChecker:
             spent = Counters.from_item(items.get(counter)).micros
             if spent < threshold.micros or marker in items:
                 continue
-            if not self._claim(marker, spent):
-                continue  # another recorder won this crossing
-            try:
-                records += self._announce(threshold, day, spent)
-            except Exception:
-                self._costs.delete(marker)
-                raise
+            announced = self._election.run(
+                marker, self._clock(), {"spentMicros": spent}, partial(self._announce, threshold, day, spent)
+            )
+            records += announced or []  # None: another recorder won this crossing
         return records
 
     @staticmethod
     def _keys_of(thresholds: list[SpendThreshold], day: date) -> list[Key]:
         return [key for t in thresholds for key in (t.counter(day), crossing_key(t, day))]
-
-    def _claim(self, marker: Key, spent: int) -> bool:
-        """The one conditional Put that elects a sender (a crossing's announcer, an owner's e-mail)."""
-        expires = int(self._clock()) + CROSSING_MARKER_TTL_S
-        return self._costs.put_if_absent(marker, {"spentMicros": spent, "expiresAt": expires})
 
     def _announce(self, threshold: SpendThreshold, day: date, spent: int) -> list[AlertRecord]:
         subject, body = threshold_email(self._product, threshold, day, spent)
@@ -176,20 +148,27 @@ class ThresholdChecker:
         topic = self._channels.target(channel, threshold.owner_id) if channel == "sns" else None
         if rule is not None and not self._rules.claim_send(rule.rule_id, self._clock(), self._window_s):
             return self._log(threshold, rule, channel, topic, "suppressed", day, spent, subject)
-        email = owner_email_key(threshold, day) if channel == "email" else None
-        if email is not None and not self._claim(email, spent):
-            if rule is not None:
-                self._rules.release_send(rule.rule_id)  # nothing went out through this rule
-            return self._log(threshold, rule, channel, topic, "suppressed", day, spent, subject)
+        publish = partial(self._publish, channel, threshold.owner_id, subject, body)
         try:
-            self._channels.send(channel, threshold.owner_id, subject, body)
+            if channel == "email":
+                sent = self._election.run(
+                    owner_email_key(threshold, day), self._clock(), {"spentMicros": spent}, publish
+                )
+            else:
+                sent = publish()
         except Exception:
             if rule is not None:
                 self._rules.release_send(rule.rule_id)
-            if email is not None:
-                self._costs.delete(email)
             raise
+        if sent is None:  # the owner's e-mail of the period went out already
+            if rule is not None:
+                self._rules.release_send(rule.rule_id)  # nothing went out through this rule
+            return self._log(threshold, rule, channel, topic, "suppressed", day, spent, subject)
         return self._log(threshold, rule, channel, topic, "sent", day, spent, subject)
+
+    def _publish(self, channel: ChannelType, owner_id: str, subject: str, body: str) -> bool:
+        self._channels.send(channel, owner_id, subject, body)
+        return True
 
     def _log(
         self,

@@ -7,7 +7,8 @@ stored global monthly thresholds; for one user, their own stored user-scope mont
 Early warning: when the projection's central value reaches a threshold that the month-to-date has
 not reached yet, one e-mail goes to the cost-alert topic, once per threshold, scope and month,
 whatever the number of containers: the conditional Put of a ``FORECAST#…`` marker elects the
-sender (as the threshold alerts do), and a failed publish deletes the marker so a later check retries.
+sender (:class:`~shared.core.election.Election`, as the threshold alerts do), and a failed publish
+releases the marker so a later check retries.
 
 Where it runs: in the stream's aggregator, after a batch is folded, for everyone and each user in the
 batch, at most once per ``interval_s`` per scope and container, so the extra reads come only
@@ -21,19 +22,20 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from typing import Literal
 
-from shared.alerts.channels import SNS_SUBJECT_MAX, format_usd
-from shared.alerts.threshold_alerts import AlertPublisher
+from shared.alerts.channels import SNS_SUBJECT_MAX, AlertPublisher
 from shared.alerts.thresholds import GLOBAL_OWNER, ThresholdStore
+from shared.core.election import Election
 from shared.core.observability import logger
-from shared.core.time import utc_day
+from shared.core.pricing import format_usd
+from shared.core.time import SECONDS_PER_DAY, utc_day
 from shared.forecast.model import DEFAULT_SPIKE_RULE, HISTORY_DAYS, Forecast, Projection, SpikeRule, forecast
 from shared.ledger.keys import EVERYONE, FORECAST_MARKER_PREFIX, Key, Scope, month_period
-from shared.ledger.ledger import SECONDS_PER_DAY, CostLedger
+from shared.ledger.ledger import CostLedger
 from shared.routing.telemetry import record_cost_alert, record_cost_failure
 
-MARKER_TTL_S = 62 * SECONDS_PER_DAY  # outlives the month it guards
 SETTINGS_THRESHOLD_ID = "settings"
 
 
@@ -109,7 +111,7 @@ class EarlyWarnings:
         self, forecaster: SpendForecaster, ledger: CostLedger, publisher: AlertPublisher, product: str
     ) -> None:
         self._forecaster = forecaster
-        self._store = ledger.store
+        self._election = Election(ledger.store)
         self._publisher = publisher
         self._product = product
 
@@ -127,17 +129,20 @@ class EarlyWarnings:
             if outlook.month_to_date_micros >= threshold.micros or projection.projected_micros < threshold.micros:
                 continue
             marker = forecast_marker_key(scope, threshold, outlook.today)
-            claim = {"projectedMicros": projection.projected_micros, "expiresAt": int(at) + MARKER_TTL_S}
-            if not self._store.put_if_absent(marker, claim):
-                continue  # already warned this month (or another container is warning now)
-            try:
-                subject, body = forecast_email(self._product, scope, threshold, outlook, projection)
-                self._publisher.publish(subject, body)
-            except Exception:
-                self._store.delete(marker)
-                raise
-            sent.append(SentWarning(scope, threshold, marker[1], projection.projected_micros, subject))
+            subject = self._election.run(
+                marker,
+                at,
+                {"projectedMicros": projection.projected_micros},
+                partial(self._send, scope, threshold, outlook, projection),
+            )
+            if subject is not None:  # else already warned this month (or another container is warning now)
+                sent.append(SentWarning(scope, threshold, marker[1], projection.projected_micros, subject))
         return sent
+
+    def _send(self, scope: Scope, threshold: MonthlyThreshold, outlook: Forecast, projection: Projection) -> str:
+        subject, body = forecast_email(self._product, scope, threshold, outlook, projection)
+        self._publisher.publish(subject, body)
+        return subject
 
 
 class ForecastWatch:

@@ -124,7 +124,7 @@ class SpendWatch:
             try:
                 for alert in self._alerts.check(at, spend):
                     logger.warning("cost alert sent", extra={"subject": alert.subject, "period": alert.period})
-                    record_cost_alert(alert.threshold.name)
+                    record_cost_alert(alert.threshold.period)
             except Exception:
                 logger.exception("cost threshold check failed", extra={"at": at})
                 record_cost_failure("alert")

@@ -1,10 +1,13 @@
-"""Daily and monthly thresholds: exactly one SNS e-mail per threshold and period, however many cross it.
+r"""The settings' daily and monthly thresholds: exactly one SNS e-mail per threshold and period, however many cross it.
 
-The stream's aggregator checks them once per batch (:mod:`shared.alerts.spend_watch`): ``items``
-holds everyone's day total as the batch's update left it (``UPDATED_NEW``), the month's total (the
-earlier days plus that), and the alert markers. A threshold reached without a marker is claimed by a
-conditional Put of its marker; the one caller whose Put succeeds composes and publishes the e-mail. If
-publishing fails the marker is deleted again, so the next batch retries rather than the alert being lost.
+They are global :class:`~shared.alerts.thresholds.SpendThreshold`\ s like the stored ones (owner ``ALL``,
+ids ``settings:daily`` and ``settings:monthly``), with their own e-mail: the period's spend by provider,
+by campaign type and its top campaigns. The stream's aggregator checks them once per batch
+(:mod:`shared.alerts.spend_watch`): ``items`` holds everyone's day total as the batch's update left it
+(``UPDATED_NEW``), the month's total (the earlier days plus that), and the alert markers. A threshold
+reached without a marker elects its one sender (:class:`~shared.core.election.Election`), who composes and
+publishes the e-mail; if publishing fails the marker is released, so the next batch retries rather than
+the alert being lost.
 """
 
 from __future__ import annotations
@@ -12,63 +15,28 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal, Protocol
+from decimal import Decimal
+from functools import partial
+from typing import Any
 
-from shared.alerts.channels import alert_email
-from shared.core.pricing import MICROS_PER_USD
+from shared.alerts.channels import AlertPublisher, alert_email
+from shared.alerts.thresholds import SpendThreshold, settings_threshold
+from shared.core.election import Election
+from shared.core.pricing import usd_to_micros
 from shared.core.time import utc_day
-from shared.ledger.keys import EVERYONE, Key, alert_key, counter_key, day_period, month_period, month_start
+from shared.ledger.keys import EVERYONE, Key, alert_key, month_start
 from shared.ledger.ledger import CostLedger, read_with_spend
 from shared.ledger.store import Counters
-
-MARKER_TTL_S = 62 * 86_400  # outlives the longest period it guards
-
-
-@dataclass(frozen=True)
-class Threshold:
-    """A global spend threshold in micro-dollars, per UTC day or per UTC month."""
-
-    name: Literal["daily", "monthly"]
-    micros: int
-
-    def period(self, day: date) -> str:
-        """The period key of ``day``: ``DAY#…`` or ``MONTH#…``."""
-        return day_period(day) if self.name == "daily" else month_period(day)
-
-    def period_label(self, day: date) -> str:
-        """``2025-01-02`` or ``2025-01``, for people."""
-        return day.isoformat() if self.name == "daily" else f"{day:%Y-%m}"
 
 
 @dataclass(frozen=True)
 class SentAlert:
     """An alert this caller sent."""
 
-    threshold: Threshold
+    threshold: SpendThreshold
     period: str
     spent_micros: int
     subject: str
-
-
-class AlertPublisher(Protocol):
-    """Where alert e-mails go (the SNS topic the e-mail subscriptions hang on)."""
-
-    def publish(self, subject: str, body: str) -> None: ...
-
-
-class SnsAlertPublisher:
-    """Publishes to the cost-alert topic; SNS delivers to every confirmed e-mail subscription."""
-
-    def __init__(self, topic_arn: str, client: Any) -> None:
-        if not topic_arn:
-            raise ValueError("COST_ALERT_TOPIC_ARN is not set: cost alerts have nowhere to go")
-        self._topic_arn = topic_arn
-        self._client = client
-
-    def publish(self, subject: str, body: str) -> None:
-        """One SNS message: subject and plain-text body."""
-        self._client.publish(TopicArn=self._topic_arn, Subject=subject, Message=body)
 
 
 class ThresholdAlerts:
@@ -78,12 +46,13 @@ class ThresholdAlerts:
         self,
         ledger: CostLedger,
         publisher: AlertPublisher,
-        thresholds: Sequence[Threshold],
+        thresholds: Sequence[SpendThreshold],
         product: str = "Hybrid Orchestrator",
         top_campaigns: int = 5,
     ) -> None:
         self._ledger = ledger
         self._store = ledger.store
+        self._election = Election(ledger.store)
         self._publisher = publisher
         self._thresholds = tuple(thresholds)
         self._product = product
@@ -105,29 +74,23 @@ class ThresholdAlerts:
             spent = Counters.from_item(items.get(total_key)).micros
             if spent < threshold.micros or marker_key in items:
                 continue
-            if not self._store.put_if_absent(marker_key, {"spentMicros": spent, "expiresAt": int(at) + MARKER_TTL_S}):
-                continue  # another recorder won the crossing and sends the e-mail
-            try:
-                subject = self._send(threshold, day, spent)
-            except Exception:
-                self._store.delete(marker_key)
-                raise
-            sent.append(SentAlert(threshold, threshold.period(day), spent, subject))
+            subject = self._election.run(
+                marker_key, at, {"spentMicros": spent}, partial(self._send, threshold, day, spent)
+            )
+            if subject is not None:  # else another recorder won the crossing and sends the e-mail
+                sent.append(SentAlert(threshold, threshold.period_key(day), spent, subject))
         return sent
 
-    def _keys(self, day: date) -> dict[Threshold, tuple[Key, Key]]:
-        return {
-            t: (counter_key(EVERYONE, "total", t.period(day)), alert_key(t.name, t.micros, t.period(day)))
-            for t in self._thresholds
-        }
+    def _keys(self, day: date) -> dict[SpendThreshold, tuple[Key, Key]]:
+        return {t: (t.counter(day), alert_key(t.period, t.micros, t.period_key(day))) for t in self._thresholds}
 
-    def _send(self, threshold: Threshold, day: date, spent: int) -> str:
-        first = day if threshold.name == "daily" else month_start(day)
+    def _send(self, threshold: SpendThreshold, day: date, spent: int) -> str:
+        first = day if threshold.period == "daily" else month_start(day)
         campaigns = self._ledger.breakdown(EVERYONE, "campaign", first, day)
         top = sorted(campaigns.items(), key=lambda entry: (-entry[1].micros, entry[0]))[: self._top]
         subject, body = alert_email(
             product=self._product,
-            threshold_name=threshold.name,
+            threshold_name=threshold.period,
             period_label=threshold.period_label(day),
             threshold_micros=threshold.micros,
             spent_micros=spent,
@@ -139,13 +102,9 @@ class ThresholdAlerts:
         return subject
 
 
-def thresholds_from_usd(daily_usd: Decimal, monthly_usd: Decimal) -> tuple[Threshold, Threshold]:
-    """The configured thresholds in whole micro-dollars (half up: ``0.0000005`` is one micro-dollar)."""
+def thresholds_from_usd(daily_usd: Decimal, monthly_usd: Decimal) -> tuple[SpendThreshold, SpendThreshold]:
+    """The configured thresholds in whole micro-dollars (half up: ``0.0000005`` is one micro-dollar; at least one)."""
     return (
-        Threshold("daily", _micros(daily_usd)),
-        Threshold("monthly", _micros(monthly_usd)),
+        settings_threshold("daily", max(1, usd_to_micros(daily_usd))),
+        settings_threshold("monthly", max(1, usd_to_micros(monthly_usd))),
     )
-
-
-def _micros(usd: Decimal) -> int:
-    return max(1, int((usd * MICROS_PER_USD).quantize(Decimal(1), rounding=ROUND_HALF_UP)))

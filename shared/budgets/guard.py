@@ -3,7 +3,7 @@ billed cost after, so concurrent requests of one user can never together pass th
 
 A user's cap is their lowest monthly user-scope threshold with action ``block`` or ``downgrade``
 (:meth:`shared.alerts.thresholds.ThresholdStore.hard_cap`). Without one, a request costs one cached
-read and nothing else. With one:
+read (:mod:`shared.budgets.caps`) and nothing else. With one:
 
 - The maximum cost of a call is what every candidate of its route could bill together: for each, an
   upper bound of the prompt's tokens (:func:`input_token_bound`) at its full input price (a prompt
@@ -39,13 +39,14 @@ from typing import TYPE_CHECKING, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from shared.budgets.caps import HardCaps
 from shared.budgets.store import BudgetStore, Reservation
 from shared.core.errors import BudgetExceededError, BudgetUnavailableError
 from shared.core.observability import logger, metrics
 from shared.core.pricing import (
     PriceTable,
     UnpricedModelError,
-    micros_to_usd,
+    format_usd,
     nanos_to_micros,
     nanos_to_micros_ceiling,
 )
@@ -67,37 +68,10 @@ REPLY_PRIMING_TOKENS = 6
 _METRICS_LOCK = threading.Lock()  # fan messages are admitted from worker threads; Metrics is not thread-safe
 
 
-class HardCaps(Protocol):
-    """Where a user's hard cap comes from (the threshold store)."""
-
-    def hard_cap(self, user_id: str) -> SpendThreshold | None: ...
-
-
 class RouteCandidates(Protocol):
     """The routing source the router itself serves from (:class:`~shared.routing.router.ProviderRouter`)."""
 
     def candidates(self, campaign_type: str) -> Sequence[RouteCandidate]: ...
-
-
-class CachedHardCaps:
-    """A user's cap, remembered per container for ``ttl_s`` seconds: users without a cap cost one read per
-    interval, and a new or changed cap takes effect in every container within that interval."""
-
-    def __init__(self, caps: HardCaps, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._caps = caps
-        self._ttl_s = ttl_s
-        self._clock = clock
-        self._cache: dict[str, tuple[float, SpendThreshold | None]] = {}
-
-    def hard_cap(self, user_id: str) -> SpendThreshold | None:
-        """The cached cap while fresh, else a read of the store."""
-        entry = self._cache.get(user_id)
-        now = self._clock()
-        if entry is not None and entry[0] > now:
-            return entry[1]
-        cap = self._caps.hard_cap(user_id)
-        self._cache[user_id] = (now + self._ttl_s, cap)
-        return cap
 
 
 def input_token_bound(messages: Sequence[ChatMessage]) -> int:
@@ -239,9 +213,9 @@ class BudgetGuard:
             if downgraded is not None:
                 _count("BudgetDowngrades")
                 note = (
-                    f"budget downgrade: up to ${micros_to_usd(needed)} on {route} would pass the monthly cap "
-                    f"(${micros_to_usd(max(cap.micros - committed, 0))} of ${micros_to_usd(cap.micros)} left); "
-                    f"ran on the cheaper route (up to ${micros_to_usd(cheaper)})"
+                    f"budget downgrade: up to {format_usd(needed)} on {route} would pass the monthly cap "
+                    f"({format_usd(max(cap.micros - committed, 0))} of {format_usd(cap.micros)} left); "
+                    f"ran on the cheaper route (up to {format_usd(cheaper)})"
                 )
                 return Admission(downgraded.route, downgraded, note)
         _count("BudgetBlocks")
@@ -297,8 +271,8 @@ def exceeded(cap: SpendThreshold, committed: int, needed: int, month: str) -> Bu
     """The 402: how much the request could cost, against what is left of the cap."""
     left = max(cap.micros - committed, 0)
     return BudgetExceededError(
-        f"This request could cost up to ${micros_to_usd(needed)}; ${micros_to_usd(left)} of the "
-        f"${micros_to_usd(cap.micros)} monthly budget is left.",
+        f"This request could cost up to {format_usd(needed)}; {format_usd(left)} of the "
+        f"{format_usd(cap.micros)} monthly budget is left.",
         details=[
             {
                 "field": "budget",

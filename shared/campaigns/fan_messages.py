@@ -20,15 +20,21 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from shared.campaigns.fan_results import (
+    Generated,
+    budget_note,
+    message_text,
+    no_message_error,
+    not_generated_reason,
+    refused_by_budget,
+)
 from shared.campaigns.models import CampaignData, CampaignRequest, TokenUsage, Workflow, WorkflowError, WorkflowStep
+from shared.campaigns.prompts import fan_prompt
 from shared.campaigns.service import CampaignRouter, CampaignService
 from shared.campaigns.workflows import WorkflowRepository
 from shared.core.errors import (
     BudgetError,
-    BudgetExceededError,
     CampaignInputError,
-    ProviderRejectedCampaignError,
-    ProvidersUnavailableError,
 )
 from shared.core.identity import Caller
 from shared.core.pricing import CallCost, added_up
@@ -40,47 +46,13 @@ from shared.routing.deadline import Deadline
 from shared.routing.paths import RequestPath, route_key
 from shared.routing.router import AllProvidersFailedError, ProviderRequestRejectedError
 from shared.routing.telemetry import record_routing, record_served_call
-from shared.routing.types import ChatMessage, RoutedCompletion, RoutingOutcome
-from shared.sending.message_states import REASON_MAX_CHARS, MessageStates
+from shared.routing.types import RoutingOutcome
+from shared.sending.message_states import MessageStates
 from shared.sending.messages import FanMessageStatus, MessageCounts, OutboundMessage, WorkflowCounters
-
-FAN_SYSTEM_PROMPT = (
-    "You write one short, warm, personal direct message from a creator to one of their fans on "
-    "OnlyFans. Address the fan personally, stay friendly and respectful, keep within platform rules, "
-    "and answer with the message text only."
-)
 
 
 class FanWorkflowStore(WorkflowRepository, WorkflowCounters):
     """Whole-item writes before queueing, atomic counts after."""
-
-
-def fan_prompt(data: CampaignData, recipient_id: str) -> list[ChatMessage]:
-    """The chat messages asking for ``recipient_id``'s message."""
-    parts = [f"Fan: {recipient_id}."]
-    for label, value in (("Theme", data.theme), ("Tone", data.tone), ("Write in language", data.language)):
-        if value:
-            parts.append(f"{label}: {value}.")
-    if data.prompt:
-        parts.append(data.prompt)
-    return [{"role": "system", "content": FAN_SYSTEM_PROMPT}, {"role": "user", "content": " ".join(parts)}]
-
-
-@dataclass(frozen=True)
-class Generated:
-    """One fan's generation: the routed completion, or the error that ended it (a budget block among them)."""
-
-    recipient_id: str
-    routed: RoutedCompletion | None
-    error: Exception | None = None
-    downgraded: bool = False
-
-    @property
-    def outcome(self) -> RoutingOutcome:
-        """How the generation was served (or not)."""
-        if self.routed is not None:
-            return self.routed.outcome
-        return getattr(self.error, "outcome", None) or RoutingOutcome()
 
 
 @dataclass(frozen=True)
@@ -171,10 +143,10 @@ class FanCampaignService:
         cost, outcome, providers = self._account(results)
         workflow = self._store(workflow, results, cost, outcome, providers)
         if not generated:
-            raise _no_message_error(results, workflow.workflow_id)
+            raise no_message_error(results, workflow.workflow_id)
         messages = [
             OutboundMessage.for_recipient(
-                workflow.workflow_id, data.account_id, r.recipient_id, _text(r), workflow.owner_id
+                workflow.workflow_id, data.account_id, r.recipient_id, message_text(r), workflow.owner_id
             )
             for r in generated
         ]
@@ -272,7 +244,7 @@ class FanCampaignService:
             cost_micros=cost.micros,
             cost_nanos=cost.nanos,
             latency_ms=round(outcome.provider_ms + outcome.waited_ms),
-            budget_note=_budget_note(results),
+            budget_note=budget_note(results),
         )
         changes: dict[str, object] = {
             "status": "running",
@@ -284,7 +256,7 @@ class FanCampaignService:
         changes["recipient_ids"] = [r.recipient_id for r in results]
         if not providers:
             reasons = ", ".join(f"{name} x{count}" for name, count in failures.items())
-            refusal = _refused_by_budget(results)
+            refusal = refused_by_budget(results)
             code = refusal.code if refusal is not None else "GENERATION_FAILED"
             changes.update(status="failed", error=WorkflowError(code=code, message=reasons))
         changes["counts"] = MessageCounts(failed=0 if providers else len(results))
@@ -297,10 +269,10 @@ class FanCampaignService:
         its text, or failed with why it was not generated."""
         now = iso_timestamp(self._clock())
         states = [
-            FanMessageStatus(recipient_id=r.recipient_id, state="queued", text=_text(r), updated_at=now)
+            FanMessageStatus(recipient_id=r.recipient_id, state="queued", text=message_text(r), updated_at=now)
             if r.routed is not None
             else FanMessageStatus(
-                recipient_id=r.recipient_id, state="failed", reason=_not_generated(r.error), updated_at=now
+                recipient_id=r.recipient_id, state="failed", reason=not_generated_reason(r.error), updated_at=now
             )
             for r in results
         ]
@@ -319,46 +291,3 @@ class FanCampaignService:
             for index in rejected:
                 self._messages.mark(workflow_id, messages[index].recipient_id, "failed", now, "could not be queued")
         return MessageCounts(sent=0, queued=len(messages) - len(rejected), failed=failed_generation + len(rejected))
-
-
-def _text(result: Generated) -> str:
-    assert result.routed is not None
-    return result.routed.completion.content.strip() or "\u2764\ufe0f"
-
-
-def _not_generated(error: Exception | None) -> str:
-    return f"not generated: {type(error).__name__}: {error}"[:REASON_MAX_CHARS]
-
-
-def _refused_by_budget(results: Sequence[Generated]) -> BudgetError | None:
-    """The budget's refusal (402, or 503 when it could not be checked) when it refused every fan."""
-    refusals = [r.error for r in results if isinstance(r.error, BudgetError)]
-    return refusals[0] if results and len(refusals) == len(results) else None
-
-
-def _budget_note(results: Sequence[Generated]) -> str | None:
-    """What the monthly budget did to the messages: downgraded ones, and ones never generated."""
-    blocked = sum(isinstance(r.error, BudgetExceededError) for r in results)
-    downgraded = sum(r.downgraded for r in results)
-    notes = []
-    if downgraded:
-        notes.append(f"{downgraded} of {len(results)} messages ran on the cheaper route to fit the monthly budget")
-    if blocked:
-        notes.append(f"{blocked} of {len(results)} messages not generated: they could pass the monthly budget")
-    return "; ".join(notes) or None
-
-
-def _no_message_error(results: Sequence[Generated], workflow_id: str) -> Exception:
-    """No fan got a message: the same answer a single routed call would give (503, 400 when refused, the
-    budget's answer when it refused them all)."""
-    refusal = _refused_by_budget(results)
-    if refusal is not None:
-        return refusal  # names the workflow (CampaignService.admit set it)
-    outcome = results[0].outcome if results else RoutingOutcome()
-    if any(isinstance(r.error, ProviderRequestRejectedError) for r in results):
-        return ProviderRejectedCampaignError(
-            "The provider rejected the request as invalid.", outcome, workflow_id=workflow_id
-        )
-    return ProvidersUnavailableError(
-        "No provider could generate the fans' messages; try again later.", outcome, workflow_id=workflow_id
-    )

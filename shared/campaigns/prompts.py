@@ -18,6 +18,11 @@ SYSTEM_PROMPTS = {
     ),
     "caption": "You write short, catchy social media captions with a call to action and a few relevant hashtags.",
 }
+FAN_SYSTEM_PROMPT = (
+    "You write one short, warm, personal direct message from a creator to one of their fans on "
+    "OnlyFans. Address the fan personally, stay friendly and respectful, keep within platform rules, "
+    "and answer with the message text only."
+)
 
 
 def build_messages(campaign_type: str, platforms: Sequence[str], data: CampaignData) -> list[ChatMessage]:
@@ -37,3 +42,14 @@ def build_messages(campaign_type: str, platforms: Sequence[str], data: CampaignD
         {"role": "system", "content": SYSTEM_PROMPTS[campaign_type]},
         {"role": "user", "content": " ".join(parts)},
     ]
+
+
+def fan_prompt(data: CampaignData, recipient_id: str) -> list[ChatMessage]:
+    """The chat messages asking for ``recipient_id``'s message."""
+    parts = [f"Fan: {recipient_id}."]
+    for label, value in (("Theme", data.theme), ("Tone", data.tone), ("Write in language", data.language)):
+        if value:
+            parts.append(f"{label}: {value}.")
+    if data.prompt:
+        parts.append(data.prompt)
+    return [{"role": "system", "content": FAN_SYSTEM_PROMPT}, {"role": "user", "content": " ".join(parts)}]

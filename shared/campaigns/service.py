@@ -24,7 +24,7 @@ from shared.campaigns.workflows import WorkflowRepository
 from shared.core.errors import BudgetError, ProviderRejectedCampaignError, ProvidersUnavailableError
 from shared.core.identity import Caller
 from shared.core.pricing import CallCost, added_up
-from shared.core.time import iso_timestamp
+from shared.core.time import SECONDS_PER_DAY, iso_timestamp
 from shared.ledger.events import CostRecorder
 from shared.routing.candidates import RouteCandidate
 from shared.routing.deadline import Deadline
@@ -32,8 +32,6 @@ from shared.routing.paths import RequestPath, route_key
 from shared.routing.router import AllProvidersFailedError, ProviderRequestRejectedError
 from shared.routing.telemetry import record_routing, record_served_call
 from shared.routing.types import ChatMessage, RoutedCompletion, RoutingOutcome
-
-SECONDS_PER_DAY = 86_400
 
 
 class CampaignRouter(Protocol):

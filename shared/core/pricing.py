@@ -119,6 +119,21 @@ def _nanos_per_token(usd_per_mtok: Decimal, where: str) -> int:
     return int(nanos)
 
 
+def usd_to_micros(usd: Decimal) -> int:
+    """A USD amount in whole micro-dollars, half up (``0.0000005`` is one micro-dollar)."""
+    return int((usd * MICROS_PER_USD).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def format_usd(micros: int, *, cents_from_a_dollar: bool = False) -> str:
+    """``$51.20``, for people; sub-cent amounts keep their digits (``$0.0032``, ``$1.504125``) rather than
+    reading as ``$0.00``, so what is shown is exact to the micro-dollar. ``cents_from_a_dollar`` rounds
+    amounts of a dollar or more to the cent (``$16.45``): for estimates, where more digits are noise."""
+    amount = micros_to_usd(micros)
+    whole_cents = micros % 10_000 == 0 or (cents_from_a_dollar and abs(micros) >= MICROS_PER_USD)
+    text = f"{amount:,.2f}" if whole_cents else f"{amount:,.6f}".rstrip("0")
+    return f"${text}"
+
+
 class PriceTable:
     """Prices by (provider, base model), plus the explicit Azure deployment → base model map."""
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+SECONDS_PER_DAY = 86_400
+
 
 def iso_timestamp(epoch_s: float) -> str:
     """``2026-03-14T09:00:00.000Z``."""

@@ -27,12 +27,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from shared.core.observability import logger
+from shared.core.time import SECONDS_PER_DAY
 from shared.ledger.events import CostEvent
 from shared.ledger.keys import Key, counter_keys
 from shared.ledger.store import CostStore, CounterIncrement, Counters
 
 SEQUENCE_DIGITS = 40  # DynamoDB Streams sequence numbers have 21 to 40 digits
-SECONDS_PER_DAY = 86_400
 _REFOLDS = 4  # a failed condition is refolded and retried; more than a few means something else writes the mark
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
+from shared.core.time import SECONDS_PER_DAY
 from shared.ledger.events import CostEvent
 from shared.ledger.keys import (
     Key,
@@ -27,7 +28,6 @@ from shared.ledger.keys import (
 )
 from shared.ledger.store import CostStore, Counters
 
-SECONDS_PER_DAY = 86_400
 GroupBy = Literal["provider", "model", "type", "campaign", "user", "day"]
 # groupBy → the dimension whose day counters answer it.
 GROUP_BY_DIMENSION: dict[str, str] = {

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Literal
 
 from shared.core.data import DATA_DIR
-from shared.core.pricing import MICROS_PER_USD, PriceTable, UnpricedModelError, nanos_to_micros
+from shared.core.pricing import PriceTable, UnpricedModelError, format_usd, nanos_to_micros
 from shared.ledger.keys import EVERYONE, aggregate_pk, day_period, period_bounds, split_sort_key
 from shared.ledger.store import CostStore, Counters
 from shared.routing.candidates import RouteCandidate
@@ -224,8 +224,9 @@ def _downgrade(
     replacement = RouteCandidate(provider=provider, model=cheaper)
     proposed = [*route[:position], replacement, *route[position + 1 :]]
     proposed_route = tuple(c for i, c in enumerate(proposed) if c not in proposed[:i])  # no candidate twice
+    monthly = format_usd(saving, cents_from_a_dollar=True)
     summary = (
-        f"{campaign_type} on {_label(target)} -> {cheaper}: -{_usd_text(saving)}/month at this volume "
+        f"{campaign_type} on {_label(target)} -> {cheaper}: -{monthly}/month at this volume "
         f"({counters.requests} calls, {counters.tokens_total} tokens in {WINDOW_DAYS} days)"
     )
     evidence = Evidence(
@@ -255,7 +256,8 @@ def _fallback_order(
         return None
     saving = nanos_to_micros(at_first - at_second)
     share = round(100 * total.fallbacks / total.requests)
-    effect = f"saves {_usd_text(saving)}/month" if saving >= 0 else f"costs {_usd_text(-saving)}/month more"
+    monthly = format_usd(abs(saving), cents_from_a_dollar=True)
+    effect = f"saves {monthly}/month" if saving >= 0 else f"costs {monthly}/month more"
     # The ledger counts fallbacks, not their causes (timeouts, 5xx, 429s), so the advice names none:
     # raising a timeout helps only timeouts, and would be wrong for a provider answering 500s.
     summary = (
@@ -301,9 +303,3 @@ def _route_text(route: Sequence[RouteCandidate]) -> str:
 
 def _label(target: Target) -> str:
     return target[1] if target[0] == "openai" else f"{target[0]} {target[1]}"
-
-
-def _usd_text(micros: int) -> str:
-    """$1,234.57 from a dollar up; below it, every micro-dollar shows ($0.004125)."""
-    usd = Decimal(micros) / MICROS_PER_USD
-    return f"${usd:,.2f}" if usd >= 1 else f"${usd.normalize():f}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from aws_lambda_powertools.utilities.feature_flags import FeatureFlags
 from aws_lambda_powertools.utilities.feature_flags.base import StoreProvider
 from aws_lambda_powertools.utilities.feature_flags.exceptions import ConfigurationStoreError
 
+from shared.core.cache import TtlCache
 from shared.core.data import DATA_DIR
 from shared.routing.paths import RequestPath
 
@@ -34,25 +36,23 @@ def rollout_bucket(user_id: str) -> int:
 
 
 class JsonFileStore(StoreProvider):
-    """A flag document in a local JSON file, re-read at most every ``max_age`` seconds."""
+    """A flag document in a local JSON file, re-read at most every ``max_age`` seconds (an unreadable file
+    is read again on the next call)."""
 
-    def __init__(self, path: str | Path, max_age: float = 5) -> None:
+    def __init__(self, path: str | Path, max_age: float = 5, clock: Callable[[], float] = time.monotonic) -> None:
         self._path = Path(path)
-        self._max_age = max_age
-        self._cached: dict[str, Any] | None = None
-        self._read_at = 0.0
+        self._cache: TtlCache[Path, dict[str, Any]] = TtlCache(max_age, clock)
 
     @property
     def get_raw_configuration(self) -> dict[str, Any]:
         """The whole document."""
-        now = time.monotonic()
-        if self._cached is None or now - self._read_at >= self._max_age:
-            try:
-                self._cached = json.loads(self._path.read_text())
-            except (OSError, ValueError) as exc:
-                raise ConfigurationStoreError(f"cannot read flags from {self._path}: {exc}") from exc
-            self._read_at = now
-        return self._cached
+        return self._cache.get(self._path, self._read)
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            return json.loads(self._path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigurationStoreError(f"cannot read flags from {self._path}: {exc}") from exc
 
     def get_configuration(self) -> dict[str, Any]:
         """The flags (this store keeps no envelope around them)."""

@@ -23,6 +23,7 @@ from typing import Any, Literal, Protocol
 
 from botocore.exceptions import ClientError
 
+from shared.core.cache import TtlCache
 from shared.core.dynamo import deserialize_item, serialize_item
 from shared.core.errors import RoutingConflictError
 from shared.core.observability import logger
@@ -147,21 +148,18 @@ class CachedRouteOverrides:
 
     def __init__(self, store: RoutingOverrideStore, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._store = store
-        self._ttl_s = ttl_s
-        self._clock = clock
-        self._routes: Mapping[str, Route] = {}
-        self._read_at: float | None = None
+        self._cache: TtlCache[tuple[str, str], Mapping[str, Route]] = TtlCache(ttl_s, clock)
 
     def routes(self) -> Mapping[str, Route]:
         """Campaign type → overriding route (types without one are absent)."""
-        now = self._clock()
-        if self._read_at is None or now - self._read_at >= self._ttl_s:
-            self._read_at = now
-            try:
-                self._routes = self._store.current().routes
-            except Exception:
-                logger.exception("routing overrides unreadable; keeping the last ones read")
-        return self._routes
+        return self._cache.get(CURRENT_KEY, self._read)
+
+    def _read(self) -> Mapping[str, Route]:
+        try:
+            return self._store.current().routes
+        except Exception:
+            logger.exception("routing overrides unreadable; keeping the last ones read")
+            return self._cache.last(CURRENT_KEY, {})
 
 
 def overrides_item(routes: Mapping[str, Route], version: int) -> dict[str, Any]:

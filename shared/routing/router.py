@@ -15,6 +15,9 @@ every refusal (400, content filter, 401/403: the provider answered, it is reacha
 raised again outside the breaker, and counts every other exception as a failure: each probe ends.
 A failure that leaves the circuit open (it tripped it, or a probe failed) is not retried into the
 open circuit: the candidate falls back at once, reported with what the provider said.
+
+The module runs a little over 300 lines on purpose: the attempt loop, the breaker's probe rules and the
+fallback decisions above are one state machine, and split across modules they would be read apart.
 """
 
 from __future__ import annotations

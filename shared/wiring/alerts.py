@@ -6,15 +6,15 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from shared.config.settings import get_settings
-from shared.core.pricing import MICROS_PER_USD
+from shared.core.pricing import usd_to_micros
 
 if TYPE_CHECKING:
     from shared.alerts.checker import ThresholdChecker
     from shared.alerts.forecast_warnings import ForecastWatch, SpendForecaster
-    from shared.alerts.rules import DynamoAlertRuleStore
+    from shared.alerts.rule_store import DynamoAlertRuleStore
     from shared.alerts.stream_consumer import CostStreamConsumer
-    from shared.alerts.threshold_alerts import Threshold
-    from shared.alerts.thresholds import DynamoThresholdStore
+    from shared.alerts.threshold_store import DynamoThresholdStore
+    from shared.alerts.thresholds import SpendThreshold
 
 
 from shared.wiring.aws import aws_client, dynamodb_client
@@ -22,7 +22,7 @@ from shared.wiring.ledger import cost_ledger
 
 
 @lru_cache(maxsize=1)
-def default_thresholds() -> tuple[Threshold, Threshold]:
+def default_thresholds() -> tuple[SpendThreshold, SpendThreshold]:
     """The settings' daily and monthly thresholds, in micro-dollars."""
     from shared.alerts.threshold_alerts import thresholds_from_usd
 
@@ -44,15 +44,15 @@ def spend_forecaster() -> SpendForecaster:
         monthly.micros,
         threshold_store(),
         confidence=settings.forecast_confidence,
-        spike_rule=SpikeRule(settings.forecast_spike_k, round(settings.forecast_spike_min_usd * MICROS_PER_USD)),
+        spike_rule=SpikeRule(settings.forecast_spike_k, usd_to_micros(settings.forecast_spike_min_usd)),
     )
 
 
 @lru_cache(maxsize=1)
 def forecast_watch() -> ForecastWatch:
     """The aggregator's early warning: a projected monthly crossing e-mails the cost-alert topic once."""
+    from shared.alerts.channels import SnsAlertPublisher
     from shared.alerts.forecast_warnings import EarlyWarnings, ForecastWatch
-    from shared.alerts.threshold_alerts import SnsAlertPublisher
 
     settings = get_settings()
     warnings = EarlyWarnings(
@@ -67,7 +67,7 @@ def forecast_watch() -> ForecastWatch:
 @lru_cache(maxsize=1)
 def threshold_store() -> DynamoThresholdStore:
     """The stored spend thresholds (global, per user, per campaign), in the costs table."""
-    from shared.alerts.thresholds import DynamoThresholdStore
+    from shared.alerts.threshold_store import DynamoThresholdStore
 
     settings = get_settings()
     return DynamoThresholdStore(
@@ -78,7 +78,7 @@ def threshold_store() -> DynamoThresholdStore:
 @lru_cache(maxsize=1)
 def alert_rule_store() -> DynamoAlertRuleStore:
     """Alert rules, their rate-limit markers and the alert history, in the costs table."""
-    from shared.alerts.rules import DynamoAlertRuleStore
+    from shared.alerts.rule_store import DynamoAlertRuleStore
 
     settings = get_settings()
     return DynamoAlertRuleStore(
@@ -89,7 +89,8 @@ def alert_rule_store() -> DynamoAlertRuleStore:
 @lru_cache(maxsize=1)
 def threshold_checker() -> ThresholdChecker:
     """Alerts on the stored thresholds through their rules' channels (SNS), rate-limited per rule."""
-    from shared.alerts.checker import AlertChannels, ThresholdChecker
+    from shared.alerts.channels import AlertChannels
+    from shared.alerts.checker import ThresholdChecker
     from shared.alerts.rules import OwnerTopics
 
     settings = get_settings()
@@ -107,9 +108,10 @@ def threshold_checker() -> ThresholdChecker:
 @lru_cache(maxsize=1)
 def cost_stream_consumer() -> CostStreamConsumer:
     """The cost_aggregator function: the costs table's stream folded into counters, then the alert checks."""
+    from shared.alerts.channels import SnsAlertPublisher
     from shared.alerts.spend_watch import SpendWatch
     from shared.alerts.stream_consumer import CostStreamConsumer
-    from shared.alerts.threshold_alerts import SnsAlertPublisher, ThresholdAlerts, thresholds_from_usd
+    from shared.alerts.threshold_alerts import ThresholdAlerts, thresholds_from_usd
     from shared.ledger.aggregator import CostAggregator
     from shared.ledger.stream import StreamShards
 

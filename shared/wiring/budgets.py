@@ -20,7 +20,8 @@ from shared.wiring.routing import price_table, provider_router
 @lru_cache(maxsize=1)
 def budget_guard() -> BudgetGuard:
     """Hard monthly caps: each capped user's calls reserve before and settle after (see shared/budgets/guard.py)."""
-    from shared.budgets.guard import BudgetGuard, CachedHardCaps, ledger_month_spend
+    from shared.budgets.caps import CachedHardCaps
+    from shared.budgets.guard import BudgetGuard, ledger_month_spend
     from shared.budgets.store import DynamoBudgetStore
 
     settings = get_settings()

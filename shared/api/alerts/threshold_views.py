@@ -15,12 +15,12 @@ from datetime import date
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from shared.alerts.threshold_alerts import Threshold
 from shared.alerts.thresholds import (
     GLOBAL_OWNER,
     HARD_CAP_ACTIONS,
     SpendThreshold,
     ThresholdStore,
+    is_settings_threshold,
     new_threshold_id,
     shows_global_spend,
 )
@@ -30,12 +30,10 @@ from shared.api.envelope import success
 from shared.campaigns.workflows import WorkflowRepository
 from shared.core.errors import ForbiddenError, WorkflowNotFoundError
 from shared.core.identity import Caller
-from shared.core.pricing import MICROS_PER_USD, usd_amount
+from shared.core.pricing import usd_amount, usd_to_micros
 from shared.core.time import iso_timestamp, utc_day
 from shared.ledger.ledger import spend_of
 from shared.ledger.store import CostStore
-
-SETTINGS_ID_PREFIX = "settings:"  # the configured defaults' ids: settings:daily, settings:monthly
 
 
 def create_threshold(
@@ -53,7 +51,7 @@ def create_threshold(
         subject_id=subject,
         owner_id=owner,
         period=request.period,
-        micros=int(request.amount_usd * MICROS_PER_USD),
+        micros=usd_to_micros(request.amount_usd),
         action=request.action,
         created_by=caller.user_id,
         created_at=now,
@@ -82,16 +80,12 @@ def thresholds_response(
     caller: Caller,
     store: ThresholdStore,
     costs: CostStore,
-    defaults: Sequence[Threshold],
+    defaults: Sequence[SpendThreshold],
     now: float,
 ) -> Response[dict]:
     """The user's thresholds, the global ones and the configured defaults, each with its spend (one read)."""
     stored = (store.list_for(user_id) if user_id != GLOBAL_OWNER else []) + store.list_for(GLOBAL_OWNER)
-    configured = [
-        SpendThreshold(f"{SETTINGS_ID_PREFIX}{d.name}", "global", None, GLOBAL_OWNER, d.name, d.micros)
-        for d in defaults
-    ]
-    views = threshold_views(configured + stored, caller, costs, utc_day(now))
+    views = threshold_views([*defaults, *stored], caller, costs, utc_day(now))
     listing = SpendThresholdsView(user_id=user_id, thresholds=views)
     return success(listing.model_dump(by_alias=True))
 
@@ -117,7 +111,7 @@ def threshold_views(
                 action=t.action,
                 amount_usd=usd_amount(t.micros),
                 amount_micros=t.micros,
-                source="settings" if t.threshold_id.startswith(SETTINGS_ID_PREFIX) else "stored",
+                source="settings" if is_settings_threshold(t) else "stored",
                 is_global=t.scope == "global",
                 created_by=t.created_by or None,
                 created_at=iso_timestamp(t.created_at) if t.created_at else None,

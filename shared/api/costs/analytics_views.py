@@ -20,7 +20,7 @@ from shared.api.costs.analytics_schemas import (
 )
 from shared.api.costs.views import _providers, _scope_view, _spend
 from shared.api.envelope import success
-from shared.core.pricing import MICROS_PER_USD, usd_amount
+from shared.core.pricing import usd_amount
 from shared.forecast.model import MIN_HISTORY_DAYS, Forecast
 from shared.ledger.campaign_costs import CampaignCosts, CampaignSort, SortOrder, campaign_costs, sort_campaigns
 from shared.ledger.keys import Scope
@@ -141,4 +141,4 @@ def _threshold(outlook: Forecast, threshold: MonthlyThreshold) -> ForecastThresh
 
 def _usd_of(micros: float) -> float:
     """A model figure (fractional micro-dollars) in USD, to the micro-dollar."""
-    return round(micros / MICROS_PER_USD, 6)
+    return usd_amount(round(micros))

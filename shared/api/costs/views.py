@@ -13,8 +13,7 @@ from datetime import date, timedelta
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from shared.alerts.threshold_alerts import Threshold
-from shared.alerts.thresholds import shows_global_spend
+from shared.alerts.thresholds import SpendThreshold, shows_global_spend
 from shared.api.costs.schemas import (
     BreakdownGroup,
     CostBreakdownView,
@@ -66,7 +65,7 @@ def breakdown_window(first: str | None, last: str | None, today: date) -> tuple[
 def stats_response(
     stats: CostStats,
     scope: Scope,
-    thresholds: Sequence[Threshold],
+    thresholds: Sequence[SpendThreshold],
     providers: Sequence[str],
     caller: Caller,
 ) -> Response[dict]:
@@ -93,7 +92,7 @@ def stats_response(
         ),
         requests=PeriodCounts(today=day.requests, month=month.requests),
         tokens=PeriodTokens(today=_tokens(day), month=_tokens(month)),
-        thresholds=[_threshold(t, spent[t.name] if shows_global_spend(caller) else None) for t in thresholds],
+        thresholds=[_threshold(t, spent[t.period] if shows_global_spend(caller) else None) for t in thresholds],
     )
     return success(view.model_dump(by_alias=True))
 
@@ -151,14 +150,14 @@ def _providers(by_provider: Mapping[str, Counters]) -> list[ProviderSpend]:
     return [ProviderSpend(provider=name, **_spend(counters)) for name, counters in ordered]
 
 
-def _threshold(threshold: Threshold, spent_micros: int | None) -> ThresholdView:
+def _threshold(threshold: SpendThreshold, spent_micros: int | None) -> ThresholdView:
     """A global threshold; its progress only when the caller may see its spend (``None`` otherwise)."""
     if spent_micros is None:
         return ThresholdView(
-            period=threshold.name, amount_usd=usd_amount(threshold.micros), amount_micros=threshold.micros
+            period=threshold.period, amount_usd=usd_amount(threshold.micros), amount_micros=threshold.micros
         )
     return ThresholdView(
-        period=threshold.name,
+        period=threshold.period,
         amount_usd=usd_amount(threshold.micros),
         amount_micros=threshold.micros,
         spent_usd=usd_amount(spent_micros),

@@ -11,13 +11,15 @@ from decimal import Decimal
 
 import pytest
 
-from shared.alerts.checker import AlertChannels, ThresholdChecker
-from shared.alerts.rules import AlertRecord, AlertRule, DynamoAlertRuleStore, OwnerTopics
+from shared.alerts.channels import AlertChannels
+from shared.alerts.checker import ThresholdChecker
+from shared.alerts.rule_store import DynamoAlertRuleStore
+from shared.alerts.rules import AlertRecord, AlertRule, OwnerTopics
 from shared.alerts.spend_watch import SpendWatch
 from shared.alerts.threshold_alerts import ThresholdAlerts, thresholds_from_usd
+from shared.alerts.threshold_store import DynamoThresholdStore
 from shared.alerts.thresholds import (
     GLOBAL_OWNER,
-    DynamoThresholdStore,
     SpendThreshold,
     marker_keys,
     owner_key,

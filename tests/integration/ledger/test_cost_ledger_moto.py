@@ -22,8 +22,9 @@ from decimal import Decimal
 import pytest
 
 from local.request_counter import RequestCounter
+from shared.alerts.channels import SnsAlertPublisher
 from shared.alerts.spend_watch import SpendWatch
-from shared.alerts.threshold_alerts import SnsAlertPublisher, ThresholdAlerts, thresholds_from_usd
+from shared.alerts.threshold_alerts import ThresholdAlerts, thresholds_from_usd
 from shared.ledger.keys import EVERYONE, Scope
 from shared.ledger.ledger import CostLedger
 from tests.conftest import subscribed_topic

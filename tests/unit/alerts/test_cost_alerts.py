@@ -6,9 +6,9 @@ import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from shared.alerts.channels import format_usd
 from shared.alerts.spend_watch import SpendWatch
 from shared.alerts.threshold_alerts import ThresholdAlerts, thresholds_from_usd
+from shared.core.pricing import format_usd
 from shared.ledger.ledger import CostLedger
 from tests.support.factories import event
 from tests.support.fakes import InMemoryCostStore, MeteredRecorder, OutboxPublisher
@@ -33,7 +33,12 @@ def tracker(
 
 def test_thresholds_are_whole_micro_dollars():
     daily, monthly = thresholds_from_usd(Decimal("50"), Decimal("0.001"))
-    assert (daily.name, daily.micros, monthly.name, monthly.micros) == ("daily", 50_000_000, "monthly", 1_000)
+    assert (daily.threshold_id, daily.micros, monthly.period, monthly.micros) == (
+        "settings:daily",
+        50_000_000,
+        "monthly",
+        1_000,
+    )
 
 
 def test_format_usd_keeps_sub_cent_digits():

@@ -9,7 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from shared.alerts.checker import AlertChannels, ThresholdChecker
+from shared.alerts.channels import AlertChannels
+from shared.alerts.checker import ThresholdChecker
 from shared.alerts.rules import AlertRule, OwnerTopics
 from shared.alerts.thresholds import GLOBAL_OWNER, SpendThreshold
 from shared.ledger.ledger import CostLedger

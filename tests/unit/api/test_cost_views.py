@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from shared.alerts.threshold_alerts import Threshold
+from shared.alerts.thresholds import settings_threshold
 from shared.api.costs.views import breakdown_response, breakdown_window, cost_scope, stats_response
 from shared.core.errors import ForbiddenError
 from shared.core.identity import Caller
@@ -64,7 +64,7 @@ def test_stats_answer_carries_usd_beside_exact_micros_and_threshold_progress():
     answer = stats_response(
         stats,
         EVERYONE,
-        [Threshold("daily", 50_000_000)],
+        [settings_threshold("daily", 50_000_000)],
         ["azure", "gemini", "openai"],
         Caller(user_id="root", is_admin=True),
     )
@@ -93,7 +93,7 @@ def test_stats_hide_a_global_thresholds_spend_from_whoever_may_not_see_it():
         TODAY, {"openai": Counters(1_250_000_000, 3, 10, 5)}, {"openai": Counters(1_250_000_000, 3, 10, 5)}
     )
     answer = stats_response(
-        stats, Scope("alice"), [Threshold("monthly", 9_000_000)], ["openai"], Caller(user_id="alice")
+        stats, Scope("alice"), [settings_threshold("monthly", 9_000_000)], ["openai"], Caller(user_id="alice")
     )
     (threshold,) = answer.body["data"]["thresholds"]
     assert threshold["amountUsd"] == 9.0 and threshold["spentUsd"] is None and threshold["percent"] is None

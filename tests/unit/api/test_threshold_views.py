@@ -406,7 +406,7 @@ def test_the_11th_rule_on_a_threshold_is_409_with_the_cap(world):
 
 @pytest.mark.parametrize("fraction", [0.0004, 0.0005, 0.1235, 0.9996])
 def test_a_rules_created_at_reads_back_as_the_very_string_its_creation_answered(world, fraction):
-    from shared.alerts.rules import rule_from_item, rule_to_item
+    from shared.alerts.rule_store import rule_from_item, rule_to_item
     from shared.core.time import iso_timestamp
 
     thresholds, workflows = world

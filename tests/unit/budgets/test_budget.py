@@ -9,18 +9,18 @@ import pytest
 
 from local.sim_protocol import chat_completion
 from shared.api.resolver import build_resolver
+from shared.budgets.caps import CachedHardCaps
 from shared.budgets.guard import (
     DOWNGRADE_ROUTE,
     BudgetGuard,
-    CachedHardCaps,
     input_token_bound,
     ledger_month_spend,
     max_call_micros,
     with_downgrade_route,
 )
-from shared.campaigns.fan_messages import FanCampaignService, fan_prompt
+from shared.campaigns.fan_messages import FanCampaignService
 from shared.campaigns.models import CampaignData, CampaignRequest
-from shared.campaigns.prompts import build_messages
+from shared.campaigns.prompts import build_messages, fan_prompt
 from shared.campaigns.service import CampaignService
 from shared.core.errors import BudgetExceededError, BudgetUnavailableError, ProvidersUnavailableError
 from shared.core.identity import Caller

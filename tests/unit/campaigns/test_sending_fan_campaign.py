@@ -10,8 +10,9 @@ import pytest
 from pydantic import ValidationError
 
 from shared.campaigns.async_jobs import AsyncCampaigns, WorkflowJob
-from shared.campaigns.fan_messages import FanCampaignService, fan_prompt
+from shared.campaigns.fan_messages import FanCampaignService
 from shared.campaigns.models import CampaignRequest
+from shared.campaigns.prompts import fan_prompt
 from shared.campaigns.service import CampaignService
 from shared.core.errors import (
     AccountNotAllowedError,

@@ -69,8 +69,8 @@ def test_content_is_about_the_requests_theme_tone_and_audience(campaign_type):
 
 
 def test_fan_message_text_is_about_the_theme_and_differs_per_theme():
-    from shared.campaigns.fan_messages import fan_prompt
     from shared.campaigns.models import CampaignData
+    from shared.campaigns.prompts import fan_prompt
 
     def fan_text(theme):
         data = CampaignData(theme=theme, accountId="creator_01", recipients=["fan-1"])
