@@ -120,7 +120,7 @@ def run_as_written(argv: list[str], api_url: str, token: str) -> tuple[int, Any]
 @pytest.fixture(scope="module")
 def contract_user(api) -> str:
     """A user who has spent on both providers today: a planning campaign (Azure) and a caption (OpenAI)."""
-    user = f"seed-{uuid.uuid4().hex[:8]}"
+    user, spent = f"seed-{uuid.uuid4().hex[:8]}", 0
     for campaign_type in ("content_planning", "caption"):
         body = {"type": campaign_type, "platforms": ["instagram"], "data": {"theme": "fitness"}}
         reply = requests.post(
@@ -130,6 +130,8 @@ def contract_user(api) -> str:
             timeout=30,
         )
         assert reply.status_code == 200, reply.text
+        spent += reply.json()["metrics"]["cost"]["costMicros"]
+    api.wait_for_spend(api.token(user), spent)  # the counters trail the answers by the stream's fold
     return user
 
 
