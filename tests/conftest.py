@@ -58,7 +58,7 @@ class ApiClient:
         )
         assert reply.status == 200, reply.body
 
-    def wait_for_spend(self, token: str, expected_micros: int, timeout_s: float = 15.0, **params: str) -> dict:
+    def wait_for_spend(self, token: str, expected_micros: int, timeout_s: float = 60.0, **params: str) -> dict:
         """``/costs/stats`` once the stream has folded the caller's spend up to ``expected_micros`` today (the
         counters trail a campaign's answer by about a second, and one batch writes its counters one after the
         other, so the per-campaign and per-day views are waited for too); the stats' ``data``."""
