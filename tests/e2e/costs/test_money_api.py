@@ -96,7 +96,7 @@ def test_an_output_filtered_azure_answer_is_billed_spend_in_the_ledger_and_the_b
     ]
     stats = stats_of(api, user, requests=2)
     assert stats["requests"]["month"] == 2 and stats["monthTotalMicros"] == nanos_to_micros(cost["costNanos"])
-    azure = next(p for p in stats["providerBreakdown"]["month"] if p["provider"] == "azure")
+    azure = next(p for p in stats["byProvider"]["month"] if p["provider"] == "azure")
     assert azure["costMicros"] == nanos_to_micros(filtered_nanos)
     settings = get_settings()
     budget = DynamoBudgetStore(settings.cost_table_name, dynamodb_client())
