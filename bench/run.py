@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from bench import cost_ledger, ledger_stream, limiter, package_size
+from bench import cost_ledger, ledger_stream, limiter, package_size, request_cost
 from bench.stats import OUT_DIR, Row, format_table, ratio, rows_payload, run_child, verdict, write_json
 from stacks.route_table import FUNCTIONS
 
@@ -211,6 +211,7 @@ def main() -> int:
         ("limiter", lambda: run_child("bench.limiter", OUT_DIR / "limiter.json"), limiter.rows),
         ("cost ledger", lambda: run_child("bench.cost_ledger", OUT_DIR / "cost_ledger.json"), cost_ledger.rows),
         ("ledger stream", lambda: run_child("bench.ledger_stream", OUT_DIR / "ledger_stream.json"), ledger_stream.rows),
+        ("request cost", lambda: run_child("bench.request_cost", OUT_DIR / "request_cost.json"), request_cost.rows),
     ]
     raw: dict[str, Any] = {}
     rows: list[Row] = []

@@ -12,12 +12,14 @@ The moto server runs either in this process (a thread: fastest start, what the t
 from __future__ import annotations
 
 import json
+import os
 import secrets as pysecrets
 import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -45,9 +47,13 @@ _QUEUE_ATTRIBUTES = (
 class MotoServer:
     """A moto server on 127.0.0.1, in a thread of this process or in a process of its own."""
 
-    def __init__(self, port: int = 0, mode: Literal["thread", "process"] = "thread") -> None:
+    def __init__(
+        self, port: int = 0, mode: Literal["thread", "process"] = "thread", recording_path: str | None = None
+    ) -> None:
         self.port = port or free_port()
         self.mode = mode
+        # A process server records every request it receives (moto's recorder) to this file when given.
+        self.recording_path = recording_path
         self._thread_server: Any = None
         self._process: subprocess.Popen[bytes] | None = None
         self._session = boto3.session.Session(**LOCAL_CREDENTIALS)  # one session: clients share its loader
@@ -69,7 +75,12 @@ class MotoServer:
             self._thread_server.start()
             return self
         args = [sys.executable, "-m", "local.moto_dynamodb", "-H", "127.0.0.1", "-p", str(self.port)]
-        self._process = subprocess.Popen(args, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = dict(os.environ)
+        if self.recording_path:
+            env.update({"MOTO_ENABLE_RECORDING": "True", "MOTO_RECORDER_FILEPATH": self.recording_path})
+        self._process = subprocess.Popen(
+            args, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -93,6 +104,16 @@ class MotoServer:
     def client(self, service: str) -> Any:
         """A boto3 client bound to this server with the local credentials."""
         return self._session.client(service, endpoint_url=self.url)
+
+    def reset_recording(self) -> None:
+        """Forget the requests recorded so far (``recording_path`` servers only)."""
+        request = urllib.request.Request(f"{self.url}/moto-api/recorder/reset-recording", method="POST")
+        urllib.request.urlopen(request, timeout=10).close()
+
+    def recording(self) -> list[dict[str, Any]]:
+        """Every request the server received since the last reset, as moto recorded it (headers, body)."""
+        with urllib.request.urlopen(f"{self.url}/moto-api/recorder/download-recording", timeout=30) as response:
+            return [json.loads(line) for line in response.read().decode().splitlines() if line.strip()]
 
 
 @dataclass

@@ -86,6 +86,7 @@ class LocalStack:
         use_real_providers: bool = False,
         settings: Mapping[str, str] | None = None,
         console: Console | None = None,
+        recording_path: str | None = None,
     ) -> None:
         self.api_port = api_port
         self.console = console  # request and batch lines (`make run`); None: quiet, as in tests
@@ -95,7 +96,7 @@ class LocalStack:
         self._template_paths = templates
         self.drain_queues = with_api if drain_queues is None else drain_queues
         self.redis = RedisServer(url=redis_url or os.environ.get("REDIS_URL") or None)
-        self.moto = MotoServer(mode=moto_mode)
+        self.moto = MotoServer(mode=moto_mode, recording_path=recording_path)  # recording: benchmarks
         self.handlers = handlers or HandlerRegistry()
         # Tests always simulate (never spend tokens); `make run` calls real providers whose key is set.
         self.real_keys = real_provider_keys() if use_real_providers else {}
