@@ -154,8 +154,7 @@ def expected_spend(events: Iterable[CostEvent]) -> dict[str, int]:
 def folded_spend(ledger: CostLedger, users: Iterable[str], first: date, last: date) -> dict[str, int]:
     """Each user's spend from ``first`` to ``last`` as the counters hold it (one Query per user)."""
     return {
-        user: sum(c.nanos for c in ledger.breakdown(Scope(user_id=user), "day", first, last).values())
-        for user in users
+        user: sum(c.nanos for c in ledger.breakdown(Scope(user_id=user), "day", first, last).values()) for user in users
     }
 
 

@@ -188,7 +188,7 @@ def run_block(block: Block, api_url: str, timeout_s: float = 120.0) -> BlockRun:
         "curl() { command curl -w '%{stderr}\\n@@status %{http_code}\\n' \"$@\"; }",
     ]
     for number, command in enumerate(block.commands):
-        lines += [f"echo '@@begin {number}' >&2", substitute(command.text, api_url), f"echo \"@@end {number} $?\" >&2"]
+        lines += [f"echo '@@begin {number}' >&2", substitute(command.text, api_url), f'echo "@@end {number} $?" >&2']
     with tempfile.TemporaryDirectory(prefix="ho-docs-") as scratch:
         for entry in REPO_ROOT.iterdir():
             if entry.name != ".git":

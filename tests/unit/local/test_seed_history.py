@@ -40,7 +40,9 @@ def test_request_ids_are_unique_and_derived_from_the_seed():
 
 def test_every_call_is_priced_by_the_price_table_on_its_route():
     for event in build(scale=0.2):
-        cost = PRICES.cost(event.provider, event.deployment, event.input_tokens, event.output_tokens, event.cached_tokens)
+        cost = PRICES.cost(
+            event.provider, event.deployment, event.input_tokens, event.output_tokens, event.cached_tokens
+        )
         route = DEFAULT_ROUTING_TABLE[event.campaign_type]
         served = route[1] if event.fallback else route[0]
         assert (event.provider, event.deployment) == (served.provider, served.model)
@@ -71,9 +73,7 @@ def test_weekends_are_quieter_and_one_day_spikes():
 def test_planning_falls_back_often_enough_lately_for_a_recommendation_even_at_a_small_scale():
     """The optimizer proposes a swap above a 10 % fallback share with at least 20 calls in 30 days."""
     recent = [
-        e
-        for e in build(scale=0.1)
-        if e.campaign_type == "content_planning" and e.day >= TODAY - timedelta(days=30)
+        e for e in build(scale=0.1) if e.campaign_type == "content_planning" and e.day >= TODAY - timedelta(days=30)
     ]
 
     assert len(recent) >= 20
