@@ -20,8 +20,9 @@ What the history looks like, and why (the figures are per day at ``scale`` 1):
   so the optimizer has a real fallback-order recommendation to make.
 
 Reproducible and idempotent: every random draw comes from ``random.Random`` seeded with the seed and the
-day, and request ids are derived from them (``seed<seed>-<yyyymmdd>-…``), so the same seed on the same
-day builds the same events and a second run records nothing new (each Put finds its id taken).
+day, and request ids are derived from them (``wf_seed<seed>_<yyyymmdd>_<n>#generate#0``), so the same
+seed on the same day builds the same events and a second run records nothing new (each Put finds its id
+taken).
 
 The history is the ``days`` complete UTC days before today: today stays the first screen's own.
 ``make seed`` records into a running ``make run`` (whose endpoints and environment ``local/run.py``
@@ -36,7 +37,6 @@ import json
 import math
 import os
 import random
-import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -233,7 +233,6 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"seeded {args.days} days (seed {args.seed}): {recorded} new of {total} calls, folded into the counters "
         f"in {time.monotonic() - started:.1f} s; try {stack['api']}/dashboard or GET /api/v2/costs/forecast",
-        file=sys.stdout,
     )
 
 
@@ -243,9 +242,10 @@ def _count(rng: random.Random, mean: float, at_least: int = 0) -> int:
 
 
 def _working_hours_instant(rng: random.Random, day: date) -> float:
-    """An instant of ``day`` (UTC), most of them between 08:00 and 22:00."""
+    """An instant of ``day`` (UTC), most of them between 08:00 and 22:00, none after 23:30 (a campaign's
+    calls, seconds apart, stay in its day)."""
     midnight = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
-    hour = min(23.5, max(0.0, rng.gauss(15, 3.5)))
+    hour = min(23.0, max(0.0, rng.gauss(15, 3.5)))
     return midnight + hour * 3600 + rng.uniform(0, 1800)
 
 
@@ -279,17 +279,11 @@ def _priced_call(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         micros=cost.micros,
-        at=min(at, midnight_after(at) - 1),
+        at=at,
         fallback=fallback,
         nanos=cost.nanos,
         cached_tokens=cached,
     )
-
-
-def midnight_after(at: float) -> float:
-    """The first UTC midnight after ``at``: a call never spills into the next day."""
-    day = datetime.fromtimestamp(at, UTC).date() + timedelta(days=1)
-    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
 
 
 def _alive(pid: int) -> bool:
