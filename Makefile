@@ -6,8 +6,9 @@ PORT ?= 3000
 # `make token USER=…` names the user; the shell's own $USER (the login name) does not count.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),u1)
 ADMIN ?=
+SEED ?=
 
-.PHONY: install run test test-unit test-integration test-infra test-e2e test-artifact test-browser lint format synth checkov token bench clean dashboard-assets
+.PHONY: install run seed test test-unit test-integration test-infra test-e2e test-artifact test-browser lint format synth checkov token bench clean dashboard-assets
 
 # When `make run` started (before any install), so the banner's "ready in" is what a person waited.
 STARTED_AT := $(shell date +%s.%N)
@@ -24,8 +25,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
-run: install dashboard-assets  ## start the whole thing locally on 127.0.0.1:$(PORT)
-	HO_STARTED_AT=$(STARTED_AT) PORT=$(PORT) $(PY) -m local.run
+run: install dashboard-assets  ## start the whole thing locally on 127.0.0.1:$(PORT); SEED=1 also records the seed history
+	HO_STARTED_AT=$(STARTED_AT) PORT=$(PORT) SEED=$(SEED) $(PY) -m local.run
+
+# Into the running `make run` (it writes .local/stack.json); local state is in memory, so rerun after a restart.
+seed: install  ## record 60 days of reproducible spend history into the running `make run` (local/seed.py)
+	$(PY) -m local.seed
 
 test: install dashboard-assets lint synth checkov  ## lint, synth, then every test tier (starts its own Redis, moto server and simulators)
 	$(PY) -m pytest tests

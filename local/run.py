@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+from local import seed
 from local.console import Console
 from local.stack import LocalStack
 from local.template import REPO_ROOT
@@ -95,14 +96,31 @@ def main() -> None:
     except OSError as exc:
         sys.exit(f"cannot start the local stack on port {port}: {exc} (set PORT=... to use another port)")
     console.install()
+    assert stack.api_url is not None
+    seed.write_stack_file(stack.api_url, stack.env)  # what `make seed` in another terminal records into
     try:
         console.line(banner(stack, time.time() - started_at, console.log_path))
+        if os.environ.get("SEED", "").lower() in ("1", "true", "yes"):
+            threading.Thread(target=_seed, args=(console,), name="seed", daemon=True).start()
         while not stop.wait(0.5):
             pass
     finally:
         console.line("\nstopping…")
+        seed.STACK_FILE.unlink(missing_ok=True)
         stack.stop()
         console.uninstall()
+
+
+def _seed(console: Console) -> None:
+    """``make run SEED=1``: record the seed history while the API already serves (it takes a minute or two)."""
+    console.line(f"seeding {seed.DEFAULT_DAYS} days of spend history (make seed)…")
+    started = time.monotonic()
+    try:
+        total, recorded = seed.seed_from_container()
+    except Exception as exc:  # the stack keeps serving; the person can rerun `make seed`
+        console.line(f"seeding failed: {exc!r}")
+        return
+    console.line(f"seeded: {recorded} new of {total} calls, in the counters after {time.monotonic() - started:.0f} s")
 
 
 if __name__ == "__main__":

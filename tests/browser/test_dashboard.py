@@ -3,7 +3,7 @@
 Each check reads the page as a person would (text, table rows, the downloaded file) and compares it
 with the JSON routes read at the same moment; the chart's series are read from the Chart.js objects
 the page built. The admin view's screenshot goes to ``.build/screenshots/dashboard.png`` on every run
-and replaces ``docs/dashboard.png`` (the README's) when that is missing or ``UPDATE_SCREENSHOTS=1``.
+and replaces ``docs/dashboard.png`` (docs/dashboard.md's) when that is missing or ``UPDATE_SCREENSHOTS=1``.
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ def test_no_spend_yet_says_so(api: ApiClient, page: Any) -> None:
 
 
 def _keep_screenshot(page: Any, tmp_path: Path) -> None:
-    """Always taken; it replaces the README's copy only when asked (each run's dates would change it)."""
+    """Always taken; it replaces docs/dashboard.md's copy only when asked (each run's dates would change it)."""
     taken = REPO_ROOT / ".build" / "screenshots" / "dashboard.png"
     taken.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(taken), full_page=True)
