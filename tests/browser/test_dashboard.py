@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from shared.core.pricing import nanos_to_micros
 from tests.conftest import REPO_ROOT, ApiClient
 
 CAMPAIGNS = [
@@ -122,7 +123,8 @@ def test_the_admin_view_matches_the_api(api: ApiClient, page: Any, spender: dict
     with page.expect_download() as download:
         page.click("#export-button")
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
-    assert sum(int(row["costUsd"].replace(".", "")) for row in rows) == breakdown.body["data"]["total"]["costMicros"]
+    nanos = sum(int(row["costUsd"].replace(".", "")) for row in rows)  # nine decimals: exact nano-dollars
+    assert nanos_to_micros(nanos) == breakdown.body["data"]["total"]["costMicros"]
     assert download.value.suggested_filename == f"costs_{first}_{last}_by_provider.csv"
 
     _keep_screenshot(page, tmp_path)

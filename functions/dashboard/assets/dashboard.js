@@ -43,9 +43,11 @@
   }
 
   function microsOf(usdText) {
-    // "12.345678" (the export's exact six decimals) → 12345678, without going through a float.
+    // "12.345678901" (the export's exact nine decimals: nano-dollars) → 12345679 micro-dollars, rounded half up
+    // once, without going through a float.
     const [whole, fraction = ""] = usdText.split(".");
-    return parseInt(whole, 10) * MICROS_PER_USD + parseInt((fraction + "000000").slice(0, 6), 10);
+    const nanos = parseInt(whole, 10) * MICROS_PER_USD * 1000 + parseInt((fraction + "000000000").slice(0, 9), 10);
+    return Math.floor((nanos + 500) / 1000);
   }
 
   function addDays(iso, days) {

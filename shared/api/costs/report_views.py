@@ -10,6 +10,7 @@ import csv
 import io
 from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
 
 from aws_lambda_powertools.event_handler import Response
 
@@ -22,7 +23,7 @@ from shared.api.costs.report_schemas import (
 from shared.api.costs.schemas import SpendView
 from shared.api.costs.views import _providers, _scope_view, _spend
 from shared.api.envelope import success
-from shared.core.pricing import micros_to_usd, usd_amount
+from shared.core.pricing import NANOS_PER_USD, usd_amount
 from shared.ledger.keys import Scope
 from shared.ledger.ledger import CostLedger, GroupBy
 from shared.ledger.reports import (
@@ -81,7 +82,7 @@ def export_csv(rows: Sequence[DailyRow], group_by: str) -> str:
     writer.writerow(("day", group_by, *CSV_COLUMNS))
     for row in rows:
         counters = row.counters
-        usd = f"{micros_to_usd(counters.micros):.6f}"
+        usd = f"{Decimal(counters.nanos) / NANOS_PER_USD:.9f}"  # exact: nine decimals are whole nano-dollars
         writer.writerow(
             (row.day.isoformat(), _cell(row.key), counters.requests, counters.tokens_in, counters.tokens_out, usd)
         )

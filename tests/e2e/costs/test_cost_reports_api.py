@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from shared.core.pricing import nanos_to_micros
 from tests.conftest import ApiClient
 
 CAMPAIGNS = [
@@ -44,7 +45,8 @@ def test_the_csv_rows_sum_to_the_breakdown_for_every_grouping(api: ApiClient, sp
         assert export.body.splitlines()[0] == f"day,{group_by},calls,inputTokens,outputTokens,costUsd"
         breakdown = api.call("GET", f"/api/v2/costs/breakdown?groupBy={group_by}", token=token).body["data"]
         rows = _rows(export.body)
-        micros = sum(int(row["costUsd"].replace(".", "")) for row in rows)  # six decimals: exact micro-dollars
+        # nine decimals: exact nano-dollars; the breakdown rounds its total half up to a micro-dollar once
+        micros = nanos_to_micros(sum(int(row["costUsd"].replace(".", "")) for row in rows))
         assert micros == breakdown["total"]["costMicros"] > 0
         assert sum(int(row["calls"]) for row in rows) == breakdown["total"]["requests"]
         assert sum(int(row["inputTokens"]) for row in rows) == breakdown["total"]["tokens"]["input"]

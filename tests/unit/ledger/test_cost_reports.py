@@ -124,8 +124,8 @@ def test_the_csv_has_the_header_one_row_per_group_and_day_and_exact_usd():
     )
     assert list(csv.reader(io.StringIO(text))) == [
         ["day", "provider", "calls", "inputTokens", "outputTokens", "costUsd"],
-        ["2026-03-10", "azure", "1", "100", "50", "1.234567"],
-        ["2026-03-11", "openai", "1", "100", "50", "0.000001"],
+        ["2026-03-10", "azure", "1", "100", "50", "1.234567000"],
+        ["2026-03-11", "openai", "1", "100", "50", "0.000001000"],
     ]
 
 
