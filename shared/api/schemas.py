@@ -167,13 +167,16 @@ class WorkflowView(Workflow):
 
 
 class CheckView(CamelModel):
-    """One dependency's health; the orchestrator's check also says what it found."""
+    """One dependency's health; the orchestrator's, providers' and queue's checks also say what they found."""
 
     status: Literal["healthy", "degraded", "unhealthy", "not_configured"]
     latency_ms: float
     detail: str | None = None
     routes: int | None = Field(default=None, description="orchestrator: routes served (hybrid, legacy, downgrade)")
-    circuits: dict[str, str] | None = Field(default=None, description="orchestrator: each circuit's state")
+    circuits: dict[str, str] | None = Field(default=None, description="orchestrator, providers: each circuit's state")
+    depths: dict[str, int] | None = Field(
+        default=None, description="queue: messages waiting per queue (delayed included)"
+    )
     flags: Literal["readable", "unreadable"] | None = Field(default=None, description="orchestrator: the rollout gate")
     unpriced: list[str] | None = Field(default=None, description="orchestrator: `route:provider:model` it would skip")
 
