@@ -121,12 +121,17 @@ def test_recording_a_campaign_writes_exactly_the_recording_prefixes(recording_co
         if threading.get_ident() == campaign_thread:
             written.extend(written_partition_keys(model.name, params, settings.cost_table_name))
 
-    client = container.dynamodb_client()
-    client.meta.events.register("before-parameter-build.dynamodb", watch)
+    service = container.campaign_service()
+    # The clients the built service really holds: a stream poller thread of this session may have raced the
+    # container's client cache after clear_caches(), so the cached client alone is not proof.
+    clients = {id(c): c for c in (container.dynamodb_client(), container.cost_ledger().store._client)}.values()
+    for client in clients:
+        client.meta.events.register("before-parameter-build.dynamodb", watch)
     try:
-        run = container.campaign_service().run(CAPTION, Caller(user_id=user), Deadline(25))
+        run = service.run(CAPTION, Caller(user_id=user), Deadline(25))
     finally:
-        client.meta.events.unregister("before-parameter-build.dynamodb", watch)
+        for client in clients:
+            client.meta.events.unregister("before-parameter-build.dynamodb", watch)
 
     assert run.workflow.status == "completed", run
     outside = [key for key in written if not any(fnmatchcase(key, f"{p}*") for p in RECORDING_WRITE_PREFIXES)]
