@@ -34,7 +34,7 @@ from shared.alerts.thresholds import (
     threshold_key,
     thresholds_limit_error,
 )
-from shared.core.dynamo import deserialize_item, serialize_item
+from shared.core.dynamo import deserialize_item, query_items, serialize_item
 from shared.ledger.keys import Key
 from shared.ledger.store import CostStoreError, DynamoCostStore, run_transaction
 
@@ -113,13 +113,7 @@ class DynamoThresholdStore:
             ),
             "ConsistentRead": True,
         }
-        found: list[SpendThreshold] = []
-        while True:
-            response = self._client.query(**params)
-            found += [from_item(deserialize_item(raw)) for raw in response.get("Items", [])]
-            if "LastEvaluatedKey" not in response:
-                break
-            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        found = [from_item(deserialize_item(raw)) for raw in query_items(self._client, params)]
         found.sort(key=lambda t: (t.created_at, t.threshold_id))
         return found
 

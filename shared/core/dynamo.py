@@ -59,3 +59,17 @@ def cancellation_codes(exc: ClientError) -> list[str]:
         return []
     reasons: Iterable[Mapping[str, Any]] = exc.response.get("CancellationReasons") or []
     return [str(reason.get("Code") or "None") for reason in reasons]
+
+
+def query_items(client: Any, params: Mapping[str, Any], wanted: int | None = None) -> list[dict[str, Any]]:
+    """The raw items a Query answers, following DynamoDB's pages (1 MB each), up to ``wanted`` when given."""
+    request = dict(params)
+    items: list[dict[str, Any]] = []
+    while wanted is None or len(items) < wanted:
+        limit = {} if wanted is None else {"Limit": wanted - len(items)}
+        page = client.query(**request, **limit)
+        items += page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            break
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return items

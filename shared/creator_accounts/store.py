@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from shared.core.dynamo import deserialize_item, serialize_item
+from shared.core.dynamo import deserialize_item, query_items, serialize_item
 from shared.core.errors import CreatorAccountConflictError
 from shared.creator_accounts.model import AccountPage, CreatorAccount
 
@@ -149,15 +149,7 @@ class DynamoCreatorAccountStore:
 
     def _query(self, params: dict[str, Any], wanted: int) -> list[dict[str, Any]]:
         """Up to ``wanted`` items, strongly consistent, following DynamoDB's pages until there are enough."""
-        params = {"TableName": self._table, "ConsistentRead": True, **params}
-        items: list[dict[str, Any]] = []
-        while len(items) < wanted:
-            response = self._client.query(**params, Limit=wanted - len(items))
-            items += response.get("Items", [])
-            if "LastEvaluatedKey" not in response:
-                break
-            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return items
+        return query_items(self._client, {"TableName": self._table, "ConsistentRead": True, **params}, wanted)
 
     def _get_records(self, account_ids: Sequence[str]) -> list[CreatorAccount]:
         """One BatchGetItem (at most 100 keys, as a page is), again for any keys DynamoDB left unprocessed."""

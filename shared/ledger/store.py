@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from shared.core.dynamo import cancellation_codes, deserialize_item, serialize_item
+from shared.core.dynamo import cancellation_codes, deserialize_item, query_items, serialize_item
 from shared.core.pricing import NANOS_PER_MICRO, nanos_to_micros
 from shared.ledger.keys import Key
 
@@ -226,13 +226,7 @@ class DynamoCostStore:
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
             "ExpressionAttributeValues": serialize_item({":pk": pk, ":low": low, ":high": high}),
         }
-        items: list[dict[str, Any]] = []
-        while True:
-            response = self._client.query(**params)
-            items += [deserialize_item(raw) for raw in response.get("Items", [])]
-            if "LastEvaluatedKey" not in response:
-                return items
-            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return [deserialize_item(raw) for raw in query_items(self._client, params)]
 
     def put_if_absent(self, key: Key, attributes: Mapping[str, Any]) -> bool:
         """Conditional Put: of many concurrent callers exactly one gets True."""
