@@ -95,6 +95,19 @@ class Settings(BaseSettings):
     # recorded call of theirs reads (each applicable threshold is two keys of the call's BatchGetItem).
     max_thresholds_per_owner: Annotated[int, Field(ge=1, le=1000)] = 50
     max_rules_per_threshold: Annotated[int, Field(ge=1, le=100)] = 10
+    # Slack rules (shared/alerts/slack_webhook.py): one post's attempts share the deadline, each attempt has
+    # the timeout, a 429 waits its Retry-After up to the bound. The local stack sets the local base to its own
+    # simulator (http://127.0.0.1:<port>/_sim/slack/services/), whose URLs rules may then name; empty deployed.
+    slack_webhook_local_base: Annotated[
+        str, Field(pattern=r"^(http://(127\.0\.0\.1|localhost):\d{1,5}/_sim/slack/services/)?$")
+    ] = ""
+    slack_post_deadline_s: Annotated[float, Field(gt=0, le=30)] = 10.0
+    slack_attempt_timeout_s: Annotated[float, Field(gt=0, le=10)] = 3.0
+    slack_max_attempts: Annotated[int, Field(ge=1, le=10)] = 4
+    slack_backoff_base_s: Annotated[float, Field(ge=0, le=10)] = 0.5
+    slack_retry_after_max_s: Annotated[float, Field(ge=0, le=30)] = 5.0
+    # The API's public base URL (https://<api id>.execute-api...): alerts link to its /dashboard; empty: no link.
+    public_base_url: Annotated[str, Field(pattern=r"^(https?://[^\s/?#]+)?$")] = ""
     # This deployment's account (CDK passes it): an owner's alert topic must live in it and the region.
     deployment_account_id: Annotated[str, Field(pattern=r"^(\d{12})?$")] = ""
     # Spend forecast: how often a container re-checks a scope's month-end projection after recording

@@ -14,6 +14,7 @@ from shared.wiring.alerts import alert_rule_store as alert_rule_store
 from shared.wiring.alerts import cost_stream_consumer as cost_stream_consumer
 from shared.wiring.alerts import default_thresholds as default_thresholds
 from shared.wiring.alerts import forecast_watch as forecast_watch
+from shared.wiring.alerts import slack_poster as slack_poster
 from shared.wiring.alerts import spend_forecaster as spend_forecaster
 from shared.wiring.alerts import threshold_checker as threshold_checker
 from shared.wiring.alerts import threshold_store as threshold_store

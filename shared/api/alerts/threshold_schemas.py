@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.alerts.slack_webhook import MAX_WEBHOOK_URL_LENGTH
 from shared.api.schemas import envelope
 from shared.core.models import CamelModel
 
@@ -69,7 +70,22 @@ class SnsChannel(_Request):
     topic_arn: Annotated[str, Field(alias="topicArn", pattern=SNS_ARN, description="The topic's ARN")]
 
 
-Channel = Annotated[EmailChannel | SnsChannel, Field(discriminator="type")]
+class SlackChannel(_Request):
+    """A Slack incoming webhook. The URL is a secret: answers show it masked, logs never hold it. It is checked in
+    the view, so a refusal names ``channel.webhookUrl`` as the ``sns`` channel's names ``channel.topicArn``."""
+
+    type: Literal["slack"]
+    webhook_url: Annotated[
+        str,
+        Field(
+            alias="webhookUrl",
+            description="https://hooks.slack.com/services/<team>/<channel>/<token> (exactly that host, https)",
+            json_schema_extra={"format": "uri", "maxLength": MAX_WEBHOOK_URL_LENGTH},
+        ),
+    ]
+
+
+Channel = Annotated[EmailChannel | SnsChannel | SlackChannel, Field(discriminator="type")]
 
 
 class CreateAlertRuleRequest(_Request):
@@ -128,8 +144,11 @@ class SpendThresholdsView(CamelModel):
 class AlertChannelView(CamelModel):
     """Where a rule sends."""
 
-    type: Literal["email", "sns"]
+    type: Literal["email", "sns", "slack"]
     topic_arn: str | None = None
+    webhook_url: str | None = Field(
+        default=None, description="slack: the webhook masked (https://hooks.slack.com/services/T0…/…/…WXYZ)"
+    )
 
 
 class AlertRuleView(CamelModel):
