@@ -444,3 +444,38 @@ def linked_accounts(links: Mapping[str, Sequence[str]]) -> tuple[CreatorAccountS
     for account_id, user_ids in links.items():
         store.accounts[account_id] = CreatorAccount(account_id, tuple(sorted(user_ids)), 0.0, "admin")
     return CreatorAccountService(store, clock=lambda: 1_700_000_000.0), store
+
+
+class SleepingClock:
+    """Monotonic time that only sleeping moves."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+class ScriptedWebhook:
+    """A Slack webhook: answers each post with the next scripted status (and headers), or raises it, then 200;
+    records every post and its timeout, and moves the clock by ``took_s`` per post."""
+
+    def __init__(
+        self, clock: SleepingClock, *script: int | tuple[int, dict[str, str]] | Exception, took_s: float = 0.1
+    ):
+        self.script = list(script)
+        self.clock, self.took_s = clock, took_s
+        self.calls: list[tuple[str, bytes, float]] = []
+
+    def post(self, url: str, body: bytes, timeout_s: float) -> tuple[int, dict[str, str]]:
+        self.calls.append((url, body, timeout_s))
+        self.clock.now += self.took_s
+        answer = self.script.pop(0) if self.script else 200
+        if isinstance(answer, Exception):
+            raise answer
+        return answer if isinstance(answer, tuple) else (answer, {})
