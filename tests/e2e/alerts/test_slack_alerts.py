@@ -196,3 +196,17 @@ def test_a_post_that_keeps_failing_releases_the_window_and_the_next_crossing_che
     spend(api, owner, [CAMPAIGN])  # the next recorded call checks the crossing again
     assert len(settled(lambda: posts_to(api, webhook))) == 1
     assert [h["status"] for h in eventually(lambda: history(api, owner))] == ["sent"]
+
+
+def test_the_slack_channel_and_the_masked_url_are_in_the_openapi_document(api):
+    document = api.call("GET", "/api/openapi.json").body
+    schemas = document["components"]["schemas"]
+    slack = schemas["SlackChannel"]
+    assert slack["required"] == ["type", "webhookUrl"] and slack["properties"]["webhookUrl"]["maxLength"] == 512
+    assert "hooks.slack.com" in slack["properties"]["webhookUrl"]["description"]
+    view = schemas["AlertChannelView"]["properties"]
+    assert "slack" in view["type"]["enum"] and "masked" in json.dumps(view["webhookUrl"])
+    for method in ("post", "put"):
+        body = document["paths"]["/api/v2/costs/alerts"][method]["requestBody"]["content"]["application/json"]
+        request = schemas[body["schema"]["$ref"].rsplit("/", 1)[1]]
+        assert "#/components/schemas/SlackChannel" in json.dumps(request["properties"]["channel"])
