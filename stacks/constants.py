@@ -116,6 +116,7 @@ CTX_VPC_ROUTE_TABLE_IDS = "vpcRouteTableIds"
 CTX_REDIS_SECURITY_GROUP = "redisSecurityGroupId"
 CTX_CREATE_VPC_ENDPOINTS = "createVpcEndpoints"
 CTX_GATEWAY_URL = "sendingGatewayUrl"
+CTX_PUBLIC_BASE_URL = "publicBaseUrl"  # https://<api>: alert messages link to its /dashboard
 CTX_ROUTE_THROTTLES = "routeThrottles"
 CTX_CAMPAIGN_RESERVED_CONCURRENCY = "campaignReservedConcurrency"
 

@@ -60,6 +60,7 @@ def base_environment(config: StackConfig) -> dict[str, str]:
         "AZURE_OPENAI_API_KEY_SECRET_NAME": config.name(SECRET_SUFFIXES["azure"]),
         "GATEWAY_API_KEY_SECRET_NAME": config.name(SECRET_SUFFIXES["gateway"]),
         "GATEWAY_URL": config.sending_gateway_url,
+        "PUBLIC_BASE_URL": config.public_base_url,  # no SLACK_WEBHOOK_LOCAL_BASE: deployed, Slack's host only
         "MESSAGES_MAX_RECEIVE_COUNT": str(c.MESSAGES_MAX_RECEIVE_COUNT),
         "AZURE_OPENAI_ENDPOINT": config.azure_openai_endpoint,
         "DAILY_COST_THRESHOLD_USD": str(config.daily_cost_threshold_usd),
