@@ -66,11 +66,11 @@ class AlertRule:
     owner_id: str  # the threshold's owner ("ALL" for a global threshold)
     channel: ChannelType
     topic_arn: str | None = None  # channel "sns" only
-    webhook_url: str | None = None  # channel "slack" only: the secret URL, never shown whole
     enabled: bool = True
     created_by: str = ""
     created_at: float = 0.0
     updated_at: float = 0.0
+    webhook_url: str | None = None  # channel "slack" only: the secret URL, never shown whole
 
 
 @dataclass(frozen=True)
