@@ -61,7 +61,9 @@ class AlertChannels:
         return self._owner_topics.arn(owner_id) if channel == "sns" else self._email_topic
 
     def send(self, channel: ChannelType, owner_id: str, subject: str, body: str) -> None:
-        """One SNS message."""
+        """One SNS message (a ``slack`` channel posts through :meth:`post_slack` instead)."""
+        if channel == "slack":
+            raise ValueError("a slack channel posts to its webhook, not to a topic")
         SnsAlertPublisher(self.target(channel, owner_id), self._client).publish(subject, body)
 
     def post_slack(self, webhook_url: str, message: Mapping[str, Any]) -> int:
