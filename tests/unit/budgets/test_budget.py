@@ -10,6 +10,7 @@ import pytest
 from local.sim_protocol import chat_completion
 from shared.api.resolver import build_resolver
 from shared.budgets.caps import CachedHardCaps
+from shared.budgets.store import tenant_budget, user_budget
 from shared.budgets.guard import (
     DOWNGRADE_ROUTE,
     BudgetGuard,
@@ -90,7 +91,7 @@ class Setup:
 
     @property
     def committed(self) -> int | None:
-        return self.store.committed_by_month.get(("u1", MONTH))
+        return self.store.committed_by_month.get((user_budget("u1"), MONTH))
 
     @property
     def ledger_month(self) -> int:
@@ -296,6 +297,9 @@ def test_a_fan_message_too_dear_on_its_route_runs_on_the_downgrade_route_and_the
 
 class BrokenCaps:
     def hard_cap(self, user_id):
+        raise ConnectionError("the costs table is unreachable")
+
+    def tenant_cap(self, tenant_id):
         raise ConnectionError("the costs table is unreachable")
 
 
