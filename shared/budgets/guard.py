@@ -271,7 +271,9 @@ class BudgetGuard:
             caps.append(BudgetCap(tenant_budget(tenant), theirs, tenant_scope(tenant)))
         return caps
 
-    def _reserve(self, reservation: Reservation, caps: Sequence[BudgetCap]) -> tuple[Reservation | None, dict[str, int]]:
+    def _reserve(
+        self, reservation: Reservation, caps: Sequence[BudgetCap]
+    ) -> tuple[Reservation | None, dict[str, int]]:
         """The reservation now held (a new one, or the one this id already holds), else each budget's committed."""
         limits = {c.budget: c.threshold.micros for c in caps}
         result = self._store.reserve(reservation, limits)

@@ -168,7 +168,9 @@ def counter_keys(event: CostEvent) -> list[Key]:
     scopes = [EVERYONE, Scope(event.user_id), campaign_scope(event.campaign_id)]
     if event.tenant:
         scopes.append(tenant_scope(event.tenant))
-    return [counter_key(scope, dimension, period, values[dimension]) for scope in scopes for dimension in scope.dimensions]
+    return [
+        counter_key(scope, dimension, period, values[dimension]) for scope in scopes for dimension in scope.dimensions
+    ]
 
 
 def total_key(scope: Scope, day: date) -> Key:

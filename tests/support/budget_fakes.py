@@ -6,7 +6,7 @@ import threading
 from collections.abc import Mapping
 
 from shared.alerts.thresholds import SpendThreshold, tenant_owner
-from shared.budgets.store import Reservation, ReserveResult, user_budget
+from shared.budgets.store import Reservation, ReserveResult
 
 
 class InMemoryBudgetStore:
@@ -107,4 +107,3 @@ def tenant_cap(tenant_id: str, micros: int, action: str = "block") -> SpendThres
         micros=micros,
         action=action,
     )
-

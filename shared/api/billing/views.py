@@ -89,7 +89,8 @@ def statement_csv(statement: Statement) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_HEADER)
-    rows = [("total", "ALL", statement.total), *((l.dimension, l.key, l.counters) for l in statement.lines)]
+    lines = ((line.dimension, line.key, line.counters) for line in statement.lines)
+    rows = [("total", "ALL", statement.total), *lines]
     for dimension, key, c in rows:
         writer.writerow(
             (

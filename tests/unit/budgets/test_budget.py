@@ -10,7 +10,6 @@ import pytest
 from local.sim_protocol import chat_completion
 from shared.api.resolver import build_resolver
 from shared.budgets.caps import CachedHardCaps
-from shared.budgets.store import tenant_budget, user_budget
 from shared.budgets.guard import (
     DOWNGRADE_ROUTE,
     BudgetGuard,
@@ -19,6 +18,7 @@ from shared.budgets.guard import (
     max_call_micros,
     with_downgrade_route,
 )
+from shared.budgets.store import user_budget
 from shared.campaigns.fan_messages import FanCampaignService
 from shared.campaigns.models import CampaignData, CampaignRequest
 from shared.campaigns.prompts import build_messages, fan_prompt
