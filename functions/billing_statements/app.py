@@ -46,7 +46,7 @@ def get_statement(
         str | None, Query(pattern=MONTH, description="YYYY-MM, UTC, not in the future (default this month)")
     ] = None,
     file_format: Annotated[Literal["json", "csv"], Query(alias="format", description="json or csv")] = "json",
-) -> Response:
+) -> Response[dict | str]:
     """Live for an open month, frozen on first read for a closed one (then identical on every read)."""
     whose = stated_tenant(current_caller(app), tenant)
     return statement_response(tenant_statements(), whose, valid_month(month, utc_day(time.time())), file_format)

@@ -123,9 +123,9 @@ class Statements:
         frozen = self._store.get_items([key]).get(key)
         if frozen is not None:
             return from_item(frozen)
-        statement = assemble(self._ledger, tenant, month, True, now)
-        if self._store.put_if_absent(key, to_item(statement)):
-            return statement
+        item = to_item(assemble(self._ledger, tenant, month, True, now))
+        if self._store.put_if_absent(key, item):
+            return from_item(item)  # what every later read returns, to the millisecond
         return from_item(self._store.get_items([key])[key])  # a concurrent first read froze it first
 
 

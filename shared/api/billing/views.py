@@ -53,7 +53,7 @@ def stated_tenant(caller: Caller, tenant: str | None) -> str:
     return str(wanted)
 
 
-def statement_response(statements: Statements, tenant: str, month: str, file_format: str) -> Response:
+def statement_response(statements: Statements, tenant: str, month: str, file_format: str) -> Response[dict | str]:
     """The statement as the envelope's JSON, or as a CSV attachment."""
     try:
         statement = statements.statement(tenant, month)
