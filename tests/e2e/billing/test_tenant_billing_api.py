@@ -298,3 +298,16 @@ def test_who_may_read_a_statement_and_what_a_bad_month_gets(api):
         bad = api.call("GET", f"{STATEMENTS}?month={month}", token=tenant_admin(api, tenant))
         assert bad.status == 422, (month, bad.body)
         assert bad.body["error"]["details"][0]["field"] == "month", bad.body
+
+
+def test_the_statements_route_and_the_tenant_threshold_fields_are_in_the_openapi_document(api):
+    document = api.call("GET", "/api/openapi.json").body
+    operation = document["paths"][STATEMENTS]["get"]
+    assert operation["tags"] == ["billing"]
+    assert {p["name"] for p in operation["parameters"]} == {"tenant", "month", "format"}
+    assert {"application/json", "text/csv"} <= set(operation["responses"]["200"]["content"])
+    assert {"403", "404", "422"} <= set(operation["responses"])
+    schemas = document["components"]["schemas"]
+    assert {"byUser", "byType", "byModel", "total", "final"} <= set(schemas["StatementView"]["properties"])
+    request = schemas["CreateThresholdRequest"]["properties"]
+    assert "tenant" in request["scope"]["enum"] and "tenant" in request
