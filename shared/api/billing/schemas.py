@@ -8,7 +8,7 @@ from shared.api.costs.schemas import SpendView
 from shared.api.schemas import envelope
 from shared.core.models import CamelModel
 
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH = r"^20\d{2}-(0[1-9]|1[0-2])$"  # 2000-01 to 2099-12: the years a ledger can hold
 TENANT_ID = r"^[^\s#]{1,128}$"  # "#" separates key parts (TENANT#<id>)
 
 

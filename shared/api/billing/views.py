@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 
 from aws_lambda_powertools.event_handler import Response
@@ -64,7 +65,7 @@ def statement_response(statements: Statements, tenant: str, month: str, file_for
             200,
             f"{CSV_MEDIA_TYPE}; charset=utf-8",
             statement_csv(statement),
-            headers={"Content-Disposition": f'attachment; filename="statement_{tenant}_{month}.csv"'},
+            headers={"Content-Disposition": f'attachment; filename="statement_{_filename_part(tenant)}_{month}.csv"'},
         )
     return success(statement_view(statement).model_dump(by_alias=True))
 
@@ -111,6 +112,11 @@ def statement_csv(statement: Statement) -> str:
 def valid_month(month: str | None, today: date) -> str:
     """The asked month, or the current one (UTC)."""
     return month or f"{today:%Y-%m}"
+
+
+def _filename_part(text: str) -> str:
+    """A header-safe file name part: tenant ids may hold any character but ``#`` and white space."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text)
 
 
 def _line(key: str, counters: Counters) -> StatementLineView:

@@ -294,7 +294,7 @@ def test_who_may_read_a_statement_and_what_a_bad_month_gets(api):
     no_tenant = api.call("GET", STATEMENTS, token=api.token("billing-ops", admin=True))
     assert no_tenant.status == 422 and no_tenant.body["error"]["details"][0]["field"] == "tenant"
     next_month = (datetime.now(UTC).date().replace(day=28) + timedelta(days=5)).strftime("%Y-%m")
-    for month in ("2026-13", "2026-1", "soon", next_month):
+    for month in ("2026-13", "2026-1", "soon", "0000-01", next_month):
         bad = api.call("GET", f"{STATEMENTS}?month={month}", token=tenant_admin(api, tenant))
         assert bad.status == 422, (month, bad.body)
         assert bad.body["error"]["details"][0]["field"] == "month", bad.body

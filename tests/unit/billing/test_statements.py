@@ -155,3 +155,9 @@ def test_a_future_month_is_a_422_naming_month():
     with pytest.raises(RequestValidationError) as refused:
         statement_response(statements, "acme", "2026-04", "json")
     assert refused.value.errors()[0]["loc"] == ("query", "month")
+
+
+def test_the_csv_file_name_holds_only_header_safe_characters():
+    _, _, statements, _ = world()
+    response = statement_response(statements, 'Ācme/"x', "2026-02", "csv")
+    assert response.headers["Content-Disposition"] == 'attachment; filename="statement__cme__x_2026-02.csv"'
