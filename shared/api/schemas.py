@@ -35,6 +35,7 @@ class ApiTag(StrEnum):
     OPTIMIZATION = "optimization"
     ADMIN = "admin"
     CREATOR_ACCOUNTS = "creator-accounts"
+    BILLING = "billing"
     HEALTH = "health"
 
 

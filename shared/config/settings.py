@@ -158,6 +158,9 @@ class Settings(BaseSettings):
         default_factory=lambda: [RouteCandidate(provider="openai", model="gpt-4o-mini")]
     )
     budget_cap_cache_s: Annotated[float, Field(ge=0, le=60)] = 5.0
+    # A closed month's statement is frozen on its first read this long after the month's end (UTC), once
+    # the stream aggregator has folded every call of the month (its lag is seconds; retries take longer).
+    statement_freeze_lag_s: Annotated[float, Field(ge=0, le=7 * 86_400)] = 3_600.0
 
     @model_validator(mode="after")
     def _derive_resource_names(self) -> Settings:

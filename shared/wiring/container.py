@@ -23,6 +23,7 @@ from shared.wiring.aws import aws_client as aws_client
 from shared.wiring.aws import dynamodb_client as dynamodb_client
 from shared.wiring.aws import once_guard as once_guard
 from shared.wiring.aws import queue as queue
+from shared.wiring.billing import tenant_statements as tenant_statements
 from shared.wiring.budgets import budget_guard as budget_guard
 from shared.wiring.campaigns import async_campaigns as async_campaigns
 from shared.wiring.campaigns import campaign_dispatcher as campaign_dispatcher
@@ -55,6 +56,7 @@ from shared.wiring.sending import sliding_limiter as sliding_limiter
 WIRING_MODULES = [
     "shared.wiring.alerts",
     "shared.wiring.aws",
+    "shared.wiring.billing",
     "shared.wiring.budgets",
     "shared.wiring.campaigns",
     "shared.wiring.health",

@@ -11,7 +11,14 @@ from aws_lambda_powertools.utilities.circuit_breaker.persistence.record import C
 from aws_lambda_powertools.utilities.circuit_breaker.states import CircuitState
 
 from shared.alerts.rules import AlertRecord, AlertRule, rules_limit_error
-from shared.alerts.thresholds import GLOBAL_OWNER, SpendThreshold, applicable_of, hard_cap_of, thresholds_limit_error
+from shared.alerts.thresholds import (
+    GLOBAL_OWNER,
+    SpendThreshold,
+    applicable_of,
+    hard_cap_of,
+    tenant_owner,
+    thresholds_limit_error,
+)
 from shared.campaigns.models import Workflow
 from shared.core.errors import CreatorAccountConflictError, RoutingConflictError
 from shared.core.pricing import PriceTable
@@ -308,6 +315,9 @@ class InMemoryThresholdStore:
 
     def hard_cap(self, user_id: str) -> SpendThreshold | None:
         return hard_cap_of(self.list_for(user_id))
+
+    def tenant_cap(self, tenant_id: str) -> SpendThreshold | None:
+        return hard_cap_of(self.list_for(tenant_owner(tenant_id)), "tenant")
 
 
 class InMemoryAlertRuleStore:

@@ -20,6 +20,7 @@ THRESHOLD_ID = r"^th_[0-9a-f]{32}$"
 RULE_ID = r"^ar_[0-9a-f]{32}$"
 WORKFLOW_ID = r"^wf_[0-9a-f]{32}$"
 USER_ID = r"^\S{1,128}$"
+TENANT_ID = r"^[^\s#]{1,128}$"  # "#" separates key parts (TENANT#<id>)
 SNS_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]{1,32}:\d{12}:[A-Za-z0-9_-]{1,256}$"
 MAX_THRESHOLD_USD = Decimal("1000000")
 
@@ -32,8 +33,11 @@ class CreateThresholdRequest(_Request):
     """``POST /api/v2/costs/thresholds``."""
 
     scope: Annotated[
-        Literal["global", "user", "campaign"],
-        Field(description="global: everyone's spend (admins); user: one user's; campaign: one workflow's"),
+        Literal["global", "user", "campaign", "tenant"],
+        Field(
+            description="global: everyone's spend (admins); user: one user's; campaign: one workflow's; "
+            "tenant: a tenant's monthly hard cap (block|downgrade; admins or that tenant's admin)"
+        ),
     ]
     user_id: Annotated[
         str | None,
@@ -44,6 +48,10 @@ class CreateThresholdRequest(_Request):
     campaign_id: Annotated[
         str | None, Field(alias="campaignId", pattern=WORKFLOW_ID, description="scope campaign: the workflow id")
     ] = None
+    tenant: Annotated[
+        str | None,
+        Field(pattern=TENANT_ID, description="scope tenant: whose cap (default the caller's tenant)"),
+    ] = None
     period: Annotated[Literal["daily", "monthly"], Field(description="UTC day or UTC month")]
     amount_usd: Annotated[
         Decimal,
@@ -51,7 +59,10 @@ class CreateThresholdRequest(_Request):
     ]
     action: Annotated[
         Literal["alert", "block", "downgrade"],
-        Field(description="alert (anyone); block or downgrade: a hard cap, admins only, scope user + monthly"),
+        Field(
+            description="alert (anyone); block or downgrade: a hard cap, monthly only: scope user (admins) or "
+            "scope tenant (admins or that tenant's admin)"
+        ),
     ] = "alert"
 
 
@@ -115,10 +126,13 @@ class SpendThresholdView(CamelModel):
     """A threshold and the spend of its current period."""
 
     threshold_id: str = Field(description="th_… for stored thresholds; settings:daily|monthly for the defaults")
-    scope: Literal["global", "user", "campaign"]
+    scope: Literal["global", "user", "campaign", "tenant"]
     user_id: str | None = Field(default=None, description="scope user: whose spend")
     campaign_id: str | None = None
-    owner_id: str = Field(description="Whose list it is in: a user id, or ALL for global thresholds")
+    tenant: str | None = Field(default=None, description="scope tenant: whose spend")
+    owner_id: str = Field(
+        description="Whose list it is in: a user id, ALL for global thresholds, TENANT#<id> for a tenant's"
+    )
     period: Literal["daily", "monthly"]
     action: Literal["alert", "block", "downgrade"]
     amount_usd: float

@@ -31,6 +31,7 @@ from shared.core.errors import (
     AlertRuleNotFoundError,
     ForbiddenError,
     LimitReachedError,
+    TenantNotFoundError,
     ThresholdNotFoundError,
     WorkflowNotFoundError,
 )
@@ -530,3 +531,58 @@ def test_the_local_simulators_webhooks_pass_where_the_local_base_is_set(world):
     assert create_rule(request, ALICE, thresholds, InMemoryAlertRuleStore(), local, NOW).webhook_url == url
     with pytest.raises(ValidationError):
         Settings(slack_webhook_local_base="https://evil.com/_sim/slack/services/")
+
+
+ACME_ADMIN = Caller(user_id="ann", tenant="acme", is_tenant_admin=True)
+GLOBEX_ADMIN = Caller(user_id="gil", tenant="globex", is_tenant_admin=True)
+ACME_USER = Caller(user_id="al", tenant="acme")
+
+
+def tenant_request(**fields) -> CreateThresholdRequest:
+    return threshold_request(**{"scope": "tenant", "period": "monthly", "action": "block", **fields})
+
+
+def test_a_tenant_cap_is_set_by_its_tenant_admin_or_a_platform_admin_and_binds_the_tenant(world):
+    thresholds, workflows = world
+    mine = create_threshold(tenant_request(amountUsd="4"), ACME_ADMIN, thresholds, workflows, NOW)
+    assert (mine.scope, mine.subject_id, mine.owner_id) == ("tenant", "acme", "TENANT#acme")
+    create_threshold(tenant_request(tenant="acme", amountUsd="2", action="downgrade"), ROOT, thresholds, workflows, NOW)
+    binding = thresholds.tenant_cap("acme")
+    assert (binding.micros, binding.action) == (2_000_000, "downgrade")
+    assert thresholds.tenant_cap("globex") is None and thresholds.hard_cap("ann") is None
+
+
+def test_another_tenants_admin_gets_404_and_a_plain_user_403(world):
+    thresholds, workflows = world
+    with pytest.raises(TenantNotFoundError):
+        create_threshold(tenant_request(tenant="acme"), GLOBEX_ADMIN, thresholds, workflows, NOW)
+    with pytest.raises(ForbiddenError):
+        create_threshold(tenant_request(), ACME_USER, thresholds, workflows, NOW)
+    assert thresholds.tenant_cap("acme") is None
+
+
+@pytest.mark.parametrize(
+    "fields, field",
+    [
+        ({"action": "alert"}, "action"),
+        ({"period": "daily"}, "period"),
+        ({"tenant": None}, "tenant"),  # a platform admin without a tenant claim must name one
+    ],
+)
+def test_a_tenant_threshold_is_a_monthly_hard_cap_naming_its_tenant(world, fields, field):
+    thresholds, workflows = world
+    request = CreateThresholdRequest.model_validate(
+        {"scope": "tenant", "period": "monthly", "action": "block", "amountUsd": "1", **fields}
+    )
+    with pytest.raises(RequestValidationError) as refused:
+        create_threshold(request, ROOT, thresholds, workflows, NOW)
+    assert refused.value.errors()[0]["loc"] == ("body", field)
+
+
+def test_tenant_is_only_for_scope_tenant_and_holds_no_separator(world):
+    thresholds, workflows = world
+    with pytest.raises(RequestValidationError) as refused:
+        create_threshold(threshold_request(tenant="acme"), ROOT, thresholds, workflows, NOW)
+    assert refused.value.errors()[0]["loc"] == ("body", "tenant")
+    with pytest.raises(ValidationError):
+        tenant_request(tenant="acme#USER")
