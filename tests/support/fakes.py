@@ -444,3 +444,24 @@ def linked_accounts(links: Mapping[str, Sequence[str]]) -> tuple[CreatorAccountS
     for account_id, user_ids in links.items():
         store.accounts[account_id] = CreatorAccount(account_id, tuple(sorted(user_ids)), 0.0, "admin")
     return CreatorAccountService(store, clock=lambda: 1_700_000_000.0), store
+
+
+class InMemoryVersionBoard:
+    """The overrides' version board in memory, raise-only like the Redis script; ``down`` makes it unreachable."""
+
+    def __init__(self) -> None:
+        self.version: int | None = None
+        self.down = False
+        self.reads = 0
+
+    def read(self) -> int | None:
+        self.reads += 1
+        if self.down:
+            raise ConnectionError("Redis is unreachable")
+        return self.version
+
+    def offer(self, version: int) -> None:
+        if self.down:
+            raise ConnectionError("Redis is unreachable")
+        if self.version is None or self.version < version:
+            self.version = version
