@@ -23,10 +23,10 @@ from shared.api.optimization.schemas import (
 from shared.api.optimization.views import change_response, monthly_budgets, optimization_response, plan_response
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
-from shared.config.settings import get_settings
 from shared.core.observability import logger, metrics, tracer
 from shared.core.time import utc_day
 from shared.wiring.alerts import default_thresholds, threshold_store
+from shared.wiring.container import get_settings
 from shared.wiring.optimization import cost_optimizer
 
 RECENT_CHANGES = 20
