@@ -151,7 +151,9 @@ class CachedRouteOverrides:
 
     If the read fails the last routes read stay in force (none before the first read: the
     configured routes), so a DynamoDB hiccup never fails a campaign; the next call retries. A board
-    that cannot answer (or has no version) means a DynamoDB read, as without one.
+    that cannot answer (or has no version) means a DynamoDB read, as without one; after a failure the
+    board is left alone for ``board_retry_s``, so a Redis that times out does not add its timeout to
+    every call meanwhile.
     """
 
     def __init__(
@@ -160,16 +162,20 @@ class CachedRouteOverrides:
         ttl_s: float,
         clock: Callable[[], float] = time.monotonic,
         board: VersionBoard | None = None,
+        board_retry_s: float = 5.0,
     ) -> None:
         self._store = store
         self._board = board
+        self._board_retry_s = board_retry_s
+        self._board_down_until = float("-inf")
+        self._clock = clock
         self._held: RoutingOverrides | None = None  # what the last successful read gave, with its version
         self._cache: TtlCache[tuple[str, str], Mapping[str, Route]] = TtlCache(ttl_s, clock)
 
     def routes(self) -> Mapping[str, Route]:
         """Campaign type → overriding route (types without one are absent)."""
         board = self._board
-        if board is None:
+        if board is None or self._clock() < self._board_down_until:
             return self._cache.get(CURRENT_KEY, self._read)
         return self._cache.get(CURRENT_KEY, lambda: self._read_on_version(board))
 
@@ -178,6 +184,7 @@ class CachedRouteOverrides:
             published = board.read()
         except Exception:
             logger.warning("routing overrides version unreadable; reading the overrides", exc_info=True)
+            self._board_down_until = self._clock() + self._board_retry_s
             return self._read()
         if self._held is not None and published == self._held.version:
             return self._held.routes

@@ -52,3 +52,19 @@ def test_a_failed_dynamodb_read_keeps_the_routes_held_and_retries_next_call():
     assert view.routes() == {"caption": (OPENAI_MINI,)}  # the last routes read, not a failed campaign
     store.fail_reads = False
     assert view.routes() == {}
+
+
+def test_a_failing_board_is_left_alone_for_a_while_then_asked_again():
+    store, board = InMemoryRoutingOverrideStore(), InMemoryVersionBoard()
+    now = [100.0]
+    view = CachedRouteOverrides(store, 0, clock=lambda: now[0], board=board, board_retry_s=5.0)
+    view.routes()
+    board.down = True
+    view.routes()
+    asked = board.reads
+    now[0] += 4.9
+    assert view.routes() == {} and board.reads == asked  # DynamoDB only, no wait on Redis
+    board.down = False
+    now[0] += 0.1
+    before = store.reads
+    assert view.routes() == {} and board.reads == asked + 1 and store.reads == before  # same version: no read
