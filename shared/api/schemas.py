@@ -103,6 +103,14 @@ def ok(model: type[BaseModel], description: str, status: int = 200) -> dict[int,
     return {status: {"description": description, "content": {"application/json": {"model": model}}}}
 
 
+class TokenCounts(CamelModel):
+    """Tokens the providers reported."""
+
+    input: int
+    output: int
+    total: int
+
+
 class CampaignResult(CamelModel):
     """What a sync campaign produced."""
 

@@ -152,6 +152,10 @@ class Settings(BaseSettings):
     optimization_fallback_share: Annotated[Decimal, Field(ge=0, le=1)] = Decimal("0.10")
     optimization_min_calls: Annotated[int, Field(ge=1, le=1_000_000)] = 20
     routing_overrides_cache_s: Annotated[float, Field(ge=0, le=1)] = 0.0
+    # Where Redis is configured, the overrides' version is published there (shared/routing/override_versions.py)
+    # and a container re-reads the overrides only when it moved; the published version expires after this
+    # long, which bounds how stale a container can be when a change could not publish it.
+    routing_overrides_version_ttl_s: Annotated[int, Field(ge=1, le=3600)] = 60
     # Hard monthly budgets (shared/budgets/guard.py): the cheaper route a "downgrade" cap runs a request on
     # when its own route could pass the cap, and how long a container trusts a user's cap lookup.
     budget_downgrade_candidates: Annotated[list[RouteCandidate], Field(min_length=1, max_length=4)] = Field(

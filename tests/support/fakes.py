@@ -489,3 +489,24 @@ class ScriptedWebhook:
         if isinstance(answer, Exception):
             raise answer
         return answer if isinstance(answer, tuple) else (answer, {})
+
+
+class InMemoryVersionBoard:
+    """The overrides' version board in memory, raise-only like the Redis script; ``down`` makes it unreachable."""
+
+    def __init__(self) -> None:
+        self.version: int | None = None
+        self.down = False
+        self.reads = 0
+
+    def read(self) -> int | None:
+        self.reads += 1
+        if self.down:
+            raise ConnectionError("Redis is unreachable")
+        return self.version
+
+    def offer(self, version: int) -> None:
+        if self.down:
+            raise ConnectionError("Redis is unreachable")
+        if self.version is None or self.version < version:
+            self.version = version
