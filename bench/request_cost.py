@@ -405,13 +405,14 @@ def rows(data: dict[str, Any]) -> list[Row]:
         Row(
             "cost: DynamoDB requests on a sync campaign's path (warm, no cap)",
             f"{path:g} (median of {len(path_counts)}: {path_counts}); the overrides' version: 1 Redis GET",
-            f"first: {_requests(first)}; deployed without Redis: +1 GetItem",
+            f"first: {_requests(first)}; deployed (no Redis): +1 GetItem per container and second",
             target=f"<= {REQUEST_PATH_TARGET}",
             result=verdict(path <= REQUEST_PATH_TARGET),
             detail=(
                 "local stack: the campaign function reaches Redis, so the routing overrides cost one Redis GET of "
                 "their version (a GetItem only when it moved); deployed, the functions that call providers stay "
-                "outside Redis's VPC and read the overrides with a GetItem per call (one more request)"
+                "outside Redis's VPC and trust the overrides they read for ROUTING_OVERRIDES_CACHE_S = 1 s (one "
+                "GetItem per container and second)"
             ),
         ),
     ]

@@ -62,6 +62,7 @@ def base_environment(config: StackConfig) -> dict[str, str]:
         "GATEWAY_URL": config.sending_gateway_url,
         "PUBLIC_BASE_URL": config.public_base_url,  # no SLACK_WEBHOOK_LOCAL_BASE: deployed, Slack's host only
         "MESSAGES_MAX_RECEIVE_COUNT": str(c.MESSAGES_MAX_RECEIVE_COUNT),
+        "ROUTING_OVERRIDES_CACHE_S": c.ROUTING_OVERRIDES_CACHE_S_WITHOUT_REDIS,
         "AZURE_OPENAI_ENDPOINT": config.azure_openai_endpoint,
         "DAILY_COST_THRESHOLD_USD": str(config.daily_cost_threshold_usd),
         "MONTHLY_COST_THRESHOLD_USD": str(config.monthly_cost_threshold_usd),

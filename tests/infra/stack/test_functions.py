@@ -29,6 +29,7 @@ EXPECTED_ENVIRONMENT = {
     "GATEWAY_URL": "",
     "PUBLIC_BASE_URL": "https://api.example.test",  # and no SLACK_WEBHOOK_LOCAL_BASE: Slack's own host only
     "MESSAGES_MAX_RECEIVE_COUNT": "3",
+    "ROUTING_OVERRIDES_CACHE_S": "1",  # the routing functions have no Redis to check the overrides' version in
     "APPCONFIG_APPLICATION": f"{PREFIX_STAGE}-flags",
     "APPCONFIG_ENVIRONMENT": "test",
     "APPCONFIG_PROFILE": "feature-flags",
