@@ -85,7 +85,7 @@ def test_stats_answer_carries_usd_beside_exact_micros_and_threshold_progress():
             "crossed": False,
         }
     ]
-    assert data["scope"] == {"kind": "all", "userId": None}
+    assert data["scope"] == {"kind": "all", "userId": None, "tenantId": None}
 
 
 def test_stats_hide_a_global_thresholds_spend_from_whoever_may_not_see_it():
