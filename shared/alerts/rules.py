@@ -67,6 +67,7 @@ class AlertRule:
     created_by: str = ""
     created_at: float = 0.0
     updated_at: float = 0.0
+    tenant: str | None = None  # the creator's tenant claim: its tenant admins manage the rule
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,14 @@ def read_with_spend(store: CostStore, keys: list[Key]) -> dict[Key, dict[str, An
     return found
 
 
+def spent_under_tenant(store: CostStore, tenant: str, user_id: str, today: date, days: int = 90) -> bool:
+    """Whether ``user_id`` has spend recorded under ``tenant`` in the last ``days`` days: one Query of the
+    tenant's ``user`` day counters (days x the tenant's users items, never the raw events)."""
+    low, high = period_bounds(day_period(today - timedelta(days=days - 1)), day_period(today))
+    items = store.query(aggregate_pk(Scope(tenant_id=tenant), "user"), low, high)
+    return any(split_sort_key(str(item["sk"]))[1] == user_id for item in items)
+
+
 def last_day_of_month(month: str) -> date:
     """The last day of ``YYYY-MM`` (a Query's upper bound: days to come have no counters yet)."""
     first = date.fromisoformat(f"{month}-01")

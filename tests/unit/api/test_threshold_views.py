@@ -250,7 +250,7 @@ def test_updates_change_only_what_is_given_and_another_users_rule_is_404(world):
     with pytest.raises(RequestValidationError):
         update(ALICE)  # nothing to change
     assert update(ROOT, enabled=True, userId="alice").enabled
-    listed = body(rules_response(listed_owner(ALICE, None), rules, SETTINGS))["data"]
+    listed = body(rules_response(listed_owner(ALICE, None), rules, SETTINGS, ALICE))["data"]
     assert [r["ruleId"] for r in listed["rules"]] == [rule.rule_id] and listed["view"] == "rules"
 
 
@@ -335,7 +335,7 @@ def test_alert_topics_belong_to_the_thresholds_owner_whoever_creates_the_rule(wo
             NOW,
         )
     assert caught.value.errors()[0]["loc"] == ("body", "channel.topicArn")
-    listed = body(rules_response("bob", rules, SETTINGS))["data"]
+    listed = body(rules_response("bob", rules, SETTINGS, BOB))["data"]
     assert listed["ownerTopicArn"] == BOBS_TOPIC  # what to create, said where the rules are listed
 
 
