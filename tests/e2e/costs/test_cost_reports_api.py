@@ -69,7 +69,7 @@ def test_a_user_exports_only_their_own_and_an_admin_may_name_them(api: ApiClient
     [
         ("from=2026-03-10&to=2026-03-09", "from"),
         ("from=2026-01-01&to=2026-04-01", "to"),
-        ("groupBy=tenant", "groupBy"),
+        ("groupBy=colour", "groupBy"),
         ("format=pdf", "format"),
         ("from=2026-02-30", "from"),
     ],

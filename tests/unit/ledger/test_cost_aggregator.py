@@ -16,7 +16,7 @@ from shared.ledger.aggregator import (
     mark_attribute,
     padded_sequence,
 )
-from shared.ledger.keys import EVERYONE, Scope, counter_keys, total_key
+from shared.ledger.keys import EVERYONE, Scope, counter_keys, tenant_scope, total_key
 from shared.ledger.ledger import CostLedger
 from shared.ledger.store import Counters
 from tests.support.factories import DAY, event
@@ -174,3 +174,30 @@ def test_ledger_reads_derive_provider_model_and_type_from_type_model():
         "model": {"gpt-4o": 100, "gpt-4o-mini": 50},
         "type": {"caption": 150},
     }
+
+
+def test_a_call_under_a_tenant_adds_its_tenants_four_counters_and_everyones_tenant_counter():
+    keys = counter_keys(event(user="u1", tenant="acme"))
+    assert len(keys) == len(set(keys)) == 13
+    added = set(keys) - set(counter_keys(event(user="u1")))
+    assert {pk for pk, _ in added} == {
+        "AGG#TENANT#acme#total",
+        "AGG#TENANT#acme#type_model",
+        "AGG#TENANT#acme#campaign_provider",
+        "AGG#TENANT#acme#user",
+        "AGG#ALL#tenant",
+    }
+    assert ("AGG#ALL#tenant", "DAY#2026-03-14#acme") in added
+    assert ("AGG#TENANT#acme#user", "DAY#2026-03-14#u1") in added
+
+
+def test_a_batch_of_one_tenants_fan_traffic_costs_five_more_updates_not_one_per_call():
+    untenanted = fold(streamed([event(n, campaign_id="wf_same") for n in range(100)]))
+    tenanted = fold(streamed([event(n, campaign_id="wf_same", tenant="acme") for n in range(100)]))
+    assert len(tenanted) - len(untenanted) == 5
+
+
+def test_the_tenant_scope_key_and_dimensions():
+    scope = tenant_scope("acme")
+    assert scope == Scope(tenant_id="acme") and scope.key == "TENANT#acme"
+    assert scope.dimensions == ("total", "type_model", "campaign_provider", "user") == EVERYONE.dimensions
