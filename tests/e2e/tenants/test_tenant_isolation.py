@@ -180,3 +180,22 @@ def test_tenant_admins_manage_their_tenants_creator_accounts_only(api, tenants):
     # B's admin sees B's account, never A's.
     listed = get(api, "/api/v2/creator-accounts", b.admin_token()).body["data"]["accounts"]
     assert [acc["accountId"] for acc in listed] == [b.account]
+
+
+def test_the_tenant_parameters_and_fields_are_in_the_openapi_document(api):
+    document = api.call("GET", "/api/openapi.json").body
+    for path in (
+        "/api/v2/costs/stats",
+        "/api/v2/costs/breakdown",
+        "/api/v2/campaigns/costs",
+        "/api/v2/costs/compare",
+        "/api/v2/costs/export",
+    ):
+        parameters = {p["name"]: p for p in document["paths"][path]["get"]["parameters"]}
+        assert {"scope", "tenant"} <= set(parameters), path
+        assert "tenant" in str(parameters["scope"]["schema"]), path
+    breakdown = {p["name"]: p for p in document["paths"]["/api/v2/costs/breakdown"]["get"]["parameters"]}
+    assert "tenant" in str(breakdown["groupBy"]["schema"])
+    schemas = document["components"]["schemas"]
+    assert "tenantId" in schemas["CostScopeView"]["properties"]
+    assert "tenant" in schemas["CreatorAccountView"]["properties"]
