@@ -158,6 +158,7 @@ def rule_view(rule: AlertRule) -> AlertRuleView:
         created_by=rule.created_by,
         created_at=iso_timestamp(rule.created_at),
         updated_at=iso_timestamp(rule.updated_at),
+        tenant=rule.tenant,
     )
 
 

@@ -111,6 +111,7 @@ class SpendThresholdView(CamelModel):
     is_global: bool = Field(description="Watches everyone's spend rather than the caller's own")
     created_by: str | None = None
     created_at: str | None = Field(default=None, description="ISO 8601, UTC")
+    tenant: str | None = Field(default=None, description="The tenant it was created under: its tenant admins manage it")
     period_label: str = Field(description="The current period: YYYY-MM-DD or YYYY-MM (UTC)")
     spent_usd: float | None = Field(default=None, description="Current period's spend; global ones: admins only")
     spent_micros: int | None = None
@@ -143,6 +144,7 @@ class AlertRuleView(CamelModel):
     created_by: str
     created_at: str
     updated_at: str
+    tenant: str | None = Field(default=None, description="The tenant it was created under: its tenant admins manage it")
 
 
 class AlertRecordView(CamelModel):

@@ -126,6 +126,7 @@ def threshold_views(
                 is_global=t.scope == "global",
                 created_by=t.created_by or None,
                 created_at=iso_timestamp(t.created_at) if t.created_at else None,
+                tenant=t.tenant,
                 period_label=t.period_label(day),
                 spent_usd=usd_amount(spent) if shown else None,
                 spent_micros=spent if shown else None,

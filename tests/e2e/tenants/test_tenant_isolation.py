@@ -125,7 +125,7 @@ def test_tenant_admins_manage_their_tenants_thresholds_and_rules_only(api, tenan
     watched = a.users[0]
     body = {"scope": "user", "userId": watched, "period": "monthly", "amountUsd": 500}
     made = api.call("POST", "/api/v2/costs/thresholds", body, token=a.admin_token())
-    assert made.status == 201, made.body
+    assert made.status == 201 and made.body["data"]["tenant"] == a.name, made.body
     threshold_id = made.body["data"]["thresholdId"]
     # B's admin cannot set one on A's user (no spend of theirs under B), nor see A's.
     assert api.call("POST", "/api/v2/costs/thresholds", body, token=b.admin_token()).status == 403
@@ -141,7 +141,7 @@ def test_tenant_admins_manage_their_tenants_thresholds_and_rules_only(api, tenan
     rule = {"thresholdId": threshold_id, "channel": {"type": "email"}, "userId": watched}
     assert api.call("POST", "/api/v2/costs/alerts", rule, token=b.admin_token()).status == 404
     created = api.call("POST", "/api/v2/costs/alerts", rule, token=a.admin_token())
-    assert created.status == 201, created.body
+    assert created.status == 201 and created.body["data"]["tenant"] == a.name, created.body
     change = {"ruleId": created.body["data"]["ruleId"], "enabled": False, "userId": watched}
     assert api.call("PUT", "/api/v2/costs/alerts", change, token=b.admin_token()).status == 404
     assert api.call("PUT", "/api/v2/costs/alerts", change, token=a.admin_token()).status == 200
