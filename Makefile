@@ -6,6 +6,8 @@ PORT ?= 3000
 # `make token USER=…` names the user; the shell's own $USER (the login name) does not count.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),u1)
 ADMIN ?=
+TENANT ?=
+SCOPES ?=
 SEED ?=
 
 .PHONY: install run seed test test-unit test-integration test-infra test-e2e test-artifact test-browser lint format synth checkov token bench clean dashboard-assets
@@ -93,8 +95,8 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 
 checkov: $(CHECKOV_VENV)/.installed  ## the second infrastructure checker, in .build/checkov
 
-token: install  ## print a local JWT: make token USER=u1 [ADMIN=1]
-	@$(PY) -m local.token --user "$(TOKEN_USER)" $(if $(ADMIN),--admin,)
+token: install  ## print a local JWT: make token USER=u1 [ADMIN=1] [TENANT=acme] [SCOPES=tenant_admin]
+	@$(PY) -m local.token --user "$(TOKEN_USER)" $(if $(ADMIN),--admin,) $(if $(TENANT),--tenant "$(TENANT)",) $(if $(SCOPES),--scopes "$(SCOPES)",)
 
 # Cold import and package size read the bundled assets in cdk.out (synth) and import them in the Lambda
 # runtime venv (Python 3.12 + the runtime's boto3, made under .build/ on first use by layers/runtime.py).

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 # The JWT scope of admins (``shared.api.auth.ADMIN``, which the handlers check; a test keeps the two equal:
 # importing it here would pull pydantic into every reader of this table).
 ADMIN_SCOPE = "admin"
+# Tenant admins' scope (``shared.api.auth.TENANT_ADMIN``): also let through on routes marked ``tenant_admin``,
+# whose handlers then check that the item is of the caller's tenant.
+TENANT_ADMIN_SCOPE = "tenant_admin"
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,8 @@ class HttpRoute:
     # scope with 403 before the handler runs, a second gate behind the handler's own check. A route that
     # is admin-only for some requests only (e.g. a global threshold) leaves it False.
     admin: bool = False
+    # With ``admin``: a tenant admin may call it too (API Gateway accepts any one of the listed scopes).
+    tenant_admin: bool = False
 
     def __post_init__(self) -> None:
         if not self.authorized and not self.public_reason:
@@ -125,7 +130,9 @@ class HttpRoute:
     @property
     def authorization_scopes(self) -> tuple[str, ...]:
         """The JWT scopes of which the token must carry one (API Gateway's ``AuthorizationScopes``)."""
-        return (ADMIN_SCOPE,) if self.admin else ()
+        if not self.admin:
+            return ()
+        return (ADMIN_SCOPE, TENANT_ADMIN_SCOPE) if self.tenant_admin else (ADMIN_SCOPE,)
 
 
 # What generating content needs: the workflow, the breakers, provider keys, and the cost ledger (recording
@@ -328,8 +335,8 @@ ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("GET", "/api/v2/costs/export", "cost_export"),
     HttpRoute("GET", "/api/v2/billing/statements", "billing_statements"),
     HttpRoute("GET", "/api/v2/creator-accounts", "creator_accounts"),
-    HttpRoute("PUT", "/api/v2/creator-accounts/{accountId}", "creator_accounts", admin=True),
-    HttpRoute("DELETE", "/api/v2/creator-accounts/{accountId}", "creator_accounts", admin=True),
+    HttpRoute("PUT", "/api/v2/creator-accounts/{accountId}", "creator_accounts", admin=True, tenant_admin=True),
+    HttpRoute("DELETE", "/api/v2/creator-accounts/{accountId}", "creator_accounts", admin=True, tenant_admin=True),
     HttpRoute(
         "GET",
         "/api/health/hybrid-orchestrator",

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api.costs.analytics_schemas import CampaignCostsEnvelope
 from shared.api.costs.analytics_views import ranked_campaign_costs_response
 from shared.api.costs.schemas import CampaignSort, SortOrder
-from shared.api.costs.views import breakdown_window, cost_scope
+from shared.api.costs.views import SpendScopeQuery, TenantQuery, breakdown_window, cost_scope
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
@@ -50,9 +50,12 @@ def get_campaign_costs(
     user_id: Annotated[
         str | None, Query(alias="userId", pattern=r"^\S{1,128}$", description="Admins: one user's campaigns")
     ] = None,
+    spend_scope: SpendScopeQuery = None,
+    tenant: TenantQuery = None,
 ) -> Response[dict]:
     """One Query of the campaign x provider daily counters, whatever the number of campaigns or calls."""
-    scope = cost_scope(current_caller(app), user_id)
+    caller = current_caller(app)
+    scope = cost_scope(caller, user_id, spend_scope, tenant)
     start, end = breakdown_window(first, last, utc_day(time.time()))
     return ranked_campaign_costs_response(cost_ledger().store, scope, start, end, sort_by, order, limit)
 

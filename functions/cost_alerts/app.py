@@ -51,10 +51,11 @@ def list_alerts(
     ] = None,
 ) -> Response[dict]:
     """One Query either way."""
-    owner = listed_owner(current_caller(app), user_id)
+    caller = current_caller(app)
+    owner = listed_owner(caller, user_id)
     if view == "history":
-        return history_response(owner, alert_rule_store(), limit, next_token)
-    return rules_response(owner, alert_rule_store(), get_settings())
+        return history_response(owner, alert_rule_store(), limit, next_token, caller, threshold_store())
+    return rules_response(owner, alert_rule_store(), get_settings(), caller)
 
 
 @app.post(

@@ -9,7 +9,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api.costs.schemas import CostBreakdownEnvelope, GroupBy
-from shared.api.costs.views import breakdown_response, breakdown_window, cost_scope
+from shared.api.costs.views import (
+    SpendScopeQuery,
+    TenantQuery,
+    breakdown_response,
+    breakdown_window,
+    check_group_by,
+    cost_scope,
+)
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
@@ -37,9 +44,13 @@ def get_cost_breakdown(
     user_id: Annotated[
         str | None, Query(alias="userId", pattern=r"^\S{1,128}$", description="Admins: one user's spend")
     ] = None,
+    spend_scope: SpendScopeQuery = None,
+    tenant: TenantQuery = None,
 ) -> Response[dict]:
     """One Query of daily counters: reads grow with days x groups, never with the calls recorded."""
-    scope = cost_scope(current_caller(app), user_id)
+    caller = current_caller(app)
+    scope = cost_scope(caller, user_id, spend_scope, tenant)
+    check_group_by(caller, scope, group_by)
     start, end = breakdown_window(first, last, utc_day(time.time()))
     groups = cost_ledger().breakdown(scope, group_by, start, end)
     return breakdown_response(groups, scope, group_by, start, end)

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api.costs.report_schemas import CostComparisonEnvelope
 from shared.api.costs.report_views import ComparePeriod, comparison_response
-from shared.api.costs.views import USER_ID, cost_scope
+from shared.api.costs.views import USER_ID, SpendScopeQuery, TenantQuery, cost_scope
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
@@ -33,9 +33,12 @@ def get_cost_comparison(
     user_id: Annotated[
         str | None, Query(alias="userId", pattern=USER_ID, description="Admins: one user's spend")
     ] = None,
+    spend_scope: SpendScopeQuery = None,
+    tenant: TenantQuery = None,
 ) -> Response[dict]:
     """Two provider breakdowns of daily counters, whatever the number of calls recorded."""
-    scope = cost_scope(current_caller(app), user_id)
+    caller = current_caller(app)
+    scope = cost_scope(caller, user_id, spend_scope, tenant)
     return comparison_response(cost_ledger(), scope, period, utc_day(time.time()))
 
 

@@ -9,7 +9,15 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api.costs.report_views import CSV_MEDIA_TYPE, GroupBy, export_response
-from shared.api.costs.views import ISO_DAY, USER_ID, breakdown_window, cost_scope
+from shared.api.costs.views import (
+    ISO_DAY,
+    USER_ID,
+    SpendScopeQuery,
+    TenantQuery,
+    breakdown_window,
+    check_group_by,
+    cost_scope,
+)
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses
 from shared.core.observability import logger, metrics, tracer
@@ -44,9 +52,13 @@ def get_cost_export(
     user_id: Annotated[
         str | None, Query(alias="userId", pattern=USER_ID, description="Admins: one user's spend")
     ] = None,
+    spend_scope: SpendScopeQuery = None,
+    tenant: TenantQuery = None,
 ) -> Response[str]:
     """The breakdown's scoping, defaults and validation, one breakdown per day of the range."""
-    scope = cost_scope(current_caller(app), user_id)
+    caller = current_caller(app)
+    scope = cost_scope(caller, user_id, spend_scope, tenant)
+    check_group_by(caller, scope, group_by)
     start, end = breakdown_window(first, last, utc_day(time.time()))
     return export_response(cost_ledger(), scope, group_by, start, end)
 

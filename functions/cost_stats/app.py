@@ -9,7 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api.costs.schemas import CostStatsEnvelope
-from shared.api.costs.views import cost_scope, stats_response
+from shared.api.costs.views import SpendScopeQuery, TenantQuery, cost_scope, stats_response
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
@@ -36,10 +36,12 @@ def get_cost_stats(
     user_id: Annotated[
         str | None, Query(alias="userId", pattern=r"^\S{1,128}$", description="Admins: one user's spend")
     ] = None,
+    spend_scope: SpendScopeQuery = None,
+    tenant: TenantQuery = None,
 ) -> Response[dict]:
     """Two Queries of pre-aggregated counters, whatever the number of calls recorded."""
     caller = current_caller(app)
-    scope = cost_scope(caller, user_id)
+    scope = cost_scope(caller, user_id, spend_scope, tenant)
     stats = cost_ledger().stats(scope, utc_day(time.time()))
     return stats_response(stats, scope, default_thresholds(), get_settings().configured_providers, caller)
 

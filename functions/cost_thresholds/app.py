@@ -60,7 +60,7 @@ def create(request: CreateThresholdRequest) -> Response[dict]:
     ``MAX_THRESHOLDS_PER_OWNER`` per owner (409)."""
     caller = current_caller(app)
     now = time.time()
-    threshold = create_threshold(request, caller, threshold_store(), workflow_store(), now)
+    threshold = create_threshold(request, caller, threshold_store(), workflow_store(), now, cost_ledger().store)
     return threshold_response(threshold, caller, cost_ledger().store, now, 201)
 
 

@@ -31,7 +31,7 @@ AccountIdPath = Annotated[
 @app.get(
     "/api/v2/creator-accounts",
     tags=[ApiTag.CREATOR_ACCOUNTS],
-    summary="The creator accounts the caller may send as; admins: every account, or one user's",
+    summary="The creator accounts the caller may send as; admins: every one or a user's; tenant admins: their tenant's",
     security=BEARER_AUTH,
     responses={**ok(CreatorAccountsEnvelope, "A page of accounts, in id order"), **error_responses(401, 403, 422, 500)},
 )
@@ -52,11 +52,11 @@ def list_accounts(
 @app.put(
     "/api/v2/creator-accounts/<accountId>",
     tags=[ApiTag.CREATOR_ACCOUNTS],
-    summary="Set who may send as a creator account (admin): replaces the whole set",
+    summary="Set who may send as a creator account (admin; tenant admin: their tenant's): replaces the whole set",
     security=BEARER_AUTH,
     responses={
         **ok(CreatorAccountEnvelope, "The account as stored"),
-        **error_responses(400, 401, 403, 409, 415, 422, 500),
+        **error_responses(400, 401, 403, 404, 409, 415, 422, 500),
     },
 )
 @tracer.capture_method
@@ -68,7 +68,7 @@ def link_users(account_id: AccountIdPath, request: LinkUsersRequest) -> Response
 @app.delete(
     "/api/v2/creator-accounts/<accountId>",
     tags=[ApiTag.CREATOR_ACCOUNTS],
-    summary="Remove a creator account (admin): later sends as it are refused",
+    summary="Remove a creator account (admin; tenant admin: their tenant's): later sends as it are refused",
     security=BEARER_AUTH,
     responses={
         204: {"description": "Removed (no body)", "content": {}},

@@ -167,6 +167,7 @@ def rule_to_item(rule: AlertRule) -> dict[str, Any]:
         "createdBy": rule.created_by,
         "createdAtMs": round(rule.created_at * 1000),
         "updatedAtMs": round(rule.updated_at * 1000),
+        **({"tenant": rule.tenant} if rule.tenant is not None else {}),
     }
 
 
@@ -183,6 +184,7 @@ def rule_from_item(item: dict[str, Any]) -> AlertRule:
         created_by=str(item.get("createdBy", "")),
         created_at=int(item.get("createdAtMs", 0)) / 1000,
         updated_at=int(item.get("updatedAtMs", 0)) / 1000,
+        tenant=str(item["tenant"]) if item.get("tenant") is not None else None,
     )
 
 

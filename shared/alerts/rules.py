@@ -71,6 +71,7 @@ class AlertRule:
     created_at: float = 0.0
     updated_at: float = 0.0
     webhook_url: str | None = None  # channel "slack" only: the secret URL, never shown whole
+    tenant: str | None = None  # the creator's tenant claim: its tenant admins manage the rule
 
 
 @dataclass(frozen=True)

@@ -179,6 +179,7 @@ def to_item(threshold: SpendThreshold) -> dict[str, Any]:
         "action": threshold.action,
         "createdBy": threshold.created_by,
         "createdAtMs": round(threshold.created_at * 1000),
+        **({"tenant": threshold.tenant} if threshold.tenant is not None else {}),
     }
 
 
@@ -194,4 +195,5 @@ def from_item(item: dict[str, Any]) -> SpendThreshold:
         action=item.get("action", "alert"),
         created_by=str(item.get("createdBy", "")),
         created_at=int(item.get("createdAtMs", 0)) / 1000,
+        tenant=str(item["tenant"]) if item.get("tenant") is not None else None,
     )

@@ -48,6 +48,22 @@ def tenant_owner(tenant_id: str) -> str:
     return f"{TENANT_OWNER_PREFIX}{tenant_id}"
 
 
+def may_manage(caller: Caller, owner_id: str, tenant: str | None) -> bool:
+    """A stored threshold or rule: its owner, a platform admin, or a tenant admin of the tenant it was made under
+    (the global owner's items are platform admins' only)."""
+    if caller.is_admin:
+        return True
+    return owner_id != GLOBAL_OWNER and (owner_id == caller.user_id or caller.manages_tenant(tenant))
+
+
+def may_name_owner(caller: Caller, owner_id: str) -> bool:
+    """Whose thresholds, rules or history a caller may ask for: their own; admins anyone's; a tenant admin
+    any user's (then filtered with :func:`may_manage`), never the global owner's."""
+    if caller.is_admin or owner_id == caller.user_id:
+        return True
+    return caller.is_tenant_admin and owner_id != GLOBAL_OWNER
+
+
 def shows_global_spend(caller: Caller) -> bool:
     """A global threshold watches everyone's spend, so its spend is shown to admins only, on every route."""
     return caller.is_admin
@@ -66,6 +82,7 @@ class SpendThreshold:
     action: ThresholdAction = "alert"  # block|downgrade = a hard cap: scope user + monthly only, admin-set
     created_by: str = ""
     created_at: float = 0.0
+    tenant: str | None = None  # the creator's tenant claim: its tenant admins manage it (None: platform admins)
 
     def period_key(self, day: date) -> str:
         """The counter period ``day`` falls in: ``DAY#…`` or ``MONTH#…``."""

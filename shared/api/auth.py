@@ -7,7 +7,9 @@ A scope is one exact word, so neither ``groups``/``cognito:groups`` (free-form n
 carry the scope as the route's ``authorization_scopes`` in API Gateway (a second gate).
 
 The ``sub`` becomes part of DynamoDB keys (``USER#<sub>``, ``THRESHOLDS#<sub>``, ``<wf>#<fan>``),
-so a subject that could be read as another key or a reserved owner is refused outright (401).
+so a subject that could be read as another key or a reserved owner is refused outright (401); so is
+such a ``tenant`` claim (``TENANT#<tenant>`` counters). A tenant admin is the ``tenant_admin`` scope with a
+tenant claim: without a tenant the scope grants nothing (:attr:`Caller.is_tenant_admin`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from shared.core.errors import ForbiddenError, UnauthenticatedError
 from shared.core.identity import Caller
 
 ADMIN = "admin"
-TENANT_ADMIN = "tenant_admin"  # with a ``tenant`` claim: that tenant's admin (nothing without the claim)
+TENANT_ADMIN = "tenant_admin"  # manages their own tenant's items; nothing without a tenant claim
+MAX_TENANT_ID_LENGTH = 128
 # Owner ids the key layout gives a meaning of its own: "ALL" is the global scope of counters and
 # thresholds (shared/ledger/keys.py TOTAL, shared/alerts/thresholds.py GLOBAL_OWNER).
 RESERVED_USER_IDS = frozenset({"ALL"})
@@ -33,13 +36,12 @@ def caller_from_claims(claims: Mapping[str, Any] | None, scopes: Iterable[str] |
     if not claims:
         raise UnauthenticatedError("A valid bearer token is required.")
     user_id = _valid_subject(claims.get("sub"))
-    tenant = str(claims["tenant"]) if claims.get("tenant") else None
     granted = set(scopes or ())
     return Caller(
         user_id=user_id,
         is_admin=ADMIN in granted,
-        tenant=tenant,
-        is_tenant_admin=TENANT_ADMIN in granted and tenant is not None,
+        tenant=_valid_tenant(claims.get("tenant")),
+        tenant_admin=TENANT_ADMIN in granted,
     )
 
 
@@ -47,6 +49,32 @@ def require_admin(caller: Caller) -> None:
     """Admin routes: a known caller without the admin scope is forbidden, not unknown."""
     if not caller.is_admin:
         raise ForbiddenError("This route needs the admin scope.")
+
+
+def require_admin_or_tenant_admin(caller: Caller) -> None:
+    """Routes a tenant admin may use too (their handlers then check the item's tenant)."""
+    if not (caller.is_admin or caller.is_tenant_admin):
+        raise ForbiddenError("This route needs the admin or tenant_admin scope (with a tenant).")
+
+
+def _valid_tenant(tenant: Any) -> str | None:
+    """The ``tenant`` claim as a tenant id (absent or empty: no tenant), or a 401 like a bad ``sub``.
+
+    It becomes part of keys (``TENANT#<tenant>``), so it follows the subject's rules, at most 128 characters.
+    """
+    if tenant is None or tenant == "":
+        return None
+    text = str(tenant)
+    if (
+        not text.strip()
+        or text != text.strip()
+        or not text.isprintable()
+        or _KEY_SEPARATOR in text
+        or len(text) > MAX_TENANT_ID_LENGTH
+        or text in RESERVED_USER_IDS
+    ):
+        raise UnauthenticatedError("The token's tenant is not an acceptable tenant id.")
+    return text
 
 
 def _valid_subject(sub: Any) -> str:

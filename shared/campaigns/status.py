@@ -24,7 +24,7 @@ class WorkflowReader:
         Another user's workflow answers exactly like a missing one, so ids cannot be probed.
         """
         workflow = self._workflows.get(workflow_id)
-        if workflow is None or not caller.can_read(workflow.owner_id):
+        if workflow is None or not caller.can_read(workflow.owner_id, workflow.tenant):
             raise WorkflowNotFoundError("No such workflow.")
         messages, following = message_page(self._messages, workflow_id, workflow.recipient_ids, limit, start)
         return workflow, messages, following

@@ -20,10 +20,27 @@ class CreatorAccount:
     updated_at: float
     updated_by: str
     version: int = 1
+    tenant: str | None = None  # the tenant it was created under (None: before tenants, platform admins only)
 
     def allows(self, user_id: str) -> bool:
         """Whether ``user_id`` may send as this account."""
         return user_id in self.user_ids
+
+
+@dataclass(frozen=True)
+class AccountListing:
+    """Which accounts a listing shows: one user's (``user_id``), a tenant's (``tenant``), both (that user's
+    accounts of that tenant), or every account (neither)."""
+
+    user_id: str | None = None
+    tenant: str | None = None
+
+    @property
+    def name(self) -> str:
+        """What a page token is bound to."""
+        if self.user_id is not None:
+            return f"user:{self.user_id}" + (f"@tenant:{self.tenant}" if self.tenant is not None else "")
+        return f"tenant:{self.tenant}" if self.tenant is not None else "all"
 
 
 @dataclass(frozen=True)

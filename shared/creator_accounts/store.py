@@ -7,6 +7,9 @@ Directory:  pk ``ACCOUNTS``, sk ``<accountId>`` — the same attributes; an admi
             Only admins write it, so one partition takes its traffic easily; the sending path never
             reads it.
 Link:       pk ``USER#<userId>``, sk ``ACCOUNT#<accountId>`` — "accounts of user X" is a Query.
+Tenant:     pk ``TENANT#<tenant>#ACCOUNTS``, sk ``<accountId>`` — an account created under a tenant also has
+            an entry in its tenant's directory (same attributes): a tenant admin's listing is one Query.
+            The tenant is set when the account is created and never changes.
 
 Replacing an account's set writes the record, its directory entry and only the links that change
 (a Put per added user, a Delete per removed one) in one ``TransactWriteItems``, conditional on the
@@ -31,6 +34,7 @@ from shared.creator_accounts.model import AccountPage, CreatorAccount
 
 RECORD_SK = "ACCOUNT"
 DIRECTORY_PK = "ACCOUNTS"
+TENANT_PREFIX = "TENANT#"
 ACCOUNT_PREFIX = "ACCOUNT#"
 USER_PREFIX = "USER#"
 MAX_TRANSACTION_ITEMS = 100
@@ -50,6 +54,8 @@ class CreatorAccountStore(Protocol):
 
     def page_of_user(self, user_id: str, limit: int, after: str | None) -> AccountPage: ...
 
+    def page_of_tenant(self, tenant: str, limit: int, after: str | None) -> AccountPage: ...
+
 
 def record_key(account_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"{ACCOUNT_PREFIX}{account_id}"}, "sk": {"S": RECORD_SK}}
@@ -57,6 +63,10 @@ def record_key(account_id: str) -> dict[str, Any]:
 
 def directory_key(account_id: str) -> dict[str, Any]:
     return {"pk": {"S": DIRECTORY_PK}, "sk": {"S": account_id}}
+
+
+def tenant_directory_key(tenant: str, account_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"{TENANT_PREFIX}{tenant}#{DIRECTORY_PK}"}, "sk": {"S": account_id}}
 
 
 def link_key(user_id: str, account_id: str) -> dict[str, Any]:
@@ -86,18 +96,18 @@ class DynamoCreatorAccountStore:
             "Item": {**record_key(account.account_id), **serialize_item(attributes)},
             **_version_condition(previous),
         }
-        directory = {
-            "TableName": self._table,
-            "Item": {**directory_key(account.account_id), **serialize_item(attributes)},
-        }
-        self._write(links, [{"Put": record}, {"Put": directory}])
+        final: list[dict[str, Any]] = [{"Put": record}]
+        for key in _directory_keys(account):
+            final.append({"Put": {"TableName": self._table, "Item": {**key, **serialize_item(attributes)}}})
+        self._write(links, final)
 
     def delete(self, account: CreatorAccount) -> None:
         """Remove the record, its directory entry and every link, conditional on the version read."""
         links = [self._delete_link(user, account.account_id) for user in account.user_ids]
         record = {"TableName": self._table, "Key": record_key(account.account_id), **_version_condition(account)}
-        directory = {"TableName": self._table, "Key": directory_key(account.account_id)}
-        self._write(links, [{"Delete": record}, {"Delete": directory}])
+        final: list[dict[str, Any]] = [{"Delete": record}]
+        final += [{"Delete": {"TableName": self._table, "Key": key}} for key in _directory_keys(account)]
+        self._write(links, final)
 
     def page_all(self, limit: int, after: str | None) -> AccountPage:
         """Every account, in id order: one Query of the directory (more only past DynamoDB's 1 MB page)."""
@@ -110,6 +120,14 @@ class DynamoCreatorAccountStore:
         items = self._query(params, limit + 1)
         accounts = [_account(deserialize_item(item)) for item in items]
         return _page(accounts, limit)
+
+    def page_of_tenant(self, tenant: str, limit: int, after: str | None) -> AccountPage:
+        """The accounts created under ``tenant``, in id order: one Query of its directory."""
+        pk = tenant_directory_key(tenant, "")["pk"]
+        params: dict[str, Any] = {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": pk}}
+        if after:
+            params["ExclusiveStartKey"] = tenant_directory_key(tenant, after)
+        return _page([_account(deserialize_item(item)) for item in self._query(params, limit + 1)], limit)
 
     def page_of_user(self, user_id: str, limit: int, after: str | None) -> AccountPage:
         """The accounts ``user_id`` may send as: a Query of their links, then one BatchGetItem of the records
@@ -171,7 +189,16 @@ def _attributes(account: CreatorAccount) -> dict[str, Any]:
         "updatedAtMs": round(account.updated_at * 1000),
         "updatedBy": account.updated_by,
         "version": account.version,
+        **({"tenant": account.tenant} if account.tenant is not None else {}),
     }
+
+
+def _directory_keys(account: CreatorAccount) -> list[dict[str, Any]]:
+    """Everyone's directory entry, and the tenant's when the account has one."""
+    keys = [directory_key(account.account_id)]
+    if account.tenant is not None:
+        keys.append(tenant_directory_key(account.tenant, account.account_id))
+    return keys
 
 
 def _account(item: dict[str, Any]) -> CreatorAccount:
@@ -181,6 +208,7 @@ def _account(item: dict[str, Any]) -> CreatorAccount:
         updated_at=int(item["updatedAtMs"]) / 1000,
         updated_by=str(item.get("updatedBy", "")),
         version=int(item.get("version", 1)),
+        tenant=str(item["tenant"]) if item.get("tenant") is not None else None,
     )
 
 

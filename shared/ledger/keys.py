@@ -3,9 +3,9 @@
 Raw event:  pk ``EVENT#<requestId>``, sk ``EVENT`` (the idempotency key; 30-day TTL). The campaign path
             writes nothing else: counters are folded from the table's stream (shared/ledger/aggregator.py).
 Counter:    pk ``AGG#<scope>#<dim>``, sk ``DAY#YYYY-MM-DD#<value>`` where scope is ``ALL``,
-            ``USER#<userId>``, ``TENANT#<tenantId>`` or ``CAMPAIGN#<campaignId>``. Day counters only: a month
-            is the sum of its days (a Query of at most 31 x values items). Per call, 8 counters, 12 when the
-            call has a tenant (:func:`counter_keys`):
+            ``USER#<userId>``, ``CAMPAIGN#<campaignId>`` or ``TENANT#<tenantId>``. Day counters only: a
+            month is the sum of its days (a Query of at most 31 x values items). Per call, 8 counters
+            (:func:`counter_keys`):
             ``ALL``: ``total`` (value ``ALL``), ``type_model`` (``<type>#<provider>#<deployment>#<model>``,
             the model being the priced one a deployment maps to), ``campaign_provider``
             (``<campaignId>#<provider>``) and ``user``; ``USER#u``: ``total``, ``type_model``,
@@ -13,7 +13,9 @@ Counter:    pk ``AGG#<scope>#<dim>``, sk ``DAY#YYYY-MM-DD#<value>`` where scope 
             statement read); ``CAMPAIGN#c``: ``total``. Provider, model and type are sums of
             ``type_model``; a campaign's spend in a breakdown is the sum of its ``campaign_provider``
             values. The ``total`` counters are kept (a sum of the others) because a threshold's crossing
-            is read off one counter's new value: a scope's day total.
+            is read off one counter's new value: a scope's day total. A call recorded under a tenant
+            (the ``tenant`` claim) adds 5 more: ``TENANT#t`` has the dimensions of ``ALL``, and ``ALL``'s
+            ``tenant`` dimension (value the tenant id) answers ``groupBy=tenant``.
 Alert:      pk ``ALERT#<threshold name>#<threshold micros>``, sk the period: one per crossing.
 
 The other items of the table (see their modules) are told apart by their partition key's prefix, too.
@@ -69,7 +71,8 @@ AGGREGATOR_WRITE_PREFIXES = (
 
 @dataclass(frozen=True)
 class Scope:
-    """Whose spend: everybody's (``user_id`` None), one user's, one tenant's, or one campaign's (``total`` only)."""
+    """Whose spend: everybody's (``user_id`` None), one user's, one campaign's (``total`` only), or one
+    tenant's (the same dimensions as everybody's)."""
 
     user_id: str | None = None
     campaign_id: str | None = None
@@ -77,7 +80,7 @@ class Scope:
 
     @property
     def key(self) -> str:
-        """``ALL``, ``USER#<userId>``, ``TENANT#<tenantId>`` or ``CAMPAIGN#<campaignId>``."""
+        """``ALL``, ``USER#<userId>``, ``CAMPAIGN#<campaignId>`` or ``TENANT#<tenantId>``."""
         if self.campaign_id is not None:
             return f"CAMPAIGN#{self.campaign_id}"
         if self.tenant_id is not None:
@@ -89,6 +92,8 @@ class Scope:
         """Dimensions counted in this scope."""
         if self.campaign_id is not None:
             return ("total",)
+        if self.tenant_id is not None:
+            return DIMENSIONS
         return DIMENSIONS if self.user_id is None else tuple(d for d in DIMENSIONS if d != "user")
 
 
@@ -98,11 +103,13 @@ def campaign_scope(campaign_id: str) -> Scope:
 
 
 def tenant_scope(tenant_id: str) -> Scope:
-    """One tenant's spend: the same dimensions as everyone's, over its users' calls only."""
+    """One tenant's spend: the calls recorded under that ``tenant`` claim."""
     return Scope(tenant_id=tenant_id)
 
 
 EVERYONE = Scope()
+# Everyone's spend per tenant (``groupBy=tenant``): one counter per day and tenant, only for calls with one.
+TENANT_DIMENSION = "tenant"
 
 
 def event_key(request_id: str) -> Key:
@@ -162,15 +169,18 @@ def counter_values(event: CostEvent) -> dict[str, str]:
 
 
 def counter_keys(event: CostEvent) -> list[Key]:
-    """Every day counter one call adds to: 4 for everyone, 3 for the user, 1 for the campaign, and 4 for
-    the tenant when the call has one."""
+    """Every day counter one call adds to: 4 for everyone, 3 for the user, 1 for the campaign; a call with
+    a tenant adds 4 for the tenant and everyone's ``tenant`` counter (a call without one costs nothing more)."""
     values, period = counter_values(event), day_period(event.day)
     scopes = [EVERYONE, Scope(event.user_id), campaign_scope(event.campaign_id)]
     if event.tenant:
         scopes.append(tenant_scope(event.tenant))
-    return [
+    keys = [
         counter_key(scope, dimension, period, values[dimension]) for scope in scopes for dimension in scope.dimensions
     ]
+    if event.tenant:
+        keys.append(counter_key(EVERYONE, TENANT_DIMENSION, period, event.tenant))
+    return keys
 
 
 def total_key(scope: Scope, day: date) -> Key:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from shared.core.time import SECONDS_PER_DAY
 from shared.ledger.events import CostEvent
 from shared.ledger.keys import (
+    TENANT_DIMENSION,
     Key,
     Scope,
     aggregate_pk,
@@ -28,7 +29,7 @@ from shared.ledger.keys import (
 )
 from shared.ledger.store import CostStore, Counters
 
-GroupBy = Literal["provider", "model", "type", "campaign", "user", "day"]
+GroupBy = Literal["provider", "model", "type", "campaign", "user", "tenant", "day"]
 # groupBy → the dimension whose day counters answer it.
 GROUP_BY_DIMENSION: dict[str, str] = {
     "provider": "type_model",
@@ -36,6 +37,7 @@ GROUP_BY_DIMENSION: dict[str, str] = {
     "type": "type_model",
     "campaign": "campaign_provider",
     "user": "user",
+    "tenant": TENANT_DIMENSION,
     "day": "total",
 }
 
@@ -66,6 +68,8 @@ def group_label(group_by: GroupBy, scope: Scope, item: Mapping[str, Any]) -> str
         return period.removeprefix("DAY#")
     if group_by == "user":
         return value if scope.user_id is None else str(scope.user_id)
+    if group_by == "tenant":
+        return value if scope.tenant_id is None else scope.tenant_id
     if group_by == "campaign":
         return value.rpartition("#")[0]  # <campaignId>#<provider>; provider names hold no "#"
     campaign_type, provider, _, model = value.split("#", 3)  # <type>#<provider>#<deployment>#<model>
@@ -117,6 +121,14 @@ def read_with_spend(store: CostStore, keys: list[Key]) -> dict[Key, dict[str, An
     return found
 
 
+def spent_under_tenant(store: CostStore, tenant: str, user_id: str, today: date, days: int = 90) -> bool:
+    """Whether ``user_id`` has spend recorded under ``tenant`` in the last ``days`` days: one Query of the
+    tenant's ``user`` day counters (days x the tenant's users items, never the raw events)."""
+    low, high = period_bounds(day_period(today - timedelta(days=days - 1)), day_period(today))
+    items = store.query(aggregate_pk(Scope(tenant_id=tenant), "user"), low, high)
+    return any(split_sort_key(str(item["sk"]))[1] == user_id for item in items)
+
+
 def last_day_of_month(month: str) -> date:
     """The last day of ``YYYY-MM`` (a Query's upper bound: days to come have no counters yet)."""
     first = date.fromisoformat(f"{month}-01")
@@ -152,12 +164,16 @@ class CostLedger:
     def breakdown(self, scope: Scope, group_by: GroupBy, start: date, end: date) -> dict[str, Counters]:
         """Spend from ``start`` to ``end`` (inclusive, UTC days) grouped, from one Query.
 
-        In a user's scope ``user`` groups by the one user there is (read from their totals);
-        ``day`` lists every day of the range, zero when nothing was spent.
+        In a user's scope ``user`` groups by the one user there is (read from their totals), in a tenant's
+        ``tenant`` by the one tenant (the same); only everyone's scope has a ``tenant`` dimension, so a
+        user's has no tenant groups (the routes refuse it); ``day`` lists every day of the range, zero
+        when nothing was spent.
         """
         dimension = GROUP_BY_DIMENSION[group_by]
-        if group_by == "user" and scope.user_id is not None:
+        if (group_by == "user" and scope.user_id is not None) or (group_by == "tenant" and scope.tenant_id):
             dimension = "total"
+        if group_by == "tenant" and scope.user_id is not None:
+            raise ValueError("a user's spend has no tenant dimension")
         groups: dict[str, Counters] = {}
         if group_by == "day":
             groups = {(start + timedelta(days=n)).isoformat(): Counters() for n in range((end - start).days + 1)}

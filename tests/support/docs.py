@@ -4,10 +4,10 @@ A block is run as one bash script (so a ``TOKEN=…`` line serves the lines afte
 that mirrors the repository's top level through symlinks (``make``, ``.venv/bin/python -m …`` and
 ``@shared/data/…`` work as in a checkout, and whatever a command writes, ``flags.json`` say, lands in the
 scratch folder). Before it runs, ``localhost:3000`` becomes the test's API and ``$(make -s token USER=…
-[ADMIN=1])`` a real token of that user. ``curl`` is wrapped so each call also reports its HTTP status on
-stderr, and every command reports its exit status: a command passes when it exits 0 and every HTTP status
-it got is below 400 — or, when it carries ``# expect: <status>`` (``422``, ``4xx``), when every status
-matches that (its curl then runs without ``-f``).
+[ADMIN=1] [TENANT=…] [SCOPES=…])`` a real token of that user. ``curl`` is wrapped so each call also
+reports its HTTP status on stderr, and every command reports its exit status: a command passes when it
+exits 0 and every HTTP status it got is below 400 — or, when it carries ``# expect: <status>`` (``422``,
+``4xx``), when every status matches that (its curl then runs without ``-f``).
 """
 
 from __future__ import annotations
@@ -218,8 +218,16 @@ def _complete(text: str) -> bool:
 
 
 def _token_for(args: str) -> str:
-    user = re.search(r"USER=(\S+)", args)
-    return make_token(user.group(1) if user else "u1", admin="ADMIN=1" in args)
+    """The token ``make token`` prints for these arguments (``USER``, ``ADMIN=1``, ``TENANT``, ``SCOPES``)."""
+    user = re.search(r"\bUSER=(\S+)", args)
+    tenant = re.search(r"\bTENANT=(\S+)", args)
+    scopes = re.search(r"\bSCOPES=(\S+)", args)
+    return make_token(
+        user.group(1) if user else "u1",
+        admin="ADMIN=1" in args,
+        tenant=tenant.group(1) if tenant else None,
+        scopes=tuple(scopes.group(1).replace(",", " ").split()) if scopes else (),
+    )
 
 
 def _matches(status: str, expected: str) -> bool:

@@ -437,6 +437,9 @@ class InMemoryCreatorAccountStore:
     def page_of_user(self, user_id: str, limit: int, after: str | None) -> AccountPage:
         return self._page(sorted(i for i, a in self.accounts.items() if a.allows(user_id)), limit, after)
 
+    def page_of_tenant(self, tenant: str, limit: int, after: str | None) -> AccountPage:
+        return self._page(sorted(i for i, a in self.accounts.items() if a.tenant == tenant), limit, after)
+
     def _check(self, account_id: str, expected: CreatorAccount | None) -> None:
         current = self.accounts.get(account_id)
         if self.races or (current.version if current else None) != (expected.version if expected else None):

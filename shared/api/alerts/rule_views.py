@@ -8,6 +8,9 @@ name derived from the owner id) — whoever creates the rule, an admin included;
 422 naming ``channel.topicArn`` with the one ARN that would do. A ``slack`` channel must be a Slack
 incoming webhook (:func:`~shared.alerts.slack_webhook.webhook_url_problem`; else a 422 naming
 ``channel.webhookUrl``); answers show it masked, the rule's item alone holds it whole.
+
+A tenant admin, with ``userId``, reaches that user's thresholds and rules made under their own tenant
+(anything else stays a 404), and the user's history of those thresholds; never the global ones.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from shared.alerts.rules import AlertRecord, AlertRule, AlertRuleStore, ChannelType, OwnerTopics, new_rule_id
 from shared.alerts.slack_webhook import mask_webhook_url, webhook_url_problem
-from shared.alerts.thresholds import GLOBAL_OWNER, SpendThreshold, ThresholdStore
+from shared.alerts.thresholds import GLOBAL_OWNER, SpendThreshold, ThresholdStore, may_manage, may_name_owner
 from shared.api.alerts.threshold_schemas import (
     AlertChannelView,
     AlertRecordView,
@@ -66,6 +69,7 @@ def create_rule(
         created_by=caller.user_id,
         created_at=now,
         updated_at=now,
+        tenant=caller.tenant,
     )
     rules.add_rule(rule)
     return rule
@@ -80,7 +84,7 @@ def update_rule(
     rule = next(
         (r for owner in _owners(caller, request.user_id) if (r := rules.get_rule(owner, request.rule_id))), None
     )
-    if rule is None:
+    if rule is None or not may_manage(caller, rule.owner_id, rule.tenant):
         raise AlertRuleNotFoundError("No such alert rule.")
     channel, topic_arn, webhook_url = (
         (rule.channel, rule.topic_arn, rule.webhook_url)
@@ -100,8 +104,9 @@ def update_rule(
 
 
 def listed_owner(caller: Caller, user_id: str | None) -> str:
-    """Whose rules and history: the caller's; admins may name a user or ``ALL`` (global thresholds)."""
-    if user_id and user_id != caller.user_id and not caller.is_admin:
+    """Whose rules and history: the caller's; admins may name a user or ``ALL`` (global thresholds), tenant
+    admins a user (they then see what was made under their tenant only)."""
+    if user_id and not may_name_owner(caller, user_id):
         raise ForbiddenError("Only admins can see another user's alert rules and history.")
     return user_id or caller.user_id
 
@@ -111,18 +116,29 @@ def rule_response(rule: AlertRule, status: int = 200) -> Response[dict]:
     return success(rule_view(rule).model_dump(by_alias=True), status)
 
 
-def rules_response(owner_id: str, rules: AlertRuleStore, settings: Settings) -> Response[dict]:
-    """Every rule of one owner, and the topic their sns rules may name."""
+def rules_response(owner_id: str, rules: AlertRuleStore, settings: Settings, caller: Caller) -> Response[dict]:
+    """Every rule of one owner the caller may manage, and the topic their sns rules may name."""
     topic = OwnerTopics.of(settings).arn(owner_id) if settings.deployment_account_id else None
-    listed = [rule_view(r) for r in rules.rules_of(owner_id)]
+    listed = [rule_view(r) for r in rules.rules_of(owner_id) if may_manage(caller, r.owner_id, r.tenant)]
     view = AlertsView(view="rules", owner_id=owner_id, owner_topic_arn=topic, rules=listed)
     return success(view.model_dump(by_alias=True))
 
 
-def history_response(owner_id: str, rules: AlertRuleStore, limit: int, next_token: str | None) -> Response[dict]:
-    """One page of the owner's alert history, newest first, and the token of the next page."""
+def history_response(
+    owner_id: str,
+    rules: AlertRuleStore,
+    limit: int,
+    next_token: str | None,
+    caller: Caller | None = None,
+    thresholds: ThresholdStore | None = None,
+) -> Response[dict]:
+    """One page of the owner's alert history, newest first, and the token of the next page. For a tenant admin
+    reading another user's, only the alerts of that user's thresholds of their tenant (one more Query)."""
     after = decode_page_token(next_token, owner_id, _HISTORY_SORT_KEY) if next_token else None
     records, last = rules.history(owner_id, limit, after)
+    if caller is not None and thresholds is not None and not caller.is_admin and owner_id != caller.user_id:
+        mine = {t.threshold_id for t in thresholds.list_for(owner_id) if may_manage(caller, t.owner_id, t.tenant)}
+        records = [r for r in records if r.threshold_id in mine]
     view = AlertsView(
         view="history",
         owner_id=owner_id,
@@ -147,6 +163,7 @@ def rule_view(rule: AlertRule) -> AlertRuleView:
         created_by=rule.created_by,
         created_at=iso_timestamp(rule.created_at),
         updated_at=iso_timestamp(rule.updated_at),
+        tenant=rule.tenant,
     )
 
 
@@ -173,6 +190,8 @@ def record_view(record: AlertRecord) -> AlertRecordView:
 
 def _owners(caller: Caller, user_id: str | None) -> list[str]:
     """Partitions the caller may reach a threshold or rule in, in lookup order."""
+    if caller.is_tenant_admin and not caller.is_admin and user_id and user_id != GLOBAL_OWNER:
+        return [user_id]  # the item's tenant is checked next
     if not caller.is_admin:
         return [caller.user_id]
     return [user_id] if user_id else [GLOBAL_OWNER, caller.user_id]
@@ -181,7 +200,7 @@ def _owners(caller: Caller, user_id: str | None) -> list[str]:
 def _threshold(threshold_id: str, caller: Caller, user_id: str | None, store: ThresholdStore) -> SpendThreshold:
     for owner in _owners(caller, user_id):
         threshold = store.get(owner, threshold_id)
-        if threshold is not None:
+        if threshold is not None and may_manage(caller, threshold.owner_id, threshold.tenant):
             return threshold
     raise ThresholdNotFoundError("No such threshold.")
 

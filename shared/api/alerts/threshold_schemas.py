@@ -129,7 +129,10 @@ class SpendThresholdView(CamelModel):
     scope: Literal["global", "user", "campaign", "tenant"]
     user_id: str | None = Field(default=None, description="scope user: whose spend")
     campaign_id: str | None = None
-    tenant: str | None = Field(default=None, description="scope tenant: whose spend")
+    tenant: str | None = Field(
+        default=None,
+        description="scope tenant: whose cap; other scopes: the tenant it was created under (its admins manage it)",
+    )
     owner_id: str = Field(
         description="Whose list it is in: a user id, ALL for global thresholds, TENANT#<id> for a tenant's"
     )
@@ -176,6 +179,7 @@ class AlertRuleView(CamelModel):
     created_by: str
     created_at: str
     updated_at: str
+    tenant: str | None = Field(default=None, description="The tenant it was created under: its tenant admins manage it")
 
 
 class AlertRecordView(CamelModel):

@@ -4,8 +4,11 @@ Anyone may watch their own spend (scope user) and their own campaigns (scope cam
 user's campaign is a 404, as on the status route). Global thresholds, thresholds on another user
 and users' hard caps (block/downgrade) are admin-only (403). A tenant's hard cap (scope tenant,
 block/downgrade, monthly) is set by a platform admin or that tenant's admin; another tenant's admin
-gets a 404 (its tenant is not theirs to know of), any other caller a 403. The settings' daily and monthly thresholds
-are listed as read-only global defaults. Everyone's spend is shown to admins only, as on
+gets a 404 (its tenant is not theirs to know of), any other caller a 403. A tenant admin also sets
+and lists thresholds of their tenant's users (a user whose spend was recorded under the tenant in the
+last 90 days; anyone else is a 403) and on the tenant's campaigns; a threshold keeps the tenant it was
+created under, and a tenant admin sees another user's only if that tenant is theirs. The settings'
+daily and monthly thresholds are listed as read-only global defaults. Everyone's spend is shown to admins only, as on
 ``/costs/stats``: a non-admin sees global thresholds without their spend.
 """
 
@@ -23,6 +26,8 @@ from shared.alerts.thresholds import (
     SpendThreshold,
     ThresholdStore,
     is_settings_threshold,
+    may_manage,
+    may_name_owner,
     new_threshold_id,
     shows_global_spend,
     tenant_owner,
@@ -35,7 +40,7 @@ from shared.core.errors import ForbiddenError, TenantNotFoundError, WorkflowNotF
 from shared.core.identity import Caller
 from shared.core.pricing import usd_amount, usd_to_micros
 from shared.core.time import iso_timestamp, utc_day
-from shared.ledger.ledger import spend_of
+from shared.ledger.ledger import spend_of, spent_under_tenant
 from shared.ledger.store import CostStore
 
 
@@ -45,9 +50,12 @@ def create_threshold(
     store: ThresholdStore,
     workflows: WorkflowRepository,
     now: float,
+    costs: CostStore | None = None,
 ) -> SpendThreshold:
-    """Validate the combination (422), the caller's right (403) and the campaign's owner (404); store it."""
-    subject, owner = _subject_and_owner(request, caller, workflows)
+    """Validate the combination (422), the caller's right (403) and the campaign's owner (404); store it.
+
+    ``costs`` is where a tenant admin's claim that a user is of their tenant is checked (their spend)."""
+    subject, owner = _subject_and_owner(request, caller, workflows, costs, now)
     threshold = SpendThreshold(
         threshold_id=new_threshold_id(),
         scope=request.scope,
@@ -58,14 +66,16 @@ def create_threshold(
         action=request.action,
         created_by=caller.user_id,
         created_at=now,
+        tenant=caller.tenant,
     )
     store.put(threshold)
     return threshold
 
 
 def listed_user(caller: Caller, user_id: str | None) -> str:
-    """Whose thresholds: the caller's own; admins may name anyone (403 for others)."""
-    if user_id and user_id != caller.user_id and not caller.is_admin:
+    """Whose thresholds: the caller's own; admins may name anyone, tenant admins any user (they then see
+    the ones of their tenant only); 403 for others."""
+    if user_id and not may_name_owner(caller, user_id):
         raise ForbiddenError("Only admins can see another user's thresholds.")
     return user_id or caller.user_id
 
@@ -87,7 +97,8 @@ def thresholds_response(
     now: float,
 ) -> Response[dict]:
     """The user's thresholds, the global ones and the configured defaults, each with its spend (one read)."""
-    stored = (store.list_for(user_id) if user_id != GLOBAL_OWNER else []) + store.list_for(GLOBAL_OWNER)
+    users = [t for t in store.list_for(user_id) if may_manage(caller, t.owner_id, t.tenant)]
+    stored = (users if user_id != GLOBAL_OWNER else []) + store.list_for(GLOBAL_OWNER)
     views = threshold_views([*defaults, *stored], caller, costs, utc_day(now))
     listing = SpendThresholdsView(user_id=user_id, thresholds=views)
     return success(listing.model_dump(by_alias=True))
@@ -111,7 +122,7 @@ def threshold_views(
                 scope=t.scope,
                 user_id=t.subject_id if t.scope == "user" else None,
                 campaign_id=t.subject_id if t.scope == "campaign" else None,
-                tenant=t.subject_id if t.scope == "tenant" else None,
+                tenant=t.subject_id if t.scope == "tenant" else t.tenant,
                 owner_id=t.owner_id,
                 period=t.period,
                 action=t.action,
@@ -137,7 +148,11 @@ def invalid(field: str, message: str, kind: str = "value_error") -> None:
 
 
 def _subject_and_owner(
-    request: CreateThresholdRequest, caller: Caller, workflows: WorkflowRepository
+    request: CreateThresholdRequest,
+    caller: Caller,
+    workflows: WorkflowRepository,
+    costs: CostStore | None,
+    now: float,
 ) -> tuple[str | None, str]:
     if request.scope != "user" and request.user_id is not None:
         invalid("userId", "userId is only for scope user", "extra_forbidden")
@@ -159,11 +174,12 @@ def _subject_and_owner(
         user = request.user_id or caller.user_id
         if user == GLOBAL_OWNER:
             invalid("userId", f"{GLOBAL_OWNER} names the global thresholds, not a user")
-        if user != caller.user_id:
+        if user != caller.user_id and not _tenant_admin_of_user(caller, user, costs, now):
             require_admin(caller)
         return user, user
     workflow = workflows.get(str(request.campaign_id))
-    if workflow is None or not caller.can_read(workflow.owner_id) or workflow.owner_id == GLOBAL_OWNER:
+    readable = workflow is not None and caller.can_read(workflow.owner_id, workflow.tenant)
+    if workflow is None or not readable or workflow.owner_id == GLOBAL_OWNER:
         raise WorkflowNotFoundError("No such campaign.")
     return workflow.workflow_id, workflow.owner_id
 
@@ -182,3 +198,11 @@ def _tenant_subject(request: CreateThresholdRequest, caller: Caller) -> tuple[st
             raise TenantNotFoundError("No such tenant.")
         raise ForbiddenError("Only admins or the tenant's admin can set a tenant's cap.")
     return str(tenant), tenant_owner(str(tenant))
+
+
+def _tenant_admin_of_user(caller: Caller, user_id: str, costs: CostStore | None, now: float) -> bool:
+    """A tenant admin naming a user whose spend was recorded under their tenant (the only evidence of
+    membership the service holds: users are the identity provider's)."""
+    if caller.is_admin or not caller.is_tenant_admin or costs is None or caller.tenant is None:
+        return False
+    return spent_under_tenant(costs, caller.tenant, user_id, utc_day(now))

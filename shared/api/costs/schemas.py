@@ -69,10 +69,11 @@ class ThresholdView(CamelModel):
 
 
 class CostScopeView(CamelModel):
-    """Whose spend this is: everyone's (admins) or one user's."""
+    """Whose spend this is: everyone's (admins), one user's, or one tenant's (``scope=tenant``)."""
 
-    kind: Literal["all", "user"]
+    kind: Literal["all", "user", "tenant"]
     user_id: str | None = None
+    tenant_id: str | None = None
 
 
 class CostStatsView(CamelModel):
@@ -95,7 +96,7 @@ class CostStatsView(CamelModel):
 
 
 class BreakdownGroup(SpendView):
-    """One group: a provider, model, campaign type, campaign (workflow id), user, or UTC day."""
+    """One group: a provider, model, campaign type, campaign (workflow id), user, tenant, or UTC day."""
 
     key: str
 

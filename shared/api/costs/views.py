@@ -3,15 +3,22 @@
 Access: an admin sees everyone's spend, or one user's with ``userId``; anyone else sees their own
 only. A non-admin naming another user gets 403 (the caller is known, the data is not theirs), and
 ``groupBy=user`` gives them the one group they may see, themselves.
+
+``scope=tenant``: the spend recorded under one tenant. A tenant admin gets their own tenant's (and
+``groupBy=user`` lists its users); a platform admin their tenant claim's or any with ``tenant``; a
+caller without a tenant (and no ``tenant`` named) gets 422 naming ``scope``; a plain user of a tenant
+403 (their tenant's spend is other users' spend). ``groupBy=tenant`` is for platform admins (403).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from shared.alerts.thresholds import SpendThreshold, shows_global_spend
 from shared.api.costs.schemas import (
@@ -31,7 +38,7 @@ from shared.api.envelope import success
 from shared.core.errors import ForbiddenError
 from shared.core.identity import Caller
 from shared.core.pricing import usd_amount
-from shared.ledger.keys import EVERYONE, Scope
+from shared.ledger.keys import EVERYONE, Scope, tenant_scope
 from shared.ledger.ledger import CostStats
 from shared.ledger.store import Counters
 
@@ -40,15 +47,52 @@ DEFAULT_RANGE_DAYS = 7
 # Query parameter patterns of the cost routes: an ISO day (checked again as a real date), a user id.
 ISO_DAY = r"^\d{4}-\d{2}-\d{2}$"
 USER_ID = r"^\S{1,128}$"
+TENANT_ID = r"^[^#\s]{1,128}$"
+SpendScope = Literal["tenant"]
+SCOPE_DESCRIPTION = "tenant: the spend recorded under the caller's tenant (tenant admins; admins: any with `tenant`)"
+TENANT_DESCRIPTION = "Admins, with scope=tenant: which tenant (default: their own tenant claim)"
+# The two query parameters every cost read that takes scope=tenant declares the same way.
+SpendScopeQuery = Annotated[SpendScope | None, Query(alias="scope", description=SCOPE_DESCRIPTION)]
+TenantQuery = Annotated[str | None, Query(alias="tenant", pattern=TENANT_ID, description=TENANT_DESCRIPTION)]
 
 
-def cost_scope(caller: Caller, user_id: str | None) -> Scope:
-    """The spend this caller may read: all (admin), the named user (admin), or their own."""
+def cost_scope(
+    caller: Caller, user_id: str | None, spend_scope: SpendScope | None = None, tenant: str | None = None
+) -> Scope:
+    """The spend this caller may read: all (admin), the named user (admin), their own, or a tenant's."""
+    if spend_scope == "tenant":
+        return _tenant_scope(caller, user_id, tenant)
+    if tenant is not None:
+        _invalid("tenant", "tenant is only for scope=tenant", "extra_forbidden")
     if caller.is_admin:
         return Scope(user_id) if user_id else EVERYONE
     if user_id and user_id != caller.user_id:
         raise ForbiddenError("Only admins can see another user's spend.")
     return Scope(caller.user_id)
+
+
+def check_group_by(caller: Caller, scope: Scope, group_by: str) -> None:
+    """``groupBy=tenant``: platform admins only (403), over everyone's or one tenant's spend (422 for a user's)."""
+    if group_by != "tenant":
+        return
+    if not caller.is_admin:
+        raise ForbiddenError("Only admins can group spend by tenant.")
+    if scope.user_id is not None:
+        _invalid("groupBy", "one user's spend has no tenant groups; use groupBy=tenant without userId", "value_error")
+
+
+def _tenant_scope(caller: Caller, user_id: str | None, tenant: str | None) -> Scope:
+    if user_id is not None:
+        _invalid("userId", "scope=tenant is the whole tenant's spend; use groupBy=user for its users", "value_error")
+    if tenant is not None and tenant != caller.tenant and not caller.is_admin:
+        raise ForbiddenError("Only admins can see another tenant's spend.")
+    chosen = tenant or caller.tenant
+    if chosen is None:
+        _invalid("scope", "scope=tenant needs a tenant: the token carries no tenant claim", "value_error")
+        raise AssertionError  # pragma: no cover - _invalid always raises
+    if not (caller.is_admin or caller.manages_tenant(chosen)):
+        raise ForbiddenError("Only the tenant's admins (scope tenant_admin) can see the tenant's spend.")
+    return tenant_scope(chosen)
 
 
 def breakdown_window(first: str | None, last: str | None, today: date) -> tuple[date, date]:
@@ -129,6 +173,8 @@ def _invalid(field: str, message: str, kind: str) -> None:
 
 
 def _scope_view(scope: Scope) -> CostScopeView:
+    if scope.tenant_id is not None:
+        return CostScopeView(kind="tenant", tenant_id=scope.tenant_id)
     return CostScopeView(kind="all") if scope.user_id is None else CostScopeView(kind="user", user_id=scope.user_id)
 
 

@@ -51,12 +51,14 @@ class CreatorAccountView(CamelModel):
     user_ids: list[str] = Field(description="Users who may send as the account, sorted")
     updated_at: str = Field(description="ISO 8601 UTC")
     updated_by: str = Field(description="The admin who last set the users")
+    tenant: str | None = Field(default=None, description="The tenant it was created under (null: none)")
 
 
 class CreatorAccountsView(CamelModel):
     """A page of creator accounts, in account id order."""
 
     user_id: str | None = Field(description="Whose accounts these are; null: every account (admins)")
+    tenant: str | None = Field(default=None, description="Tenant admins: only accounts of this tenant")
     accounts: list[CreatorAccountView]
     next_token: str | None = Field(default=None, description="Pass back as nextToken for the next page")
 

@@ -11,7 +11,7 @@ from shared.api.envelope import success
 from shared.api.page_tokens import decode_page_token, encode_page_token
 from shared.core.identity import Caller
 from shared.core.time import iso_timestamp
-from shared.creator_accounts.model import AccountPage, CreatorAccount
+from shared.creator_accounts.model import AccountListing, AccountPage, CreatorAccount
 from shared.creator_accounts.service import CreatorAccountService
 from shared.sending.ids import ACCOUNT_ID_PATTERN
 
@@ -25,6 +25,7 @@ def account_view(account: CreatorAccount) -> CreatorAccountView:
         user_ids=list(account.user_ids),
         updated_at=iso_timestamp(account.updated_at),
         updated_by=account.updated_by,
+        tenant=account.tenant,
     )
 
 
@@ -37,21 +38,17 @@ def listing_response(
     accounts: CreatorAccountService, caller: Caller, user_id: str | None, limit: int, next_token: str | None
 ) -> Response[dict]:
     """One page of the accounts the caller may list (see :meth:`CreatorAccountService.whose_accounts`)."""
-    owner = accounts.whose_accounts(caller, user_id)
-    after = decode_page_token(next_token, _listing_name(owner), _ACCOUNT_ID) if next_token else None
-    page = accounts.page(owner, limit, after)
-    return _page_response(page, owner)
+    listing = accounts.whose_accounts(caller, user_id)
+    after = decode_page_token(next_token, listing.name, _ACCOUNT_ID) if next_token else None
+    page = accounts.page(listing, limit, after)
+    return _page_response(page, listing)
 
 
-def _listing_name(owner: str | None) -> str:
-    """What a page token is bound to: one user's accounts, or every account."""
-    return f"user:{owner}" if owner is not None else "all"
-
-
-def _page_response(page: AccountPage, owner: str | None) -> Response[dict]:
+def _page_response(page: AccountPage, listing: AccountListing) -> Response[dict]:
     view = CreatorAccountsView(
-        user_id=owner,
+        user_id=listing.user_id,
+        tenant=listing.tenant,
         accounts=[account_view(a) for a in page.accounts],
-        next_token=encode_page_token(_listing_name(owner), page.last) if page.last else None,
+        next_token=encode_page_token(listing.name, page.last) if page.last else None,
     )
     return success(view.model_dump(by_alias=True))

@@ -2,6 +2,10 @@
 
 The table of routes is the one CDK deploys (``stacks.route_table.ROUTES``); a route without a
 sample request below fails the test, so a new route cannot skip the matrix.
+
+Tenants: the owner works under tenant A, so their workflow, threshold, rule and the creator account
+the set-up makes carry A. A tenant admin of A reaches them; a user and a tenant admin of tenant B get
+what any other user gets (404 for the owner's items, 403 on admin routes, their own spend elsewhere).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from stacks.route_table import ROUTES
 from tests.conftest import ApiClient
 
 OWNER, INTRUDER, ADMIN = "matrix-owner", "matrix-intruder", "matrix-admin"
+TENANT_A, TENANT_B = "matrix-tenant-a", "matrix-tenant-b"
+TENANT_ADMIN_SCOPES = ("tenant_admin",)
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,8 @@ class Sample:
     query: Callable[[dict[str, str]], dict[str, str]] = field(default=lambda state: {})
     owner_scoped: bool = False  # reads one owner's resource: anyone else gets 404
     admin_only: bool = False  # non-admins get 403
+    tenant_admins_too: bool = False  # with admin_only: a tenant admin gets past the gate (their tenant's items)
+    tenant_scoped: bool = False  # acts on tenant A's item: another tenant's admin gets 404
     # What the rightful caller gets: 200/202, or a 404 that only a caller past authorization can reach
     # (an admin applying a recommendation id that does not exist).
     ok_status: frozenset[int] = frozenset({200, 202})
@@ -73,9 +81,14 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ),
     ("GET", "/api/v2/creator-accounts"): Sample(),
     # The path's template: the matrix fills {accountId} in (see _path).
-    ("PUT", "/api/v2/creator-accounts/{accountId}"): Sample(body={"userIds": [OWNER]}, admin_only=True),
+    # Tenant A's account (made by A's tenant admin in the set-up): admins and A's tenant admin change it.
+    ("PUT", "/api/v2/creator-accounts/{accountId}"): Sample(
+        body={"userIds": [OWNER]}, admin_only=True, tenant_admins_too=True, tenant_scoped=True
+    ),
     # An admin deleting an account that does not exist: past authorization, a 404 (the matrix keeps its own).
-    ("DELETE", "/api/v2/creator-accounts/{accountId}"): Sample(admin_only=True, ok_status=frozenset({404})),
+    ("DELETE", "/api/v2/creator-accounts/{accountId}"): Sample(
+        admin_only=True, tenant_admins_too=True, ok_status=frozenset({404})
+    ),
 }
 PATH_VALUES = {"{accountId}": MATRIX_ACCOUNT, "{asset}": "dashboard.js"}
 
@@ -84,9 +97,16 @@ CALLERS: dict[str, Callable[[ApiClient], str | None]] = {
     "expired": lambda api: api.token(OWNER, exp=1),
     "wrong signature": lambda api: api.token(OWNER, secret="not-the-secret"),
     "other user": lambda api: api.token(INTRUDER),
-    "non-admin owner": lambda api: api.token(OWNER),
+    "non-admin owner": lambda api: api.token(OWNER, tenant=TENANT_A),
     "admin": lambda api: api.token(ADMIN, admin=True),
+    "tenant admin": lambda api: api.token("matrix-tenant-admin-a", tenant=TENANT_A, scopes=TENANT_ADMIN_SCOPES),
+    "other tenant user": lambda api: api.token("matrix-user-b", tenant=TENANT_B),
+    "other tenant admin": lambda api: api.token("matrix-tenant-admin-b", tenant=TENANT_B, scopes=TENANT_ADMIN_SCOPES),
+    # The scope without a tenant claim grants nothing: a user like any other.
+    "tenant admin without tenant": lambda api: api.token("matrix-untenanted", scopes=TENANT_ADMIN_SCOPES),
 }
+TENANT_ADMINS = ("tenant admin", "other tenant admin")
+OUTSIDERS = ("other user", "other tenant user", "other tenant admin", "tenant admin without tenant")
 
 
 def expected_status(route_authorized: bool, sample: Sample, caller: str) -> set[int]:
@@ -95,23 +115,26 @@ def expected_status(route_authorized: bool, sample: Sample, caller: str) -> set[
         return {200}
     if caller in ("no token", "expired", "wrong signature"):
         return {401}
-    if sample.admin_only and caller != "admin":
+    if sample.admin_only and caller != "admin" and not (sample.tenant_admins_too and caller in TENANT_ADMINS):
         return {403}
-    if sample.owner_scoped and caller == "other user":
+    if sample.owner_scoped and caller in OUTSIDERS:
+        return {404}
+    if sample.tenant_scoped and caller == "other tenant admin":
         return {404}
     return set(sample.ok_status)
 
 
 @pytest.fixture(scope="module")
 def state(api: ApiClient) -> dict[str, str]:
-    """Something owned by OWNER for the owner-scoped routes."""
-    reply = api.call("POST", "/api/v2/campaigns/hybrid", CAMPAIGN, token=api.token(OWNER))
+    """Something owned by OWNER, under tenant A, for the owner-scoped routes; tenant A's creator account."""
+    owner = api.token(OWNER, tenant=TENANT_A)
+    reply = api.call("POST", "/api/v2/campaigns/hybrid", CAMPAIGN, token=owner)
     assert reply.status == 200, reply.body
     threshold = api.call(
         "POST",
         "/api/v2/costs/thresholds",
         {"scope": "user", "period": "monthly", "amountUsd": 1000},
-        token=api.token(OWNER),
+        token=owner,
     )
     assert threshold.status == 201, threshold.body
     threshold_id = threshold.body["data"]["thresholdId"]
@@ -119,9 +142,16 @@ def state(api: ApiClient) -> dict[str, str]:
         "POST",
         "/api/v2/costs/alerts",
         {"thresholdId": threshold_id, "channel": {"type": "email"}},
-        token=api.token(OWNER),
+        token=owner,
     )
     assert rule.status == 201, rule.body
+    account = api.call(
+        "PUT",
+        f"/api/v2/creator-accounts/{MATRIX_ACCOUNT}",
+        {"userIds": [OWNER]},
+        token=CALLERS["tenant admin"](api),
+    )
+    assert account.status == 200 and account.body["data"]["tenant"] == TENANT_A, account.body
     return {
         "workflowId": reply.body["data"]["workflowId"],
         "thresholdId": threshold_id,

@@ -2,8 +2,10 @@
 
 Schemathesis (its CLI, the stable interface) generates valid and invalid requests for every
 documented operation and sends them to the local API: real handlers, moto server, simulator.
-Two runs: every operation with a user's token, then the admin-only ones with an admin's (the
-first run only sees their 403). Bounded so ``make test`` stays quick: ``FUZZ_EXAMPLES`` cases
+Three runs: every operation with a user's token, then the admin-only ones with an admin's (the
+first run only sees their 403), then the routes a tenant admin reaches (``scope=tenant``, ``tenant``,
+``groupBy=tenant``, their tenant's thresholds, rules and creator accounts) with a tenant admin's.
+Bounded so ``make test`` stays quick: ``FUZZ_EXAMPLES`` cases
 per operation (default 30), a fixed seed so a failure reproduces, and a time budget.
 """
 
@@ -26,6 +28,10 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 # cannot land by chance: apply needs an existing recommendation or change id; creator accounts the
 # fuzzer links have generated ids no other test uses, and so have the tenants whose statements it freezes.
 ADMIN_ONLY_PATHS = "^/api/(admin/|v2/costs/optimi|v2/creator-accounts|v2/billing/)"
+# What a tenant admin reads and manages: the cost reads with scope=tenant, thresholds, rules, creator accounts.
+TENANT_ADMIN_PATHS = (
+    "^/api/v2/(costs/(stats|breakdown|compare|export|thresholds|alerts)|campaigns/costs|creator-accounts)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +62,16 @@ def workflows_left_clean(local_stack):
     [
         ("user", (), "75"),
         ("admin", ("--include-path-regex", ADMIN_ONLY_PATHS), "40"),
+        ("tenant_admin", ("--include-path-regex", TENANT_ADMIN_PATHS), "40"),
     ],
 )
 def test_no_5xx_and_every_reply_matches_its_schema(api, tmp_path, caller, filters, max_time):
-    token = api.token("fuzzer-admin", admin=True) if caller == "admin" else api.token("fuzzer")
+    tokens = {
+        "user": lambda: api.token("fuzzer"),
+        "admin": lambda: api.token("fuzzer-admin", admin=True),
+        "tenant_admin": lambda: api.token("fuzzer-tenant-admin", tenant="fuzz-tenant", scopes=("tenant_admin",)),
+    }
+    token = tokens[caller]()
     command = [
         str(Path(sys.executable).with_name("st")),
         "run",

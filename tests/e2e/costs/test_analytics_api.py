@@ -38,7 +38,7 @@ def campaigns_of(api, user, admin=False, **params):
 def test_each_campaigns_spend_is_what_its_responses_reported(api, campaigner):
     user, costs = campaigner
     data = campaigns_of(api, user)
-    assert data["scope"] == {"kind": "user", "userId": user}
+    assert data["scope"] == {"kind": "user", "userId": user, "tenantId": None}
     assert {c["campaignId"]: c["costMicros"] for c in data["campaigns"]} == costs
     assert data["total"] == 3 and data["totals"]["costMicros"] == sum(costs.values())
     for campaign in data["campaigns"]:

@@ -69,7 +69,7 @@ def test_a_user_exports_only_their_own_and_an_admin_may_name_them(api: ApiClient
     [
         ("from=2026-03-10&to=2026-03-09", "from"),
         ("from=2026-01-01&to=2026-04-01", "to"),
-        ("groupBy=tenant", "groupBy"),
+        ("groupBy=colour", "groupBy"),
         ("format=pdf", "format"),
         ("from=2026-02-30", "from"),
     ],
@@ -104,7 +104,7 @@ def test_both_routes_are_in_the_openapi_document_and_the_page_is_not(api: ApiCli
     paths = api.call("GET", "/api/openapi.json").body["paths"]
     export = paths["/api/v2/costs/export"]["get"]
     assert list(export["responses"]["200"]["content"]) == ["text/csv"]
-    assert {p["name"] for p in export["parameters"]} == {"from", "to", "groupBy", "format", "userId"}
+    assert {p["name"] for p in export["parameters"]} == {"from", "to", "groupBy", "format", "userId", "scope", "tenant"}
     assert "/api/v2/costs/compare" in paths
     assert not [path for path in paths if path.startswith("/dashboard")]
 

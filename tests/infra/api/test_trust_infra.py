@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from shared.alerts.thresholds import THRESHOLD_PK_PREFIX
-from shared.api.auth import ADMIN
+from shared.api.auth import ADMIN, TENANT_ADMIN
 from shared.billing.statements import statement_key
 from shared.ledger.keys import (
     AGGREGATOR_WRITE_PREFIXES,
@@ -24,7 +24,7 @@ from shared.ledger.keys import (
 from shared.routing.overrides import CHANGES_PK, CURRENT_KEY
 from stacks import constants as c
 from stacks.config import RouteThrottle, StackConfig
-from stacks.route_table import ADMIN_SCOPE, FUNCTIONS, ROUTES
+from stacks.route_table import ADMIN_SCOPE, FUNCTIONS, ROUTES, TENANT_ADMIN_SCOPE
 from tests.support.infra import PREFIX_STAGE, Synth, _as_list, _statements, named
 
 THROTTLED = {
@@ -43,6 +43,8 @@ ADMIN_ROUTES = {
     "PUT /api/v2/creator-accounts/{accountId}",
     "DELETE /api/v2/creator-accounts/{accountId}",
 }
+# Admin routes a tenant admin manages too (their own tenant's items, checked in the handler).
+TENANT_ADMIN_ROUTES = {"PUT /api/v2/creator-accounts/{accountId}", "DELETE /api/v2/creator-accounts/{accountId}"}
 WRITES = set(c.DYNAMODB_ITEM_WRITE_ACTIONS)
 RECORDERS = ("campaign", "workflow_runner")
 # Partition keys the recorders must not write: a threshold or hard cap, an alert rule (beside its threshold),
@@ -138,8 +140,12 @@ def test_reserved_concurrency_must_be_positive(value: Any) -> None:
 
 def test_admin_routes_need_the_admin_scope_and_no_other_route_names_one(synth: Synth) -> None:
     assert {route.key for route in ROUTES if route.admin} == ADMIN_ROUTES
+    assert {route.key for route in ROUTES if route.tenant_admin} == TENANT_ADMIN_ROUTES
     for key, (_, props) in _routes_by_key(synth).items():
-        if key in ADMIN_ROUTES:
+        if key in TENANT_ADMIN_ROUTES:
+            assert props["AuthorizationScopes"] == ["admin", "tenant_admin"], key
+            assert props["AuthorizationType"] == "JWT", key
+        elif key in ADMIN_ROUTES:
             assert props["AuthorizationScopes"] == ["admin"] and props["AuthorizationType"] == "JWT", key
         else:
             assert "AuthorizationScopes" not in props, key
@@ -147,6 +153,7 @@ def test_admin_routes_need_the_admin_scope_and_no_other_route_names_one(synth: S
 
 def test_the_gate_scope_is_the_one_the_handlers_check() -> None:
     assert ADMIN_SCOPE == ADMIN
+    assert TENANT_ADMIN_SCOPE == TENANT_ADMIN
 
 
 AGGREGATED_KEYS = [

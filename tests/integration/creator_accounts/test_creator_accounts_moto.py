@@ -114,3 +114,29 @@ def test_a_link_the_record_does_not_back_is_left_out_of_the_users_listing(new_st
         TableName=store._table, Item={**link_key("u2", "creator_01"), "accountId": {"S": "creator_01"}}
     )
     assert store.page_of_user("u2", 50, None).accounts == []
+
+
+def test_a_tenants_accounts_list_from_its_own_directory_and_leave_it_when_removed(new_store):
+    store = new_store()
+    acme = [CreatorAccount(f"acme_{n:02d}", ("u1",), 1_700_000_000.123, "ta", 1, tenant="acme") for n in range(3)]
+    beta = CreatorAccount("beta_01", ("u1", "u2"), 1_700_000_000.123, "tb", 1, tenant="beta")
+    legacy = account("legacy_01", ["u1"])
+    for made in (*acme, beta, legacy):
+        store.save(made, None)
+    assert store.get("acme_00") == acme[0] and store.get("legacy_01").tenant is None
+    first = store.page_of_tenant("acme", 2, None)
+    assert first.accounts == acme[:2] and first.last == "acme_01"
+    assert store.page_of_tenant("acme", 2, first.last).accounts == acme[2:]
+    assert store.page_of_tenant("beta", 50, None).accounts == [beta]
+    assert [a.account_id for a in store.page_all(50, None).accounts] == [
+        "acme_00",
+        "acme_01",
+        "acme_02",
+        "beta_01",
+        "legacy_01",
+    ]
+    changed = CreatorAccount("beta_01", ("u3",), 1_700_000_001.0, "root", 2, tenant="beta")
+    store.save(changed, beta)
+    assert store.page_of_tenant("beta", 50, None).accounts == [changed]
+    store.delete(changed)
+    assert store.page_of_tenant("beta", 50, None).accounts == []

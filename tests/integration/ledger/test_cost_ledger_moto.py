@@ -25,7 +25,7 @@ from local.request_counter import RequestCounter
 from shared.alerts.channels import SnsAlertPublisher
 from shared.alerts.spend_watch import SpendWatch
 from shared.alerts.threshold_alerts import ThresholdAlerts, thresholds_from_usd
-from shared.ledger.keys import EVERYONE, Scope
+from shared.ledger.keys import EVERYONE, Scope, counter_keys
 from shared.ledger.ledger import CostLedger
 from tests.conftest import subscribed_topic
 from tests.support.factories import event
@@ -160,3 +160,32 @@ def test_forty_concurrent_recorders_then_the_stream_exact_totals_one_alert_per_t
     assert "2026-03-15 (UTC)" in published()[2]["Message"]
     stats = ledgers[0].stats(EVERYONE, date(2026, 3, 15))
     assert (stats.day_total.micros, stats.day_total.requests, stats.month_total.micros) == (12_000, 40, 64_000)
+
+
+def test_tenant_events_fold_into_the_tenant_scope_and_everyones_tenant_counter(table):
+    calls = [
+        event(n, micros=100 + n, user=f"u{n % 3}", at=AT, tenant=("acme" if n % 3 else None), campaign_id=f"wf_{n % 2}")
+        for n in range(30)
+    ]
+    store = table.store()
+    ledger = CostLedger(store)
+    assert all(ledger.record(c) for c in calls)
+    folder = table.folder()
+    updates = RequestCounter(folder.consumer._aggregator._store._client)
+    assert folder.drain() == 30
+    # One batch: 8 counters per (user, campaign) as before, and 4 for the tenant + 1 for everyone's per tenant
+    # per distinct value, never one per call.
+    untenanted = ledger.breakdown(Scope(), "provider", DAY, DAY)
+    expected_updates = len({k for c in calls for k in counter_keys(c)})
+    assert updates.take().get("UpdateItem") == expected_updates
+    acme = [c for c in calls if c.tenant == "acme"]
+    tenant = Scope(tenant_id="acme")
+    assert ledger.stats(tenant, DAY).day_total.micros == sum(c.micros for c in acme)
+    by_user = ledger.breakdown(tenant, "user", DAY, DAY)
+    assert {u: c.micros for u, c in by_user.items()} == {
+        u: sum(c.micros for c in acme if c.user_id == u) for u in ("u1", "u2")
+    }
+    by_tenant = ledger.breakdown(EVERYONE, "tenant", DAY, DAY)
+    assert {t: c.micros for t, c in by_tenant.items()} == {"acme": sum(c.micros for c in acme)}
+    assert ledger.breakdown(tenant, "tenant", DAY, DAY)["acme"].requests == len(acme)
+    assert sum(c.micros for c in untenanted.values()) == sum(c.micros for c in calls)  # everyone's unchanged

@@ -9,7 +9,7 @@ import pytest
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from shared.alerts.thresholds import settings_threshold
-from shared.api.costs.views import breakdown_response, breakdown_window, cost_scope, stats_response
+from shared.api.costs.views import breakdown_response, breakdown_window, check_group_by, cost_scope, stats_response
 from shared.core.errors import ForbiddenError
 from shared.core.identity import Caller
 from shared.ledger.keys import EVERYONE, Scope
@@ -85,7 +85,7 @@ def test_stats_answer_carries_usd_beside_exact_micros_and_threshold_progress():
             "crossed": False,
         }
     ]
-    assert data["scope"] == {"kind": "all", "userId": None}
+    assert data["scope"] == {"kind": "all", "userId": None, "tenantId": None}
 
 
 def test_stats_hide_a_global_thresholds_spend_from_whoever_may_not_see_it():
@@ -105,3 +105,46 @@ def test_breakdown_answer_orders_groups_and_totals_them_exactly():
     body = breakdown_response(groups, Scope("alice"), "campaign", TODAY, TODAY).body
     assert [(g["key"], g["costMicros"]) for g in body["data"]["groups"]] == [("wf_b", 7), ("wf_a", 3)]
     assert body["data"]["total"]["costMicros"] == 10 and body["data"]["from"] == "2026-03-14"
+
+
+TENANT_ADMIN_A = Caller(user_id="ta", tenant="acme", tenant_admin=True)
+
+
+@pytest.mark.parametrize(
+    ("caller", "tenant", "scope"),
+    [
+        (TENANT_ADMIN_A, None, Scope(tenant_id="acme")),
+        (TENANT_ADMIN_A, "acme", Scope(tenant_id="acme")),
+        (Caller(user_id="root", is_admin=True, tenant="acme"), None, Scope(tenant_id="acme")),
+        (Caller(user_id="root", is_admin=True), "beta", Scope(tenant_id="beta")),
+    ],
+)
+def test_scope_tenant_is_the_tenant_for_its_admins_and_platform_admins(caller, tenant, scope):
+    assert cost_scope(caller, None, "tenant", tenant) == scope
+
+
+@pytest.mark.parametrize(
+    ("caller", "user_id", "tenant", "error", "field"),
+    [
+        (Caller(user_id="u1", tenant="acme"), None, None, ForbiddenError, None),  # a plain user of the tenant
+        (TENANT_ADMIN_A, None, "beta", ForbiddenError, None),  # another tenant
+        (Caller(user_id="u1", tenant_admin=True), None, None, RequestValidationError, "scope"),  # no tenant
+        (Caller(user_id="root", is_admin=True), None, None, RequestValidationError, "scope"),
+        (TENANT_ADMIN_A, "u2", None, RequestValidationError, "userId"),
+    ],
+)
+def test_scope_tenant_refusals(caller, user_id, tenant, error, field):
+    with pytest.raises(error) as caught:
+        cost_scope(caller, user_id, "tenant", tenant)
+    if field:
+        assert caught.value.errors()[0]["loc"] == ("query", field)
+
+
+def test_tenant_without_scope_tenant_and_group_by_tenant_for_non_admins_are_refused():
+    with pytest.raises(RequestValidationError):
+        cost_scope(TENANT_ADMIN_A, None, None, "acme")
+    with pytest.raises(ForbiddenError):
+        check_group_by(TENANT_ADMIN_A, Scope(tenant_id="acme"), "tenant")
+    with pytest.raises(RequestValidationError):
+        check_group_by(Caller(user_id="root", is_admin=True), Scope("u1"), "tenant")
+    check_group_by(Caller(user_id="root", is_admin=True), EVERYONE, "tenant")

@@ -104,3 +104,26 @@ def test_a_tenant_admin_needs_the_scope_and_a_tenant_claim_and_administers_that_
     assert not caller_from_claims({"sub": "ann"}, ["tenant_admin"]).is_tenant_admin  # no tenant: nothing to run
     assert not caller_from_claims({"sub": "al", "tenant": "acme"}, ["user"]).administers("acme")
     assert caller_from_claims({"sub": "ops"}, ["admin"]).administers("globex")  # platform admins: every tenant
+
+
+@pytest.mark.parametrize("tenant", ["a#b", "ALL", "x" * 129, "bad\ttenant", " acme", "acme\n", "\x00"])
+def test_key_like_or_reserved_tenant_claims_are_unauthenticated(tenant):
+    with pytest.raises(UnauthenticatedError):
+        caller_from_claims({"sub": "u1", "tenant": tenant}, ["user"])
+
+
+@pytest.mark.parametrize(
+    ("claims", "scopes", "tenant", "tenant_admin"),
+    [
+        ({"sub": "u1", "tenant": "acme"}, ["user", "tenant_admin"], "acme", True),
+        ({"sub": "u1", "tenant": "x" * 128}, ["user"], "x" * 128, False),
+        ({"sub": "u1"}, ["user", "tenant_admin"], None, False),  # the scope without a tenant grants nothing
+        ({"sub": "u1", "tenant": ""}, ["tenant_admin"], None, False),
+        ({"sub": "u1", "tenant": "acme", "groups": "tenant_admin"}, ["user"], "acme", False),  # scopes only
+    ],
+)
+def test_a_tenant_admin_is_the_scope_and_a_tenant_both(claims, scopes, tenant, tenant_admin):
+    caller = caller_from_claims(claims, scopes)
+    assert (caller.tenant, caller.is_tenant_admin, caller.is_admin) == (tenant, tenant_admin, False)
+    assert caller.manages_tenant("acme") is tenant_admin
+    assert caller.manages_tenant(None) is False  # an item made before tenants is nobody's tenant's

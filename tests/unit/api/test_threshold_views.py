@@ -258,7 +258,7 @@ def test_updates_change_only_what_is_given_and_another_users_rule_is_404(world):
     with pytest.raises(RequestValidationError):
         update(ALICE)  # nothing to change
     assert update(ROOT, enabled=True, userId="alice").enabled
-    listed = body(rules_response(listed_owner(ALICE, None), rules, SETTINGS))["data"]
+    listed = body(rules_response(listed_owner(ALICE, None), rules, SETTINGS, ALICE))["data"]
     assert [r["ruleId"] for r in listed["rules"]] == [rule.rule_id] and listed["view"] == "rules"
 
 
@@ -343,7 +343,7 @@ def test_alert_topics_belong_to_the_thresholds_owner_whoever_creates_the_rule(wo
             NOW,
         )
     assert caught.value.errors()[0]["loc"] == ("body", "channel.topicArn")
-    listed = body(rules_response("bob", rules, SETTINGS))["data"]
+    listed = body(rules_response("bob", rules, SETTINGS, BOB))["data"]
     assert listed["ownerTopicArn"] == BOBS_TOPIC  # what to create, said where the rules are listed
 
 
@@ -442,7 +442,7 @@ def test_a_slack_rule_keeps_its_url_and_every_answer_shows_it_masked(world):
     assert (made.channel, made.webhook_url, made.topic_arn) == ("slack", SLACK_URL, None)
     answers = [
         body(rule_response(made, 201)),
-        body(rules_response("alice", rules, SETTINGS)),
+        body(rules_response("alice", rules, SETTINGS, ALICE)),
         body(
             rule_response(
                 update_rule(
@@ -533,8 +533,8 @@ def test_the_local_simulators_webhooks_pass_where_the_local_base_is_set(world):
         Settings(slack_webhook_local_base="https://evil.com/_sim/slack/services/")
 
 
-ACME_ADMIN = Caller(user_id="ann", tenant="acme", is_tenant_admin=True)
-GLOBEX_ADMIN = Caller(user_id="gil", tenant="globex", is_tenant_admin=True)
+ACME_ADMIN = Caller(user_id="ann", tenant="acme", tenant_admin=True)
+GLOBEX_ADMIN = Caller(user_id="gil", tenant="globex", tenant_admin=True)
 ACME_USER = Caller(user_id="al", tenant="acme")
 
 

@@ -135,7 +135,7 @@ def test_the_csv_has_a_header_a_total_row_and_one_row_per_dimension_and_value():
 
 
 ADMIN = Caller(user_id="root", is_admin=True)
-ACME_ADMIN = Caller(user_id="ann", tenant="acme", is_tenant_admin=True)
+ACME_ADMIN = Caller(user_id="ann", tenant="acme", tenant_admin=True)
 
 
 def test_who_reads_which_tenants_statement():

@@ -46,15 +46,16 @@ def test_a_call_adds_to_eight_day_counters_and_nothing_else():
     assert all(sk.startswith("DAY#2026-03-14#") for _, sk in keys)
 
 
-def test_a_call_with_a_tenant_adds_the_tenants_four_day_counters_too():
+def test_a_call_with_a_tenant_adds_the_tenants_four_day_counters_and_everyones_tenant_counter():
     without = set(counter_keys(event(user="u1")))
     keys = counter_keys(event(user="u1", tenant="acme"))
-    assert len(keys) == len(set(keys)) == 12 and without < set(keys)
+    assert len(keys) == len(set(keys)) == 13 and without < set(keys)
     assert {key for key in keys if key not in without} == {
         ("AGG#TENANT#acme#total", "DAY#2026-03-14#ALL"),
         ("AGG#TENANT#acme#type_model", "DAY#2026-03-14#caption#openai#gpt-4o-mini#gpt-4o-mini"),
         ("AGG#TENANT#acme#campaign_provider", "DAY#2026-03-14#wf_1#openai"),
         ("AGG#TENANT#acme#user", "DAY#2026-03-14#u1"),
+        ("AGG#ALL#tenant", "DAY#2026-03-14#acme"),
     }
     assert tenant_scope("acme").dimensions == EVERYONE.dimensions
 
@@ -187,3 +188,30 @@ def test_ledger_reads_derive_provider_model_and_type_from_type_model():
         "model": {"gpt-4o": 100, "gpt-4o-mini": 50},
         "type": {"caption": 150},
     }
+
+
+def test_a_call_under_a_tenant_adds_its_tenants_four_counters_and_everyones_tenant_counter():
+    keys = counter_keys(event(user="u1", tenant="acme"))
+    assert len(keys) == len(set(keys)) == 13
+    added = set(keys) - set(counter_keys(event(user="u1")))
+    assert {pk for pk, _ in added} == {
+        "AGG#TENANT#acme#total",
+        "AGG#TENANT#acme#type_model",
+        "AGG#TENANT#acme#campaign_provider",
+        "AGG#TENANT#acme#user",
+        "AGG#ALL#tenant",
+    }
+    assert ("AGG#ALL#tenant", "DAY#2026-03-14#acme") in added
+    assert ("AGG#TENANT#acme#user", "DAY#2026-03-14#u1") in added
+
+
+def test_a_batch_of_one_tenants_fan_traffic_costs_five_more_updates_not_one_per_call():
+    untenanted = fold(streamed([event(n, campaign_id="wf_same") for n in range(100)]))
+    tenanted = fold(streamed([event(n, campaign_id="wf_same", tenant="acme") for n in range(100)]))
+    assert len(tenanted) - len(untenanted) == 5
+
+
+def test_the_tenant_scope_key_and_dimensions():
+    scope = tenant_scope("acme")
+    assert scope == Scope(tenant_id="acme") and scope.key == "TENANT#acme"
+    assert scope.dimensions == ("total", "type_model", "campaign_provider", "user") == EVERYONE.dimensions
