@@ -99,7 +99,9 @@ class StreamPoller:
     ) -> None:
         self.streams, self.sqs, self.source, self.handler = streams, sqs, source, handler
         self.starting_position = starting_position
-        self._polling = threading.RLock()  # held by the worker for one poll, or by paused() (re-entrant: a test may hold it)
+        self._polling = (
+            threading.RLock()
+        )  # held by the worker for one poll, or by paused() (re-entrant: a test may hold it)
         self._iterators: dict[str, str | None] = {}
         self._pending: dict[str, list[dict[str, Any]]] = {}
         self._first_at: dict[str, float] = {}
