@@ -78,7 +78,7 @@ def state_line(stack: LocalStack) -> str:
     """Where the state is kept, and whether this start restored it (how much, from when) or began empty."""
     if stack.state is None:
         return "in memory only (forgotten on Ctrl-C)"
-    where = os.path.relpath(stack.state.folder)
+    where = _shown(stack.state.folder)
     restored = stack.restored
     if not restored.found:
         told = "started empty"
@@ -92,6 +92,12 @@ def state_line(stack: LocalStack) -> str:
     redis = "" if stack.redis.managed else "; REDIS_URL's Redis is not ours to keep"
     every = f"every {stack.state_save_s:g} s and " if stack.state_save_s > 0 else ""
     return f"{where}   ({told}; saved {every}on Ctrl-C{redis}; `make run FRESH=1` starts empty)"
+
+
+def _shown(path: Path) -> str:
+    """A folder under the working directory as a relative path (``.local/state``), any other as it is."""
+    absolute = path.resolve()
+    return str(absolute.relative_to(Path.cwd())) if absolute.is_relative_to(Path.cwd()) else str(absolute)
 
 
 def main() -> None:
@@ -140,9 +146,7 @@ def main() -> None:
         stack.stop()
         if stack.last_saved is not None:
             saved = stack.last_saved
-            console.line(
-                f"state saved to {os.path.relpath(stack.state.folder)}: {saved.items} items, {saved.messages} messages"
-            )
+            console.line(f"state saved to {_shown(stack.state.folder)}: {saved.items} items, {saved.messages} messages")
         console.uninstall()
 
 
