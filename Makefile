@@ -9,6 +9,9 @@ ADMIN ?=
 TENANT ?=
 SCOPES ?=
 SEED ?=
+# `make run` keeps its state in STATE_DIR (default .local/state) between runs; FRESH=1 wipes it first.
+FRESH ?=
+STATE_DIR ?=
 
 .PHONY: install run seed test test-unit test-integration test-infra test-e2e test-artifact test-browser lint format synth checkov token bench clean dashboard-assets
 
@@ -27,10 +30,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
-run: install dashboard-assets  ## start the whole thing locally on 127.0.0.1:$(PORT); SEED=1 also records the seed history
-	HO_STARTED_AT=$(STARTED_AT) PORT=$(PORT) SEED=$(SEED) $(PY) -m local.run
+run: install dashboard-assets  ## start the whole thing locally on 127.0.0.1:$(PORT), from the state the last run left (FRESH=1: empty); SEED=1 also records the seed history
+	HO_STARTED_AT=$(STARTED_AT) PORT=$(PORT) SEED=$(SEED) FRESH=$(FRESH) STATE_DIR=$(STATE_DIR) $(PY) -m local.run
 
-# Into the running `make run` (it writes .local/stack.json); local state is in memory, so rerun after a restart.
+# Into the running `make run` (it writes .local/stack.json); a second run records nothing new, restarted or not.
 seed: install  ## record 60 days of reproducible spend history into the running `make run` (local/seed.py)
 	$(PY) -m local.seed
 

@@ -69,8 +69,10 @@ class MotoServer:
             from moto.server import ThreadedMotoServer  # imported only when used: it is heavy
 
             from local.moto_dynamodb import serialize_dynamodb_requests
+            from local.moto_queues import register_queue_messages_route
 
             serialize_dynamodb_requests()
+            register_queue_messages_route()
             self._thread_server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
             self._thread_server.start()
             return self
@@ -78,8 +80,10 @@ class MotoServer:
         env = dict(os.environ)
         if self.recording_path:
             env.update({"MOTO_ENABLE_RECORDING": "True", "MOTO_RECORDER_FILEPATH": self.recording_path})
+        # A group of its own: Ctrl-C on `make run` reaches `make run` alone, which saves its state (reading
+        # this server) before it stops the server.
         self._process = subprocess.Popen(
-            args, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            args, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, process_group=0
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

@@ -2,6 +2,7 @@
 
 ``make run`` seeds it with the same document CDK deploys to AppConfig; changing it takes effect
 within the handlers' flag cache (``FLAGS_CACHE_S``), no restart, as an AppConfig deployment would.
+With a state folder (``make run``) the document lives there and a restart keeps the last one PUT.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ from shared.routing.flags import DEFAULT_FLAGS_FILE
 
 
 class LocalFlagStore:
-    """A seeded copy of the shipped flag document in a temporary folder."""
+    """A seeded copy of the shipped flag document, in ``folder`` (kept) or a temporary folder (removed on close)."""
 
-    def __init__(self) -> None:
-        self._folder = Path(tempfile.mkdtemp(prefix="ho-flags-"))
+    def __init__(self, folder: Path | None = None) -> None:
+        self._temporary = folder is None
+        self._folder = Path(tempfile.mkdtemp(prefix="ho-flags-")) if folder is None else folder
+        self._folder.mkdir(parents=True, exist_ok=True)
         self.path = self._folder / "feature_flags.json"
-        shutil.copyfile(DEFAULT_FLAGS_FILE, self.path)
+        if not self.path.exists():
+            shutil.copyfile(DEFAULT_FLAGS_FILE, self.path)
 
     def route(self, method: str, body: bytes) -> Any:
         """``GET`` the document, or ``PUT`` a new one (validated by the Powertools schema first)."""
@@ -43,5 +47,6 @@ class LocalFlagStore:
         return document
 
     def close(self) -> None:
-        """Remove the folder."""
-        shutil.rmtree(self._folder, ignore_errors=True)
+        """Remove the folder if it is a temporary one."""
+        if self._temporary:
+            shutil.rmtree(self._folder, ignore_errors=True)

@@ -136,7 +136,10 @@ def main() -> None:
     """``python -m local.moto_dynamodb -H host -p port``: moto's own server, patched."""
     from moto.server import main as moto_main
 
+    from local.moto_queues import register_queue_messages_route
+
     serialize_dynamodb_requests()
+    register_queue_messages_route()
     moto_main(sys.argv[1:])
 
 

@@ -128,8 +128,12 @@ class RedisServer:
         *,
         extra_args: Sequence[str] = (),
         tls: TlsFiles | None = None,
+        data_dir: Path | None = None,
     ) -> None:
         self.host = host
+        # With a folder, the server keeps an append-only file there (fsync every second) and reloads it on
+        # start, so the limiter's windows, the breaker's circuits and the caches outlive a restart.
+        self.data_dir = data_dir
         self.port = port
         self._external_url = url
         self._extra_args = list(extra_args)
@@ -187,8 +191,8 @@ class RedisServer:
         if self._tmpdir is None:
             self._tmpdir = tempfile.TemporaryDirectory(prefix="local-redis-")
         log_path = Path(self._tmpdir.name) / "redis.log"
-        args = [self._binary, *self._listen_args(), "--bind", self.host, "--save", "", "--appendonly", "no"]
-        args += ["--dir", self._tmpdir.name, "--daemonize", "no", "--logfile", str(log_path), *self._extra_args]
+        args = [self._binary, *self._listen_args(), "--bind", self.host, "--save", "", *self._persistence_args()]
+        args += ["--daemonize", "no", "--logfile", str(log_path), *self._extra_args]
         self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -200,6 +204,13 @@ class RedisServer:
         detail = log_path.read_text(errors="replace")[-2000:] if log_path.exists() else ""
         self.stop()
         raise RuntimeError(f"redis-server ({self._binary}) did not answer on port {self.port}: {detail}")
+
+    def _persistence_args(self) -> list[str]:
+        if self.data_dir is None:
+            assert self._tmpdir is not None
+            return ["--appendonly", "no", "--dir", self._tmpdir.name]
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return ["--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(self.data_dir)]
 
     def _listen_args(self) -> list[str]:
         if self.tls is None:

@@ -18,11 +18,13 @@ from pathlib import Path
 from local import seed
 from local.console import Console
 from local.stack import LocalStack
+from local.state import StateError, elapsed_since
 from local.template import REPO_ROOT
 from local.token import make_token
 
 # The Lambda output (Powertools JSON logs, EMF metrics, warnings) of a `make run`; the console keeps one line each.
 LAMBDA_LOG = REPO_ROOT / ".local" / "lambda.log"
+DEFAULT_STATE_DIR = REPO_ROOT / ".local" / "state"  # `make run STATE_DIR=…` elsewhere, `FRESH=1` to start empty
 PROCESS_STARTED_AT = time.time()  # "ready in" counts from here when `make run` did not pass its own start
 SAMPLE_CAMPAIGN = {"type": "content_planning", "platforms": ["instagram"], "data": {"theme": "fitness"}, "mode": "sync"}
 
@@ -64,6 +66,7 @@ def banner(stack: LocalStack, ready_s: float, log_path: Path | None = None) -> s
         f"  Queue drainers {pollers}",
         f"  Lambda logs    {os.path.relpath(log_path) if log_path else 'on this console (LOG_TO_CONSOLE=1)'}"
         "   (Powertools JSON logs, EMF metrics; below: one line per request and per drained batch)",
+        f"  State          {state_line(stack)}",
         "",
         f"  Token (u1, 1 h; `make token USER=u1 [ADMIN=1]` for more):\n    {token}",
         "",
@@ -74,6 +77,32 @@ def banner(stack: LocalStack, ready_s: float, log_path: Path | None = None) -> s
     return "\n".join(lines)
 
 
+def state_line(stack: LocalStack) -> str:
+    """Where the state is kept, and whether this start restored it (how much, from when) or began empty."""
+    if stack.state is None:
+        return "in memory only (forgotten on Ctrl-C)"
+    where = _shown(stack.state.folder)
+    restored = stack.restored
+    if not restored.found:
+        told = "started empty"
+    else:
+        told = (
+            f"restored {restored.items} items and {restored.messages} queued messages "
+            f"saved {elapsed_since(restored.saved_at)}"
+        )
+        if restored.skipped:
+            told += f"; skipped (not in the template): {', '.join(restored.skipped)}"
+    redis = "" if stack.redis.managed else "; REDIS_URL's Redis is not ours to keep"
+    every = f"every {stack.state_save_s:g} s and " if stack.state_save_s > 0 else ""
+    return f"{where}   ({told}; saved {every}on Ctrl-C{redis}; `make run FRESH=1` starts empty)"
+
+
+def _shown(path: Path) -> str:
+    """A folder under the working directory as a relative path (``.local/state``), any other as it is."""
+    absolute = path.resolve()
+    return str(absolute.relative_to(Path.cwd())) if absolute.is_relative_to(Path.cwd()) else str(absolute)
+
+
 def main() -> None:
     """Start the stack on ``PORT`` (default 3000) and wait for SIGINT/SIGTERM."""
     # `make run` passes the time it started (before installing the virtualenv), so "ready in" is what a person waited.
@@ -82,6 +111,8 @@ def main() -> None:
     to_console = os.environ.get("LOG_TO_CONSOLE", "").lower() in ("1", "true", "yes")
     console = Console(sys.stdout, None if to_console else LAMBDA_LOG)
     latency = int(os.environ.get("SIM_LATENCY_MS") or 50)
+    state_dir = Path(os.environ.get("STATE_DIR") or DEFAULT_STATE_DIR)
+    fresh = os.environ.get("FRESH", "").lower() in ("1", "true", "yes")
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -93,11 +124,16 @@ def main() -> None:
         moto_mode="process",
         use_real_providers=True,
         console=console,
+        state_dir=state_dir,
+        fresh_state=fresh,
+        state_save_s=float(os.environ.get("STATE_SAVE_S") or 10),
     )
     try:
         stack.start()
     except OSError as exc:
         sys.exit(f"cannot start the local stack on port {port}: {exc} (set PORT=... to use another port)")
+    except StateError as exc:
+        sys.exit(f"cannot restore the local state: {exc}")
     console.install()
     assert stack.api_url is not None
     seed.write_stack_file(stack.api_url, stack.env)  # what `make seed` in another terminal records into
@@ -111,6 +147,9 @@ def main() -> None:
         console.line("\nstopping…")
         seed.STACK_FILE.unlink(missing_ok=True)
         stack.stop()
+        if stack.last_saved is not None:
+            saved = stack.last_saved
+            console.line(f"state saved to {_shown(stack.state.folder)}: {saved.items} items, {saved.messages} messages")
         console.uninstall()
 
 

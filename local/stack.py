@@ -4,6 +4,11 @@
 template's resources, the provider simulator, the handlers' environment computed from the
 template (plus the local endpoints), and optionally the local API and the queue pollers. The
 same object backs ``make run`` and the pytest fixtures, so they cannot disagree on set-up.
+
+With a ``state_dir`` (``make run``), the stack starts from what the last one saved there and saves
+as it runs and when it stops (``local/state.py``); the order of :meth:`LocalStack.start` is what
+keeps a restored cost from being counted twice: restore, then the stream pollers take their
+iterators, then the unfolded events, then the API.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from local.simulators import SimulatorHandle, start_simulator
 from local.slack_sim import PREFIX as SLACK_SIM_PREFIX
 from local.slack_sim import WEBHOOK_PREFIX as SLACK_WEBHOOK_PREFIX
 from local.slack_sim import SlackSimulator
+from local.state import LocalState, Restored, Saved
 from local.stream_poller import StreamPoller, stream_sources
 from local.template import REGION, Resolver, Template, jwt_settings, lambda_environment, template_paths
 from shared.core.naming import SECRET_SUFFIXES
@@ -92,6 +98,9 @@ class LocalStack:
         settings: Mapping[str, str] | None = None,
         console: Console | None = None,
         recording_path: str | None = None,
+        state_dir: Path | None = None,
+        fresh_state: bool = False,
+        state_save_s: float = 10.0,
     ) -> None:
         self.api_port = api_port
         self.console = console  # request and batch lines (`make run`); None: quiet, as in tests
@@ -100,7 +109,14 @@ class LocalStack:
         self.sim_mode, self.moto_mode = sim_mode, moto_mode
         self._template_paths = templates
         self.drain_queues = with_api if drain_queues is None else drain_queues
-        self.redis = RedisServer(url=redis_url or os.environ.get("REDIS_URL") or None)
+        # Kept between runs when given (wiped first with ``fresh_state``); None: everything in memory.
+        self.state = LocalState(state_dir, fresh=fresh_state) if state_dir else None
+        self.state_save_s = state_save_s
+        self.restored = Restored()
+        self._saving: contextlib.ExitStack | None = None
+        self.redis = RedisServer(
+            url=redis_url or os.environ.get("REDIS_URL") or None, data_dir=self.state.redis_dir if self.state else None
+        )
         self.moto = MotoServer(mode=moto_mode, recording_path=recording_path)  # recording: benchmarks
         self.handlers = handlers or HandlerRegistry()
         # Tests always simulate (never spend tokens); `make run` calls real providers whose key is set.
@@ -113,12 +129,13 @@ class LocalStack:
         self.template = Template()
         self.resources = LocalResources()
         self.outbox: EmailOutbox | None = None
-        self.flags = LocalFlagStore()
+        self.flags = LocalFlagStore(self.state.folder if self.state else None)
         self.env: dict[str, str] = {}
         self.api: LocalApi | None = None
         self.pollers: list[QueuePoller] = []
         self.stream_pollers: list[StreamPoller] = []
         self.startup_s = 0.0
+        self.last_saved: Saved | None = None  # the snapshot stop() took
         self._saved_env: dict[str, str | None] | None = None
 
     @property
@@ -146,17 +163,39 @@ class LocalStack:
             self._store_gateway_key()
             self.outbox = EmailOutbox(self.moto, self.resources)
             self.env = self._environment()
+            if self.state is not None:
+                self.restored = self.state.restore(self.moto, self.resources.tables, self.resources.queues)
+            if self.drain_queues:
+                self.apply_env()
+                self.start_stream_pollers()  # iterators at LATEST when restored: before anything new is written
+            if self.state is not None:
+                self.state.fold_unfolded(self.moto)
             if self.with_api:
                 self.apply_env()
                 self.start_api(self.api_port)
             if self.drain_queues:
-                self.apply_env()
                 self.start_pollers()
+            if self.state is not None:
+                self._saving = contextlib.ExitStack()
+                self._saving.enter_context(self.state.saving_every(self.state_save_s, self.save_state, self._warn))
         except BaseException:
+            self._saving = None  # a failed start must not write over the last good snapshot
             self.stop()
             raise
         self.startup_s = time.perf_counter() - started
         return self
+
+    def save_state(self) -> Saved:
+        """Write the state folder's snapshot now (``make run`` does every ``state_save_s`` and on stop)."""
+        assert self.state is not None
+        physical = self.resources.physical.values()
+        table_of_stream = {p.attributes["StreamArn"]: p.ref for p in physical if p.attributes.get("StreamArn")}
+        pollers = [(poller, table_of_stream[poller.source.stream_arn]) for poller in self.stream_pollers]
+        return self.state.save(self.moto, self.resources.tables, self.resources.queues, pollers)
+
+    def _warn(self, message: str) -> None:
+        if self.console is not None:
+            self.console.line(message)
 
     def _environment(self) -> dict[str, str]:
         """The template's Lambda environment with the local endpoints laid over it."""
@@ -296,7 +335,8 @@ class LocalStack:
             urls = {lid: p.attributes["QueueUrl"] for lid, p in physical.items() if "QueueUrl" in p.attributes}
             client, sqs = self.moto.client("dynamodbstreams"), self.moto.client("sqs")
             for source in stream_sources(self.template, streams, urls):
-                poller = StreamPoller(client, sqs, source, self.handlers.get(source.function))
+                position = "LATEST" if self.restored.found else "TRIM_HORIZON"
+                poller = StreamPoller(client, sqs, source, self.handlers.get(source.function), position)
                 self.stream_pollers.append(poller.start())
         return self.stream_pollers
 
@@ -314,16 +354,24 @@ class LocalStack:
         return self.outbox.emails() if self.outbox else []
 
     def stop(self) -> None:
-        """Stop everything that was started, in reverse order; safe to call twice."""
+        """Stop everything that was started, in reverse order; safe to call twice.
+
+        With a state folder, the last snapshot is taken once nothing but the stream pollers writes.
+        """
+        saving, self._saving = self._saving, None
+        if saving is not None:
+            saving.close()
         for poller in self.pollers:
             poller.stop()
         self.pollers = []
-        for stream_poller in self.stream_pollers:
-            stream_poller.stop()
-        self.stream_pollers = []
         if self.api is not None:
             self.api.stop()
             self.api = None
+        if saving is not None:
+            self.last_saved = self.save_state()
+        for stream_poller in self.stream_pollers:
+            stream_poller.stop()
+        self.stream_pollers = []
         if self.sim is not None:
             self.sim.stop()
             self.sim = None

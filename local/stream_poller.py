@@ -11,18 +11,26 @@ there; an error retries the batch (halved first with ``BisectBatchOnFunctionErro
 ``MaximumRetryAttempts`` is spent the batch's description goes to the on-failure queue and the shard
 moves on. One batch per shard at a time (parallelization factor 1). Polling every quarter second, as
 Lambda does.
+
+A mapping starts at ``TRIM_HORIZON``, or at ``LATEST`` for a stack restored from its state file
+(``local/state.py``): the restore's own writes are already folded into the restored counters, so the
+iterators are taken (:meth:`StreamPoller.start`, before it returns) after they are written and before
+anything new is. :meth:`StreamPoller.paused` holds the worker between two polls, and inside it
+:meth:`StreamPoller.unfolded_records` reads the shards to their end into the pending batches and lists
+every record not folded yet, which is what a snapshot of the table needs to know.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from local.events import LambdaContext
 from local.queue_poller import _referenced, route_function_for
@@ -31,6 +39,7 @@ from stacks.route_table import FUNCTIONS
 
 Handler = Callable[[dict[str, Any], Any], Any]
 POLL_S = 0.25  # Lambda polls a shard four times a second
+StartingPosition = Literal["TRIM_HORIZON", "LATEST"]
 
 
 @dataclass(frozen=True)
@@ -80,8 +89,19 @@ def stream_event(records: list[Mapping[str, Any]], stream_arn: str) -> dict[str,
 class StreamPoller:
     """One mapping's worker: read every shard, filter, batch, invoke, checkpoint, retry."""
 
-    def __init__(self, streams: Any, sqs: Any, source: StreamSource, handler: Handler) -> None:
+    def __init__(
+        self,
+        streams: Any,
+        sqs: Any,
+        source: StreamSource,
+        handler: Handler,
+        starting_position: StartingPosition = "TRIM_HORIZON",
+    ) -> None:
         self.streams, self.sqs, self.source, self.handler = streams, sqs, source, handler
+        self.starting_position = starting_position
+        self._polling = (
+            threading.RLock()
+        )  # held by the worker for one poll, or by paused() (re-entrant: a test may hold it)
         self._iterators: dict[str, str | None] = {}
         self._pending: dict[str, list[dict[str, Any]]] = {}
         self._first_at: dict[str, float] = {}
@@ -93,28 +113,54 @@ class StreamPoller:
     def poll_once(self) -> int:
         """Read new records of every shard and run the batches that are due; how many records were handed over."""
         handed = 0
-        for shard in self.streams.describe_stream(StreamArn=self.source.stream_arn)["StreamDescription"]["Shards"]:
-            shard_id = shard["ShardId"]
-            if shard_id not in self._iterators:
-                self._iterators[shard_id] = self.streams.get_shard_iterator(
-                    StreamArn=self.source.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-                )["ShardIterator"]
+        for shard_id in self._shards():
             self._read(shard_id)
             handed += self._run_due(shard_id)
         return handed
 
-    def _read(self, shard_id: str) -> None:
+    def _shards(self) -> list[str]:
+        """The stream's shards, each with an iterator (a new shard's at :attr:`starting_position`)."""
+        shard_ids = []
+        for shard in self.streams.describe_stream(StreamArn=self.source.stream_arn)["StreamDescription"]["Shards"]:
+            shard_id = shard["ShardId"]
+            if shard_id not in self._iterators:
+                self._iterators[shard_id] = self.streams.get_shard_iterator(
+                    StreamArn=self.source.stream_arn, ShardId=shard_id, ShardIteratorType=self.starting_position
+                )["ShardIterator"]
+            shard_ids.append(shard_id)
+        return shard_ids
+
+    def _read(self, shard_id: str) -> int:
+        """Read the shard's next records into its pending batch; how many came (kept or filtered out)."""
         iterator = self._iterators[shard_id]
         if iterator is None:
-            return
+            return 0
         response = self.streams.get_records(ShardIterator=iterator, Limit=1000)
         self._iterators[shard_id] = response.get("NextShardIterator")
-        kept = [r for r in response.get("Records", []) if self._passes(r)]
+        records = response.get("Records", [])
+        kept = [r for r in records if self._passes(r)]
         if kept:
             pending = self._pending.setdefault(shard_id, [])
             if not pending:
                 self._first_at[shard_id] = time.monotonic()
             pending.extend(kept)
+        return len(records)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[StreamPoller]:
+        """Hold the worker between two polls (no batch in flight, every counter write of the last one done)."""
+        with self._polling:
+            yield self
+
+    def unfolded_records(self) -> list[dict[str, Any]]:
+        """Inside :meth:`paused`: every record this mapping lets through and has not handed over successfully.
+
+        The shards are read to their end first; what is read stays pending, so the worker folds it on resuming.
+        """
+        for shard_id in self._shards():
+            while self._read(shard_id):
+                pass
+        return [record for pending in self._pending.values() for record in pending]
 
     def _passes(self, record: Mapping[str, Any]) -> bool:
         return not self.source.patterns or any(matches(p, record) for p in self.source.patterns)
@@ -197,7 +243,8 @@ class StreamPoller:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.poll_once()
+                with self._polling:
+                    self.poll_once()
             except Exception:  # moto went away or a hiccup: keep the worker alive, like Lambda
                 if self._stop.wait(0.5):
                     return
@@ -205,7 +252,8 @@ class StreamPoller:
             self._stop.wait(POLL_S)
 
     def start(self) -> StreamPoller:
-        """Poll in a daemon thread until :meth:`stop`."""
+        """Take the shards' iterators, then poll in a daemon thread until :meth:`stop`."""
+        self._shards()
         self._thread = threading.Thread(target=self._run, name=f"stream-{self.source.function}", daemon=True)
         self._thread.start()
         return self

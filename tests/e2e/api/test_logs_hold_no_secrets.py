@@ -6,18 +6,13 @@ so every log line of every handler and library is read, not only what a test's c
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 
 from local.provider_sim import DEFAULT_KEYS
-from local.redis_server import free_port
-from local.template import REPO_ROOT
-from tests.conftest import ApiClient, eventually
+from tests.conftest import eventually
+from tests.support.served import served_local_run
 
 PROMPT = "Confidential-prompt-7f3a: describe the launch of our spring collection"
 
@@ -28,34 +23,10 @@ def served_stack(tmp_path_factory):
 
     ``LOG_TO_CONSOLE=1`` keeps the handlers' output on stdout beside the console lines, so both are checked.
     """
-    log_path = tmp_path_factory.mktemp("logs") / "stack.log"
-    port = free_port()
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-        "SIM_LATENCY_MS": "0",
-        "LOG_TO_CONSOLE": "1",
-    }
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "local.run"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/health/hybrid-orchestrator", timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(log_path.read_text()[-3000:]) from None
-                time.sleep(0.2)
-        yield ApiClient(url), log_path
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    folder = tmp_path_factory.mktemp("logs")
+    env = {"POWERTOOLS_LOG_LEVEL": "INFO", "LOG_TO_CONSOLE": "1", "STATE_DIR": str(folder / "state")}
+    with served_local_run(env, folder / "stack.log") as served:
+        yield served.api, served.log_path
 
 
 def test_a_campaign_leaves_no_key_token_or_body_in_the_logs(served_stack):

@@ -6,6 +6,7 @@ import jwt
 
 from local.events import DEFAULT_JWT_SECRET
 from tests.support.docs import Block, Command, CommandRun, bash_blocks, fences, run_block, split_commands, substitute
+from tests.support.inline_commands import inline_commands, makefile_targets, makefile_variables, parse
 
 DOCUMENT = """# Title
 
@@ -78,3 +79,35 @@ def test_run_block_reports_each_command_and_keeps_variables_between_them(tmp_pat
 
     assert [run.exit_status for run in done.commands] == [0, 0, 1, 0]
     assert len(done.problems()) == 1 and "line 3" in done.problems()[0]
+
+
+def test_an_inline_command_is_a_command_word_with_arguments_after_any_assignments(tmp_path):
+    path = tmp_path / "doc.md"
+
+    fresh = parse(path, 3, "make run FRESH=1")
+    shell = parse(path, 4, "OF_RATE_WINDOW_S=6 make run")
+    token = parse(path, 5, "make token USER=u1 [ADMIN=1]")
+
+    assert (fresh.make_targets, fresh.make_variables, fresh.environment) == (("run",), ("FRESH",), ())
+    assert (shell.make_targets, shell.environment) == (("run",), ("OF_RATE_WINDOW_S",))
+    assert token.make_variables == ("USER", "ADMIN")
+    assert [parse(path, 1, text) for text in ("curl", "shared/api/", "cdk.json", "python3.12")] == [None] * 4
+
+
+def test_inline_commands_skip_fenced_blocks_and_read_every_span_of_a_line(tmp_path):
+    doc = tmp_path / "doc.md"
+    doc.write_text("Run `make seed`, then `make run SEED=1`.\n\n```bash\nmake `not-this`\n```\n`git status` too\n")
+
+    assert [(c.line, c.text) for c in inline_commands(doc)] == [
+        (1, "make seed"),
+        (1, "make run SEED=1"),
+        (6, "git status"),
+    ]
+
+
+def test_the_makefile_targets_and_variables_a_command_may_name(tmp_path):
+    makefile = tmp_path / "Makefile"
+    makefile.write_text("PORT ?= 3000\nFRESH ?=\n.PHONY: run\nrun: install\n\techo $(PORT) $(FRESH) $(origin USER)\n")
+
+    assert {"run", ".PHONY"} <= makefile_targets(makefile) and "install" not in makefile_targets(makefile)
+    assert makefile_variables(makefile) == {"PORT", "FRESH", "USER"}
