@@ -10,6 +10,7 @@ outcome of the same message, committed meanwhile) is redone from a fresh read.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 
@@ -21,14 +22,20 @@ from shared.outcomes.model import ReportedOutcome, StoredOutcome
 from shared.outcomes.store import OutcomeStore
 from shared.outcomes.workflow_targets import WorkflowTarget, WorkflowTargets
 
-_MESSAGE_RETRIES = 10  # concurrent reports of one message: each retry follows another report's commit
+_MESSAGE_RETRIES = 16  # concurrent reports of one message: each retry follows another report's commit
 
 
 class OutcomeService:
     """The outcomes route's use case."""
 
-    def __init__(self, workflows: WorkflowTargets, store: OutcomeStore, clock: Callable[[], float] = time.time) -> None:
-        self._workflows, self._store, self._clock = workflows, store, clock
+    def __init__(
+        self,
+        workflows: WorkflowTargets,
+        store: OutcomeStore,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._workflows, self._store, self._clock, self._sleep = workflows, store, clock, sleep
 
     def report(self, caller: Caller, outcome: ReportedOutcome) -> tuple[StoredOutcome, bool]:
         """The outcome as stored, and whether this call stored it (False for a replay)."""
@@ -46,7 +53,9 @@ class OutcomeService:
             experiment=target.experiment,
             variant=target.variant,
         )
-        for _ in range(_MESSAGE_RETRIES):
+        for attempt in range(_MESSAGE_RETRIES):
+            if attempt:  # jittered, growing: concurrent reports of one message spread out instead of colliding again
+                self._sleep(random.uniform(0, min(0.005 * 2**attempt, 0.25)))
             before = self._store.message_revenue(outcome.workflow_id, outcome.recipient_id)
             result = self._store.record(stored, before)
             if result == "recorded":

@@ -24,7 +24,9 @@ OWNER, ADMIN, OTHER = Caller(user_id="u1"), Caller(user_id="ops", is_admin=True)
 
 def service() -> tuple[OutcomeService, InMemoryOutcomeStore]:
     store = InMemoryOutcomeStore()
-    return OutcomeService(InMemoryWorkflowTargets(FANS, CAPTION), store, clock=lambda: 1_780_000_000.0), store
+    return OutcomeService(
+        InMemoryWorkflowTargets(FANS, CAPTION), store, clock=lambda: 1_780_000_000.0, sleep=lambda s: None
+    ), store
 
 
 def outcome(oid: str, usd: str | None = None, replies: int | None = None, fan: str | None = "fan-1", wf="wf_fans"):
