@@ -74,7 +74,8 @@ class FunctionSpec:
     # a table or queue key with ":read" grants reading only; "costs_table:record" reads the costs table
     # and writes only what recording a billed call writes (shared/ledger/keys.RECORDING_WRITE_PREFIXES),
     # "costs_table:aggregate" only what the stream's aggregator writes (AGGREGATOR_WRITE_PREFIXES),
-    # "costs_table:statements" only the frozen monthly statements (STATEMENT_WRITE_PREFIXES).
+    # "costs_table:statements" only the frozen monthly statements (STATEMENT_WRITE_PREFIXES),
+    # "costs_table:outcomes" only outcome items (OUTCOME_WRITE_PREFIXES).
     uses: tuple[str, ...] = field(default_factory=tuple)
     calls_providers: bool = False
     # Ship every function's code with this one (the OpenAPI function reads the other handlers' routes).
@@ -255,6 +256,14 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             uses=("costs_table:read",),
         ),
         FunctionSpec(
+            name="campaign_outcomes",
+            description="Records what a campaign earned or how fans reacted (revenue, replies), once per outcome id",
+            memory_mb=256,
+            timeout_s=10,
+            # reads the workflow (owner, recipients, experiment); writes only outcome items (OUTCOME_WRITE_PREFIXES)
+            uses=("costs_table:outcomes", "workflows_table:read"),
+        ),
+        FunctionSpec(
             name="cost_forecast",
             description="Month-end AI spend projection with a prediction interval, and today's spike check",
             memory_mb=256,
@@ -327,6 +336,7 @@ ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("POST", "/api/v2/costs/alerts", "cost_alerts"),
     HttpRoute("PUT", "/api/v2/costs/alerts", "cost_alerts"),
     HttpRoute("GET", "/api/v2/campaigns/costs", "campaign_costs"),
+    HttpRoute("POST", "/api/v2/campaigns/outcomes", "campaign_outcomes"),
     HttpRoute("GET", "/api/v2/costs/forecast", "cost_forecast"),
     HttpRoute("GET", "/api/v2/costs/optimization", "cost_optimization", admin=True),
     HttpRoute("POST", "/api/v2/costs/optimization/apply", "cost_optimization", admin=True),

@@ -1,4 +1,5 @@
-"""GET /api/v2/campaigns/costs — per-campaign spend, tokens, calls, cost per message, fallback share, provider split."""
+"""GET /api/v2/campaigns/costs — per-campaign spend, tokens, calls, cost per message, fallback share, provider split,
+reported revenue and ROI."""
 
 import time
 from typing import Annotated
@@ -17,6 +18,7 @@ from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
 from shared.core.time import utc_day
 from shared.wiring.ledger import cost_ledger
+from shared.wiring.outcomes import outcome_store
 
 app = build_resolver()
 ISO_DAY = r"^\d{4}-\d{2}-\d{2}$"
@@ -57,7 +59,8 @@ def get_campaign_costs(
     caller = current_caller(app)
     scope = cost_scope(caller, user_id, spend_scope, tenant)
     start, end = breakdown_window(first, last, utc_day(time.time()))
-    return ranked_campaign_costs_response(cost_ledger().store, scope, start, end, sort_by, order, limit)
+    revenue_of = outcome_store().campaign_revenue
+    return ranked_campaign_costs_response(cost_ledger().store, scope, start, end, sort_by, order, limit, revenue_of)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

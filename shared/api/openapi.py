@@ -28,6 +28,6 @@ def openapi_document(functions_dir: Path) -> dict[str, Any]:
         on_conflict="error",
     )
     for handler_file in sorted(functions_dir.glob("*/app.py")):
-        if "build_resolver()" in handler_file.read_text():  # queue consumers serve no HTTP route
+        if "build_resolver(" in handler_file.read_text():  # queue consumers serve no HTTP route
             merge.add_file(handler_file)
     return json.loads(merge.get_openapi_json_schema())

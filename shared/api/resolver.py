@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -29,6 +32,7 @@ from shared.core.errors import (
     DomainError,
     ForbiddenError,
     LimitReachedError,
+    OutcomeConflictError,
     ProviderRejectedCampaignError,
     ProvidersUnavailableError,
     QueueUnavailableError,
@@ -66,12 +70,18 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     CreatorAccountNotFoundError: 404,
     CreatorAccountConflictError: 409,
     LimitReachedError: 409,
+    OutcomeConflictError: 409,
 }
 
 
-def build_resolver() -> APIGatewayHttpResolver:
-    """A resolver with request validation on, numbers in fixed notation, and every error answered in the envelope."""
-    app = APIGatewayHttpResolver(enable_validation=True, serializer=api_json)
+def build_resolver(exact_decimals: bool = False) -> APIGatewayHttpResolver:
+    """A resolver with request validation on, numbers in fixed notation, and every error answered in the envelope.
+
+    ``exact_decimals``: the body's fractional numbers are parsed as ``Decimal`` (money the caller sends,
+    e.g. an outcome's ``revenueUsd``), never through a float.
+    """
+    deserializer = partial(json.loads, parse_float=Decimal) if exact_decimals else None
+    app = APIGatewayHttpResolver(enable_validation=True, serializer=api_json, json_body_deserializer=deserializer)
     app._request_validation_middleware = CallerFirstJsonValidation()  # see the class: no public hook for this
     app.configure_openapi(title=API_TITLE, version=API_VERSION, security_schemes=SECURITY_SCHEMES)
 

@@ -156,3 +156,10 @@ class LimitReachedError(DomainError):
     def __init__(self, field: str, limit: int, message: str) -> None:
         super().__init__(message, details=[{"field": field, "message": message, "type": "limit", "limit": limit}])
         self.limit = limit
+
+
+class OutcomeConflictError(DomainError):
+    """The outcome id was already reported with a different body (``details`` names the field), or the message
+    kept changing under concurrent reports: 409."""
+
+    code = "OUTCOME_CONFLICT"

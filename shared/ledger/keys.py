@@ -52,6 +52,8 @@ BUDGET_PREFIX = "BUDGET#USER#"  # budget_store: a capped user's committed spend 
 TENANT_BUDGET_PREFIX = "BUDGET#TENANT#"  # budget_store: a capped tenant's committed spend for a month
 RESERVATION_PREFIX = "BUDGET#RES#"  # budget_store: one call's open hold
 STATEMENT_PREFIX = "STATEMENT#"  # shared.billing.statements: a closed month's frozen statement of a tenant
+OUTCOME_PREFIX = "OUTCOME#"  # shared.outcomes.store: a workflow's outcomes, its messages' revenue, its totals
+VARIANT_OUTCOME_PREFIX = "OUTCOMEVAR#"  # shared.outcomes.store: an experiment variant's outcome totals
 # Everything recording a billed call writes on the campaign path (the event, the budget guard's holds); a
 # test runs that path against moto and checks it writes exactly these. No counter, no marker: those are the
 # aggregator's. Thresholds and hard caps (``THRESHOLDS#``), alert rules (beside them) and routing overrides
@@ -67,6 +69,9 @@ AGGREGATOR_WRITE_PREFIXES = (
     ALERT_HISTORY_PREFIX,
     FORECAST_MARKER_PREFIX,
 )
+
+# What the outcomes route writes (one transaction per reported outcome), and nothing else.
+OUTCOME_WRITE_PREFIXES = (OUTCOME_PREFIX, VARIANT_OUTCOME_PREFIX)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ from shared.wiring.health import health_probes as health_probes
 from shared.wiring.ledger import cost_ledger as cost_ledger
 from shared.wiring.ledger import cost_tracker as cost_tracker
 from shared.wiring.optimization import cost_optimizer as cost_optimizer
+from shared.wiring.outcomes import outcome_service as outcome_service
+from shared.wiring.outcomes import outcome_store as outcome_store
 from shared.wiring.routing import circuit_config as circuit_config
 from shared.wiring.routing import circuit_states as circuit_states
 from shared.wiring.routing import circuit_store as circuit_store
@@ -62,6 +64,7 @@ WIRING_MODULES = [
     "shared.wiring.health",
     "shared.wiring.ledger",
     "shared.wiring.optimization",
+    "shared.wiring.outcomes",
     "shared.wiring.routing",
     "shared.wiring.sending",
 ]

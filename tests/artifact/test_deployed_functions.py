@@ -55,6 +55,9 @@ CAPTION = {"type": "caption", "platforms": ["instagram"], "data": {"theme": "art
 CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/api/v2/campaigns/hybrid"): Call(body=lambda s: CAPTION, keep=_keep(workflowId="workflowId")),
     ("GET", "/api/v2/campaigns/status"): Call(query=lambda s: {"workflowId": s["workflowId"]}),
+    ("POST", "/api/v2/campaigns/outcomes"): Call(
+        body=lambda s: {"workflowId": s["workflowId"], "outcomeId": "artifact-sale", "revenueUsd": 2.5}
+    ),
     ("POST", "/api/v2/costs/thresholds"): Call(
         body=lambda s: {"scope": "user", "period": "monthly", "amountUsd": 500}, keep=_keep(thresholdId="thresholdId")
     ),

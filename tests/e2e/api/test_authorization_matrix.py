@@ -52,6 +52,12 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/api/v2/costs/stats"): Sample(),
     ("GET", "/api/v2/costs/breakdown"): Sample(query=lambda state: {"groupBy": "provider"}),
     ("GET", "/api/v2/campaigns/costs"): Sample(query=lambda state: {"sortBy": "calls", "order": "asc"}),
+    # The owner's report is the first write (201); the admin's, the same body, a replay (200).
+    ("POST", "/api/v2/campaigns/outcomes"): Sample(
+        body=lambda state: {"workflowId": state["workflowId"], "outcomeId": "matrix-sale", "revenueUsd": 1.5},
+        owner_scoped=True,
+        ok_status=frozenset({200, 201}),
+    ),
     ("GET", "/api/v2/costs/compare"): Sample(query=lambda state: {"period": "week"}),
     ("GET", "/api/v2/costs/export"): Sample(query=lambda state: {"groupBy": "model", "format": "csv"}),
     # Admins and tenant admins only; a platform admin without a tenant claim names the tenant.

@@ -15,6 +15,7 @@ from shared.billing.statements import statement_key
 from shared.ledger.keys import (
     AGGREGATOR_WRITE_PREFIXES,
     EVERYONE,
+    OUTCOME_WRITE_PREFIXES,
     RECORDING_WRITE_PREFIXES,
     STATEMENT_WRITE_PREFIXES,
     alert_key,
@@ -206,6 +207,26 @@ def test_the_aggregator_writes_only_counters_markers_and_alert_history(synth: Sy
     }
     assert all(_allowed(statement, key) for key in AGGREGATED_KEYS)
     assert not any(_allowed(statement, key) for key in [*FORBIDDEN_KEYS, event_key("wf_1#generate#0")[0]])
+
+
+def test_the_outcomes_function_writes_only_outcome_items(synth: Synth) -> None:
+    (statement,) = _cost_writes(synth, "campaign_outcomes")
+    assert set(_as_list(statement["Action"])) == WRITES
+    assert statement["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in OUTCOME_WRITE_PREFIXES]},
+        "Null": {"dynamodb:LeadingKeys": "false"},
+    }
+    assert all(_allowed(statement, key) for key in ["OUTCOME#wf_1", "OUTCOMEVAR#exp_1"])
+    recorded = [event_key("wf_1#generate#0")[0], "BUDGET#USER#u1"]
+    assert not any(_allowed(statement, key) for key in [*FORBIDDEN_KEYS, *AGGREGATED_KEYS, *recorded])
+    workflows_id, _ = named(synth, "AWS::DynamoDB::Table", "TableName", f"{PREFIX_STAGE}-workflows")
+    workflow_actions = {
+        a
+        for st in _statements(synth, "campaign_outcomes")
+        if workflows_id in json.dumps(st["Resource"])
+        for a in _as_list(st["Action"])
+    }
+    assert "dynamodb:GetItem" in workflow_actions and not WRITES & workflow_actions  # reads the workflow only
 
 
 @pytest.mark.parametrize("function", RECORDERS)

@@ -10,10 +10,12 @@ from datetime import UTC, date, datetime
 import pytest
 
 from shared.api.costs.analytics_views import campaign_costs_response
-from shared.ledger.campaign_costs import SORT_KEYS, campaign_costs, sort_campaigns
+from shared.ledger.campaign_costs import SORT_KEYS, CampaignCosts, campaign_costs, sort_campaigns
 from shared.ledger.events import CostEvent
 from shared.ledger.keys import EVERYONE, Scope
 from shared.ledger.ledger import CostLedger
+from shared.ledger.store import Counters
+from shared.outcomes.model import RevenueTotals
 from tests.support.factories import event
 from tests.support.fakes import InMemoryCostStore
 
@@ -150,3 +152,18 @@ def test_one_query_whatever_the_number_of_campaigns(campaigns):
     assert len(found) == campaigns and sum(c.total.requests for c in found) == 3 * campaigns
     spent = {op: n - before.get(op, 0) for op, n in store.requests.items() if n != before.get(op, 0)}
     assert spent == {"Query": 1}
+
+
+def test_revenue_and_roi_are_exact_from_nano_dollars():
+    """ROI subtracts nano-dollars, then rounds half up once; the ratio is from nanos too; no cost → no ratio."""
+    spent = CampaignCosts("wf_a", {"openai": Counters(nanos=20_500, requests=1)})  # $0.0000205: 21 micros shown
+    free = CampaignCosts("wf_b", {"openai": Counters(nanos=0, requests=1)})
+    revenue = {"wf_a": RevenueTotals(revenue_nanos=1_000_000_000, replies=4, outcomes=2)}
+    body = json.loads(
+        json.dumps(campaign_costs_response([spent, free], EVERYONE, START, END, "spend", "desc", 5, revenue).body)
+    )
+    first, second = body["data"]["campaigns"]
+    assert (first["revenueMicros"], first["revenueUsd"], first["replies"], first["outcomes"]) == (1_000_000, 1.0, 4, 2)
+    assert (first["roiMicros"], first["roiUsd"]) == (999_980, 0.99998)  # 999,979.5 micros, half up
+    assert first["roiRatio"] == round(1_000_000_000 / 20_500, 6)
+    assert (second["revenueMicros"], second["roiMicros"], second["roiRatio"]) == (0, 0, None)

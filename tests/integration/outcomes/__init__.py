@@ -1,0 +1,1 @@
+"""Outcomes against the moto server."""
