@@ -247,7 +247,7 @@ def test_only_the_owner_and_admin_routes_write_the_rest_of_the_costs_table(synth
     writers = {name: _cost_writes(synth, name) for name in FUNCTIONS}
     unconditioned = {name for name, statements in writers.items() if any("Condition" not in s for s in statements)}
     assert unconditioned == {"cost_thresholds", "cost_alerts", "cost_optimization"}
-    conditioned = {*RECORDERS, "cost_aggregator", "billing_statements"}
+    conditioned = {*RECORDERS, "cost_aggregator", "billing_statements", "campaign_outcomes"}
     assert {name for name, statements in writers.items() if statements} == unconditioned | conditioned
 
 
