@@ -12,6 +12,9 @@ Counter:    pk ``AGG#<scope>#<dim>``, sk ``DAY#YYYY-MM-DD#<value>`` where scope 
             ``type_model``; a campaign's spend in a breakdown is the sum of its ``campaign_provider``
             values. The ``total`` counters are kept (a sum of the others) because a threshold's crossing
             is read off one counter's new value: a scope's day total.
+Experiment: a call whose route came from a routing experiment adds to one more day counter,
+            pk ``AGG#EXPERIMENT#<experimentId>#variant``, sk ``DAY#YYYY-MM-DD#<variant name>``, which also
+            keeps what the experiment's statistics need (shared/ledger/variant_counters.py).
 Alert:      pk ``ALERT#<threshold name>#<threshold micros>``, sk the period: one per crossing.
 
 The other items of the table (see their modules) are told apart by their partition key's prefix, too.
@@ -40,6 +43,7 @@ _AFTER_SEPARATOR = "$"  # chr(ord("#") + 1)
 
 EVENT_PREFIX = "EVENT#"
 COUNTER_PREFIX = "AGG#"
+EXPERIMENT_SCOPE_PREFIX = "EXPERIMENT#"  # a counter scope: AGG#EXPERIMENT#<id>#variant
 ALERT_MARKER_PREFIX = "ALERT#"
 RULE_MARK_PREFIX = "RULEMARK#"  # threshold_checker's crossing markers and alert_rules' send windows
 ALERT_HISTORY_PREFIX = "ALERTLOG#"  # shared.alerts.rule_store.HISTORY_PK_PREFIX
@@ -67,10 +71,13 @@ class Scope:
 
     user_id: str | None = None
     campaign_id: str | None = None
+    experiment_id: str | None = None  # one routing experiment's calls, by variant
 
     @property
     def key(self) -> str:
-        """``ALL``, ``USER#<userId>`` or ``CAMPAIGN#<campaignId>``."""
+        """``ALL``, ``USER#<userId>``, ``CAMPAIGN#<campaignId>`` or ``EXPERIMENT#<experimentId>``."""
+        if self.experiment_id is not None:
+            return f"{EXPERIMENT_SCOPE_PREFIX}{self.experiment_id}"
         if self.campaign_id is not None:
             return f"CAMPAIGN#{self.campaign_id}"
         return TOTAL if self.user_id is None else f"USER#{self.user_id}"
@@ -78,6 +85,8 @@ class Scope:
     @property
     def dimensions(self) -> tuple[str, ...]:
         """Dimensions counted in this scope."""
+        if self.experiment_id is not None:
+            return ("variant",)
         if self.campaign_id is not None:
             return ("total",)
         return DIMENSIONS if self.user_id is None else tuple(d for d in DIMENSIONS if d != "user")
@@ -86,6 +95,11 @@ class Scope:
 def campaign_scope(campaign_id: str) -> Scope:
     """One campaign's spend (its ``total`` day counters): what a campaign threshold watches."""
     return Scope(campaign_id=campaign_id)
+
+
+def experiment_scope(experiment_id: str) -> Scope:
+    """One routing experiment's calls (its ``variant`` day counters)."""
+    return Scope(experiment_id=experiment_id)
 
 
 EVERYONE = Scope()
@@ -144,17 +158,23 @@ def counter_values(event: CostEvent) -> dict[str, str]:
         "user": event.user_id,
         "campaign_provider": f"{event.campaign_id}#{event.provider}",
         "type_model": f"{event.campaign_type}#{event.provider}#{event.deployment}#{event.model}",
+        "variant": event.variant or "",
     }
 
 
 def counter_keys(event: CostEvent) -> list[Key]:
-    """Every day counter one call adds to: 4 for everyone, 3 for the user, 1 for the campaign."""
+    """Every day counter one call adds to: 4 for everyone, 3 for the user, 1 for the campaign, and 1 for its
+    experiment's variant when its route came from one."""
     values, period = counter_values(event), day_period(event.day)
-    return [
-        counter_key(scope, dimension, period, values[dimension])
-        for scope in (EVERYONE, Scope(event.user_id), campaign_scope(event.campaign_id))
-        for dimension in scope.dimensions
-    ]
+    scopes = [EVERYONE, Scope(event.user_id), campaign_scope(event.campaign_id)]
+    if event.experiment and event.variant:
+        scopes.append(experiment_scope(event.experiment))
+    return [counter_key(scope, dimension, period, values[dimension]) for scope in scopes for dimension in scope.dimensions]
+
+
+def is_experiment_counter(key: Key) -> bool:
+    """A routing experiment's variant counter (it keeps more than the money, calls and tokens)."""
+    return key[0].startswith(f"{COUNTER_PREFIX}{EXPERIMENT_SCOPE_PREFIX}")
 
 
 def total_key(scope: Scope, day: date) -> Key:

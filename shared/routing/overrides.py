@@ -3,7 +3,10 @@
 Keys (costs table, helper prefix ``ROUTING#``):
 Current:  pk ``ROUTING#OVERRIDES``, sk ``CURRENT`` — ``routes`` (campaign type → ordered candidates;
           a type absent from it takes the configured route) and ``version``, which every change
-          bumps under a condition, so two admins changing routes at once cannot lose one's change.
+          bumps under a condition, so two admins changing routes at once cannot lose one's change;
+          ``experiments`` (campaign type → the running routing experiment's id, variants, split and end,
+          as shared.experiments stores them), so the one read of this item serves both. A write sets
+          only its own attributes (``UpdateItem``), never dropping the other's.
 Audit:    pk ``ROUTING#CHANGES``, sk the change id — who, when, before, after; written in the same
           transaction as the current item. Change ids start with the time in milliseconds, so one
           Query in descending key order lists the newest first.
@@ -41,6 +44,7 @@ class RoutingOverrides:
 
     routes: Mapping[str, Route] = field(default_factory=dict)
     version: int = 0
+    experiments: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # shared.experiments reads them
 
 
 @dataclass(frozen=True)
@@ -100,15 +104,7 @@ class DynamoRoutingOverrideStore:
 
     def commit(self, change: RouteChange, routes: Mapping[str, Route], expected_version: int) -> None:
         """One transaction: the new overrides (conditional on the version read) and the audit item."""
-        current = {"pk": CURRENT_KEY[0], "sk": CURRENT_KEY[1], **overrides_item(routes, expected_version + 1)}
-        condition = "attribute_not_exists(pk)" if expected_version == 0 else "version = :expected"
-        put_current: dict[str, Any] = {
-            "TableName": self._table,
-            "Item": serialize_item(current),
-            "ConditionExpression": condition,
-        }
-        if expected_version:
-            put_current["ExpressionAttributeValues"] = serialize_item({":expected": expected_version})
+        update_current = current_update(self._table, expected_version, {"routes": routes_item(routes)})
         audit = {"pk": CHANGES_PK, "sk": change.change_id, **change_item(change)}
         put_audit = {
             "TableName": self._table,
@@ -116,7 +112,7 @@ class DynamoRoutingOverrideStore:
             "ConditionExpression": "attribute_not_exists(pk)",
         }
         try:
-            self._client.transact_write_items(TransactItems=[{"Put": put_current}, {"Put": put_audit}])
+            self._client.transact_write_items(TransactItems=[{"Update": update_current}, {"Put": put_audit}])
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("TransactionCanceledException", "TransactionConflict"):
                 raise RoutingConflictError("The routing changed meanwhile; reload and try again.") from exc
@@ -148,23 +144,33 @@ class CachedRouteOverrides:
 
     def __init__(self, store: RoutingOverrideStore, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._store = store
-        self._cache: TtlCache[tuple[str, str], Mapping[str, Route]] = TtlCache(ttl_s, clock)
+
+        self._current: TtlCache[tuple[str, str], RoutingOverrides] = TtlCache(ttl_s, clock)
 
     def routes(self) -> Mapping[str, Route]:
         """Campaign type → overriding route (types without one are absent)."""
-        return self._cache.get(CURRENT_KEY, self._read)
+        return self.current().routes
 
-    def _read(self) -> Mapping[str, Route]:
+    def current(self) -> RoutingOverrides:
+        """The overrides item as last read: routes and running experiments from one read."""
+        return self._current.get(CURRENT_KEY, self._read)
+
+    def _read(self) -> RoutingOverrides:
         try:
-            return self._store.current().routes
+            return self._store.current()
         except Exception:
             logger.exception("routing overrides unreadable; keeping the last ones read")
-            return self._cache.last(CURRENT_KEY, {})
+            return self._current.last(CURRENT_KEY, RoutingOverrides())
 
 
 def overrides_item(routes: Mapping[str, Route], version: int) -> dict[str, Any]:
     """The current item's attributes."""
-    return {"routes": {kind: route_item(route) for kind, route in routes.items()}, "version": version}
+    return {"routes": routes_item(routes), "version": version}
+
+
+def routes_item(routes: Mapping[str, Route]) -> dict[str, list[dict[str, str]]]:
+    """The ``routes`` attribute: campaign type → stored route."""
+    return {kind: route_item(route) for kind, route in routes.items()}
 
 
 def overrides_from_item(item: Mapping[str, Any] | None) -> RoutingOverrides:
@@ -172,7 +178,28 @@ def overrides_from_item(item: Mapping[str, Any] | None) -> RoutingOverrides:
     if not item:
         return RoutingOverrides()
     routes = {kind: route_from_item(route) for kind, route in item.get("routes", {}).items()}
-    return RoutingOverrides(routes, int(item.get("version", 0)))
+    return RoutingOverrides(routes, int(item.get("version", 0)), dict(item.get("experiments", {})))
+
+
+def current_update(table: str, expected_version: int, attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """A transaction's ``Update`` of the current item: ``SET`` these attributes and ``version`` one up, on the
+    condition that the version is still ``expected_version`` (0: no item yet). Attributes it does not name
+    (the routes, or the experiments) stay as they are."""
+    names = {f"#a{i}": name for i, name in enumerate(attributes)}
+    values = {f":a{i}": value for i, value in enumerate(attributes.values())}
+    sets = ", ".join(f"#a{i} = :a{i}" for i in range(len(attributes)))
+    condition = "attribute_not_exists(pk)" if expected_version == 0 else "version = :expected"
+    values[":version"] = expected_version + 1
+    if expected_version:
+        values[":expected"] = expected_version
+    return {
+        "TableName": table,
+        "Key": _key(CURRENT_KEY),
+        "UpdateExpression": f"SET {sets}, version = :version",
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": serialize_item(values),
+    }
 
 
 def change_item(change: RouteChange) -> dict[str, Any]:
