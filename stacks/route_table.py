@@ -281,6 +281,15 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             timeout_s=5,
         ),
         FunctionSpec(
+            name="experiments",
+            description="Routing experiments (admin): A/B tests of a type's route, their results, stop and promote",
+            memory_mb=256,
+            timeout_s=10,
+            # experiments and the running ones beside the routing overrides, the overrides' audit log,
+            # the variant counters and the optimizer's reads: all in the costs table
+            uses=("costs_table",),
+        ),
+        FunctionSpec(
             name="creator_accounts",
             description="Which users may send as each creator account (admins change it; users see their own)",
             memory_mb=256,
@@ -316,6 +325,14 @@ ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("GET", "/api/v2/costs/optimization", "cost_optimization", admin=True),
     HttpRoute("POST", "/api/v2/costs/optimization/apply", "cost_optimization", admin=True),
     HttpRoute("GET", "/api/v2/costs/optimize", "cost_optimization", admin=True),
+    HttpRoute("POST", "/api/v2/experiments", "experiments", admin=True),
+    HttpRoute("GET", "/api/v2/experiments", "experiments", admin=True),
+    HttpRoute("GET", "/api/v2/experiments/{experimentId}", "experiments", admin=True),
+    HttpRoute("POST", "/api/v2/experiments/{experimentId}/stop", "experiments", admin=True),
+    HttpRoute("POST", "/api/v2/experiments/{experimentId}/promote", "experiments", admin=True),
+    HttpRoute(
+        "POST", "/api/v2/costs/optimization/recommendations/{recommendationId}/experiment", "experiments", admin=True
+    ),
     HttpRoute("GET", "/api/v2/costs/compare", "cost_compare"),
     HttpRoute("GET", "/api/v2/costs/export", "cost_export"),
     HttpRoute("GET", "/api/v2/creator-accounts", "creator_accounts"),

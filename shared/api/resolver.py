@@ -27,6 +27,9 @@ from shared.core.errors import (
     CreatorAccountConflictError,
     CreatorAccountNotFoundError,
     DomainError,
+    ExperimentConflictError,
+    ExperimentInputError,
+    ExperimentNotFoundError,
     ForbiddenError,
     LimitReachedError,
     ProviderRejectedCampaignError,
@@ -64,6 +67,9 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     CreatorAccountNotFoundError: 404,
     CreatorAccountConflictError: 409,
     LimitReachedError: 409,
+    ExperimentInputError: 422,
+    ExperimentNotFoundError: 404,
+    ExperimentConflictError: 409,
 }
 
 

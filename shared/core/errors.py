@@ -150,3 +150,21 @@ class LimitReachedError(DomainError):
     def __init__(self, field: str, limit: int, message: str) -> None:
         super().__init__(message, details=[{"field": field, "message": message, "type": "limit", "limit": limit}])
         self.limit = limit
+
+
+class ExperimentInputError(DomainError):
+    """An experiment that cannot run as asked (split, variants, routes, end): 422, each field in ``details``."""
+
+    code = "VALIDATION_ERROR"
+
+
+class ExperimentNotFoundError(DomainError):
+    """No routing experiment has this id: 404."""
+
+    code = "EXPERIMENT_NOT_FOUND"
+
+
+class ExperimentConflictError(DomainError):
+    """Another experiment runs on the campaign type, or this one is not running any more: 409."""
+
+    code = "EXPERIMENT_CONFLICT"

@@ -169,7 +169,9 @@ def counter_keys(event: CostEvent) -> list[Key]:
     scopes = [EVERYONE, Scope(event.user_id), campaign_scope(event.campaign_id)]
     if event.experiment and event.variant:
         scopes.append(experiment_scope(event.experiment))
-    return [counter_key(scope, dimension, period, values[dimension]) for scope in scopes for dimension in scope.dimensions]
+    return [
+        counter_key(scope, dimension, period, values[dimension]) for scope in scopes for dimension in scope.dimensions
+    ]
 
 
 def is_experiment_counter(key: Key) -> bool:

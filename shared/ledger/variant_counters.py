@@ -56,7 +56,9 @@ class VariantCounters:
     latency: Mapping[str, int] = field(default_factory=dict)  # bucket attribute → calls
 
     def __add__(self, other: VariantCounters) -> VariantCounters:
-        buckets = {name: self.latency.get(name, 0) + other.latency.get(name, 0) for name in {*self.latency, *other.latency}}
+        buckets = {
+            name: self.latency.get(name, 0) + other.latency.get(name, 0) for name in {*self.latency, *other.latency}
+        }
         return VariantCounters(
             self.counters + other.counters,
             self.nanos_squared + other.nanos_squared,
