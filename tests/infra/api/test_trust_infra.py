@@ -40,6 +40,12 @@ ADMIN_ROUTES = {
     "GET /api/v2/costs/optimize",
     "PUT /api/v2/creator-accounts/{accountId}",
     "DELETE /api/v2/creator-accounts/{accountId}",
+    "POST /api/v2/experiments",
+    "GET /api/v2/experiments",
+    "GET /api/v2/experiments/{experimentId}",
+    "POST /api/v2/experiments/{experimentId}/stop",
+    "POST /api/v2/experiments/{experimentId}/promote",
+    "POST /api/v2/costs/optimization/recommendations/{recommendationId}/experiment",
 }
 WRITES = set(c.DYNAMODB_ITEM_WRITE_ACTIONS)
 RECORDERS = ("campaign", "workflow_runner")
@@ -213,10 +219,10 @@ def test_recorders_still_read_the_whole_costs_table(synth: Synth, function: str)
 
 
 def test_only_the_owner_and_admin_routes_write_the_rest_of_the_costs_table(synth: Synth) -> None:
-    """Thresholds, rules and routing are written behind those handlers' authorization, unconditioned."""
+    """Thresholds, rules, routing and experiments are written behind those handlers' authorization, unconditioned."""
     writers = {name: _cost_writes(synth, name) for name in FUNCTIONS}
     unconditioned = {name for name, statements in writers.items() if any("Condition" not in s for s in statements)}
-    assert unconditioned == {"cost_thresholds", "cost_alerts", "cost_optimization"}
+    assert unconditioned == {"cost_thresholds", "cost_alerts", "cost_optimization", "experiments"}
     conditioned = {*RECORDERS, "cost_aggregator"}
     assert {name for name, statements in writers.items() if statements} == unconditioned | conditioned
 
