@@ -9,6 +9,7 @@ from collections import Counter
 
 import pytest
 
+from shared.core.pricing import nanos_to_micros
 from tests.conftest import eventually
 
 EXPERIMENTS = "/api/v2/experiments"
@@ -166,3 +167,37 @@ def test_non_admins_are_refused_and_unknown_ids_are_404(api):
 
 def _first_model(api, user):
     return caption(api, user)["data"]["model"]
+
+
+def test_a_recommendation_starts_as_an_experiment_instead_of_being_applied(api, local_stack):
+    import json
+
+    from shared.routing.candidates import DEFAULT_ROUTING_TABLE
+
+    caption_on_4o = {
+        **{kind: [c.model_dump() for c in route] for kind, route in DEFAULT_ROUTING_TABLE.items()},
+        "caption": FOUR_O,
+    }
+    with local_stack.override_settings({"ROUTING_TABLE": json.dumps(caption_on_4o)}):
+        user = f"exp-rec-{uuid.uuid4().hex[:8]}"
+        runs = [caption(api, user) for _ in range(2)]
+        spent_nanos = sum(r["metrics"]["cost"]["costNanos"] for r in runs)
+        api.wait_for_spend(api.token(user), nanos_to_micros(spent_nanos))  # the counters round the exact sum once
+        listed = admin(api, "GET", "/api/v2/costs/optimization")
+        (rec,) = [
+            r
+            for r in listed.body["data"]["recommendations"]
+            if (r["kind"], r["campaignType"]) == ("model_downgrade", "caption")
+        ]
+        started = admin(api, "POST", f"/api/v2/costs/optimization/recommendations/{rec['recommendationId']}/experiment")
+        assert started.status == 201, started.body
+        experiment = started.body["data"]
+        try:
+            assert experiment["recommendationId"] == rec["recommendationId"] and experiment["split"] == [50, 50]
+            assert [v["route"] for v in experiment["variants"]] == [rec["currentRoute"], rec["proposedRoute"]]
+            routes = admin(api, "GET", "/api/v2/costs/optimization").body["data"]["routes"]
+            assert not next(r for r in routes if r["campaignType"] == "caption")["overridden"]  # not applied
+        finally:
+            admin(api, "POST", f"{EXPERIMENTS}/{experiment['id']}/stop")
+    unknown = admin(api, "POST", f"/api/v2/costs/optimization/recommendations/rec_{'0' * 20}/experiment")
+    assert unknown.status == 404 and unknown.body["error"]["code"] == "RECOMMENDATION_NOT_FOUND"
