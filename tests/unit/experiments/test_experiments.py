@@ -23,7 +23,7 @@ from shared.routing.overrides import CachedRouteOverrides
 from shared.routing.paths import with_legacy_routes
 from tests.support.campaigns import CALLER, NOW, REQUEST
 from tests.support.experiments import InMemoryExperimentStore, ScriptedStatistics
-from tests.support.fakes import InMemoryCostStore, InMemoryWorkflowStore, scripted_router
+from tests.support.fakes import InMemoryCostStore, InMemoryWorkflowStore, linked_accounts, scripted_router
 
 MINI = (RouteCandidate(provider="openai", model="gpt-4o-mini"),)
 FOUR_O = (RouteCandidate(provider="openai", model="gpt-4o"),)
@@ -215,3 +215,45 @@ def test_a_verdict_only_when_the_tests_say_so() -> None:
     assert short.verdict == "not enough data: ~600 more calls per variant"
     figures_only = assemble(experiment, {"A": dear, "B": cheap}, {}, None)
     assert figures_only.comparisons is None and figures_only.variants[1].calls == 400
+
+
+def test_a_fan_campaign_takes_one_variant_for_all_its_messages_and_tags_every_event() -> None:
+    from shared.campaigns.fan_messages import FanCampaignService
+    from shared.campaigns.models import CampaignRequest
+    from tests.support.sending_fakes import InMemoryMessageStates, ListQueue, Store
+
+    store = InMemoryExperimentStore()
+    costs = InMemoryCostStore()
+    service, _ = experiments(store=store, costs=costs)
+    running = service.start(plan(campaign_type="fan_messages"), "ops")
+    router = scripted_router(DEFAULT_ROUTING_TABLE, PRICES)
+    chooser = RouteChooser(router, CachedRouteOverrides(store.overrides, 0), clock=lambda: NOW)
+    workflows = Store()
+    campaigns = CampaignService(router, workflows, 200, 30, costs=CostLedger(costs), routes=chooser, clock=lambda: NOW)
+    fans = FanCampaignService(
+        campaigns,
+        router,
+        workflows,
+        ListQueue(),
+        accounts=linked_accounts({"creator_01": [CALLER.user_id]})[0],
+        messages=InMemoryMessageStates(),
+        max_output_tokens=200,
+        concurrency=2,
+        sync_max_recipients=50,
+    )
+    request = CampaignRequest.model_validate(
+        {
+            "type": "fan_messages",
+            "platforms": ["onlyfans"],
+            "data": {"accountId": "creator_01", "recipients": [f"fan-{n}" for n in range(5)], "theme": "ab"},
+        }
+    )
+    run = fans.run(request, CALLER, _deadline())
+    step = run.workflow.steps[0]
+    variant = assigned_variant(
+        (Variant("A", MINI), Variant("B", FOUR_O)), (50, 50), assignment_bucket(running.experiment_id, CALLER.user_id)
+    )
+    assert (step.experiment, step.variant) == (running.experiment_id, variant.name)
+    assert run.workflow.deployment == variant.route[0].model
+    counted = service.results(running).variants
+    assert {v.name: v.calls for v in counted} == {"A": 0, "B": 0, variant.name: 5}
