@@ -8,12 +8,14 @@ Running:  ``experiments`` of ``ROUTING#OVERRIDES``/``CURRENT`` (shared/routing/o
 Every write is one transaction: the current item, conditional on the version read (so of two admins
 starting an experiment on one type at once, one wins and the other sees the first's and gets a 409),
 the record, and for a promotion the routing change's audit item and the new route, so the winner's
-route and the experiment's end land together.
+route and the experiment's end land together. Like every writer of the current item, it then announces
+the new version (``announce``: where containers learn that the overrides moved, e.g. a version board);
+a failed announcement is logged, the write stands.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from shared.core.dynamo import deserialize_item, query_items, serialize_item
 from shared.core.errors import RoutingConflictError
+from shared.core.observability import logger
 from shared.experiments.model import Experiment, experiment_from_item, experiment_item
 from shared.routing.overrides import (
     CHANGES_PK,
@@ -77,10 +80,13 @@ class ExperimentStore(Protocol):
 class DynamoExperimentStore:
     """:class:`ExperimentStore` over the costs table (the routing overrides' store reads the current item)."""
 
-    def __init__(self, table_name: str, client: Any, overrides: Any) -> None:
+    def __init__(
+        self, table_name: str, client: Any, overrides: Any, announce: Callable[[int], None] | None = None
+    ) -> None:
         self._table = table_name
         self._client = client
         self._overrides = overrides
+        self._announce = announce
 
     def current(self) -> RoutingOverrides:
         """The overrides store's strongly consistent read."""
@@ -136,6 +142,11 @@ class DynamoExperimentStore:
             if exc.response.get("Error", {}).get("Code") in ("TransactionCanceledException", "TransactionConflict"):
                 raise RoutingConflictError("The routing changed meanwhile; reload and try again.") from exc
             raise
+        if self._announce is not None:
+            try:
+                self._announce(expected_version + 1)
+            except Exception:
+                logger.exception("routing overrides version not announced after an experiment's write")
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:

@@ -80,3 +80,20 @@ def test_an_optimizer_change_keeps_the_running_experiments_and_a_promotion_lands
     assert stored.ended_at == pytest.approx(promoted.ended_at, abs=0.001)
     page = experiments.page(10, None)
     assert [e.experiment_id for e in page.experiments] == [running.experiment_id] and page.last is None
+
+
+@pytest.mark.integration
+def test_every_write_announces_the_new_version_and_a_failed_announcement_keeps_the_write(table) -> None:
+    client, overrides = stores(table)
+    announced = []
+    experiments = service(table, DynamoExperimentStore(table.name, client, overrides, announce=announced.append))
+    running = experiments.start(PLAN, "ops")
+    experiments.stop(running.experiment_id, "ops")
+    assert announced == [1, 2] == [1, overrides.current().version]
+
+    def unreachable(version: int) -> None:
+        raise ConnectionError("Redis is down")
+
+    failing = service(table, DynamoExperimentStore(table.name, client, overrides, announce=unreachable))
+    again = failing.start(PLAN, "ops")
+    assert overrides.current().experiments["caption"]["id"] == again.experiment_id
