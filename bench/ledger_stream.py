@@ -65,21 +65,25 @@ def item_write_units(item: dict[str, Any]) -> int:
 
 
 def fan_workload(calls: int, per_campaign: int = 20) -> list[Any]:
-    """``fan_messages`` campaigns: one user and campaign per ``per_campaign`` consecutive messages."""
+    """``fan_messages`` campaigns: one user and campaign per ``per_campaign`` consecutive messages; each of the
+    50 users in one of 5 tenants (every call has a tenant: its 4 tenant counters are folded too)."""
     from tests.support.factories import event
 
     return [
         event(n, micros=37, user=f"creator-{n // per_campaign % 50}", campaign_id=f"wf_fan_{n // per_campaign}",
-              campaign_type="fan_messages", at=AT + n / 100)
+              campaign_type="fan_messages", tenant=f"agency-{n // per_campaign % 5}", at=AT + n / 100)
         for n in range(calls)
     ]  # fmt: skip
 
 
 def scattered_workload(calls: int) -> list[Any]:
-    """The worst case for the counters: every call from another user and campaign."""
+    """The worst case for the counters: every call from another user and campaign (and one of 5 tenants)."""
     from tests.support.factories import event
 
-    return [event(n, micros=22, user=f"user-{n}", campaign_id=f"wf_{n}", at=AT + n / 100) for n in range(calls)]
+    return [
+        event(n, micros=22, user=f"user-{n}", campaign_id=f"wf_{n}", tenant=f"agency-{n % 5}", at=AT + n / 100)
+        for n in range(calls)
+    ]
 
 
 def write_units(server: Any, events: list[Any]) -> dict[str, Any]:

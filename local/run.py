@@ -54,6 +54,9 @@ def banner(stack: LocalStack, ready_s: float, log_path: Path | None = None) -> s
         f"  Gateway sim    {stack.gateway.url if stack.gateway else '-'}   (sends: GET {stack.api_url}/_sim/sent; "
         f'faults: POST {stack.api_url}/_sim/gateway/faults {{"status": 500, "count": 3}})',
         f"  Alert e-mails  GET  {stack.api_url}/_local/emails",
+        f"  Slack sim      webhooks {stack.api_url}/_sim/slack/services/<ids>   "
+        f"(posts: GET {stack.api_url}/_sim/slack; "
+        f'faults: POST {stack.api_url}/_sim/slack/faults {{"status": 429, "count": 1, "retryAfterS": 1}})',
         f"  Feature flags  GET|PUT {stack.api_url}/_local/flags   (seen within FLAGS_CACHE_S, no restart)",
         f"  API docs       {stack.api_url}/api/docs   ({stack.api_url}/api/openapi.json)",
         # The token rides in the fragment, which the browser never sends; the page moves it to sessionStorage.

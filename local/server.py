@@ -38,6 +38,8 @@ from local.events import (
     parse_handler_result,
     verify_bearer,
 )
+from local.slack_sim import WEBHOOK_PREFIX as SLACK_WEBHOOK_PREFIX
+from shared.alerts.slack_webhook import mask_webhook_url
 from shared.api.envelope import error_body
 from stacks.route_table import FUNCTIONS, ROUTES, HttpRoute
 
@@ -311,7 +313,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.server.console is not None:  # before the answer leaves, so a client reading it finds the line
             elapsed_ms = (time.perf_counter() - started) * 1000
             workflow_id, provider = response_summary(result[1], result[2])
-            self.server.console.request(self.command, path, result[0], elapsed_ms, workflow_id, provider)
+            shown = mask_webhook_url(path) if path.startswith(SLACK_WEBHOOK_PREFIX) else path  # the path is the secret
+            self.server.console.request(self.command, shown, result[0], elapsed_ms, workflow_id, provider)
         self._send(*result)
 
     def _local(self, path: str, body: bytes) -> Any:

@@ -26,6 +26,9 @@ from local.queue_poller import QueuePoller, event_sources
 from local.redis_server import RedisServer, free_port
 from local.server import HandlerRegistry, LocalApi
 from local.simulators import SimulatorHandle, start_simulator
+from local.slack_sim import PREFIX as SLACK_SIM_PREFIX
+from local.slack_sim import WEBHOOK_PREFIX as SLACK_WEBHOOK_PREFIX
+from local.slack_sim import SlackSimulator
 from local.stream_poller import StreamPoller, stream_sources
 from local.template import REGION, Resolver, Template, jwt_settings, lambda_environment, template_paths
 from shared.core.naming import SECRET_SUFFIXES
@@ -42,6 +45,8 @@ LOCAL_ONLY_KEYS = (
     "REDIS_CLUSTER_MODE",
     "POWERTOOLS_TRACE_DISABLED",
     "GATEWAY_URL",
+    "SLACK_WEBHOOK_LOCAL_BASE",
+    "PUBLIC_BASE_URL",
 )
 REAL_KEY_VARS = {"openai": "OPENAI_API_KEY", "azure": "AZURE_OPENAI_API_KEY"}
 # Values (never names) an operator may set in the shell for `make run`, over the template's:
@@ -102,6 +107,7 @@ class LocalStack:
         self.real_keys = real_provider_keys() if use_real_providers else {}
         self.sim: SimulatorHandle | None = None
         self.gateway: GatewaySimulator | None = None
+        self.slack: SlackSimulator | None = None
         # Documented settings (``shared.config.settings`` names, upper case) that win over the template's values.
         self.settings = {key.upper(): str(value) for key, value in (settings or {}).items()}
         self.template = Template()
@@ -135,6 +141,7 @@ class LocalStack:
             self.moto.start()
             self.sim = start_simulator(self.sim_mode, self.sim_latency_ms)
             self.gateway = GatewaySimulator().start()
+            self.slack = SlackSimulator().start()
             self.resources = create_resources(self.template, self.moto, {**DEFAULT_KEYS, **self.real_keys})
             self._store_gateway_key()
             self.outbox = EmailOutbox(self.moto, self.resources)
@@ -243,6 +250,8 @@ class LocalStack:
             proxies = {"/_sim/": self.sim.url} if self.sim else {}
             if self.gateway is not None:
                 proxies.update({"/_sim/sent": self.gateway.url, "/_sim/gateway/": self.gateway.url})
+            if self.slack is not None:
+                proxies[SLACK_SIM_PREFIX] = self.slack.url
             self.api = LocalApi(
                 port or free_port(),
                 jwt_secret=os.environ.get("JWT_SECRET") or DEFAULT_JWT_SECRET,
@@ -253,7 +262,20 @@ class LocalStack:
                 local_routes={"/_local/emails": self._emails_route, "/_local/flags": self.flags.route},
                 console=self.console,
             ).start()
+            self._point_handlers_at_the_api(self.api.url)
         return self.api.url
+
+    def _point_handlers_at_the_api(self, url: str) -> None:
+        """What only the API's address tells: the dashboard's base URL (alert links) and the Slack simulator's
+        webhook base (the one non-Slack base rules may name, locally)."""
+        values = {"PUBLIC_BASE_URL": url, "SLACK_WEBHOOK_LOCAL_BASE": f"{url}{SLACK_WEBHOOK_PREFIX}"}
+        values = {key: value for key, value in values.items() if key not in self.settings}
+        self.env.update(values)
+        if self._saved_env is not None:  # the environment is applied: carry the new keys into it
+            for key in values:
+                self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ.update(values)
+            _clear_settings_cache()
 
     def start_pollers(self) -> list[QueuePoller]:
         """One poller per SQS event source mapping in the template, and one per table stream mapping."""
@@ -308,6 +330,9 @@ class LocalStack:
         if self.gateway is not None:
             self.gateway.stop()
             self.gateway = None
+        if self.slack is not None:
+            self.slack.stop()
+            self.slack = None
         self.moto.stop()
         self.redis.close()
         self.flags.close()

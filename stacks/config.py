@@ -52,6 +52,7 @@ class StackConfig:
     redis_security_group_id: str = ""
     create_vpc_endpoints: bool = True
     sending_gateway_url: str = ""
+    public_base_url: str = ""
     route_throttles: tuple[RouteThrottle, ...] = field(default_factory=lambda: _route_throttles(None))
     campaign_reserved_concurrency: int | None = c.DEFAULT_CAMPAIGN_RESERVED_CONCURRENCY
 
@@ -147,6 +148,7 @@ class StackConfig:
             redis_security_group_id=str(context.get(c.CTX_REDIS_SECURITY_GROUP) or ""),
             create_vpc_endpoints=str(context.get(c.CTX_CREATE_VPC_ENDPOINTS, True)).lower() not in ("false", "0", "no"),
             sending_gateway_url=str(context.get(c.CTX_GATEWAY_URL) or ""),
+            public_base_url=str(context.get(c.CTX_PUBLIC_BASE_URL) or ""),
             route_throttles=_route_throttles(context.get(c.CTX_ROUTE_THROTTLES)),
             campaign_reserved_concurrency=_reserved_concurrency(context.get(c.CTX_CAMPAIGN_RESERVED_CONCURRENCY)),
         )

@@ -26,6 +26,11 @@ RUNTIME_PROVIDED_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath")
 # artifact tier and the bench import the deployed code against exactly this (layers/runtime.py).
 LAMBDA_RUNTIME_BOTO3_VERSION = "1.34.145"
 LOG_RETENTION = "ONE_MONTH"  # a name of aws_logs.RetentionDays
+# Deployed, the functions that route (campaign, workflow_runner) call providers and so run outside Redis's VPC:
+# they cannot check the overrides' version in Redis, so they trust the routing overrides they read for this long
+# (ROUTING_OVERRIDES_CACHE_S): one GetItem per container and second instead of one per call; an applied change is
+# in effect everywhere within it, which the apply answer's effectiveWithinS says (every function gets the value).
+ROUTING_OVERRIDES_CACHE_S_WITHOUT_REDIS = "1"
 
 # Powertools configuration every function receives.
 POWERTOOLS_SERVICE_NAME = "hybrid-orchestrator"
@@ -116,6 +121,7 @@ CTX_VPC_ROUTE_TABLE_IDS = "vpcRouteTableIds"
 CTX_REDIS_SECURITY_GROUP = "redisSecurityGroupId"
 CTX_CREATE_VPC_ENDPOINTS = "createVpcEndpoints"
 CTX_GATEWAY_URL = "sendingGatewayUrl"
+CTX_PUBLIC_BASE_URL = "publicBaseUrl"  # https://<api>: alert messages link to its /dashboard
 CTX_ROUTE_THROTTLES = "routeThrottles"
 CTX_CAMPAIGN_RESERVED_CONCURRENCY = "campaignReservedConcurrency"
 

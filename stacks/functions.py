@@ -14,7 +14,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from shared.core.naming import OWNER_ALERT_TOPIC_INFIX, QUEUE_SUFFIXES, SECRET_SUFFIXES, TABLE_SUFFIXES, TOPIC_SUFFIX
-from shared.ledger.keys import AGGREGATOR_WRITE_PREFIXES, RECORDING_WRITE_PREFIXES
+from shared.ledger.keys import AGGREGATOR_WRITE_PREFIXES, RECORDING_WRITE_PREFIXES, STATEMENT_WRITE_PREFIXES
 from stacks import constants as c
 from stacks.config import StackConfig
 from stacks.data import DataStore
@@ -60,7 +60,9 @@ def base_environment(config: StackConfig) -> dict[str, str]:
         "AZURE_OPENAI_API_KEY_SECRET_NAME": config.name(SECRET_SUFFIXES["azure"]),
         "GATEWAY_API_KEY_SECRET_NAME": config.name(SECRET_SUFFIXES["gateway"]),
         "GATEWAY_URL": config.sending_gateway_url,
+        "PUBLIC_BASE_URL": config.public_base_url,  # no SLACK_WEBHOOK_LOCAL_BASE: deployed, Slack's host only
         "MESSAGES_MAX_RECEIVE_COUNT": str(c.MESSAGES_MAX_RECEIVE_COUNT),
+        "ROUTING_OVERRIDES_CACHE_S": c.ROUTING_OVERRIDES_CACHE_S_WITHOUT_REDIS,
         "AZURE_OPENAI_ENDPOINT": config.azure_openai_endpoint,
         "DAILY_COST_THRESHOLD_USD": str(config.daily_cost_threshold_usd),
         "MONTHLY_COST_THRESHOLD_USD": str(config.monthly_cost_threshold_usd),
@@ -286,6 +288,7 @@ class OrchestratorFunctions(Construct):
             grants[f"{key}:read"] = table.grant_read_data
         grants["costs_table:record"] = _prefix_writer(data.costs_table, RECORDING_WRITE_PREFIXES)
         grants["costs_table:aggregate"] = _prefix_writer(data.costs_table, AGGREGATOR_WRITE_PREFIXES)
+        grants["costs_table:statements"] = _prefix_writer(data.costs_table, STATEMENT_WRITE_PREFIXES)
         for key, queue in messaging.queues.items():
             grants[key] = queue.grant_send_messages
             grants[f"{key}:read"] = _queue_reader(queue)

@@ -70,7 +70,8 @@ class FunctionSpec:
     # "provider_secrets", "gateway_secret", "redis" (runs beside Redis, in its VPC when it has one);
     # a table or queue key with ":read" grants reading only; "costs_table:record" reads the costs table
     # and writes only what recording a billed call writes (shared/ledger/keys.RECORDING_WRITE_PREFIXES),
-    # "costs_table:aggregate" only what the stream's aggregator writes (AGGREGATOR_WRITE_PREFIXES).
+    # "costs_table:aggregate" only what the stream's aggregator writes (AGGREGATOR_WRITE_PREFIXES),
+    # "costs_table:statements" only the frozen monthly statements (STATEMENT_WRITE_PREFIXES).
     uses: tuple[str, ...] = field(default_factory=tuple)
     calls_providers: bool = False
     # Ship every function's code with this one (the OpenAPI function reads the other handlers' routes).
@@ -275,6 +276,13 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             uses=("costs_table:read",),
         ),
         FunctionSpec(
+            name="billing_statements",
+            description="A tenant's monthly statement (live this month; frozen on first read once a month closed)",
+            memory_mb=256,
+            timeout_s=15,
+            uses=("costs_table:statements",),  # reads counters; writes only STATEMENT# items
+        ),
+        FunctionSpec(
             name="dashboard",
             description="The spend dashboard's static page and its assets (no data: the page calls the API)",
             memory_mb=128,
@@ -335,6 +343,7 @@ ROUTES: tuple[HttpRoute, ...] = (
     ),
     HttpRoute("GET", "/api/v2/costs/compare", "cost_compare"),
     HttpRoute("GET", "/api/v2/costs/export", "cost_export"),
+    HttpRoute("GET", "/api/v2/billing/statements", "billing_statements"),
     HttpRoute("GET", "/api/v2/creator-accounts", "creator_accounts"),
     HttpRoute("PUT", "/api/v2/creator-accounts/{accountId}", "creator_accounts", admin=True),
     HttpRoute("DELETE", "/api/v2/creator-accounts/{accountId}", "creator_accounts", admin=True),

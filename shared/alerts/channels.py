@@ -1,9 +1,10 @@
 """Where alerts go and what they say: the one SNS publisher every alert path sends through, and the e-mail.
 
-Every alert is one SNS message (subject and plain-text body) on a topic: the cost-alert topic, whose
-confirmed e-mail subscriptions are the ops mailbox, or an owner's own topic for an ``sns`` rule
-(:class:`~shared.alerts.rules.OwnerTopics`). The e-mail is written for a person: amounts in the subject,
-the period's spend in plain text, no links.
+Every e-mail or ``sns`` alert is one SNS message (subject and plain-text body) on a topic: the cost-alert
+topic, whose confirmed e-mail subscriptions are the ops mailbox, or an owner's own topic for an ``sns``
+rule (:class:`~shared.alerts.rules.OwnerTopics`). The e-mail is written for a person: amounts in the
+subject, the period's spend in plain text, no links. A ``slack`` rule posts a Block Kit message
+(:mod:`shared.alerts.slack_message`) to its webhook instead (:mod:`shared.alerts.slack_webhook`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from shared.alerts.rules import ChannelType, OwnerTopics
+from shared.alerts.slack_webhook import SlackWebhookPoster
 from shared.core.pricing import format_usd
 from shared.ledger.store import Counters
 
@@ -39,20 +41,36 @@ class SnsAlertPublisher:
 
 
 class AlertChannels:
-    """Publishes an alert: to the cost-alert topic (its e-mail subscriptions) or to the owner's own topic."""
+    """Publishes an alert: to the cost-alert topic (its e-mail subscriptions), to the owner's own topic, or to a
+    Slack webhook."""
 
-    def __init__(self, sns_client: Any, cost_alert_topic_arn: str, owner_topics: OwnerTopics) -> None:
+    def __init__(
+        self,
+        sns_client: Any,
+        cost_alert_topic_arn: str,
+        owner_topics: OwnerTopics,
+        slack: SlackWebhookPoster | None = None,
+    ) -> None:
         self._client = sns_client
         self._email_topic = cost_alert_topic_arn
         self._owner_topics = owner_topics
+        self._slack = slack
 
     def target(self, channel: ChannelType, owner_id: str) -> str:
         """The topic a channel of this owner publishes to ("" when the cost-alert topic is not configured)."""
         return self._owner_topics.arn(owner_id) if channel == "sns" else self._email_topic
 
     def send(self, channel: ChannelType, owner_id: str, subject: str, body: str) -> None:
-        """One SNS message."""
+        """One SNS message (a ``slack`` channel posts through :meth:`post_slack` instead)."""
+        if channel == "slack":
+            raise ValueError("a slack channel posts to its webhook, not to a topic")
         SnsAlertPublisher(self.target(channel, owner_id), self._client).publish(subject, body)
+
+    def post_slack(self, webhook_url: str, message: Mapping[str, Any]) -> int:
+        """One Block Kit message to a webhook (the attempts it took; raises when it did not land)."""
+        if self._slack is None:
+            raise ValueError("no Slack poster is configured: slack rules have nowhere to go")
+        return self._slack.post(webhook_url, message)
 
 
 def alert_email(

@@ -14,7 +14,9 @@ The cost-alert topic is the ops mailbox, so it takes at most one e-mail per owne
 however many of the owner's thresholds cross: each e-mail first claims ``RULEMARK#EMAIL#<owner>`` /
 ``<period>`` with the same conditional Put. An owner's ``sns`` rules publish to the one topic named
 after the owner (:func:`shared.core.naming.owner_alert_topic_name`), derived again here at send time
-rather than read from the rule. Every alert sent, or suppressed by a rule's window or the owner's
+rather than read from the rule. A ``slack`` rule posts one Block Kit message to its webhook, with the
+period's spend by provider and top campaigns of the threshold's scope (one Query of its
+``campaign_provider`` counters, made only then). Every alert sent, or suppressed by a rule's window or the owner's
 e-mail of the period, goes to the owner's history (kept 90 days by default). If a send fails, what
 it claimed (the rule's window, the owner's e-mail, the crossing marker) is released, so the next
 recorded call retries.
@@ -38,12 +40,15 @@ from shared.alerts.rules import (
     ChannelType,
     new_alert_id,
 )
+from shared.alerts.slack_message import slack_alert_message, top_by_spend
+from shared.alerts.slack_webhook import mask_webhook_url
 from shared.alerts.thresholds import SpendThreshold, ThresholdStore, marker_keys
 from shared.core.election import Election
 from shared.core.pricing import format_usd
 from shared.core.time import SECONDS_PER_DAY
+from shared.ledger.campaign_costs import campaign_costs
 from shared.ledger.events import CostEvent
-from shared.ledger.keys import Key
+from shared.ledger.keys import EVERYONE, Key, Scope, month_start
 from shared.ledger.ledger import is_spend_key, read_with_spend
 from shared.ledger.store import CostStore, Counters
 
@@ -72,6 +77,8 @@ class ThresholdChecker:
         history_days: int = 90,
         clock: Callable[[], float] = time.time,
         product: str = "Hybrid Orchestrator",
+        public_base_url: str = "",
+        top_campaigns: int = 5,
     ) -> None:
         self._costs = costs
         self._election = Election(costs)
@@ -82,6 +89,8 @@ class ThresholdChecker:
         self._history_s = history_days * SECONDS_PER_DAY
         self._clock = clock
         self._product = product
+        self._public_base_url = public_base_url
+        self._top = top_campaigns
 
     def wanted(self, event: CostEvent) -> list[Key]:
         """What :meth:`check` reads: the owners' markers, and the counter and crossing marker of each
@@ -146,9 +155,13 @@ class ThresholdChecker:
         """One alert through one channel, unless the rule's window or the owner's e-mail of the period was
         used already (then logged as suppressed); what it claimed is released again if publishing fails."""
         topic = self._channels.target(channel, threshold.owner_id) if channel == "sns" else None
+        log = partial(self._log, threshold, rule, channel, topic, day=day, spent=spent, subject=subject)
         if rule is not None and not self._rules.claim_send(rule.rule_id, self._clock(), self._window_s):
-            return self._log(threshold, rule, channel, topic, "suppressed", day, spent, subject)
-        publish = partial(self._publish, channel, threshold.owner_id, subject, body)
+            return log("suppressed")
+        if rule is not None and rule.channel == "slack":
+            publish = partial(self._post_slack, threshold, str(rule.webhook_url), day, spent, subject)
+        else:
+            publish = partial(self._publish, channel, threshold.owner_id, subject, body)
         try:
             if channel == "email":
                 sent = self._election.run(
@@ -163,11 +176,37 @@ class ThresholdChecker:
         if sent is None:  # the owner's e-mail of the period went out already
             if rule is not None:
                 self._rules.release_send(rule.rule_id)  # nothing went out through this rule
-            return self._log(threshold, rule, channel, topic, "suppressed", day, spent, subject)
-        return self._log(threshold, rule, channel, topic, "sent", day, spent, subject)
+            return log("suppressed")
+        return log("sent")
 
     def _publish(self, channel: ChannelType, owner_id: str, subject: str, body: str) -> bool:
         self._channels.send(channel, owner_id, subject, body)
+        return True
+
+    def _post_slack(self, threshold: SpendThreshold, webhook_url: str, day: date, spent: int, subject: str) -> bool:
+        """The Block Kit message: the threshold's scope's spend in the period, by provider and top campaigns."""
+        first = day if threshold.period == "daily" else month_start(day)
+        scope = {"global": EVERYONE, "user": Scope(threshold.subject_id)}.get(
+            threshold.scope, Scope(threshold.owner_id)
+        )
+        campaigns = campaign_costs(self._costs, scope, first, day)
+        if threshold.scope == "campaign":
+            campaigns = [c for c in campaigns if c.campaign_id == threshold.subject_id]
+        by_provider: dict[str, Counters] = {}
+        for campaign in campaigns:
+            for provider, counters in campaign.by_provider.items():
+                by_provider[provider] = by_provider.get(provider, Counters()) + counters
+        message = slack_alert_message(
+            headline=subject,
+            detail=f"{_whose(threshold).capitalize()}, {threshold.period} threshold `{threshold.threshold_id}`, "
+            f"{threshold.period_label(day)} (UTC)",
+            spent_micros=spent,
+            threshold_micros=threshold.micros,
+            by_provider=by_provider,
+            top_campaigns=top_by_spend({c.campaign_id: c.total for c in campaigns}, self._top),
+            public_base_url=self._public_base_url,
+        )
+        self._channels.post_slack(webhook_url, message)
         return True
 
     def _log(
@@ -177,6 +216,7 @@ class ThresholdChecker:
         channel: ChannelType,
         topic_arn: str | None,
         status: AlertStatus,
+        *,
         day: date,
         spent: int,
         subject: str,
@@ -196,6 +236,7 @@ class ThresholdChecker:
             subject=subject,
             at=now,
             expires_at=int(now) + self._history_s,
+            masked_webhook_url=mask_webhook_url(rule.webhook_url) if rule and rule.webhook_url else None,
         )
         self._rules.add_record(record)
         return record
@@ -203,12 +244,12 @@ class ThresholdChecker:
 
 def threshold_email(product: str, threshold: SpendThreshold, day: date, spent: int) -> tuple[str, str]:
     """(subject, body) of a stored threshold's alert: whose spend, which period, how far over."""
-    whose = {"global": "global", "user": f"user {threshold.subject_id}", "campaign": f"campaign {threshold.subject_id}"}
+    whose = _whose(threshold)
     label = threshold.period_label(day)
     spent_usd, limit = format_usd(spent), format_usd(threshold.micros)
-    subject = f"{product}: {whose[threshold.scope]} {threshold.period} AI spend {spent_usd} crossed {limit}"
+    subject = f"{product}: {whose} {threshold.period} AI spend {spent_usd} crossed {limit}"
     lines = [
-        f"AI provider spend of {whose[threshold.scope]} for {label} (UTC) has reached {spent_usd}, crossing the "
+        f"AI provider spend of {whose} for {label} (UTC) has reached {spent_usd}, crossing the "
         f"{threshold.period} threshold {threshold.threshold_id} of {limit} "
         f"({100 * spent / threshold.micros:.1f}% of it).",
         "",
@@ -218,3 +259,8 @@ def threshold_email(product: str, threshold: SpendThreshold, day: date, spent: i
         "alert history.",
     ]
     return subject[:SNS_SUBJECT_MAX], "\n".join(lines) + "\n"
+
+
+def _whose(threshold: SpendThreshold) -> str:
+    """``global``, ``user u1`` or ``campaign wf_…``: whose spend a threshold watches."""
+    return "global" if threshold.scope == "global" else f"{threshold.scope} {threshold.subject_id}"

@@ -162,6 +162,7 @@ def rule_to_item(rule: AlertRule) -> dict[str, Any]:
         "ownerId": rule.owner_id,
         "channel": rule.channel,
         "topicArn": rule.topic_arn,
+        "webhookUrl": rule.webhook_url,
         "enabled": rule.enabled,
         "createdBy": rule.created_by,
         "createdAtMs": round(rule.created_at * 1000),
@@ -177,6 +178,7 @@ def rule_from_item(item: dict[str, Any]) -> AlertRule:
         owner_id=str(item["ownerId"]),
         channel=item["channel"],
         topic_arn=item.get("topicArn"),
+        webhook_url=item.get("webhookUrl"),
         enabled=bool(item.get("enabled", True)),
         created_by=str(item.get("createdBy", "")),
         created_at=int(item.get("createdAtMs", 0)) / 1000,
@@ -200,6 +202,7 @@ def record_to_item(record: AlertRecord) -> dict[str, Any]:
         "subject": record.subject,
         "atMs": round(record.at * 1000),
         "expiresAt": record.expires_at,
+        "maskedWebhookUrl": record.masked_webhook_url,
     }
 
 
@@ -219,4 +222,5 @@ def record_from_item(item: dict[str, Any]) -> AlertRecord:
         subject=str(item["subject"]),
         at=int(item["atMs"]) / 1000,
         expires_at=int(item["expiresAt"]),
+        masked_webhook_url=item.get("maskedWebhookUrl"),
     )

@@ -1,9 +1,11 @@
 """Alert rules (a threshold, a channel, on or off), the alert history, and each owner's one alert topic.
 
 A rule names the threshold it announces and its channel: ``email`` (the cost-alert topic's e-mail
-subscriptions) or ``sns``, whose topic is the owner's own (:class:`OwnerTopics`): one name per owner, so
-no one can point alerts at another's topic. Each rule sends at most once per window (its send marker),
-and every alert sent or suppressed goes to the owner's history. Storage: :mod:`shared.alerts.rule_store`.
+subscriptions), ``sns``, whose topic is the owner's own (:class:`OwnerTopics`): one name per owner, so
+no one can point alerts at another's topic, or ``slack``, an incoming webhook whose URL is a secret
+(:mod:`shared.alerts.slack_webhook`: stored in the rule only, shown masked). Each rule sends at most
+once per window (its send marker), and every alert sent or suppressed goes to the owner's history.
+Storage: :mod:`shared.alerts.rule_store`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from shared.core.naming import owner_alert_topic_name
 if TYPE_CHECKING:
     from shared.config.settings import Settings
 
-ChannelType = Literal["email", "sns"]
+ChannelType = Literal["email", "sns", "slack"]
 AlertStatus = Literal["sent", "suppressed"]
 
 
@@ -56,7 +58,8 @@ def rules_limit_error(limit: int) -> LimitReachedError:
 
 @dataclass(frozen=True)
 class AlertRule:
-    """Where a threshold's crossing is announced: the cost-alert topic (e-mail) or the owner's SNS topic."""
+    """Where a threshold's crossing is announced: the cost-alert topic (e-mail), the owner's SNS topic or a
+    Slack webhook."""
 
     rule_id: str  # "ar_<32 hex>"
     threshold_id: str
@@ -67,6 +70,7 @@ class AlertRule:
     created_by: str = ""
     created_at: float = 0.0
     updated_at: float = 0.0
+    webhook_url: str | None = None  # channel "slack" only: the secret URL, never shown whole
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,7 @@ class AlertRecord:
     subject: str
     at: float
     expires_at: int
+    masked_webhook_url: str | None = None  # channel "slack": the URL as answers show it
 
     @property
     def sort_key(self) -> str:

@@ -31,6 +31,7 @@ from shared.alerts.thresholds import (
     hard_cap_of,
     marker_keys,
     owner_key,
+    tenant_owner,
     threshold_key,
     thresholds_limit_error,
 )
@@ -136,6 +137,10 @@ class DynamoThresholdStore:
     def hard_cap(self, user_id: str) -> SpendThreshold | None:
         """The user's binding hard cap, from their thresholds read fresh (one Query)."""
         return hard_cap_of(self.list_for(user_id))
+
+    def tenant_cap(self, tenant_id: str) -> SpendThreshold | None:
+        """The tenant's binding hard cap, from its thresholds read fresh (one Query)."""
+        return hard_cap_of(self.list_for(tenant_owner(tenant_id)), "tenant")
 
     def _current(self, owner_id: str, marker: Mapping[str, Any] | None) -> list[SpendThreshold]:
         count, version = int((marker or {}).get("thresholdCount", 0)), int((marker or {}).get("version", 0))

@@ -1,7 +1,9 @@
-"""Spend thresholds people set (global, per user, per campaign): what they are, whose spend they watch.
+"""Spend thresholds people set (global, per user, per campaign, per tenant): what they are, whose spend they watch.
 
 The owner is the user whose spend is watched (scope user) or who owns the campaign (scope campaign),
-``ALL`` for global ones, so everything that can apply to a user's call is under two owners. The
+``ALL`` for global ones, so everything that can apply to a user's call is under two owners. A tenant's
+thresholds are its monthly hard caps only (``block``/``downgrade``), owned by ``TENANT#<tenantId>`` (a
+user id can hold no ``#``), read by budget enforcement, not by the alert check. The
 settings' daily and monthly thresholds are global thresholds too (:func:`settings_threshold`), never
 stored, with their own e-mail (:mod:`shared.alerts.threshold_alerts`); stored ones come on top
 (:mod:`shared.alerts.threshold_store`).
@@ -17,9 +19,18 @@ from typing import Any, Literal, Protocol
 
 from shared.core.errors import LimitReachedError
 from shared.core.identity import Caller
-from shared.ledger.keys import EVERYONE, Key, Scope, campaign_scope, counter_key, day_period, month_period
+from shared.ledger.keys import (
+    EVERYONE,
+    Key,
+    Scope,
+    campaign_scope,
+    counter_key,
+    day_period,
+    month_period,
+    tenant_scope,
+)
 
-ThresholdScope = Literal["global", "user", "campaign"]
+ThresholdScope = Literal["global", "user", "campaign", "tenant"]
 ThresholdPeriod = Literal["daily", "monthly"]
 ThresholdAction = Literal["alert", "block", "downgrade"]
 
@@ -29,6 +40,12 @@ THRESHOLD_PK_PREFIX = "THRESHOLDS#"
 THRESHOLD_SK_PREFIX = "THRESHOLD#"
 OWNER_SK = "OWNER"  # the owner's marker, beside their thresholds (no threshold or rule sort key is "OWNER")
 HARD_CAP_ACTIONS = ("block", "downgrade")
+TENANT_OWNER_PREFIX = "TENANT#"
+
+
+def tenant_owner(tenant_id: str) -> str:
+    """The owner id a tenant's thresholds are stored under."""
+    return f"{TENANT_OWNER_PREFIX}{tenant_id}"
 
 
 def shows_global_spend(caller: Caller) -> bool:
@@ -42,7 +59,7 @@ class SpendThreshold:
 
     threshold_id: str  # "th_<32 hex>"
     scope: ThresholdScope
-    subject_id: str | None  # user id (scope user) or campaign/workflow id (scope campaign); None = global
+    subject_id: str | None  # user id (user), campaign/workflow id (campaign), tenant id (tenant); None = global
     owner_id: str  # the user whose spend it watches / who owns the campaign; "ALL" for global
     period: ThresholdPeriod
     micros: int  # > 0
@@ -66,6 +83,8 @@ class SpendThreshold:
             return counter_key(Scope(self.subject_id), "total", period)
         if self.scope == "campaign":
             return counter_key(campaign_scope(str(self.subject_id)), "total", period)
+        if self.scope == "tenant":
+            return counter_key(tenant_scope(str(self.subject_id)), "total", period)
         return counter_key(EVERYONE, "total", period)
 
 
@@ -121,6 +140,8 @@ class ThresholdStore(Protocol):
 
     def hard_cap(self, user_id: str) -> SpendThreshold | None: ...
 
+    def tenant_cap(self, tenant_id: str) -> SpendThreshold | None: ...
+
 
 def applicable_of(
     global_ones: list[SpendThreshold], users: list[SpendThreshold], campaign_id: str
@@ -130,7 +151,7 @@ def applicable_of(
     return [*(t for t in global_ones if t.scope == "global"), *mine]
 
 
-def hard_cap_of(users: list[SpendThreshold]) -> SpendThreshold | None:
-    """The lowest monthly user-scope block/downgrade threshold, if any."""
-    caps = [t for t in users if t.scope == "user" and t.period == "monthly" and t.action in HARD_CAP_ACTIONS]
+def hard_cap_of(owned: list[SpendThreshold], scope: ThresholdScope = "user") -> SpendThreshold | None:
+    """The lowest monthly block/downgrade threshold of one scope (a user's, or a tenant's), if any."""
+    caps = [t for t in owned if t.scope == scope and t.period == "monthly" and t.action in HARD_CAP_ACTIONS]
     return min(caps, key=lambda t: (t.micros, t.threshold_id), default=None)

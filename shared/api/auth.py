@@ -19,6 +19,7 @@ from shared.core.errors import ForbiddenError, UnauthenticatedError
 from shared.core.identity import Caller
 
 ADMIN = "admin"
+TENANT_ADMIN = "tenant_admin"  # with a ``tenant`` claim: that tenant's admin (nothing without the claim)
 # Owner ids the key layout gives a meaning of its own: "ALL" is the global scope of counters and
 # thresholds (shared/ledger/keys.py TOTAL, shared/alerts/thresholds.py GLOBAL_OWNER).
 RESERVED_USER_IDS = frozenset({"ALL"})
@@ -32,8 +33,14 @@ def caller_from_claims(claims: Mapping[str, Any] | None, scopes: Iterable[str] |
     if not claims:
         raise UnauthenticatedError("A valid bearer token is required.")
     user_id = _valid_subject(claims.get("sub"))
-    tenant = claims.get("tenant")
-    return Caller(user_id=user_id, is_admin=ADMIN in set(scopes or ()), tenant=str(tenant) if tenant else None)
+    tenant = str(claims["tenant"]) if claims.get("tenant") else None
+    granted = set(scopes or ())
+    return Caller(
+        user_id=user_id,
+        is_admin=ADMIN in granted,
+        tenant=tenant,
+        is_tenant_admin=TENANT_ADMIN in granted and tenant is not None,
+    )
 
 
 def require_admin(caller: Caller) -> None:

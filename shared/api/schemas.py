@@ -36,6 +36,7 @@ class ApiTag(StrEnum):
     EXPERIMENTS = "experiments"
     ADMIN = "admin"
     CREATOR_ACCOUNTS = "creator-accounts"
+    BILLING = "billing"
     HEALTH = "health"
 
 
@@ -101,6 +102,14 @@ def error_responses(*codes: int) -> dict[int, dict[str, Any]]:
 def ok(model: type[BaseModel], description: str, status: int = 200) -> dict[int, dict[str, Any]]:
     """The OpenAPI ``responses`` entry of a route's success."""
     return {status: {"description": description, "content": {"application/json": {"model": model}}}}
+
+
+class TokenCounts(CamelModel):
+    """Tokens the providers reported."""
+
+    input: int
+    output: int
+    total: int
 
 
 class CampaignResult(CamelModel):

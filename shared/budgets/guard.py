@@ -1,9 +1,11 @@
 """Hard monthly budgets: a call reserves its maximum possible cost before it runs and settles to the
-billed cost after, so concurrent requests of one user can never together pass the cap.
+billed cost after, so concurrent requests of one user (or of every user of one tenant) can never
+together pass the cap.
 
 A user's cap is their lowest monthly user-scope threshold with action ``block`` or ``downgrade``
-(:meth:`shared.alerts.thresholds.ThresholdStore.hard_cap`). Without one, a request costs one cached
-read (:mod:`shared.budgets.caps`) and nothing else. With one:
+(:meth:`shared.alerts.thresholds.ThresholdStore.hard_cap`); a tenant's is its lowest tenant-scope one,
+which binds every call of the tenant's users. Without either, a request costs cached reads
+(:mod:`shared.budgets.caps`) and nothing else. With one or both:
 
 - The maximum cost of a call is what every candidate of its route could bill together: for each, an
   upper bound of the prompt's tokens (:func:`input_token_bound`) at its full input price (a prompt
@@ -12,14 +14,16 @@ read (:mod:`shared.budgets.caps`) and nothing else. With one:
   output (billed, then refused) falls back at once without a retry, so in the worst case every
   candidate before the one that serves bills a filtered completion. Failures before an answer
   carry no usage and bill nothing.
-- Reserve: one conditional ``ADD`` on the month's budget item (see :mod:`shared.budgets.store`);
-  DynamoDB applies them one at a time, so however many run at once, committed never passes the cap.
+- Reserve: one transaction of a conditional ``ADD`` on each capped budget's month item, the user's and the
+  tenant's (see :mod:`shared.budgets.store`); DynamoDB applies them one at a time, so however many run at
+  once, committed never passes either cap, and a call that fits one cap but not the other holds nothing.
 - Settle: ``ADD actual - reserved``, where actual is the step's billed attempts (filtered completions
   included), exactly what the ledger records, cached input at its cached price. A failed call settles
   to what it billed (usually nothing). The budget counts whole micro-dollars: exact nano-dollar costs
   are rounded up into it (holds and settles alike), so rounding can only leave the user below the cap.
-- Over the cap: ``block`` refuses (402, :class:`~shared.core.errors.BudgetExceededError`); ``downgrade``
-  tries again on the cheaper route (``budget_downgrade_candidates``) and runs there if that fits.
+- Over a cap: the binding cap is the one with the least left (cap - committed); its action decides.
+  ``block`` refuses (402, :class:`~shared.core.errors.BudgetExceededError`); ``downgrade`` tries again on
+  the cheaper route (``budget_downgrade_candidates``) and runs there if that fits both caps.
 
 What can go wrong stays on the safe side: a process that dies between reserve and settle leaves its
 reservation held (the user can spend less, never more); a settle that fails is logged and counted
@@ -40,7 +44,7 @@ from typing import TYPE_CHECKING, Protocol
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.budgets.caps import HardCaps
-from shared.budgets.store import BudgetStore, Reservation
+from shared.budgets.store import BudgetStore, Reservation, tenant_budget, user_budget
 from shared.core.errors import BudgetExceededError, BudgetUnavailableError
 from shared.core.observability import logger, metrics
 from shared.core.pricing import (
@@ -51,7 +55,7 @@ from shared.core.pricing import (
     nanos_to_micros_ceiling,
 )
 from shared.core.time import utc_day
-from shared.ledger.keys import Scope, month_start
+from shared.ledger.keys import Scope, month_start, tenant_scope
 from shared.routing.candidates import RouteCandidate
 from shared.routing.types import ChatMessage
 
@@ -66,6 +70,16 @@ DOWNGRADE_ROUTE = "budget:downgrade"  # the routing table's entry for budget_dow
 MESSAGE_FRAMING_TOKENS = 8
 REPLY_PRIMING_TOKENS = 6
 _METRICS_LOCK = threading.Lock()  # fan messages are admitted from worker threads; Metrics is not thread-safe
+
+
+@dataclass(frozen=True)
+class BudgetCap:
+    """One cap a call is held against: its budget item (:func:`user_budget`/:func:`tenant_budget`), the
+    threshold that sets it, and whose ledger spend seeds the month."""
+
+    budget: str
+    threshold: SpendThreshold
+    spend_scope: Scope
 
 
 class RouteCandidates(Protocol):
@@ -122,6 +136,7 @@ class Budget(Protocol):
         messages: Sequence[ChatMessage],
         max_tokens: int,
         candidates: Sequence[RouteCandidate] | None = None,
+        tenant: str | None = None,
     ) -> Admission: ...
 
     def settle(self, admission: Admission, billed_nanos: int) -> None: ...
@@ -138,6 +153,7 @@ class Unbudgeted:
         messages: Sequence[ChatMessage],
         max_tokens: int,
         candidates: Sequence[RouteCandidate] | None = None,
+        tenant: str | None = None,
     ) -> Admission:
         """Always the asked route, nothing held."""
         return Admission(route, candidates=candidates)
@@ -155,7 +171,7 @@ class BudgetGuard:
         store: BudgetStore,
         routes: RouteCandidates,
         prices: PriceTable,
-        month_spend: Callable[[str, date], int],
+        month_spend: Callable[[Scope, date], int],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._caps = caps
@@ -173,13 +189,15 @@ class BudgetGuard:
         messages: Sequence[ChatMessage],
         max_tokens: int,
         candidates: Sequence[RouteCandidate] | None = None,
+        tenant: str | None = None,
     ) -> Admission:
-        """Reserve the call's maximum cost on ``route`` (or the downgrade route); raise when neither fits.
+        """Reserve the call's maximum cost on ``route`` (or the downgrade route) under the user's cap and
+        their tenant's; raise when neither route fits both.
 
         A budget that cannot be read or written refuses the call (503) rather than run it unchecked.
         """
         try:
-            return self._admit(user_id, reservation_id, route, messages, max_tokens, candidates)
+            return self._admit(user_id, reservation_id, route, messages, max_tokens, candidates, tenant)
         except BudgetExceededError:
             raise
         except Exception as exc:
@@ -195,31 +213,35 @@ class BudgetGuard:
         messages: Sequence[ChatMessage],
         max_tokens: int,
         candidates: Sequence[RouteCandidate] | None,
+        tenant: str | None,
     ) -> Admission:
-        cap = self._caps.hard_cap(user_id)
-        if cap is None:
+        caps = self._caps_of(user_id, tenant)
+        if not caps:
             return Admission(route, candidates=candidates)
         today = utc_day(self._clock())
         if candidates is None:
             candidates = self._routes.candidates(route)
         needed = max_call_micros(candidates, self._prices, messages, max_tokens)
         month = f"{today:%Y-%m}"
-        held, committed = self._reserve(Reservation(reservation_id, user_id, month, needed, route), cap)
+        budgets = tuple(c.budget for c in caps)
+        held, committed = self._reserve(Reservation(reservation_id, budgets, month, needed, route), caps)
         if held is not None:
             return Admission(held.route, held, candidates=candidates)
+        binding = min(caps, key=lambda c: (c.threshold.micros - committed.get(c.budget, 0), c.budget))
+        cap, spent = binding.threshold, committed.get(binding.budget, 0)
         cheaper = self._downgrade_cost(cap, route, messages, max_tokens)
         if cheaper is not None and cheaper < needed:
-            downgraded, _ = self._reserve(Reservation(reservation_id, user_id, month, cheaper, DOWNGRADE_ROUTE), cap)
+            downgraded, _ = self._reserve(Reservation(reservation_id, budgets, month, cheaper, DOWNGRADE_ROUTE), caps)
             if downgraded is not None:
                 _count("BudgetDowngrades")
                 note = (
-                    f"budget downgrade: up to {format_usd(needed)} on {route} would pass the monthly cap "
-                    f"({format_usd(max(cap.micros - committed, 0))} of {format_usd(cap.micros)} left); "
+                    f"budget downgrade: up to {format_usd(needed)} on {route} would pass the {cap.scope}'s monthly "
+                    f"cap ({format_usd(max(cap.micros - spent, 0))} of {format_usd(cap.micros)} left); "
                     f"ran on the cheaper route (up to {format_usd(cheaper)})"
                 )
                 return Admission(downgraded.route, downgraded, note)
         _count("BudgetBlocks")
-        raise exceeded(cap, committed, needed, month)
+        raise exceeded(cap, spent, needed, month)
 
     def settle(self, admission: Admission, billed_nanos: int) -> None:
         """Replace the held amount by what the call billed (exact nanos, committed rounded up to a whole
@@ -238,16 +260,32 @@ class BudgetGuard:
             logger.exception("budget settle failed; the reservation stays held", extra=about)
             _count("BudgetSettleFailures")
 
-    def _reserve(self, reservation: Reservation, cap: SpendThreshold) -> tuple[Reservation | None, int]:
-        """The reservation now held (a new one, or the one this id already holds), else committed so far."""
-        result = self._store.reserve(reservation, cap.micros)
+    def _caps_of(self, user_id: str, tenant: str | None) -> list[BudgetCap]:
+        """The caps a call of this user is held against: theirs, their tenant's, both or none."""
+        caps = []
+        mine = self._caps.hard_cap(user_id)
+        if mine is not None:
+            caps.append(BudgetCap(user_budget(user_id), mine, Scope(user_id)))
+        theirs = self._caps.tenant_cap(tenant) if tenant else None
+        if tenant and theirs is not None:
+            caps.append(BudgetCap(tenant_budget(tenant), theirs, tenant_scope(tenant)))
+        return caps
+
+    def _reserve(
+        self, reservation: Reservation, caps: Sequence[BudgetCap]
+    ) -> tuple[Reservation | None, dict[str, int]]:
+        """The reservation now held (a new one, or the one this id already holds), else each budget's committed."""
+        limits = {c.budget: c.threshold.micros for c in caps}
+        result = self._store.reserve(reservation, limits)
         if result.status == "missing":  # the month's first budgeted call: start from what the ledger has
             day = utc_day(self._clock())
-            self._store.seed(reservation.user_id, reservation.month, self._month_spend(reservation.user_id, day))
-            result = self._store.reserve(reservation, cap.micros)
+            for cap in caps:
+                if cap.budget in result.missing:
+                    self._store.seed(cap.budget, reservation.month, self._month_spend(cap.spend_scope, day))
+            result = self._store.reserve(reservation, limits)
         if result.reservation is not None:
-            return result.reservation, 0
-        return None, result.committed_micros
+            return result.reservation, {}
+        return None, dict(result.committed)
 
     def _downgrade_cost(
         self, cap: SpendThreshold, route: str, messages: Sequence[ChatMessage], max_tokens: int
@@ -268,10 +306,11 @@ def _count(name: str) -> None:
 
 
 def exceeded(cap: SpendThreshold, committed: int, needed: int, month: str) -> BudgetExceededError:
-    """The 402: how much the request could cost, against what is left of the cap."""
+    """The 402: how much the request could cost, against what is left of the binding cap."""
     left = max(cap.micros - committed, 0)
+    whose = "the tenant's" if cap.scope == "tenant" else "the"
     return BudgetExceededError(
-        f"This request could cost up to {format_usd(needed)}; {format_usd(left)} of the "
+        f"This request could cost up to {format_usd(needed)}; {format_usd(left)} of {whose} "
         f"{format_usd(cap.micros)} monthly budget is left.",
         details=[
             {
@@ -285,6 +324,8 @@ def exceeded(cap: SpendThreshold, committed: int, needed: int, month: str) -> Bu
                 "month": month,
                 "action": cap.action,
                 "thresholdId": cap.threshold_id,
+                "scope": cap.scope,  # user or tenant: whose cap binds
+                **({"tenant": cap.subject_id} if cap.scope == "tenant" else {}),
             }
         ],
     )
@@ -297,11 +338,11 @@ def with_downgrade_route(
     return {**routing_table, DOWNGRADE_ROUTE: list(candidates)}
 
 
-def ledger_month_spend(ledger: CostLedger) -> Callable[[str, date], int]:
-    """A user's month-to-date spend from the ledger's counters (what seeds the month's budget)."""
+def ledger_month_spend(ledger: CostLedger) -> Callable[[Scope, date], int]:
+    """A user's or a tenant's month-to-date spend from the ledger's counters (what seeds the month's budget)."""
 
-    def spend(user_id: str, day: date) -> int:
-        days = ledger.breakdown(Scope(user_id), "day", month_start(day), day).values()
+    def spend(scope: Scope, day: date) -> int:
+        days = ledger.breakdown(scope, "day", month_start(day), day).values()
         return nanos_to_micros(sum(c.nanos for c in days))  # the month's figure as the ledger shows it
 
     return spend

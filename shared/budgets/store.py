@@ -1,25 +1,28 @@
-"""Budget items in the costs table: what a capped user has committed this month, and each open reservation.
+"""Budget items in the costs table: what a capped user or tenant has committed this month, and each open reservation.
 
-Budget:       pk ``BUDGET#USER#<userId>``, sk ``MONTH#YYYY-MM``; ``committedMicros`` = settled spend
-              of budgeted calls + outstanding reservations (seeded with the ledger's month-to-date).
-Reservation:  pk ``BUDGET#RES#<reservationId>``, sk ``RES``; the held amount, its month and route.
-              It exists from reserve to settle, so a retried settle finds nothing and changes nothing.
+Budget:       pk ``BUDGET#USER#<userId>`` (a user's) or ``BUDGET#TENANT#<tenantId>`` (a tenant's), sk
+              ``MONTH#YYYY-MM``; ``committedMicros`` = settled spend of budgeted calls + outstanding
+              reservations (seeded with the ledger's month-to-date of that user or tenant).
+Reservation:  pk ``BUDGET#RES#<reservationId>``, sk ``RES``; the held amount, its month, route and the
+              budgets it is held on. It exists from reserve to settle, so a retried settle finds nothing
+              and changes nothing.
 
-Reserve and settle are each one ``TransactWriteItems``: the conditional ``ADD`` on the budget and
-the reservation item's Put (or Delete) succeed or fail together.
+Reserve and settle are each one ``TransactWriteItems``: the conditional ``ADD`` on every budget the call
+is held on (the user's, the tenant's, or both: each with its own cap in its condition) and the
+reservation item's Put (or Delete) succeed or fail together, so a call fits both caps or holds nothing.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from botocore.exceptions import ClientError
 
 from shared.core.dynamo import deserialize_item, serialize_item
-from shared.ledger.keys import BUDGET_PREFIX, RESERVATION_PREFIX
+from shared.ledger.keys import BUDGET_PREFIX, RESERVATION_PREFIX, TENANT_BUDGET_PREFIX
 from shared.ledger.store import run_transaction
 
 RESERVATION_TTL_S = 40 * 86_400  # a leaked reservation's item outlives its month, then DynamoDB drops it
@@ -28,50 +31,64 @@ _CONFLICT_RETRIES = 8  # concurrent requests of one user contend for one budget 
 ReserveStatus = Literal["reserved", "held", "over", "missing"]
 
 
+def user_budget(user_id: str) -> str:
+    """A user's budget: the partition key of their monthly budget items."""
+    return f"{BUDGET_PREFIX}{user_id}"
+
+
+def tenant_budget(tenant_id: str) -> str:
+    """A tenant's budget: the partition key of its monthly budget items."""
+    return f"{TENANT_BUDGET_PREFIX}{tenant_id}"
+
+
 @dataclass(frozen=True)
 class Reservation:
-    """Money held for one call until it is settled."""
+    """Money held for one call until it is settled, on each of ``budgets`` (:func:`user_budget`,
+    :func:`tenant_budget`)."""
 
     reservation_id: str
-    user_id: str
-    month: str  # "YYYY-MM": the budget it was taken from (settle goes back to the same one)
+    budgets: tuple[str, ...]
+    month: str  # "YYYY-MM": the budgets it was taken from (settle goes back to the same ones)
     micros: int
     route: str
 
 
 @dataclass(frozen=True)
 class ReserveResult:
-    """``reserved`` (now held), ``held`` (this id already holds one: reused), ``over`` (it would pass the
-    cap) or ``missing`` (no budget item for the month yet); ``committed`` is known for ``over``."""
+    """``reserved`` (now held), ``held`` (this id already holds one: reused), ``over`` (it would pass a
+    cap) or ``missing`` (some budget has no item for the month yet: ``missing`` names them); ``committed``
+    (each budget's committed micro-dollars) is known for ``over``."""
 
     status: ReserveStatus
     reservation: Reservation | None = None
-    committed_micros: int = 0
+    committed: Mapping[str, int] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()
 
 
 class BudgetStore(Protocol):
     """What budget enforcement needs from the costs table."""
 
-    def seed(self, user_id: str, month: str, committed_micros: int) -> bool:
+    def seed(self, budget: str, month: str, committed_micros: int) -> bool:
         """Create the month's budget item unless it exists; True when this call created it."""
         ...
 
-    def reserve(self, reservation: Reservation, cap_micros: int) -> ReserveResult:
-        """Add ``reservation.micros`` to committed if it stays within ``cap_micros``."""
+    def reserve(self, reservation: Reservation, caps: Mapping[str, int]) -> ReserveResult:
+        """Add ``reservation.micros`` to every budget's committed if each stays within its cap (``caps``
+        by budget), or to none."""
         ...
 
     def settle(self, reservation: Reservation, actual_micros: int) -> bool:
         """Replace the held amount by ``actual_micros``; False when already settled (nothing changes)."""
         ...
 
-    def committed(self, user_id: str, month: str) -> int | None:
+    def committed(self, budget: str, month: str) -> int | None:
         """The month's committed micro-dollars (None before the first budgeted call)."""
         ...
 
 
-def budget_key(user_id: str, month: str) -> dict[str, Any]:
-    """The month's budget item of one user."""
-    return {"pk": {"S": f"{BUDGET_PREFIX}{user_id}"}, "sk": {"S": f"MONTH#{month}"}}
+def budget_key(budget: str, month: str) -> dict[str, Any]:
+    """The month's item of one budget."""
+    return {"pk": {"S": budget}, "sk": {"S": f"MONTH#{month}"}}
 
 
 def reservation_key(reservation_id: str) -> dict[str, Any]:
@@ -94,9 +111,9 @@ class DynamoBudgetStore:
         self._clock = clock
         self._sleep = sleep
 
-    def seed(self, user_id: str, month: str, committed_micros: int) -> bool:
+    def seed(self, budget: str, month: str, committed_micros: int) -> bool:
         """Conditional Put: of many containers seeding at once exactly one does; the others reuse its item."""
-        item = {**budget_key(user_id, month), **serialize_item({"committedMicros": committed_micros})}
+        item = {**budget_key(budget, month), **serialize_item({"committedMicros": committed_micros})}
         try:
             self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
             return True
@@ -105,56 +122,61 @@ class DynamoBudgetStore:
                 return False
             raise
 
-    def reserve(self, reservation: Reservation, cap_micros: int) -> ReserveResult:
-        """``ADD committedMicros :held`` if ``committedMicros <= cap - held``, plus the reservation's Put."""
+    def reserve(self, reservation: Reservation, caps: Mapping[str, int]) -> ReserveResult:
+        """Per budget ``ADD committedMicros :held`` if ``committedMicros <= cap - held``, plus the reservation's
+        Put, in one transaction."""
         now = int(self._clock())
-        items = [
+        holds = [
             {
                 "Update": {
                     "TableName": self._table,
-                    "Key": budget_key(reservation.user_id, reservation.month),
+                    "Key": budget_key(budget, reservation.month),
                     "UpdateExpression": "ADD committedMicros :held",
                     "ConditionExpression": "committedMicros <= :room",
                     "ExpressionAttributeValues": serialize_item(
-                        {":held": reservation.micros, ":room": cap_micros - reservation.micros}
+                        {":held": reservation.micros, ":room": caps[budget] - reservation.micros}
                     ),
                 }
-            },
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": {
-                        **reservation_key(reservation.reservation_id),
-                        **serialize_item(
-                            {
-                                "userId": reservation.user_id,
-                                "month": reservation.month,
-                                "micros": reservation.micros,
-                                "route": reservation.route,
-                                "reservedAt": now,
-                                "expiresAt": now + RESERVATION_TTL_S,
-                            }
-                        ),
-                    },
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
+            }
+            for budget in reservation.budgets
         ]
-        reasons = self._transact(items, f"reserving {reservation.reservation_id}")
+        put = {
+            "Put": {
+                "TableName": self._table,
+                "Item": {
+                    **reservation_key(reservation.reservation_id),
+                    **serialize_item(
+                        {
+                            "budgets": list(reservation.budgets),
+                            "month": reservation.month,
+                            "micros": reservation.micros,
+                            "route": reservation.route,
+                            "reservedAt": now,
+                            "expiresAt": now + RESERVATION_TTL_S,
+                        }
+                    ),
+                },
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        reasons = self._transact([*holds, put], f"reserving {reservation.reservation_id}")
         if not reasons:
             return ReserveResult("reserved", reservation)
-        if reasons[1] == "ConditionalCheckFailed":
+        if reasons[-1] == "ConditionalCheckFailed":
             held = self._held(reservation.reservation_id)
             if held is not None:
                 return ReserveResult("held", held)
-        committed = self.committed(reservation.user_id, reservation.month)
-        if committed is None:
-            return ReserveResult("missing")
-        return ReserveResult("over", committed_micros=committed)
+        committed = {budget: self.committed(budget, reservation.month) for budget in reservation.budgets}
+        missing = tuple(budget for budget, micros in committed.items() if micros is None)
+        if missing:
+            return ReserveResult("missing", missing=missing)
+        return ReserveResult("over", committed={budget: int(micros or 0) for budget, micros in committed.items()})
 
     def settle(self, reservation: Reservation, actual_micros: int) -> bool:
-        """Delete the reservation (it must exist) and ``ADD committedMicros :actual - :held``, together."""
-        items = [
+        """Delete the reservation (it must exist) and ``ADD committedMicros :actual - :held`` to each of its
+        budgets, together."""
+        delta = serialize_item({":delta": actual_micros - reservation.micros})
+        items: list[dict[str, Any]] = [
             {
                 "Delete": {
                     "TableName": self._table,
@@ -162,20 +184,23 @@ class DynamoBudgetStore:
                     "ConditionExpression": "attribute_exists(pk)",
                 }
             },
-            {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": budget_key(reservation.user_id, reservation.month),
-                    "UpdateExpression": "ADD committedMicros :delta",
-                    "ExpressionAttributeValues": serialize_item({":delta": actual_micros - reservation.micros}),
+            *(
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": budget_key(budget, reservation.month),
+                        "UpdateExpression": "ADD committedMicros :delta",
+                        "ExpressionAttributeValues": delta,
+                    }
                 }
-            },
+                for budget in reservation.budgets
+            ),
         ]
         return not self._transact(items, f"settling {reservation.reservation_id}")
 
-    def committed(self, user_id: str, month: str) -> int | None:
+    def committed(self, budget: str, month: str) -> int | None:
         """A strongly consistent read of the budget item."""
-        item = self._client.get_item(TableName=self._table, Key=budget_key(user_id, month), ConsistentRead=True)
+        item = self._client.get_item(TableName=self._table, Key=budget_key(budget, month), ConsistentRead=True)
         if "Item" not in item:
             return None
         return int(deserialize_item(item["Item"]).get("committedMicros", 0))
@@ -185,7 +210,9 @@ class DynamoBudgetStore:
         if "Item" not in raw:
             return None
         item = deserialize_item(raw["Item"])
-        return Reservation(reservation_id, item["userId"], item["month"], int(item["micros"]), item["route"])
+        # A hold taken before tenants had budgets names its one user instead.
+        budgets = tuple(item.get("budgets") or (user_budget(item["userId"]),))
+        return Reservation(reservation_id, budgets, item["month"], int(item["micros"]), item["route"])
 
     def _transact(self, items: list[dict[str, Any]], what: str) -> list[str]:
         """Run one transaction: [] when it committed, else each item's cancellation code."""

@@ -215,10 +215,13 @@ class CampaignService:
         max_tokens: int,
         candidates: Sequence[RouteCandidate] | None = None,
     ) -> Admission:
-        """Reserve the step's maximum cost under its owner's monthly budget (raises when it does not fit)."""
+        """Reserve the step's maximum cost under its owner's and their tenant's monthly budgets (raises when
+        it does not fit)."""
         reservation_id = f"{workflow.workflow_id}#{step}"
         try:
-            return self._budget.admit(workflow.owner_id, reservation_id, route, messages, max_tokens, candidates)
+            return self._budget.admit(
+                workflow.owner_id, reservation_id, route, messages, max_tokens, candidates, workflow.tenant
+            )
         except BudgetError as exc:
             exc.workflow_id = workflow.workflow_id
             raise

@@ -95,6 +95,19 @@ class Settings(BaseSettings):
     # recorded call of theirs reads (each applicable threshold is two keys of the call's BatchGetItem).
     max_thresholds_per_owner: Annotated[int, Field(ge=1, le=1000)] = 50
     max_rules_per_threshold: Annotated[int, Field(ge=1, le=100)] = 10
+    # Slack rules (shared/alerts/slack_webhook.py): one post's attempts share the deadline, each attempt has
+    # the timeout, a 429 waits its Retry-After up to the bound. The local stack sets the local base to its own
+    # simulator (http://127.0.0.1:<port>/_sim/slack/services/), whose URLs rules may then name; empty deployed.
+    slack_webhook_local_base: Annotated[
+        str, Field(pattern=r"^(http://(127\.0\.0\.1|localhost):\d{1,5}/_sim/slack/services/)?$")
+    ] = ""
+    slack_post_deadline_s: Annotated[float, Field(gt=0, le=30)] = 10.0
+    slack_attempt_timeout_s: Annotated[float, Field(gt=0, le=10)] = 3.0
+    slack_max_attempts: Annotated[int, Field(ge=1, le=10)] = 4
+    slack_backoff_base_s: Annotated[float, Field(ge=0, le=10)] = 0.5
+    slack_retry_after_max_s: Annotated[float, Field(ge=0, le=30)] = 5.0
+    # The API's public base URL (https://<api id>.execute-api...): alerts link to its /dashboard; empty: no link.
+    public_base_url: Annotated[str, Field(pattern=r"^(https?://[^\s/?#]+)?$")] = ""
     # This deployment's account (CDK passes it): an owner's alert topic must live in it and the region.
     deployment_account_id: Annotated[str, Field(pattern=r"^(\d{12})?$")] = ""
     # Spend forecast: how often a container re-checks a scope's month-end projection after recording
@@ -139,12 +152,19 @@ class Settings(BaseSettings):
     optimization_fallback_share: Annotated[Decimal, Field(ge=0, le=1)] = Decimal("0.10")
     optimization_min_calls: Annotated[int, Field(ge=1, le=1_000_000)] = 20
     routing_overrides_cache_s: Annotated[float, Field(ge=0, le=1)] = 0.0
+    # Where Redis is configured, the overrides' version is published there (shared/routing/override_versions.py)
+    # and a container re-reads the overrides only when it moved; the published version expires after this
+    # long, which bounds how stale a container can be when a change could not publish it.
+    routing_overrides_version_ttl_s: Annotated[int, Field(ge=1, le=3600)] = 60
     # Hard monthly budgets (shared/budgets/guard.py): the cheaper route a "downgrade" cap runs a request on
     # when its own route could pass the cap, and how long a container trusts a user's cap lookup.
     budget_downgrade_candidates: Annotated[list[RouteCandidate], Field(min_length=1, max_length=4)] = Field(
         default_factory=lambda: [RouteCandidate(provider="openai", model="gpt-4o-mini")]
     )
     budget_cap_cache_s: Annotated[float, Field(ge=0, le=60)] = 5.0
+    # A closed month's statement is frozen on its first read this long after the month's end (UTC), once
+    # the stream aggregator has folded every call of the month (its lag is seconds; retries take longer).
+    statement_freeze_lag_s: Annotated[float, Field(ge=0, le=7 * 86_400)] = 3_600.0
 
     @model_validator(mode="after")
     def _derive_resource_names(self) -> Settings:

@@ -136,6 +136,12 @@ class CreatorAccountNotFoundError(DomainError):
     code = "ACCOUNT_NOT_FOUND"
 
 
+class TenantNotFoundError(DomainError):
+    """Another tenant than the caller's own, to a tenant admin: it looks like none (404)."""
+
+    code = "TENANT_NOT_FOUND"
+
+
 class CreatorAccountConflictError(DomainError):
     """The account kept changing under concurrent writes; the caller may retry: 409."""
 

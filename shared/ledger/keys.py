@@ -3,12 +3,14 @@
 Raw event:  pk ``EVENT#<requestId>``, sk ``EVENT`` (the idempotency key; 30-day TTL). The campaign path
             writes nothing else: counters are folded from the table's stream (shared/ledger/aggregator.py).
 Counter:    pk ``AGG#<scope>#<dim>``, sk ``DAY#YYYY-MM-DD#<value>`` where scope is ``ALL``,
-            ``USER#<userId>`` or ``CAMPAIGN#<campaignId>``. Day counters only: a month is the sum of its
-            days (a Query of at most 31 x values items). Per call, 8 counters (:func:`counter_keys`):
+            ``USER#<userId>``, ``TENANT#<tenantId>`` or ``CAMPAIGN#<campaignId>``. Day counters only: a month
+            is the sum of its days (a Query of at most 31 x values items). Per call, 8 counters, 12 when the
+            call has a tenant (:func:`counter_keys`):
             ``ALL``: ``total`` (value ``ALL``), ``type_model`` (``<type>#<provider>#<deployment>#<model>``,
             the model being the priced one a deployment maps to), ``campaign_provider``
             (``<campaignId>#<provider>``) and ``user``; ``USER#u``: ``total``, ``type_model``,
-            ``campaign_provider``; ``CAMPAIGN#c``: ``total``. Provider, model and type are sums of
+            ``campaign_provider``; ``TENANT#t``: the same four as ``ALL`` (what a tenant's cap and monthly
+            statement read); ``CAMPAIGN#c``: ``total``. Provider, model and type are sums of
             ``type_model``; a campaign's spend in a breakdown is the sum of its ``campaign_provider``
             values. The ``total`` counters are kept (a sum of the others) because a threshold's crossing
             is read off one counter's new value: a scope's day total.
@@ -49,12 +51,16 @@ RULE_MARK_PREFIX = "RULEMARK#"  # threshold_checker's crossing markers and alert
 ALERT_HISTORY_PREFIX = "ALERTLOG#"  # shared.alerts.rule_store.HISTORY_PK_PREFIX
 FORECAST_MARKER_PREFIX = "FORECAST#"  # forecast_watch's early-warning markers
 BUDGET_PREFIX = "BUDGET#USER#"  # budget_store: a capped user's committed spend for a month
+TENANT_BUDGET_PREFIX = "BUDGET#TENANT#"  # budget_store: a capped tenant's committed spend for a month
 RESERVATION_PREFIX = "BUDGET#RES#"  # budget_store: one call's open hold
+STATEMENT_PREFIX = "STATEMENT#"  # shared.billing.statements: a closed month's frozen statement of a tenant
 # Everything recording a billed call writes on the campaign path (the event, the budget guard's holds); a
 # test runs that path against moto and checks it writes exactly these. No counter, no marker: those are the
 # aggregator's. Thresholds and hard caps (``THRESHOLDS#``), alert rules (beside them) and routing overrides
 # (``ROUTING#``) are written by neither.
-RECORDING_WRITE_PREFIXES = (EVENT_PREFIX, BUDGET_PREFIX, RESERVATION_PREFIX)
+RECORDING_WRITE_PREFIXES = (EVENT_PREFIX, BUDGET_PREFIX, TENANT_BUDGET_PREFIX, RESERVATION_PREFIX)
+# What the statements route writes: nothing but the frozen statements of closed months.
+STATEMENT_WRITE_PREFIXES = (STATEMENT_PREFIX,)
 # What the stream's aggregator writes: the counters it folds, and the alerts' claim-once markers and history.
 AGGREGATOR_WRITE_PREFIXES = (
     COUNTER_PREFIX,
@@ -67,34 +73,52 @@ AGGREGATOR_WRITE_PREFIXES = (
 
 @dataclass(frozen=True)
 class Scope:
-    """Whose spend: everybody's (``user_id`` None), one user's, or one campaign's (``total`` only)."""
+    """Whose spend: everybody's (every id None), one user's, one tenant's, one campaign's (``total`` only), or
+    one routing experiment's (``variant`` only); at most one id is set."""
 
     user_id: str | None = None
     campaign_id: str | None = None
+    tenant_id: str | None = None
     experiment_id: str | None = None  # one routing experiment's calls, by variant
+
+    def __post_init__(self) -> None:
+        ids = (self.user_id, self.campaign_id, self.tenant_id, self.experiment_id)
+        if sum(value is not None for value in ids) > 1:  # a counter belongs to one scope: its key would be ambiguous
+            raise ValueError(f"a scope names one of user, campaign, tenant or experiment, not several: {self}")
 
     @property
     def key(self) -> str:
-        """``ALL``, ``USER#<userId>``, ``CAMPAIGN#<campaignId>`` or ``EXPERIMENT#<experimentId>``."""
+        """``ALL``, ``USER#<userId>``, ``TENANT#<tenantId>``, ``CAMPAIGN#<campaignId>`` or
+        ``EXPERIMENT#<experimentId>``."""
         if self.experiment_id is not None:
             return f"{EXPERIMENT_SCOPE_PREFIX}{self.experiment_id}"
         if self.campaign_id is not None:
             return f"CAMPAIGN#{self.campaign_id}"
+        if self.tenant_id is not None:
+            return f"TENANT#{self.tenant_id}"
         return TOTAL if self.user_id is None else f"USER#{self.user_id}"
 
     @property
     def dimensions(self) -> tuple[str, ...]:
-        """Dimensions counted in this scope."""
+        """Dimensions counted in this scope: an experiment's ``variant``, a campaign's ``total``, a tenant's
+        the same as everyone's, a user's those but ``user``."""
         if self.experiment_id is not None:
             return ("variant",)
         if self.campaign_id is not None:
             return ("total",)
+        if self.tenant_id is not None:
+            return DIMENSIONS
         return DIMENSIONS if self.user_id is None else tuple(d for d in DIMENSIONS if d != "user")
 
 
 def campaign_scope(campaign_id: str) -> Scope:
     """One campaign's spend (its ``total`` day counters): what a campaign threshold watches."""
     return Scope(campaign_id=campaign_id)
+
+
+def tenant_scope(tenant_id: str) -> Scope:
+    """One tenant's spend: the same dimensions as everyone's, over its users' calls only."""
+    return Scope(tenant_id=tenant_id)
 
 
 def experiment_scope(experiment_id: str) -> Scope:
@@ -163,10 +187,12 @@ def counter_values(event: CostEvent) -> dict[str, str]:
 
 
 def counter_keys(event: CostEvent) -> list[Key]:
-    """Every day counter one call adds to: 4 for everyone, 3 for the user, 1 for the campaign, and 1 for its
-    experiment's variant when its route came from one."""
+    """Every day counter one call adds to: 4 for everyone, 3 for the user, 1 for the campaign, 4 for the
+    tenant when the call has one, and 1 for its experiment's variant when its route came from one."""
     values, period = counter_values(event), day_period(event.day)
     scopes = [EVERYONE, Scope(event.user_id), campaign_scope(event.campaign_id)]
+    if event.tenant:
+        scopes.append(tenant_scope(event.tenant))
     if event.experiment and event.variant:
         scopes.append(experiment_scope(event.experiment))
     return [

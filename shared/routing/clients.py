@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import openai
 from openai.types import CompletionUsage
 
+from shared.core.retry import retry_after_s
 from shared.routing.errors import (
     ContentFiltered,
     ProviderAuthError,
@@ -83,7 +84,7 @@ def classify(exc: openai.APIError) -> ProviderError:
         return ProviderServerError(str(exc))
     status = exc.status_code
     if status == 429:
-        return ProviderRateLimited(str(exc), retry_after_s=_retry_after(exc.response.headers))
+        return ProviderRateLimited(str(exc), retry_after_s=retry_after_s(exc.response.headers))
     if status >= 500:
         return ProviderServerError(str(exc), status)
     if status in (401, 403):
@@ -100,22 +101,6 @@ def _error_code(body: object) -> str | None:
         if isinstance(inner, dict):
             code = inner.get("code")
             return str(code) if code is not None else None
-    return None
-
-
-def _retry_after(headers: object) -> float | None:
-    """Seconds the provider asked us to wait (``retry-after-ms`` wins over ``retry-after``), if it said."""
-    get = getattr(headers, "get", None)
-    if get is None:
-        return None
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = get(name)
-        if value is None:
-            continue
-        try:
-            return max(float(value) * scale, 0.0)
-        except ValueError:
-            continue
     return None
 
 

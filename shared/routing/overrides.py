@@ -13,7 +13,10 @@ Audit:    pk ``ROUTING#CHANGES``, sk the change id — who, when, before, after;
 
 The router reads the current item through :class:`CachedRouteOverrides`: by default for every
 routed call (one strongly consistent GetItem), so a change serves the next request; with ``ttl_s``
-(≤ 1 s) a container trusts what it read for that long, and a change is in effect within it.
+(≤ 1 s) a container trusts what it read for that long, and a change is in effect within it. With a
+version board (:mod:`shared.routing.override_versions`, Redis) it keeps what it read and re-reads only
+when the published version differs from the one it holds: one Redis GET per call instead of the
+GetItem, and still the next request after a change on the new route.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -31,6 +34,9 @@ from shared.core.dynamo import deserialize_item, serialize_item
 from shared.core.errors import RoutingConflictError
 from shared.core.observability import logger
 from shared.routing.candidates import RouteCandidate
+
+if TYPE_CHECKING:
+    from shared.routing.override_versions import VersionBoard
 
 CURRENT_KEY = ("ROUTING#OVERRIDES", "CURRENT")
 CHANGES_PK = "ROUTING#CHANGES"
@@ -136,16 +142,31 @@ class DynamoRoutingOverrideStore:
 
 
 class CachedRouteOverrides:
-    """The router's view of the overrides: re-read at most every ``ttl_s`` seconds per container.
+    """The router's view of the overrides: re-read at most every ``ttl_s`` seconds per container, or,
+    with a version ``board``, whenever the version published there is not the one last read.
 
     If the read fails the last routes read stay in force (none before the first read: the
-    configured routes), so a DynamoDB hiccup never fails a campaign; the next call retries.
+    configured routes), so a DynamoDB hiccup never fails a campaign; the next call retries. A board
+    that cannot answer (or has no version) means a DynamoDB read, as without one; after a failure the
+    board is left alone for ``board_retry_s``, so a Redis that times out does not add its timeout to
+    every call meanwhile.
     """
 
-    def __init__(self, store: RoutingOverrideStore, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        store: RoutingOverrideStore,
+        ttl_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        board: VersionBoard | None = None,
+        board_retry_s: float = 5.0,
+    ) -> None:
         self._store = store
-
-        self._current: TtlCache[tuple[str, str], RoutingOverrides] = TtlCache(ttl_s, clock)
+        self._board = board
+        self._board_retry_s = board_retry_s
+        self._board_down_until = float("-inf")
+        self._clock = clock
+        self._held: RoutingOverrides | None = None  # what the last successful read gave, with its version
+        self._cache: TtlCache[tuple[str, str], RoutingOverrides] = TtlCache(ttl_s, clock)
 
     def routes(self) -> Mapping[str, Route]:
         """Campaign type → overriding route (types without one are absent)."""
@@ -153,14 +174,35 @@ class CachedRouteOverrides:
 
     def current(self) -> RoutingOverrides:
         """The overrides item as last read: routes and running experiments from one read."""
-        return self._current.get(CURRENT_KEY, self._read)
+        board = self._board
+        if board is None or self._clock() < self._board_down_until:
+            return self._cache.get(CURRENT_KEY, self._read)
+        return self._cache.get(CURRENT_KEY, lambda: self._read_on_version(board))
+
+    def _read_on_version(self, board: VersionBoard) -> RoutingOverrides:
+        try:
+            published = board.read()
+        except Exception:
+            logger.warning("routing overrides version unreadable; reading the overrides", exc_info=True)
+            self._board_down_until = self._clock() + self._board_retry_s
+            return self._read()
+        if self._held is not None and published == self._held.version:
+            return self._held
+        overrides = self._read()
+        if published is None and self._held is not None:
+            try:
+                board.offer(self._held.version)  # raise-only: never over a newer version
+            except Exception:
+                logger.warning("routing overrides version not seeded", exc_info=True)
+        return overrides
 
     def _read(self) -> RoutingOverrides:
         try:
-            return self._store.current()
+            self._held = self._store.current()
         except Exception:
             logger.exception("routing overrides unreadable; keeping the last ones read")
-            return self._current.last(CURRENT_KEY, RoutingOverrides())
+            return self._cache.last(CURRENT_KEY, RoutingOverrides())
+        return self._held
 
 
 def overrides_item(routes: Mapping[str, Route], version: int) -> dict[str, Any]:

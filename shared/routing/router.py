@@ -25,7 +25,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Protocol
 
 from aws_lambda_powertools.utilities.circuit_breaker import (
@@ -37,6 +37,7 @@ from aws_lambda_powertools.utilities.circuit_breaker import (
 from aws_lambda_powertools.utilities.circuit_breaker.persistence import CircuitBreakerPersistenceLayer
 
 from shared.core.pricing import PriceTable, UnpricedModelError
+from shared.core.retry import MIN_ATTEMPT_S, RetryPolicy
 from shared.routing.candidates import RouteCandidate
 from shared.routing.deadline import Deadline
 from shared.routing.errors import (
@@ -56,9 +57,6 @@ from shared.routing.types import (
     Usage,
 )
 
-# Below this, an attempt could not get an answer back in time: don't start it.
-MIN_ATTEMPT_S = 0.05
-
 
 class AllProvidersFailedError(Exception):
     """Every candidate failed, was skipped or ran out of time; the outcome says how."""
@@ -75,21 +73,6 @@ class ProviderRequestRejectedError(Exception):
     def __init__(self, message: str, outcome: RoutingOutcome) -> None:
         super().__init__(message)
         self.outcome = outcome
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How long to keep trying one candidate before falling back."""
-
-    max_attempts: int = 2
-    attempt_timeout_s: float = 10.0
-    backoff_base_s: float = 0.2
-    backoff_max_s: float = 2.0
-    retry_after_max_s: float = 5.0
-
-    def backoff_s(self, attempt: int, rng: Callable[[], float]) -> float:
-        """Full-jitter exponential backoff before retry number ``attempt`` (1-based)."""
-        return rng() * min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
 
 
 class RouteOverrides(Protocol):

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from shared.alerts.checker import ThresholdChecker
     from shared.alerts.forecast_warnings import ForecastWatch, SpendForecaster
     from shared.alerts.rule_store import DynamoAlertRuleStore
+    from shared.alerts.slack_webhook import SlackWebhookPoster
     from shared.alerts.stream_consumer import CostStreamConsumer
     from shared.alerts.threshold_store import DynamoThresholdStore
     from shared.alerts.thresholds import SpendThreshold
@@ -88,7 +89,7 @@ def alert_rule_store() -> DynamoAlertRuleStore:
 
 @lru_cache(maxsize=1)
 def threshold_checker() -> ThresholdChecker:
-    """Alerts on the stored thresholds through their rules' channels (SNS), rate-limited per rule."""
+    """Alerts on the stored thresholds through their rules' channels (SNS, Slack), rate-limited per rule."""
     from shared.alerts.channels import AlertChannels
     from shared.alerts.checker import ThresholdChecker
     from shared.alerts.rules import OwnerTopics
@@ -98,11 +99,29 @@ def threshold_checker() -> ThresholdChecker:
         cost_ledger().store,
         threshold_store(),
         alert_rule_store(),
-        AlertChannels(aws_client("sns"), settings.cost_alert_topic_arn, OwnerTopics.of(settings)),
+        AlertChannels(aws_client("sns"), settings.cost_alert_topic_arn, OwnerTopics.of(settings), slack_poster()),
         rule_window_s=settings.alert_rule_window_s,
         history_days=settings.alert_history_days,
         product=f"Hybrid Orchestrator ({settings.stage})",
+        public_base_url=settings.public_base_url,
     )
+
+
+@lru_cache(maxsize=1)
+def slack_poster() -> SlackWebhookPoster:
+    """Posts Slack rules' messages, retrying within the settings' deadline."""
+    from shared.alerts.slack_webhook import SlackWebhookPoster
+    from shared.core.retry import RetryPolicy
+
+    settings = get_settings()
+    policy = RetryPolicy(
+        max_attempts=settings.slack_max_attempts,
+        attempt_timeout_s=settings.slack_attempt_timeout_s,
+        backoff_base_s=settings.slack_backoff_base_s,
+        backoff_max_s=settings.slack_post_deadline_s,
+        retry_after_max_s=settings.slack_retry_after_max_s,
+    )
+    return SlackWebhookPoster(policy, settings.slack_post_deadline_s)
 
 
 @lru_cache(maxsize=1)

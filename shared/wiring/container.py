@@ -14,6 +14,7 @@ from shared.wiring.alerts import alert_rule_store as alert_rule_store
 from shared.wiring.alerts import cost_stream_consumer as cost_stream_consumer
 from shared.wiring.alerts import default_thresholds as default_thresholds
 from shared.wiring.alerts import forecast_watch as forecast_watch
+from shared.wiring.alerts import slack_poster as slack_poster
 from shared.wiring.alerts import spend_forecaster as spend_forecaster
 from shared.wiring.alerts import threshold_checker as threshold_checker
 from shared.wiring.alerts import threshold_store as threshold_store
@@ -22,6 +23,7 @@ from shared.wiring.aws import aws_client as aws_client
 from shared.wiring.aws import dynamodb_client as dynamodb_client
 from shared.wiring.aws import once_guard as once_guard
 from shared.wiring.aws import queue as queue
+from shared.wiring.billing import tenant_statements as tenant_statements
 from shared.wiring.budgets import budget_guard as budget_guard
 from shared.wiring.campaigns import async_campaigns as async_campaigns
 from shared.wiring.campaigns import campaign_dispatcher as campaign_dispatcher
@@ -56,6 +58,7 @@ from shared.wiring.sending import sliding_limiter as sliding_limiter
 WIRING_MODULES = [
     "shared.wiring.alerts",
     "shared.wiring.aws",
+    "shared.wiring.billing",
     "shared.wiring.budgets",
     "shared.wiring.campaigns",
     "shared.wiring.experiments",

@@ -15,7 +15,13 @@ if TYPE_CHECKING:
 from shared.wiring.aws import dynamodb_client
 from shared.wiring.ledger import cost_ledger
 from shared.wiring.optimization import cost_optimizer
-from shared.wiring.routing import price_table, provider_router, route_overrides, routing_override_store
+from shared.wiring.routing import (
+    override_version_board,
+    price_table,
+    provider_router,
+    route_overrides,
+    routing_override_store,
+)
 
 
 @lru_cache(maxsize=1)
@@ -28,12 +34,20 @@ def route_chooser() -> RouteChooser:
 
 @lru_cache(maxsize=1)
 def experiment_service() -> ExperimentService:
-    """Experiments in the costs table; results from the ledger's variant counters and the reported outcomes."""
+    """Experiments in the costs table, each write's new overrides version published on the version board when
+    there is one (containers with a board re-read the overrides only when it moves); results from the ledger's
+    variant counters and the reported outcomes."""
     from shared.experiments.results import NoOutcomes, ResultsReader
     from shared.experiments.service import ExperimentService
     from shared.experiments.store import DynamoExperimentStore
 
     settings = get_settings()
-    store = DynamoExperimentStore(settings.cost_table_name, dynamodb_client(), routing_override_store())
+    board = override_version_board()
+    store = DynamoExperimentStore(
+        settings.cost_table_name,
+        dynamodb_client(),
+        routing_override_store(),
+        announce=None if board is None else board.offer,
+    )
     results = ResultsReader(cost_ledger().store, NoOutcomes())
     return ExperimentService(store, settings.routing_table, price_table(), results, cost_optimizer())

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
     from shared.routing.deadline import Deadline, RemainingTime
     from shared.routing.flags import RolloutGate
-    from shared.routing.overrides import CachedRouteOverrides, DynamoRoutingOverrideStore
+    from shared.routing.override_versions import VersionBoard
+    from shared.routing.overrides import CachedRouteOverrides, RoutingOverrideStore
     from shared.routing.router import ProviderRouter
 
 
@@ -117,19 +118,43 @@ def provider_router() -> ProviderRouter:
 
 
 @lru_cache(maxsize=1)
-def routing_override_store() -> DynamoRoutingOverrideStore:
-    """The routes the cost optimizer applied, and their audit log, in the costs table."""
+def override_version_board() -> VersionBoard | None:
+    """The overrides' version in Redis, where this function has Redis (else None: DynamoDB every call)."""
+    settings = get_settings()
+    if not settings.redis_url:
+        return None
+    from shared.routing.override_versions import RedisVersionBoard
+
+    def redis_client():  # the container's one client, imported and connected on first use, not at cold start
+        from shared.wiring.sending import redis_connection
+
+        return redis_connection().client()
+
+    return RedisVersionBoard(redis_client, settings.routing_overrides_version_ttl_s)
+
+
+@lru_cache(maxsize=1)
+def routing_override_store() -> RoutingOverrideStore:
+    """The routes the cost optimizer applied, and their audit log, in the costs table; each change
+    published on the version board when there is one."""
+    from shared.routing.override_versions import AnnouncingOverrideStore
     from shared.routing.overrides import DynamoRoutingOverrideStore
 
-    return DynamoRoutingOverrideStore(get_settings().cost_table_name, dynamodb_client())
+    store = DynamoRoutingOverrideStore(get_settings().cost_table_name, dynamodb_client())
+    board = override_version_board()
+    return store if board is None else AnnouncingOverrideStore(store, board)
 
 
 @lru_cache(maxsize=1)
 def route_overrides() -> CachedRouteOverrides:
-    """The router's view of the applied routes, re-read after ROUTING_OVERRIDES_CACHE_S (0: every call)."""
+    """The router's view of the applied routes: re-read when the board's version moved, or after
+    ROUTING_OVERRIDES_CACHE_S (0: every call) without a board."""
     from shared.routing.overrides import CachedRouteOverrides
 
-    return CachedRouteOverrides(routing_override_store(), get_settings().routing_overrides_cache_s)
+    settings = get_settings()
+    return CachedRouteOverrides(
+        routing_override_store(), settings.routing_overrides_cache_s, board=override_version_board()
+    )
 
 
 @lru_cache(maxsize=1)

@@ -104,6 +104,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ("DELETE", "/api/v2/creator-accounts/{accountId}"): Call(path=lambda s: {"accountId": s["account"]}, admin=True),
     ("GET", "/api/v2/costs/compare"): Call(query=lambda s: {"period": "week"}),
     ("GET", "/api/v2/costs/export"): Call(query=lambda s: {"groupBy": "provider", "format": "csv"}),
+    ("GET", "/api/v2/billing/statements"): Call(query=lambda s: {"tenant": "artifact-tenant"}, admin=True),
     ("GET", "/dashboard"): Call(),
     ("GET", "/dashboard/{asset}"): Call(path=lambda s: {"asset": "dashboard.js"}),
     ("GET", "/api/health/hybrid-orchestrator"): Call(),

@@ -12,6 +12,7 @@ CAMPAIGN = {"type": "content_planning", "platforms": ["instagram"], "data": {"th
 
 
 CAPTION = {**CAMPAIGN, "type": "caption"}
+THRESHOLDS, ALERTS = "/api/v2/costs/thresholds", "/api/v2/costs/alerts"
 
 
 def call(api, path, user, admin=False, body=None, **params):
@@ -49,3 +50,15 @@ def spend(api, who, bodies) -> dict[str, int]:
     costs = run_campaigns(api, who, bodies)
     api.wait_for_spend(api.token(who), sum(costs.values()))
     return costs
+
+
+def create_threshold(api, who, admin=False, **fields):
+    """A stored threshold (scope user, daily, unless ``fields`` say otherwise); its ``data``."""
+    reply = call(api, THRESHOLDS, who, admin=admin, body={"scope": "user", "period": "daily", **fields})
+    assert reply.status_code == 201, reply.text
+    return reply.json()["data"]
+
+
+def error_fields(reply) -> list[str]:
+    """The fields a 422's details name."""
+    return [d["field"] for d in reply.json()["error"]["details"]]

@@ -11,7 +11,14 @@ from aws_lambda_powertools.utilities.circuit_breaker.persistence.record import C
 from aws_lambda_powertools.utilities.circuit_breaker.states import CircuitState
 
 from shared.alerts.rules import AlertRecord, AlertRule, rules_limit_error
-from shared.alerts.thresholds import GLOBAL_OWNER, SpendThreshold, applicable_of, hard_cap_of, thresholds_limit_error
+from shared.alerts.thresholds import (
+    GLOBAL_OWNER,
+    SpendThreshold,
+    applicable_of,
+    hard_cap_of,
+    tenant_owner,
+    thresholds_limit_error,
+)
 from shared.campaigns.models import Workflow
 from shared.core.errors import CreatorAccountConflictError, RoutingConflictError
 from shared.core.pricing import PriceTable
@@ -311,6 +318,9 @@ class InMemoryThresholdStore:
     def hard_cap(self, user_id: str) -> SpendThreshold | None:
         return hard_cap_of(self.list_for(user_id))
 
+    def tenant_cap(self, tenant_id: str) -> SpendThreshold | None:
+        return hard_cap_of(self.list_for(tenant_owner(tenant_id)), "tenant")
+
 
 class InMemoryAlertRuleStore:
     """Rules, send markers and history in dicts, with the DynamoDB store's conditions, ordering and cap."""
@@ -446,3 +456,59 @@ def linked_accounts(links: Mapping[str, Sequence[str]]) -> tuple[CreatorAccountS
     for account_id, user_ids in links.items():
         store.accounts[account_id] = CreatorAccount(account_id, tuple(sorted(user_ids)), 0.0, "admin")
     return CreatorAccountService(store, clock=lambda: 1_700_000_000.0), store
+
+
+class SleepingClock:
+    """Monotonic time that only sleeping moves."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+class ScriptedWebhook:
+    """A Slack webhook: answers each post with the next scripted status (and headers), or raises it, then 200;
+    records every post and its timeout, and moves the clock by ``took_s`` per post."""
+
+    def __init__(
+        self, clock: SleepingClock, *script: int | tuple[int, dict[str, str]] | Exception, took_s: float = 0.1
+    ):
+        self.script = list(script)
+        self.clock, self.took_s = clock, took_s
+        self.calls: list[tuple[str, bytes, float]] = []
+
+    def post(self, url: str, body: bytes, timeout_s: float) -> tuple[int, dict[str, str]]:
+        self.calls.append((url, body, timeout_s))
+        self.clock.now += self.took_s
+        answer = self.script.pop(0) if self.script else 200
+        if isinstance(answer, Exception):
+            raise answer
+        return answer if isinstance(answer, tuple) else (answer, {})
+
+
+class InMemoryVersionBoard:
+    """The overrides' version board in memory, raise-only like the Redis script; ``down`` makes it unreachable."""
+
+    def __init__(self) -> None:
+        self.version: int | None = None
+        self.down = False
+        self.reads = 0
+
+    def read(self) -> int | None:
+        self.reads += 1
+        if self.down:
+            raise ConnectionError("Redis is unreachable")
+        return self.version
+
+    def offer(self, version: int) -> None:
+        if self.down:
+            raise ConnectionError("Redis is unreachable")
+        if self.version is None or self.version < version:
+            self.version = version

@@ -22,6 +22,7 @@ TEST_CONTEXT: dict[str, Any] = {
     "monthlyCostThresholdUsd": 300,
     "azureOpenAiEndpoint": "https://test-resource.openai.azure.com/",
     "redisUrl": "redis://cache.example.test:6379/0",
+    "publicBaseUrl": "https://api.example.test",
 }
 
 

@@ -5,16 +5,20 @@ only (anything else is a 404, so ids cannot be probed); an admin reaches global 
 ``ALL``) and, with ``userId``, any user's. An ``sns`` channel must be the threshold owner's own
 topic (:class:`~shared.alerts.rules.OwnerTopics`: this deployment's region and account, the
 name derived from the owner id) — whoever creates the rule, an admin included; any other ARN is a
-422 naming ``channel.topicArn`` with the one ARN that would do.
+422 naming ``channel.topicArn`` with the one ARN that would do. A ``slack`` channel must be a Slack
+incoming webhook (:func:`~shared.alerts.slack_webhook.webhook_url_problem`; else a 422 naming
+``channel.webhookUrl``); answers show it masked, the rule's item alone holds it whole.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from aws_lambda_powertools.event_handler import Response
 
-from shared.alerts.rules import AlertRecord, AlertRule, AlertRuleStore, OwnerTopics, new_rule_id
+from shared.alerts.rules import AlertRecord, AlertRule, AlertRuleStore, ChannelType, OwnerTopics, new_rule_id
+from shared.alerts.slack_webhook import mask_webhook_url, webhook_url_problem
 from shared.alerts.thresholds import GLOBAL_OWNER, SpendThreshold, ThresholdStore
 from shared.api.alerts.threshold_schemas import (
     AlertChannelView,
@@ -23,6 +27,7 @@ from shared.api.alerts.threshold_schemas import (
     AlertsView,
     CreateAlertRuleRequest,
     EmailChannel,
+    SlackChannel,
     SnsChannel,
     UpdateAlertRuleRequest,
 )
@@ -48,7 +53,7 @@ def create_rule(
 ) -> AlertRule:
     """A rule on a threshold the caller may reach (404 otherwise) with a channel this deployment allows."""
     threshold = _threshold(request.threshold_id, caller, request.user_id, thresholds)
-    channel, topic_arn = _channel(request.channel, threshold.owner_id, settings)
+    channel, topic_arn, webhook_url = _channel(request.channel, threshold.owner_id, settings)
     now = whole_milliseconds(now)  # the store keeps whole ms: the answer must show the instant a read will
     rule = AlertRule(
         rule_id=new_rule_id(),
@@ -56,6 +61,7 @@ def create_rule(
         owner_id=threshold.owner_id,
         channel=channel,
         topic_arn=topic_arn,
+        webhook_url=webhook_url,
         enabled=request.enabled,
         created_by=caller.user_id,
         created_at=now,
@@ -76,22 +82,18 @@ def update_rule(
     )
     if rule is None:
         raise AlertRuleNotFoundError("No such alert rule.")
-    channel, topic_arn = (
-        (rule.channel, rule.topic_arn)
+    channel, topic_arn, webhook_url = (
+        (rule.channel, rule.topic_arn, rule.webhook_url)
         if request.channel is None
         else _channel(request.channel, rule.owner_id, settings)
     )
-    enabled = rule.enabled if request.enabled is None else request.enabled
-    updated = AlertRule(
-        rule.rule_id,
-        rule.threshold_id,
-        rule.owner_id,
-        channel,
-        topic_arn,
-        enabled,
-        rule.created_by,
-        rule.created_at,
-        whole_milliseconds(now),
+    updated = replace(
+        rule,
+        channel=channel,
+        topic_arn=topic_arn,
+        webhook_url=webhook_url,
+        enabled=rule.enabled if request.enabled is None else request.enabled,
+        updated_at=whole_milliseconds(now),
     )
     rules.put_rule(updated)
     return updated
@@ -136,7 +138,11 @@ def rule_view(rule: AlertRule) -> AlertRuleView:
         rule_id=rule.rule_id,
         threshold_id=rule.threshold_id,
         owner_id=rule.owner_id,
-        channel=AlertChannelView(type=rule.channel, topic_arn=rule.topic_arn),
+        channel=AlertChannelView(
+            type=rule.channel,
+            topic_arn=rule.topic_arn,
+            webhook_url=mask_webhook_url(rule.webhook_url) if rule.webhook_url else None,
+        ),
         enabled=rule.enabled,
         created_by=rule.created_by,
         created_at=iso_timestamp(rule.created_at),
@@ -150,7 +156,9 @@ def record_view(record: AlertRecord) -> AlertRecordView:
         alert_id=record.alert_id,
         threshold_id=record.threshold_id,
         rule_id=record.rule_id,
-        channel=AlertChannelView(type=record.channel, topic_arn=record.topic_arn),
+        channel=AlertChannelView(
+            type=record.channel, topic_arn=record.topic_arn, webhook_url=record.masked_webhook_url
+        ),
         status=record.status,
         period=record.period,
         spent_usd=usd_amount(record.spent_micros),
@@ -178,13 +186,21 @@ def _threshold(threshold_id: str, caller: Caller, user_id: str | None, store: Th
     raise ThresholdNotFoundError("No such threshold.")
 
 
-def _channel(channel: EmailChannel | SnsChannel, owner_id: str, settings: Settings) -> tuple[str, str | None]:
-    """The channel as stored: an ``sns`` one only on the owner's own topic."""
+def _channel(
+    channel: EmailChannel | SnsChannel | SlackChannel, owner_id: str, settings: Settings
+) -> tuple[ChannelType, str | None, str | None]:
+    """The channel as stored (type, topic ARN, webhook URL): an ``sns`` one only on the owner's own topic, a
+    ``slack`` one only on a Slack webhook (or the local simulator's, running locally)."""
     if isinstance(channel, EmailChannel):
-        return "email", None
+        return "email", None, None
+    if isinstance(channel, SlackChannel):
+        problem = webhook_url_problem(channel.webhook_url, settings.slack_webhook_local_base)
+        if problem is not None:
+            invalid("channel.webhookUrl", problem)
+        return "slack", None, channel.webhook_url
     if not settings.deployment_account_id:
         invalid("channel.topicArn", "this deployment's account is not configured: no sns channel")
     expected = OwnerTopics.of(settings).arn(owner_id)
     if channel.topic_arn != expected:
         invalid("channel.topicArn", f"the topic must be the threshold owner's own: {expected}")
-    return "sns", expected
+    return "sns", expected, None

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.alerts.slack_webhook import MAX_WEBHOOK_URL_LENGTH
 from shared.api.schemas import envelope
 from shared.core.models import CamelModel
 
@@ -19,6 +20,7 @@ THRESHOLD_ID = r"^th_[0-9a-f]{32}$"
 RULE_ID = r"^ar_[0-9a-f]{32}$"
 WORKFLOW_ID = r"^wf_[0-9a-f]{32}$"
 USER_ID = r"^\S{1,128}$"
+TENANT_ID = r"^[^\s#]{1,128}$"  # "#" separates key parts (TENANT#<id>)
 SNS_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]{1,32}:\d{12}:[A-Za-z0-9_-]{1,256}$"
 MAX_THRESHOLD_USD = Decimal("1000000")
 
@@ -31,8 +33,11 @@ class CreateThresholdRequest(_Request):
     """``POST /api/v2/costs/thresholds``."""
 
     scope: Annotated[
-        Literal["global", "user", "campaign"],
-        Field(description="global: everyone's spend (admins); user: one user's; campaign: one workflow's"),
+        Literal["global", "user", "campaign", "tenant"],
+        Field(
+            description="global: everyone's spend (admins); user: one user's; campaign: one workflow's; "
+            "tenant: a tenant's monthly hard cap (block|downgrade; admins or that tenant's admin)"
+        ),
     ]
     user_id: Annotated[
         str | None,
@@ -43,6 +48,10 @@ class CreateThresholdRequest(_Request):
     campaign_id: Annotated[
         str | None, Field(alias="campaignId", pattern=WORKFLOW_ID, description="scope campaign: the workflow id")
     ] = None
+    tenant: Annotated[
+        str | None,
+        Field(pattern=TENANT_ID, description="scope tenant: whose cap (default the caller's tenant)"),
+    ] = None
     period: Annotated[Literal["daily", "monthly"], Field(description="UTC day or UTC month")]
     amount_usd: Annotated[
         Decimal,
@@ -50,7 +59,10 @@ class CreateThresholdRequest(_Request):
     ]
     action: Annotated[
         Literal["alert", "block", "downgrade"],
-        Field(description="alert (anyone); block or downgrade: a hard cap, admins only, scope user + monthly"),
+        Field(
+            description="alert (anyone); block or downgrade: a hard cap, monthly only: scope user (admins) or "
+            "scope tenant (admins or that tenant's admin)"
+        ),
     ] = "alert"
 
 
@@ -69,7 +81,22 @@ class SnsChannel(_Request):
     topic_arn: Annotated[str, Field(alias="topicArn", pattern=SNS_ARN, description="The topic's ARN")]
 
 
-Channel = Annotated[EmailChannel | SnsChannel, Field(discriminator="type")]
+class SlackChannel(_Request):
+    """A Slack incoming webhook. The URL is a secret: answers show it masked, logs never hold it. It is checked in
+    the view, so a refusal names ``channel.webhookUrl`` as the ``sns`` channel's names ``channel.topicArn``."""
+
+    type: Literal["slack"]
+    webhook_url: Annotated[
+        str,
+        Field(
+            alias="webhookUrl",
+            description="https://hooks.slack.com/services/<team>/<channel>/<token> (exactly that host, https)",
+            json_schema_extra={"format": "uri", "maxLength": MAX_WEBHOOK_URL_LENGTH},
+        ),
+    ]
+
+
+Channel = Annotated[EmailChannel | SnsChannel | SlackChannel, Field(discriminator="type")]
 
 
 class CreateAlertRuleRequest(_Request):
@@ -99,10 +126,13 @@ class SpendThresholdView(CamelModel):
     """A threshold and the spend of its current period."""
 
     threshold_id: str = Field(description="th_… for stored thresholds; settings:daily|monthly for the defaults")
-    scope: Literal["global", "user", "campaign"]
+    scope: Literal["global", "user", "campaign", "tenant"]
     user_id: str | None = Field(default=None, description="scope user: whose spend")
     campaign_id: str | None = None
-    owner_id: str = Field(description="Whose list it is in: a user id, or ALL for global thresholds")
+    tenant: str | None = Field(default=None, description="scope tenant: whose spend")
+    owner_id: str = Field(
+        description="Whose list it is in: a user id, ALL for global thresholds, TENANT#<id> for a tenant's"
+    )
     period: Literal["daily", "monthly"]
     action: Literal["alert", "block", "downgrade"]
     amount_usd: float
@@ -128,8 +158,11 @@ class SpendThresholdsView(CamelModel):
 class AlertChannelView(CamelModel):
     """Where a rule sends."""
 
-    type: Literal["email", "sns"]
+    type: Literal["email", "sns", "slack"]
     topic_arn: str | None = None
+    webhook_url: str | None = Field(
+        default=None, description="slack: the webhook masked (https://hooks.slack.com/services/T0…/…/…WXYZ)"
+    )
 
 
 class AlertRuleView(CamelModel):

@@ -2,7 +2,9 @@
 
 Anyone may watch their own spend (scope user) and their own campaigns (scope campaign; another
 user's campaign is a 404, as on the status route). Global thresholds, thresholds on another user
-and hard caps (block/downgrade) are admin-only (403). The settings' daily and monthly thresholds
+and users' hard caps (block/downgrade) are admin-only (403). A tenant's hard cap (scope tenant,
+block/downgrade, monthly) is set by a platform admin or that tenant's admin; another tenant's admin
+gets a 404 (its tenant is not theirs to know of), any other caller a 403. The settings' daily and monthly thresholds
 are listed as read-only global defaults. Everyone's spend is shown to admins only, as on
 ``/costs/stats``: a non-admin sees global thresholds without their spend.
 """
@@ -23,12 +25,13 @@ from shared.alerts.thresholds import (
     is_settings_threshold,
     new_threshold_id,
     shows_global_spend,
+    tenant_owner,
 )
 from shared.api.alerts.threshold_schemas import CreateThresholdRequest, SpendThresholdsView, SpendThresholdView
 from shared.api.auth import require_admin
 from shared.api.envelope import success
 from shared.campaigns.workflows import WorkflowRepository
-from shared.core.errors import ForbiddenError, WorkflowNotFoundError
+from shared.core.errors import ForbiddenError, TenantNotFoundError, WorkflowNotFoundError
 from shared.core.identity import Caller
 from shared.core.pricing import usd_amount, usd_to_micros
 from shared.core.time import iso_timestamp, utc_day
@@ -98,7 +101,9 @@ def threshold_views(
     spending = spend_of(costs, list({t.counter(day) for t in thresholds}))
     views = []
     for t in thresholds:
-        shown = t.scope != "global" or shows_global_spend(caller)
+        shown = (t.scope != "global" or shows_global_spend(caller)) and (
+            t.scope != "tenant" or caller.administers(str(t.subject_id))
+        )
         spent = spending.get(t.counter(day), 0)
         views.append(
             SpendThresholdView(
@@ -106,6 +111,7 @@ def threshold_views(
                 scope=t.scope,
                 user_id=t.subject_id if t.scope == "user" else None,
                 campaign_id=t.subject_id if t.scope == "campaign" else None,
+                tenant=t.subject_id if t.scope == "tenant" else None,
                 owner_id=t.owner_id,
                 period=t.period,
                 action=t.action,
@@ -139,8 +145,12 @@ def _subject_and_owner(
         invalid("campaignId", "campaignId is only for scope campaign", "extra_forbidden")
     if request.scope == "campaign" and request.campaign_id is None:
         invalid("campaignId", "scope campaign needs campaignId", "missing")
+    if request.scope != "tenant" and request.tenant is not None:
+        invalid("tenant", "tenant is only for scope tenant", "extra_forbidden")
+    if request.scope == "tenant":
+        return _tenant_subject(request, caller)
     if request.action in HARD_CAP_ACTIONS and (request.scope, request.period) != ("user", "monthly"):
-        invalid("action", f"{request.action} is a hard cap: scope user and period monthly only")
+        invalid("action", f"{request.action} is a hard cap: scope user or tenant, period monthly only")
     if request.action in HARD_CAP_ACTIONS or request.scope == "global":
         require_admin(caller)
     if request.scope == "global":
@@ -156,3 +166,19 @@ def _subject_and_owner(
     if workflow is None or not caller.can_read(workflow.owner_id) or workflow.owner_id == GLOBAL_OWNER:
         raise WorkflowNotFoundError("No such campaign.")
     return workflow.workflow_id, workflow.owner_id
+
+
+def _tenant_subject(request: CreateThresholdRequest, caller: Caller) -> tuple[str, str]:
+    """A tenant's cap: monthly block/downgrade only, on the caller's tenant unless they are a platform admin."""
+    if request.action not in HARD_CAP_ACTIONS:
+        invalid("action", "a tenant threshold is a hard cap: action block or downgrade")
+    if request.period != "monthly":
+        invalid("period", "a tenant's hard cap is monthly")
+    tenant = request.tenant or caller.tenant
+    if tenant is None:
+        invalid("tenant", "scope tenant needs tenant (the caller has none)", "missing")
+    if not caller.administers(str(tenant)):
+        if caller.is_tenant_admin:
+            raise TenantNotFoundError("No such tenant.")
+        raise ForbiddenError("Only admins or the tenant's admin can set a tenant's cap.")
+    return str(tenant), tenant_owner(str(tenant))

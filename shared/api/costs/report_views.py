@@ -36,7 +36,16 @@ from shared.ledger.reports import (
     daily_rows,
 )
 
-__all__ = ["CSV_MEDIA_TYPE", "ComparePeriod", "GroupBy", "comparison_response", "export_csv", "export_response"]
+__all__ = [
+    "CSV_MEDIA_TYPE",
+    "ComparePeriod",
+    "GroupBy",
+    "comparison_response",
+    "csv_cell",
+    "exact_usd",
+    "export_csv",
+    "export_response",
+]
 
 CSV_MEDIA_TYPE = "text/csv"
 CSV_COLUMNS = ("calls", "inputTokens", "outputTokens", "costUsd")
@@ -82,14 +91,25 @@ def export_csv(rows: Sequence[DailyRow], group_by: str) -> str:
     writer.writerow(("day", group_by, *CSV_COLUMNS))
     for row in rows:
         counters = row.counters
-        usd = f"{Decimal(counters.nanos) / NANOS_PER_USD:.9f}"  # exact: nine decimals are whole nano-dollars
         writer.writerow(
-            (row.day.isoformat(), _cell(row.key), counters.requests, counters.tokens_in, counters.tokens_out, usd)
+            (
+                row.day.isoformat(),
+                csv_cell(row.key),
+                counters.requests,
+                counters.tokens_in,
+                counters.tokens_out,
+                exact_usd(counters.nanos),
+            )
         )
     return buffer.getvalue()
 
 
-def _cell(text: str) -> str:
+def exact_usd(nanos: int) -> str:
+    """USD exact to the nano-dollar: nine decimals, never an exponent."""
+    return f"{Decimal(nanos) / NANOS_PER_USD:.9f}"
+
+
+def csv_cell(text: str) -> str:
     """Text a spreadsheet shows as text: a leading ``'`` before what it would run as a formula."""
     return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
 

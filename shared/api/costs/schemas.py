@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from shared.api.schemas import TokenCounts as TokenCounts  # shared with the optimization views
 from shared.api.schemas import envelope
 from shared.core.models import CamelModel
 
@@ -17,14 +18,6 @@ from shared.core.models import CamelModel
 from shared.ledger.campaign_costs import CampaignSort as CampaignSort
 from shared.ledger.campaign_costs import SortOrder as SortOrder
 from shared.ledger.ledger import GroupBy as GroupBy
-
-
-class TokenCounts(CamelModel):
-    """Tokens the providers reported."""
-
-    input: int
-    output: int
-    total: int
 
 
 class SpendView(CamelModel):

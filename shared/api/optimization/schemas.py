@@ -6,8 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from shared.api.costs.schemas import TokenCounts
-from shared.api.schemas import envelope
+from shared.api.schemas import TokenCounts, envelope
 from shared.core.models import CamelModel
 
 RECOMMENDATION_ID = r"^rec_[0-9a-f]{20}$"

@@ -9,7 +9,6 @@ from decimal import Decimal
 from aws_lambda_powertools.event_handler import Response
 
 from shared.alerts.thresholds import GLOBAL_OWNER, ThresholdStore
-from shared.api.costs.schemas import TokenCounts
 from shared.api.envelope import success
 from shared.api.optimization.schemas import (
     BudgetView,
@@ -24,6 +23,7 @@ from shared.api.optimization.schemas import (
     RouteInForceView,
     SpendProjectionView,
 )
+from shared.api.schemas import TokenCounts
 from shared.core.pricing import usd_amount
 from shared.optimization.optimizer import WINDOW_DAYS, Budget, OptimizationPlan, Recommendation, Window
 from shared.optimization.service import Recommendations

@@ -7,9 +7,17 @@ import uuid
 import pytest
 
 from tests.conftest import eventually, subscribed_topic
-from tests.support.e2e import CAMPAIGN, call, run_campaigns, settled, spend
-
-THRESHOLDS, ALERTS = "/api/v2/costs/thresholds", "/api/v2/costs/alerts"
+from tests.support.e2e import (
+    ALERTS,
+    CAMPAIGN,
+    THRESHOLDS,
+    call,
+    create_threshold,
+    error_fields,
+    run_campaigns,
+    settled,
+    spend,
+)
 
 
 def user(name: str) -> str:
@@ -18,16 +26,6 @@ def user(name: str) -> str:
 
 def put(api, path, who, body, admin=False):
     return api.call("PUT", path, body, token=api.token(who, admin=admin))
-
-
-def create_threshold(api, who, admin=False, **fields):
-    reply = call(api, THRESHOLDS, who, admin=admin, body={"scope": "user", "period": "daily", **fields})
-    assert reply.status_code == 201, reply.text
-    return reply.json()["data"]
-
-
-def error_fields(reply) -> list[str]:
-    return [d["field"] for d in reply.json()["error"]["details"]]
 
 
 def test_a_user_creates_and_lists_their_own_thresholds_with_real_spend(api):

@@ -53,6 +53,8 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/api/v2/campaigns/costs"): Sample(query=lambda state: {"sortBy": "calls", "order": "asc"}),
     ("GET", "/api/v2/costs/compare"): Sample(query=lambda state: {"period": "week"}),
     ("GET", "/api/v2/costs/export"): Sample(query=lambda state: {"groupBy": "model", "format": "csv"}),
+    # Admins and tenant admins only; a platform admin without a tenant claim names the tenant.
+    ("GET", "/api/v2/billing/statements"): Sample(query=lambda state: {"tenant": "matrix-tenant"}, admin_only=True),
     ("GET", "/dashboard"): Sample(),
     ("GET", "/dashboard/{asset}"): Sample(),
     ("GET", "/api/v2/costs/forecast"): Sample(),

@@ -11,10 +11,12 @@ import pytest
 
 from shared.alerts.thresholds import THRESHOLD_PK_PREFIX
 from shared.api.auth import ADMIN
+from shared.billing.statements import statement_key
 from shared.ledger.keys import (
     AGGREGATOR_WRITE_PREFIXES,
     EVERYONE,
     RECORDING_WRITE_PREFIXES,
+    STATEMENT_WRITE_PREFIXES,
     alert_key,
     counter_key,
     event_key,
@@ -223,8 +225,19 @@ def test_only_the_owner_and_admin_routes_write_the_rest_of_the_costs_table(synth
     writers = {name: _cost_writes(synth, name) for name in FUNCTIONS}
     unconditioned = {name for name, statements in writers.items() if any("Condition" not in s for s in statements)}
     assert unconditioned == {"cost_thresholds", "cost_alerts", "cost_optimization", "experiments"}
-    conditioned = {*RECORDERS, "cost_aggregator"}
+    conditioned = {*RECORDERS, "cost_aggregator", "billing_statements"}
     assert {name for name, statements in writers.items() if statements} == unconditioned | conditioned
+
+
+def test_the_statements_route_writes_only_frozen_statements(synth: Synth) -> None:
+    (statement,) = _cost_writes(synth, "billing_statements")
+    assert set(_as_list(statement["Action"])) == WRITES
+    assert statement["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in STATEMENT_WRITE_PREFIXES]},
+        "Null": {"dynamodb:LeadingKeys": "false"},
+    }
+    assert _allowed(statement, statement_key("acme", "2026-02")[0])
+    assert not any(_allowed(statement, key) for key in [*FORBIDDEN_KEYS, *AGGREGATED_KEYS, event_key("wf_1#g#0")[0]])
 
 
 def test_the_ops_alarm_key_serves_cloudwatch_for_this_account_only(synth: Synth) -> None:

@@ -27,7 +27,9 @@ EXPECTED_ENVIRONMENT = {
     "MONTHLY_COST_THRESHOLD_USD": "300",
     "GATEWAY_API_KEY_SECRET_NAME": f"{PREFIX_STAGE}-sending-gateway-key",
     "GATEWAY_URL": "",
+    "PUBLIC_BASE_URL": "https://api.example.test",  # and no SLACK_WEBHOOK_LOCAL_BASE: Slack's own host only
     "MESSAGES_MAX_RECEIVE_COUNT": "3",
+    "ROUTING_OVERRIDES_CACHE_S": "1",  # the routing functions have no Redis to check the overrides' version in
     "APPCONFIG_APPLICATION": f"{PREFIX_STAGE}-flags",
     "APPCONFIG_ENVIRONMENT": "test",
     "APPCONFIG_PROFILE": "feature-flags",

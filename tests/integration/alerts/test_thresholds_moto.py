@@ -313,3 +313,39 @@ def test_one_owners_thresholds_crossing_together_send_one_email(costs_table, tab
             statuses = [s for found in pool.map(check, checkers) for s in found]
         assert sorted(statuses) == ["sent"] + ["suppressed"] * 4
         assert len(read()) == 1
+
+
+def test_a_slack_rule_keeps_its_webhook_in_its_item_and_the_history_keeps_the_masked_form(costs_table):
+    table = costs_table()
+    owner = f"u1-{uuid.uuid4().hex[:8]}"
+    DynamoThresholdStore(table._table, table._client).put(threshold(1, subject=owner, owner=owner))
+    rules = DynamoAlertRuleStore(table._table, table._client)
+    webhook = "https://hooks.slack.com/services/T012AB3CD/B0456EF78/abcdefghijklmnopqrstWXYZ"
+    rule = AlertRule("ar_" + "2" * 32, threshold(1).threshold_id, owner, "slack", None, True, owner, AT, AT, webhook)
+    rules.add_rule(rule)
+    assert rules.get_rule(owner, rule.rule_id) == rule and rules.rules_of(owner)[0].webhook_url == webhook
+    masked = "https://hooks.slack.com/services/T0…/…/…WXYZ"
+    record = AlertRecord(
+        "0" * 16,
+        owner,
+        rule.threshold_id,
+        rule.rule_id,
+        "slack",
+        None,
+        "sent",
+        "2026-03-14",
+        1,
+        1,
+        "s",
+        AT,
+        int(AT) + 60,
+        masked,
+    )
+    rules.add_record(record)
+    (stored,) = table._client.query(
+        TableName=table._table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"ALERTLOG#{owner}"}},
+    )["Items"]
+    assert stored["maskedWebhookUrl"] == {"S": masked} and "abcdefghijklmnop" not in json.dumps(stored)
+    assert rules.history(owner, 10, None) == ([record], None)

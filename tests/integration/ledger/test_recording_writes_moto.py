@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from shared.alerts.rules import AlertRule, new_rule_id
-from shared.alerts.thresholds import SpendThreshold, new_threshold_id
+from shared.alerts.thresholds import SpendThreshold, new_threshold_id, tenant_owner
 from shared.campaigns.models import CampaignRequest
 from shared.config.settings import get_settings
 from shared.core.identity import Caller
@@ -108,6 +108,12 @@ def test_recording_a_campaign_writes_exactly_the_recording_prefixes(recording_co
     # Set-up an admin or the owner would do (other functions, other permissions): history, thresholds, a rule.
     seed_history(user, now)
     put_threshold(user, "monthly", 10**9, action="block")  # a hard cap: the budget guard reserves and settles
+    tenant = f"{user}-tenant"
+    container.threshold_store().put(  # and the tenant's cap: held on both budgets in one transaction
+        SpendThreshold(
+            new_threshold_id(), "tenant", tenant, tenant_owner(tenant), "monthly", 10**9, "block", "admin", now
+        )
+    )
     daily = put_threshold(user, "daily", 1)  # crossed by the first call: marker, rule window, history
     container.alert_rule_store().put_rule(
         AlertRule(new_rule_id(), daily.threshold_id, user, "email", created_by=user, created_at=now, updated_at=now)
@@ -128,7 +134,7 @@ def test_recording_a_campaign_writes_exactly_the_recording_prefixes(recording_co
     for client in clients:
         client.meta.events.register("before-parameter-build.dynamodb", watch)
     try:
-        run = service.run(CAPTION, Caller(user_id=user), Deadline(25))
+        run = service.run(CAPTION, Caller(user_id=user, tenant=tenant), Deadline(25))
     finally:
         for client in clients:
             client.meta.events.unregister("before-parameter-build.dynamodb", watch)

@@ -1,7 +1,9 @@
 """A request reads its route once: one GetItem of the routing overrides per campaign, counted on the wire.
 
 The budget (for a capped user) and the router both need the route's candidates; a fan campaign
-needs them for every fan. The campaign service reads them once and hands them on.
+needs them for every fan. The campaign service reads them once and hands them on. Each campaign runs in a
+fresh container (nothing held yet), so its one read is a DynamoDB GetItem; a warm container reads them
+again only when the published version moved (tests/integration/routing/test_override_versions_redis.py).
 """
 
 from __future__ import annotations
@@ -37,10 +39,10 @@ def test_a_campaign_reads_the_overrides_once_with_or_without_a_hard_cap(fresh_co
     capped = f"route-once-capped-{uuid.uuid4().hex[:8]}"
     cap = SpendThreshold(new_threshold_id(), "user", capped, capped, "monthly", 10**9, "block", "admin", time.time())
     container.threshold_store().put(cap)
-    service = container.campaign_service()
-    counter = RequestCounter(container.dynamodb_client())
     for user in (f"route-once-{uuid.uuid4().hex[:8]}", capped):
-        counter.take()
+        container.clear_caches()
+        service = container.campaign_service()
+        counter = RequestCounter(container.dynamodb_client())
         run = service.run(CAPTION, Caller(user_id=user), Deadline(25))
         assert run.workflow.status == "completed"
         assert overrides_reads(counter) == 1, (user, dict(counter.gets))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -12,10 +13,19 @@ import pytest
 from shared.alerts.channels import AlertChannels
 from shared.alerts.checker import ThresholdChecker
 from shared.alerts.rules import AlertRule, OwnerTopics
+from shared.alerts.slack_webhook import SlackPostError, SlackWebhookPoster
 from shared.alerts.thresholds import GLOBAL_OWNER, SpendThreshold
+from shared.core.retry import RetryPolicy
 from shared.ledger.ledger import CostLedger
 from tests.support.factories import event
-from tests.support.fakes import FakeSnsClient, InMemoryAlertRuleStore, InMemoryCostStore, InMemoryThresholdStore
+from tests.support.fakes import (
+    FakeSnsClient,
+    InMemoryAlertRuleStore,
+    InMemoryCostStore,
+    InMemoryThresholdStore,
+    ScriptedWebhook,
+    SleepingClock,
+)
 
 EMAIL_TOPIC = "arn:aws:sns:us-east-1:123456789012:hybrid-orch-local-cost-alerts"
 OWNER_TOPICS = OwnerTopics("us-east-1", "123456789012", "hybrid-orch", "local")
@@ -23,6 +33,7 @@ OWNER_TOPIC = OWNER_TOPICS.arn("u1")
 MARCH_14 = datetime(2026, 3, 14, 9, tzinfo=UTC).timestamp()
 MARCH_14_LATE = datetime(2026, 3, 14, 23, 45, tzinfo=UTC).timestamp()
 DAY = 86_400
+WEBHOOK = "https://hooks.slack.com/services/T012AB3CD/B0456EF78/abcdefghijklmnopqrstWXYZ"
 
 
 class Clock:
@@ -45,15 +56,19 @@ class Harness:
         self.rules = InMemoryAlertRuleStore()
         self.sns = FakeSnsClient()
         self.clock = Clock(MARCH_14)
+        waits = SleepingClock()
+        self.webhook = ScriptedWebhook(waits)
+        slack = SlackWebhookPoster(RetryPolicy(max_attempts=3), 5.0, self.webhook, clock=waits, sleep=waits.sleep)
         self.checker = ThresholdChecker(
             self.costs,
             self.thresholds,
             self.rules,
-            AlertChannels(self.sns, EMAIL_TOPIC, OWNER_TOPICS),
+            AlertChannels(self.sns, EMAIL_TOPIC, OWNER_TOPICS, slack),
             rule_window_s=window_s,
             history_days=history_days,
             clock=self.clock,
             product="HO (test)",
+            public_base_url="https://api.example.com",
         )
         self._n = 0
 
@@ -79,6 +94,7 @@ class Harness:
             owner_id=threshold.owner_id,
             channel=channel,
             topic_arn=OWNER_TOPICS.arn(threshold.owner_id) if channel == "sns" else None,
+            webhook_url=WEBHOOK if channel == "slack" else None,
             enabled=enabled,
             created_at=self._n,
         )
@@ -331,3 +347,68 @@ def test_an_sns_rule_publishes_to_its_owners_topic_whatever_topic_it_stored():
     )
     (alert,) = h.spend(1500)
     assert h.topics() == [OWNER_TOPICS.arn("u1")] and alert.topic_arn == OWNER_TOPICS.arn("u1")
+
+
+def slack_posts(h: Harness) -> list[dict]:
+    """Every message posted to the webhook (each attempt of it)."""
+    return [json.loads(body) for _, body, _ in h.webhook.calls]
+
+
+def test_a_slack_rule_posts_one_block_kit_message_with_the_scopes_spend():
+    h = Harness()
+    threshold = h.threshold(micros=1000)
+    h.rule(threshold, channel="slack")
+    h.spend(400, campaign="wf_a")
+    (alert,) = h.spend(700, campaign="wf_b")
+    assert (alert.channel, alert.status, alert.topic_arn) == ("slack", "sent", None)
+    assert alert.masked_webhook_url == "https://hooks.slack.com/services/T0…/…/…WXYZ"
+    (message,) = slack_posts(h)
+    assert message["text"] == "HO (test): user u1 daily AI spend $0.0011 crossed $0.001" == alert.subject
+    sections = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section"]
+    assert "User u1, daily threshold" in sections[0] and "$0.0011 of $0.001 (110.0%)" in sections[0]
+    assert sections[1].startswith("*Spend by provider*\n• `openai` $0.0011")
+    assert [line.split("`")[1] for line in sections[2].splitlines()[1:]] == ["wf_b", "wf_a"]
+    button = next(b for b in message["blocks"] if b["type"] == "actions")["elements"][0]
+    assert button["url"] == "https://api.example.com/dashboard"
+    assert h.sns.published == []  # the rule replaces the default e-mail
+    assert h.spend(5000) == []  # one crossing, one post
+    assert len(h.webhook.calls) == 1
+
+
+def test_a_campaign_thresholds_slack_message_lists_that_campaign_only():
+    h = Harness()
+    threshold = h.threshold(scope="campaign", subject="wf_big", owner="u1", micros=1000)
+    h.rule(threshold, channel="slack")
+    h.spend(900, campaign="wf_other")
+    h.spend(1100, campaign="wf_big")
+    (message,) = slack_posts(h)
+    top = next(
+        b["text"]["text"] for b in message["blocks"] if b["type"] == "section" and "campaigns" in b["text"]["text"]
+    )
+    assert top.splitlines() == ["*Top 1 campaigns*", top.splitlines()[1]] and "`wf_big` $0.0011" in top
+
+
+def test_a_slack_rule_posts_at_most_once_per_window_and_the_history_says_so():
+    h = Harness(window_s=1800)
+    threshold = h.threshold(micros=1000)
+    h.rule(threshold, channel="slack")
+    assert [a.status for a in h.spend(1500, at=MARCH_14_LATE)] == ["sent"]
+    assert [a.status for a in h.spend(1500, at=MARCH_14_LATE + 1800)] == ["suppressed"]
+    assert len(h.webhook.calls) == 1
+    assert [(r.channel, r.status, r.masked_webhook_url) for r in h.rules.records["u1"]] == [
+        ("slack", "sent", "https://hooks.slack.com/services/T0…/…/…WXYZ"),
+        ("slack", "suppressed", "https://hooks.slack.com/services/T0…/…/…WXYZ"),
+    ]
+
+
+def test_a_failed_slack_post_releases_the_window_and_the_crossing_so_the_next_check_posts():
+    h = Harness()
+    threshold = h.threshold(micros=1000)
+    h.rule(threshold, channel="slack")
+    h.webhook.script = [500, 500, 500]  # every attempt of the first check
+    with pytest.raises(SlackPostError) as caught:
+        h.spend(1500)
+    assert "abcdefghijklmnopqrstWXYZ" not in str(caught.value)
+    assert len(h.webhook.calls) == 3 and h.rules.sent_until == {} and h.rules.records.get("u1", []) == []
+    assert [a.status for a in h.spend(10)] == ["sent"]  # the next recorded call checks the crossing again
+    assert len(h.webhook.calls) == 4

@@ -96,3 +96,11 @@ def test_settings_derive_names_and_reject_unmapped_azure_deployments(monkeypatch
     monkeypatch.setenv("OF_RATE_LIMIT", "0")
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_a_tenant_admin_needs_the_scope_and_a_tenant_claim_and_administers_that_tenant_only():
+    admin = caller_from_claims({"sub": "ann", "tenant": "acme"}, ["user", "tenant_admin"])
+    assert admin.is_tenant_admin and admin.administers("acme") and not admin.administers("globex")
+    assert not caller_from_claims({"sub": "ann"}, ["tenant_admin"]).is_tenant_admin  # no tenant: nothing to run
+    assert not caller_from_claims({"sub": "al", "tenant": "acme"}, ["user"]).administers("acme")
+    assert caller_from_claims({"sub": "ops"}, ["admin"]).administers("globex")  # platform admins: every tenant

@@ -15,7 +15,14 @@ from pydantic import ValidationError
 from shared.alerts.rules import AlertRecord, OwnerTopics
 from shared.alerts.threshold_alerts import thresholds_from_usd
 from shared.alerts.thresholds import GLOBAL_OWNER
-from shared.api.alerts.rule_views import create_rule, history_response, listed_owner, rules_response, update_rule
+from shared.api.alerts.rule_views import (
+    create_rule,
+    history_response,
+    listed_owner,
+    rule_response,
+    rules_response,
+    update_rule,
+)
 from shared.api.alerts.threshold_schemas import CreateAlertRuleRequest, CreateThresholdRequest, UpdateAlertRuleRequest
 from shared.api.alerts.threshold_views import create_threshold, listed_user, thresholds_response
 from shared.campaigns.models import Workflow
@@ -24,6 +31,7 @@ from shared.core.errors import (
     AlertRuleNotFoundError,
     ForbiddenError,
     LimitReachedError,
+    TenantNotFoundError,
     ThresholdNotFoundError,
     WorkflowNotFoundError,
 )
@@ -416,3 +424,165 @@ def test_a_rules_created_at_reads_back_as_the_very_string_its_creation_answered(
     stored = rule_from_item(rule_to_item(created))  # what DynamoDB keeps: whole milliseconds
     assert iso_timestamp(stored.created_at) == iso_timestamp(created.created_at)
     assert iso_timestamp(stored.updated_at) == iso_timestamp(created.updated_at)
+
+
+SLACK_TOKEN = "abcdefghijklmnopqrstWXYZ"
+SLACK_URL = f"https://hooks.slack.com/services/T012AB3CD/B0456EF78/{SLACK_TOKEN}"
+MASKED = "https://hooks.slack.com/services/T0…/…/…WXYZ"
+
+
+def test_a_slack_rule_keeps_its_url_and_every_answer_shows_it_masked(world):
+    thresholds, workflows = world
+    rules = InMemoryAlertRuleStore()
+    mine = create_threshold(threshold_request(), ALICE, thresholds, workflows, NOW)
+    request = CreateAlertRuleRequest.model_validate(
+        {"thresholdId": mine.threshold_id, "channel": {"type": "slack", "webhookUrl": SLACK_URL}}
+    )
+    made = create_rule(request, ALICE, thresholds, rules, SETTINGS, NOW)
+    assert (made.channel, made.webhook_url, made.topic_arn) == ("slack", SLACK_URL, None)
+    answers = [
+        body(rule_response(made, 201)),
+        body(rules_response("alice", rules, SETTINGS)),
+        body(
+            rule_response(
+                update_rule(
+                    UpdateAlertRuleRequest.model_validate({"ruleId": made.rule_id, "enabled": False}),
+                    ALICE,
+                    rules,
+                    SETTINGS,
+                    NOW + 1,
+                )
+            )
+        ),
+    ]
+    assert answers[0]["data"]["channel"] == {"type": "slack", "topicArn": None, "webhookUrl": MASKED}
+    assert answers[1]["data"]["rules"][0]["channel"]["webhookUrl"] == MASKED
+    assert answers[2]["data"]["enabled"] is False and answers[2]["data"]["channel"]["webhookUrl"] == MASKED
+    assert rules.get_rule("alice", made.rule_id).webhook_url == SLACK_URL  # an update without channel keeps it
+    for answer in answers:
+        assert SLACK_TOKEN not in json.dumps(answer) and "T012AB3CD" not in json.dumps(answer)
+    email = update_rule(
+        UpdateAlertRuleRequest.model_validate({"ruleId": made.rule_id, "channel": {"type": "email"}}),
+        ALICE,
+        rules,
+        SETTINGS,
+        NOW + 2,
+    )
+    assert (email.channel, email.webhook_url) == ("email", None)  # moving off Slack forgets the secret
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"http://hooks.slack.com/services/T0/B0/{SLACK_TOKEN}",
+        f"https://hooks.slack.com.evil.com/services/T0/B0/{SLACK_TOKEN}",
+        f"https://evil.com#hooks.slack.com/services/T0/B0/{SLACK_TOKEN}",
+        f"https://hooks.slack.com:444/services/T0/B0/{SLACK_TOKEN}",
+        f"https://x@hooks.slack.com/services/T0/B0/{SLACK_TOKEN}",
+        f"https://hooks.slack.com/api/T0/B0/{SLACK_TOKEN}",
+        f"http://127.0.0.1:3000/_sim/slack/services/T0/B0/{SLACK_TOKEN}",  # the simulator's, not configured here
+        "x" * 600,
+    ],
+)
+def test_a_slack_channel_that_is_not_a_slack_webhook_is_422_on_channel_webhook_url(world, url):
+    thresholds, workflows = world
+    rules = InMemoryAlertRuleStore()
+    mine = create_threshold(threshold_request(), ALICE, thresholds, workflows, NOW)
+    channel = {"type": "slack", "webhookUrl": url}
+    with pytest.raises(RequestValidationError) as caught:
+        create_rule(
+            CreateAlertRuleRequest.model_validate({"thresholdId": mine.threshold_id, "channel": channel}),
+            ALICE,
+            thresholds,
+            rules,
+            SETTINGS,
+            NOW,
+        )
+    (error,) = caught.value.errors()
+    assert error["loc"] == ("body", "channel.webhookUrl") and SLACK_TOKEN not in error["msg"]
+    made = create_rule(
+        CreateAlertRuleRequest.model_validate({"thresholdId": mine.threshold_id, "channel": {"type": "email"}}),
+        ALICE,
+        thresholds,
+        rules,
+        SETTINGS,
+        NOW,
+    )
+    with pytest.raises(RequestValidationError) as caught:
+        update_rule(
+            UpdateAlertRuleRequest.model_validate({"ruleId": made.rule_id, "channel": channel}),
+            ALICE,
+            rules,
+            SETTINGS,
+            NOW,
+        )
+    assert caught.value.errors()[0]["loc"] == ("body", "channel.webhookUrl")
+    assert rules.rules_of("alice") == [made]
+
+
+def test_the_local_simulators_webhooks_pass_where_the_local_base_is_set(world):
+    thresholds, workflows = world
+    local = SETTINGS.model_copy(update={"slack_webhook_local_base": "http://127.0.0.1:3000/_sim/slack/services/"})
+    mine = create_threshold(threshold_request(), ALICE, thresholds, workflows, NOW)
+    url = f"http://127.0.0.1:3000/_sim/slack/services/T0/B0/{SLACK_TOKEN}"
+    request = CreateAlertRuleRequest.model_validate(
+        {"thresholdId": mine.threshold_id, "channel": {"type": "slack", "webhookUrl": url}}
+    )
+    assert create_rule(request, ALICE, thresholds, InMemoryAlertRuleStore(), local, NOW).webhook_url == url
+    with pytest.raises(ValidationError):
+        Settings(slack_webhook_local_base="https://evil.com/_sim/slack/services/")
+
+
+ACME_ADMIN = Caller(user_id="ann", tenant="acme", is_tenant_admin=True)
+GLOBEX_ADMIN = Caller(user_id="gil", tenant="globex", is_tenant_admin=True)
+ACME_USER = Caller(user_id="al", tenant="acme")
+
+
+def tenant_request(**fields) -> CreateThresholdRequest:
+    return threshold_request(**{"scope": "tenant", "period": "monthly", "action": "block", **fields})
+
+
+def test_a_tenant_cap_is_set_by_its_tenant_admin_or_a_platform_admin_and_binds_the_tenant(world):
+    thresholds, workflows = world
+    mine = create_threshold(tenant_request(amountUsd="4"), ACME_ADMIN, thresholds, workflows, NOW)
+    assert (mine.scope, mine.subject_id, mine.owner_id) == ("tenant", "acme", "TENANT#acme")
+    create_threshold(tenant_request(tenant="acme", amountUsd="2", action="downgrade"), ROOT, thresholds, workflows, NOW)
+    binding = thresholds.tenant_cap("acme")
+    assert (binding.micros, binding.action) == (2_000_000, "downgrade")
+    assert thresholds.tenant_cap("globex") is None and thresholds.hard_cap("ann") is None
+
+
+def test_another_tenants_admin_gets_404_and_a_plain_user_403(world):
+    thresholds, workflows = world
+    with pytest.raises(TenantNotFoundError):
+        create_threshold(tenant_request(tenant="acme"), GLOBEX_ADMIN, thresholds, workflows, NOW)
+    with pytest.raises(ForbiddenError):
+        create_threshold(tenant_request(), ACME_USER, thresholds, workflows, NOW)
+    assert thresholds.tenant_cap("acme") is None
+
+
+@pytest.mark.parametrize(
+    "fields, field",
+    [
+        ({"action": "alert"}, "action"),
+        ({"period": "daily"}, "period"),
+        ({"tenant": None}, "tenant"),  # a platform admin without a tenant claim must name one
+    ],
+)
+def test_a_tenant_threshold_is_a_monthly_hard_cap_naming_its_tenant(world, fields, field):
+    thresholds, workflows = world
+    request = CreateThresholdRequest.model_validate(
+        {"scope": "tenant", "period": "monthly", "action": "block", "amountUsd": "1", **fields}
+    )
+    with pytest.raises(RequestValidationError) as refused:
+        create_threshold(request, ROOT, thresholds, workflows, NOW)
+    assert refused.value.errors()[0]["loc"] == ("body", field)
+
+
+def test_tenant_is_only_for_scope_tenant_and_holds_no_separator(world):
+    thresholds, workflows = world
+    with pytest.raises(RequestValidationError) as refused:
+        create_threshold(threshold_request(tenant="acme"), ROOT, thresholds, workflows, NOW)
+    assert refused.value.errors()[0]["loc"] == ("body", "tenant")
+    with pytest.raises(ValidationError):
+        tenant_request(tenant="acme#USER")

@@ -18,6 +18,7 @@ from shared.budgets.guard import (
     max_call_micros,
     with_downgrade_route,
 )
+from shared.budgets.store import user_budget
 from shared.campaigns.fan_messages import FanCampaignService
 from shared.campaigns.models import CampaignData, CampaignRequest
 from shared.campaigns.prompts import build_messages, fan_prompt
@@ -90,7 +91,7 @@ class Setup:
 
     @property
     def committed(self) -> int | None:
-        return self.store.committed_by_month.get(("u1", MONTH))
+        return self.store.committed_by_month.get((user_budget("u1"), MONTH))
 
     @property
     def ledger_month(self) -> int:
@@ -296,6 +297,9 @@ def test_a_fan_message_too_dear_on_its_route_runs_on_the_downgrade_route_and_the
 
 class BrokenCaps:
     def hard_cap(self, user_id):
+        raise ConnectionError("the costs table is unreachable")
+
+    def tenant_cap(self, tenant_id):
         raise ConnectionError("the costs table is unreachable")
 
 

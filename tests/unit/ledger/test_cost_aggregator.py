@@ -16,7 +16,7 @@ from shared.ledger.aggregator import (
     mark_attribute,
     padded_sequence,
 )
-from shared.ledger.keys import EVERYONE, Scope, counter_keys, total_key
+from shared.ledger.keys import EVERYONE, Scope, counter_keys, tenant_scope, total_key
 from shared.ledger.ledger import CostLedger
 from shared.ledger.store import Counters
 from tests.support.factories import DAY, event
@@ -44,6 +44,19 @@ def test_a_call_adds_to_eight_day_counters_and_nothing_else():
         "AGG#CAMPAIGN#wf_1#total",
     }
     assert all(sk.startswith("DAY#2026-03-14#") for _, sk in keys)
+
+
+def test_a_call_with_a_tenant_adds_the_tenants_four_day_counters_too():
+    without = set(counter_keys(event(user="u1")))
+    keys = counter_keys(event(user="u1", tenant="acme"))
+    assert len(keys) == len(set(keys)) == 12 and without < set(keys)
+    assert {key for key in keys if key not in without} == {
+        ("AGG#TENANT#acme#total", "DAY#2026-03-14#ALL"),
+        ("AGG#TENANT#acme#type_model", "DAY#2026-03-14#caption#openai#gpt-4o-mini#gpt-4o-mini"),
+        ("AGG#TENANT#acme#campaign_provider", "DAY#2026-03-14#wf_1#openai"),
+        ("AGG#TENANT#acme#user", "DAY#2026-03-14#u1"),
+    }
+    assert tenant_scope("acme").dimensions == EVERYONE.dimensions
 
 
 def test_sequence_numbers_pad_to_forty_digits_and_sort_like_numbers():

@@ -1,0 +1,1 @@
+"""Schemas and views of the monthly statements per tenant."""

@@ -1,0 +1,1 @@
+"""The e2e tests of tenant quotas and statements."""
