@@ -143,7 +143,10 @@ class DynamoRoutingOverrideStore:
 
 class CachedRouteOverrides:
     """The router's view of the overrides: re-read at most every ``ttl_s`` seconds per container, or,
-    with a version ``board``, whenever the version published there is not the one last read.
+    with a version ``board``, whenever the version published there is not the one last read. The board
+    is asked on every call (``ttl_s`` applies only without one, or while it is left alone), so with a
+    board the next call after a change sees it even where ``ttl_s`` is set (ROUTING_OVERRIDES_CACHE_S is
+    deployed for the functions without Redis, and the local stack takes the same environment).
 
     If the read fails the last routes read stay in force (none before the first read: the
     configured routes), so a DynamoDB hiccup never fails a campaign; the next call retries. A board
@@ -177,7 +180,7 @@ class CachedRouteOverrides:
         board = self._board
         if board is None or self._clock() < self._board_down_until:
             return self._cache.get(CURRENT_KEY, self._read)
-        return self._cache.get(CURRENT_KEY, lambda: self._read_on_version(board))
+        return self._read_on_version(board)
 
     def _read_on_version(self, board: VersionBoard) -> RoutingOverrides:
         try:
@@ -201,7 +204,7 @@ class CachedRouteOverrides:
             self._held = self._store.current()
         except Exception:
             logger.exception("routing overrides unreadable; keeping the last ones read")
-            return self._cache.last(CURRENT_KEY, RoutingOverrides())
+            return self._held if self._held is not None else RoutingOverrides()
         return self._held
 
 
