@@ -14,7 +14,12 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from shared.core.naming import OWNER_ALERT_TOPIC_INFIX, QUEUE_SUFFIXES, SECRET_SUFFIXES, TABLE_SUFFIXES, TOPIC_SUFFIX
-from shared.ledger.keys import AGGREGATOR_WRITE_PREFIXES, RECORDING_WRITE_PREFIXES, STATEMENT_WRITE_PREFIXES
+from shared.ledger.keys import (
+    AGGREGATOR_WRITE_PREFIXES,
+    EXPERIMENT_WRITE_PREFIXES,
+    RECORDING_WRITE_PREFIXES,
+    STATEMENT_WRITE_PREFIXES,
+)
 from stacks import constants as c
 from stacks.config import StackConfig
 from stacks.data import DataStore
@@ -289,6 +294,7 @@ class OrchestratorFunctions(Construct):
         grants["costs_table:record"] = _prefix_writer(data.costs_table, RECORDING_WRITE_PREFIXES)
         grants["costs_table:aggregate"] = _prefix_writer(data.costs_table, AGGREGATOR_WRITE_PREFIXES)
         grants["costs_table:statements"] = _prefix_writer(data.costs_table, STATEMENT_WRITE_PREFIXES)
+        grants["costs_table:experiments"] = _prefix_writer(data.costs_table, EXPERIMENT_WRITE_PREFIXES)
         for key, queue in messaging.queues.items():
             grants[key] = queue.grant_send_messages
             grants[f"{key}:read"] = _queue_reader(queue)

@@ -71,7 +71,8 @@ class FunctionSpec:
     # a table or queue key with ":read" grants reading only; "costs_table:record" reads the costs table
     # and writes only what recording a billed call writes (shared/ledger/keys.RECORDING_WRITE_PREFIXES),
     # "costs_table:aggregate" only what the stream's aggregator writes (AGGREGATOR_WRITE_PREFIXES),
-    # "costs_table:statements" only the frozen monthly statements (STATEMENT_WRITE_PREFIXES).
+    # "costs_table:statements" only the frozen monthly statements (STATEMENT_WRITE_PREFIXES),
+    # "costs_table:experiments" only the experiments' records and the routing overrides (EXPERIMENT_WRITE_PREFIXES).
     uses: tuple[str, ...] = field(default_factory=tuple)
     calls_providers: bool = False
     # Ship every function's code with this one (the OpenAPI function reads the other handlers' routes).
@@ -293,9 +294,9 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             description="Routing experiments (admin): A/B tests of a type's route, their results, stop and promote",
             memory_mb=256,
             timeout_s=10,
-            # experiments and the running ones beside the routing overrides, the overrides' audit log,
-            # the variant counters and the optimizer's reads: all in the costs table
-            uses=("costs_table",),
+            # reads the variant counters and what the optimizer reads; writes only the experiments' records, the
+            # running ones beside the routing overrides and the overrides' audit log: all in the costs table
+            uses=("costs_table:experiments",),
         ),
         FunctionSpec(
             name="creator_accounts",

@@ -25,6 +25,7 @@ from shared.core.dynamo import deserialize_item, query_items, serialize_item
 from shared.core.errors import RoutingConflictError
 from shared.core.observability import logger
 from shared.experiments.model import Experiment, experiment_from_item, experiment_item
+from shared.ledger.keys import EXPERIMENT_RECORDS_PREFIX
 from shared.routing.overrides import (
     CHANGES_PK,
     Route,
@@ -35,7 +36,7 @@ from shared.routing.overrides import (
     routes_item,
 )
 
-RECORDS_PK = "EXPERIMENTS"
+RECORDS_PK = EXPERIMENT_RECORDS_PREFIX  # the function's IAM grant allows writes to it (stacks/functions.py)
 
 
 @dataclass(frozen=True)

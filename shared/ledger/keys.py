@@ -22,7 +22,9 @@ Alert:      pk ``ALERT#<threshold name>#<threshold micros>``, sk the period: one
 The other items of the table (see their modules) are told apart by their partition key's prefix, too.
 Who may write which is an IAM condition on ``dynamodb:LeadingKeys`` (stacks/functions.py): the functions
 that handle LLM input (campaign, workflow_runner) write only :data:`RECORDING_WRITE_PREFIXES` (events and
-budget holds), the stream's aggregator only :data:`AGGREGATOR_WRITE_PREFIXES` (counters, markers, history).
+budget holds), the stream's aggregator only :data:`AGGREGATOR_WRITE_PREFIXES` (counters, markers, history),
+the statements route only :data:`STATEMENT_WRITE_PREFIXES` and the experiments function only
+:data:`EXPERIMENT_WRITE_PREFIXES` (its records, the routing overrides and their audit log).
 
 A breakdown over days is one Query per dimension: ``pk = AGG#<scope>#<dim> AND sk BETWEEN
 DAY#<from> AND DAY#<to>$``. The upper bound ends in ``$`` (the character after ``#``), which sorts
@@ -54,6 +56,8 @@ BUDGET_PREFIX = "BUDGET#USER#"  # budget_store: a capped user's committed spend 
 TENANT_BUDGET_PREFIX = "BUDGET#TENANT#"  # budget_store: a capped tenant's committed spend for a month
 RESERVATION_PREFIX = "BUDGET#RES#"  # budget_store: one call's open hold
 STATEMENT_PREFIX = "STATEMENT#"  # shared.billing.statements: a closed month's frozen statement of a tenant
+EXPERIMENT_RECORDS_PREFIX = "EXPERIMENTS"  # shared.experiments.store: the experiments' records (that very pk)
+ROUTING_PREFIX = "ROUTING#"  # shared.routing.overrides: the current overrides item and the changes' audit log
 # Everything recording a billed call writes on the campaign path (the event, the budget guard's holds); a
 # test runs that path against moto and checks it writes exactly these. No counter, no marker: those are the
 # aggregator's. Thresholds and hard caps (``THRESHOLDS#``), alert rules (beside them) and routing overrides
@@ -61,6 +65,9 @@ STATEMENT_PREFIX = "STATEMENT#"  # shared.billing.statements: a closed month's f
 RECORDING_WRITE_PREFIXES = (EVENT_PREFIX, BUDGET_PREFIX, TENANT_BUDGET_PREFIX, RESERVATION_PREFIX)
 # What the statements route writes: nothing but the frozen statements of closed months.
 STATEMENT_WRITE_PREFIXES = (STATEMENT_PREFIX,)
+# What the experiments function writes: the records, and the routing overrides' current item (the running
+# experiments; a promotion's route) with a promotion's audited change. Its variant counters are the aggregator's.
+EXPERIMENT_WRITE_PREFIXES = (EXPERIMENT_RECORDS_PREFIX, ROUTING_PREFIX)
 # What the stream's aggregator writes: the counters it folds, and the alerts' claim-once markers and history.
 AGGREGATOR_WRITE_PREFIXES = (
     COUNTER_PREFIX,
