@@ -16,6 +16,7 @@ from constructs import Construct
 from shared.core.naming import OWNER_ALERT_TOPIC_INFIX, QUEUE_SUFFIXES, SECRET_SUFFIXES, TABLE_SUFFIXES, TOPIC_SUFFIX
 from shared.ledger.keys import (
     AGGREGATOR_WRITE_PREFIXES,
+    EXPERIMENT_WRITE_PREFIXES,
     OUTCOME_WRITE_PREFIXES,
     RECORDING_WRITE_PREFIXES,
     STATEMENT_WRITE_PREFIXES,
@@ -295,6 +296,7 @@ class OrchestratorFunctions(Construct):
         grants["costs_table:aggregate"] = _prefix_writer(data.costs_table, AGGREGATOR_WRITE_PREFIXES)
         grants["costs_table:statements"] = _prefix_writer(data.costs_table, STATEMENT_WRITE_PREFIXES)
         grants["costs_table:outcomes"] = _prefix_writer(data.costs_table, OUTCOME_WRITE_PREFIXES)
+        grants["costs_table:experiments"] = _prefix_writer(data.costs_table, EXPERIMENT_WRITE_PREFIXES)
         for key, queue in messaging.queues.items():
             grants[key] = queue.grant_send_messages
             grants[f"{key}:read"] = _queue_reader(queue)

@@ -75,7 +75,8 @@ class FunctionSpec:
     # and writes only what recording a billed call writes (shared/ledger/keys.RECORDING_WRITE_PREFIXES),
     # "costs_table:aggregate" only what the stream's aggregator writes (AGGREGATOR_WRITE_PREFIXES),
     # "costs_table:statements" only the frozen monthly statements (STATEMENT_WRITE_PREFIXES),
-    # "costs_table:outcomes" only outcome items (OUTCOME_WRITE_PREFIXES).
+    # "costs_table:outcomes" only outcome items (OUTCOME_WRITE_PREFIXES),
+    # "costs_table:experiments" only the experiments' records and the routing overrides (EXPERIMENT_WRITE_PREFIXES).
     uses: tuple[str, ...] = field(default_factory=tuple)
     calls_providers: bool = False
     # Ship every function's code with this one (the OpenAPI function reads the other handlers' routes).
@@ -305,6 +306,15 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             timeout_s=5,
         ),
         FunctionSpec(
+            name="experiments",
+            description="Routing experiments (admin): A/B tests of a type's route, their results, stop and promote",
+            memory_mb=256,
+            timeout_s=10,
+            # reads the variant counters and what the optimizer reads; writes only the experiments' records, the
+            # running ones beside the routing overrides and the overrides' audit log: all in the costs table
+            uses=("costs_table:experiments",),
+        ),
+        FunctionSpec(
             name="creator_accounts",
             description="Which users may send as each creator account (admins change it; users see their own)",
             memory_mb=256,
@@ -341,6 +351,14 @@ ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("GET", "/api/v2/costs/optimization", "cost_optimization", admin=True),
     HttpRoute("POST", "/api/v2/costs/optimization/apply", "cost_optimization", admin=True),
     HttpRoute("GET", "/api/v2/costs/optimize", "cost_optimization", admin=True),
+    HttpRoute("POST", "/api/v2/experiments", "experiments", admin=True),
+    HttpRoute("GET", "/api/v2/experiments", "experiments", admin=True),
+    HttpRoute("GET", "/api/v2/experiments/{experimentId}", "experiments", admin=True),
+    HttpRoute("POST", "/api/v2/experiments/{experimentId}/stop", "experiments", admin=True),
+    HttpRoute("POST", "/api/v2/experiments/{experimentId}/promote", "experiments", admin=True),
+    HttpRoute(
+        "POST", "/api/v2/costs/optimization/recommendations/{recommendationId}/experiment", "experiments", admin=True
+    ),
     HttpRoute("GET", "/api/v2/costs/compare", "cost_compare"),
     HttpRoute("GET", "/api/v2/costs/export", "cost_export"),
     HttpRoute("GET", "/api/v2/billing/statements", "billing_statements"),

@@ -30,6 +30,9 @@ from shared.core.errors import (
     CreatorAccountConflictError,
     CreatorAccountNotFoundError,
     DomainError,
+    ExperimentConflictError,
+    ExperimentInputError,
+    ExperimentNotFoundError,
     ForbiddenError,
     LimitReachedError,
     OutcomeConflictError,
@@ -71,6 +74,9 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     CreatorAccountConflictError: 409,
     LimitReachedError: 409,
     OutcomeConflictError: 409,
+    ExperimentInputError: 422,
+    ExperimentNotFoundError: 404,
+    ExperimentConflictError: 409,
 }
 
 

@@ -33,6 +33,7 @@ class ApiTag(StrEnum):
     ALERTS = "alerts"
     BUDGETS = "budgets"
     OPTIMIZATION = "optimization"
+    EXPERIMENTS = "experiments"
     ADMIN = "admin"
     CREATOR_ACCOUNTS = "creator-accounts"
     BILLING = "billing"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shared.campaigns.models import Workflow
+from shared.experiments.assignment import RouteChoice
 from shared.ledger.events import CostEvent
 from shared.routing.types import RoutingOutcome
 
@@ -12,8 +13,11 @@ def request_id(campaign_id: str, step: str, attempt_index: int) -> str:
     return f"{campaign_id}#{step}#{attempt_index}"
 
 
-def billed_events(outcome: RoutingOutcome, *, workflow: Workflow, step: str, at: float) -> list[CostEvent]:
-    """Every attempt of a routed call the provider billed, with the cost the router priced it at.
+def billed_events(
+    outcome: RoutingOutcome, *, workflow: Workflow, step: str, at: float, choice: RouteChoice | None = None
+) -> list[CostEvent]:
+    """Every attempt of a routed call the provider billed, with the cost the router priced it at, its
+    latency, and the experiment and variant its route came from (``choice``).
 
     Billed attempts are the answer that served and any completion filtered on output (Azure bills
     those: status ``content_filter``); failures before an answer carry no usage and cost nothing.
@@ -43,6 +47,9 @@ def billed_events(outcome: RoutingOutcome, *, workflow: Workflow, step: str, at:
                 nanos=cost.nanos,
                 cached_tokens=cost.cached_tokens,
                 reasoning_tokens=cost.reasoning_tokens,
+                latency_ms=round(attempt.latency_ms),
+                experiment=choice.experiment if choice else None,
+                variant=choice.variant if choice else None,
             )
         )
     return events

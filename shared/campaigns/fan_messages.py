@@ -41,6 +41,7 @@ from shared.core.pricing import CallCost, added_up
 from shared.core.queues import Queue
 from shared.core.time import iso_timestamp
 from shared.creator_accounts import CreatorAccountService
+from shared.experiments.assignment import RouteChoice
 from shared.routing.candidates import RouteCandidate
 from shared.routing.deadline import Deadline
 from shared.routing.paths import RequestPath, route_key
@@ -135,13 +136,15 @@ class FanCampaignService:
         data = request.data
         assert data.account_id is not None and data.recipients is not None  # CampaignRequest guarantees both
         route = route_key(workflow.path, request.type)
-        # One read of the route (and its overrides) for the whole request, however many fans.
-        results = self._generate_all(workflow, data, deadline, route, self._router.candidates(route))
+        # One read of the route (and its overrides and experiments) for the whole request, however many fans.
+        choice = self._campaigns.choose_route(route, workflow.owner_id)
+        results = self._generate_all(workflow, data, deadline, route, choice.candidates)
         for result in results:  # every billed call in the cost ledger, one step per fan
-            self._campaigns.record_costs(workflow, f"generate:{result.recipient_id}", result.outcome)
+            tags = choice if not result.downgraded else None  # a downgraded message is in no experiment
+            self._campaigns.record_costs(workflow, f"generate:{result.recipient_id}", result.outcome, tags)
         generated = [r for r in results if r.routed is not None]
         cost, outcome, providers = self._account(results)
-        workflow = self._store(workflow, results, cost, outcome, providers)
+        workflow = self._store(workflow, results, cost, outcome, providers, choice)
         if not generated:
             raise no_message_error(results, workflow.workflow_id)
         messages = [
@@ -227,6 +230,7 @@ class FanCampaignService:
         cost: CallCost,
         outcome: RoutingOutcome,
         providers: dict[str, int],
+        choice: RouteChoice,
     ) -> Workflow:
         """One aggregated step (1000 per-fan steps, each with its attempts, would not fit a DynamoDB item);
         ``providers`` in the run says how many messages each (provider, model) wrote."""
@@ -245,6 +249,8 @@ class FanCampaignService:
             cost_nanos=cost.nanos,
             latency_ms=round(outcome.provider_ms + outcome.waited_ms),
             budget_note=budget_note(results),
+            experiment=choice.experiment,
+            variant=choice.variant,
         )
         changes: dict[str, object] = {
             "status": "running",

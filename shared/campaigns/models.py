@@ -141,6 +141,8 @@ class WorkflowStep(CamelModel):
     budget_note: str | None = Field(
         default=None, description="How the monthly budget changed this step: a downgrade, or messages not generated"
     )
+    experiment: str | None = Field(default=None, description="The routing experiment this step's route came from")
+    variant: str | None = Field(default=None, description="That experiment's variant the owner is assigned to")
 
 
 class WorkflowError(CamelModel):

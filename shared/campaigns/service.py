@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,6 +25,7 @@ from shared.core.errors import BudgetError, ProviderRejectedCampaignError, Provi
 from shared.core.identity import Caller
 from shared.core.pricing import CallCost, added_up
 from shared.core.time import SECONDS_PER_DAY, iso_timestamp
+from shared.experiments.assignment import RouteChoice, RouteChooser
 from shared.ledger.events import CostRecorder
 from shared.routing.candidates import RouteCandidate
 from shared.routing.deadline import Deadline
@@ -37,7 +38,9 @@ from shared.routing.types import ChatMessage, RoutedCompletion, RoutingOutcome
 class CampaignRouter(Protocol):
     """The part of the provider router a campaign needs."""
 
-    def candidates(self, campaign_type: str) -> Sequence[RouteCandidate]: ...
+    def candidates(
+        self, campaign_type: str, overrides: Mapping[str, Sequence[RouteCandidate]] | None = None
+    ) -> Sequence[RouteCandidate]: ...
 
     def complete(
         self,
@@ -82,6 +85,7 @@ class CampaignService:
         *,
         costs: CostRecorder,
         budget: Budget | None = None,
+        routes: RouteChooser | None = None,
         clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] = new_workflow_id,
     ) -> None:
@@ -91,6 +95,7 @@ class CampaignService:
         self._ttl_s = ttl_days * SECONDS_PER_DAY
         self._costs = costs
         self._budget = budget or Unbudgeted()
+        self._routes = routes
         self._clock = clock
         self._new_id = new_id
 
@@ -108,18 +113,21 @@ class CampaignService:
         started = time.perf_counter() if started is None else started
         messages = build_messages(request.type, request.platforms, request.data)
         route = route_key(workflow.path, request.type)
-        candidates = self._router.candidates(route)  # the request's one read of the route (and its overrides)
+        choice = self.choose_route(route, workflow.owner_id)  # the request's one read of the route (and overrides)
         try:
-            admission = self.admit(workflow, "generate", route, messages, self._max_output_tokens, candidates)
+            admission = self.admit(workflow, "generate", route, messages, self._max_output_tokens, choice.candidates)
         except BudgetError as exc:
             self._update(workflow, status="failed", error=WorkflowError(code=exc.code, message=exc.message))
             raise
+        choice = served_choice(choice, admission.route, route)
         try:
             routed = self._router.complete(
                 admission.route, messages, deadline, self._max_output_tokens, admission.candidates
             )
         except AllProvidersFailedError as exc:
-            self._fail(workflow, exc.outcome, ProvidersUnavailableError.code, "no provider could serve the request")
+            self._fail(
+                workflow, exc.outcome, ProvidersUnavailableError.code, "no provider could serve the request", choice
+            )
             self.settle(admission, workflow, "generate", exc.outcome)
             raise ProvidersUnavailableError(
                 "No provider could serve the request; try again later.",
@@ -128,7 +136,7 @@ class CampaignService:
                 details=[{"reason": reason} for reason in exc.outcome.fallback_reasons],
             ) from exc
         except ProviderRequestRejectedError as exc:
-            self._fail(workflow, exc.outcome, ProviderRejectedCampaignError.code, str(exc))
+            self._fail(workflow, exc.outcome, ProviderRejectedCampaignError.code, str(exc), choice)
             self.settle(admission, workflow, "generate", exc.outcome)
             raise ProviderRejectedCampaignError(
                 "The provider rejected the request as invalid.", exc.outcome, workflow_id=workflow.workflow_id
@@ -136,7 +144,7 @@ class CampaignService:
         completion = routed.completion
         cost = added_up(routed.outcome.billed_costs, routed.priced_model)  # a filtered answer's spend too
         step = _step("generate", "completed", routed.outcome, routed, cost).model_copy(
-            update={"budget_note": admission.note}
+            update={"budget_note": admission.note, "experiment": choice.experiment, "variant": choice.variant}
         )
         workflow = self._update(
             workflow,
@@ -147,7 +155,7 @@ class CampaignService:
             model=routed.priced_model,
             deployment=routed.model,
         )
-        self.record_costs(workflow, "generate", routed.outcome)
+        self.record_costs(workflow, "generate", routed.outcome, choice)
         self.settle(admission, workflow, "generate", routed.outcome)
         record_routing(routed.outcome)
         served = routed.outcome.attempts[-1]
@@ -184,11 +192,19 @@ class CampaignService:
         self._workflows.save(workflow)
         return workflow
 
-    def record_costs(self, workflow: Workflow, step: str, outcome: RoutingOutcome) -> None:
+    def record_costs(
+        self, workflow: Workflow, step: str, outcome: RoutingOutcome, choice: RouteChoice | None = None
+    ) -> None:
         """Record every billed call of one step in the cost ledger; ids are (workflow, step, attempt), so a
-        retried invocation of the same step counts nothing twice."""
-        for event in billed_events(outcome, workflow=workflow, step=step, at=self._clock()):
+        retried invocation of the same step counts nothing twice. ``choice`` tags them with its experiment."""
+        for event in billed_events(outcome, workflow=workflow, step=step, at=self._clock(), choice=choice):
             self._costs.record(event)
+
+    def choose_route(self, route: str, user_id: str) -> RouteChoice:
+        """The request's route: a running experiment's variant for this user, else the route in force."""
+        if self._routes is None:
+            return RouteChoice(self._router.candidates(route))
+        return self._routes.choose(route, user_id)
 
     def admit(
         self,
@@ -216,17 +232,23 @@ class CampaignService:
             return
         self._budget.settle(admission, sum(cost.nanos for cost in outcome.billed_costs))
 
-    def _fail(self, workflow: Workflow, outcome: RoutingOutcome, code: str, message: str) -> None:
-        self.record_costs(workflow, "generate", outcome)
+    def _fail(self, workflow: Workflow, outcome: RoutingOutcome, code: str, message: str, choice: RouteChoice) -> None:
+        self.record_costs(workflow, "generate", outcome, choice)
         record_routing(outcome)
         billed = outcome.billed_costs  # e.g. a completion filtered on output before every fallback failed
         step = _step("generate", "failed", outcome, None, added_up(billed, billed[0].priced_model) if billed else None)
+        step = step.model_copy(update={"experiment": choice.experiment, "variant": choice.variant})
         self._update(workflow, status="failed", steps=[step], error=WorkflowError(code=code, message=message))
 
     def _update(self, workflow: Workflow, **changes: object) -> Workflow:
         updated = workflow.model_copy(update={**changes, "updated_at": iso_timestamp(self._clock())})
         self._workflows.save(updated)
         return updated
+
+
+def served_choice(choice: RouteChoice, admitted_route: str, route: str) -> RouteChoice:
+    """The choice as served: a call the budget moved to its downgrade route is in no experiment."""
+    return choice if admitted_route == route else RouteChoice(choice.candidates)
 
 
 def _step(

@@ -163,3 +163,21 @@ class OutcomeConflictError(DomainError):
     kept changing under concurrent reports: 409."""
 
     code = "OUTCOME_CONFLICT"
+
+
+class ExperimentInputError(DomainError):
+    """An experiment that cannot run as asked (split, variants, routes, end): 422, each field in ``details``."""
+
+    code = "VALIDATION_ERROR"
+
+
+class ExperimentNotFoundError(DomainError):
+    """No routing experiment has this id: 404."""
+
+    code = "EXPERIMENT_NOT_FOUND"
+
+
+class ExperimentConflictError(DomainError):
+    """Another experiment runs on the campaign type, or this one is not running any more: 409."""
+
+    code = "EXPERIMENT_CONFLICT"

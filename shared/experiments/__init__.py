@@ -1,1 +1,1 @@
-"""Routing experiments: A/B splits of a campaign type's route, judged on cost, quality signals and revenue."""
+"""Routing experiments: A/B tests of a campaign type's route, judged on cost, latency, fallbacks and outcomes."""

@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 from shared.core.observability import logger
 from shared.core.time import SECONDS_PER_DAY
 from shared.ledger.events import CostEvent
-from shared.ledger.keys import Key, counter_keys
+from shared.ledger.keys import Key, counter_keys, is_experiment_counter
 from shared.ledger.store import CostStore, CounterIncrement, Counters
+from shared.ledger.variant_counters import variant_extras
 
 SEQUENCE_DIGITS = 40  # DynamoDB Streams sequence numbers have 21 to 40 digits
 _REFOLDS = 4  # a failed condition is refolded and retried; more than a few means something else writes the mark
@@ -100,6 +101,7 @@ def increment_of(key: Key, mark: str, records: Sequence[StreamedEvent], ttl_s: i
         first_seq=records[0].sequence,
         last_seq=records[-1].sequence,
         expires_at=int(max(r.event.at for r in records)) + ttl_s,
+        extra=variant_extras(r.event for r in records) if is_experiment_counter(key) else {},
     )
 
 

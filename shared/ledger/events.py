@@ -30,6 +30,9 @@ class CostEvent:
     nanos: int | None = None  # the exact cost in nano-dollars, what counters sum (None: micros x 1,000)
     cached_tokens: int = 0  # of input_tokens, read from the provider's prompt cache
     reasoning_tokens: int = 0  # of output_tokens, spent reasoning (billed as output, once)
+    latency_ms: int | None = None  # the attempt's provider time (experiment counters keep its histogram)
+    experiment: str | None = None  # the routing experiment the call's route came from, if any
+    variant: str | None = None  # that experiment's variant the caller was assigned to
 
     def __post_init__(self) -> None:
         if self.nanos is None:  # an event priced in whole micro-dollars only

@@ -206,6 +206,9 @@ def event_item(event: CostEvent, ttl_s: int) -> Mapping[str, Any]:
         "costNanos": event.nanos,
         "status": event.status,
         "fallback": event.fallback,
+        "latencyMs": event.latency_ms,
+        "experiment": event.experiment,
+        "variant": event.variant,
         "at": int(event.at),
         "expiresAt": int(event.at) + ttl_s,
     }

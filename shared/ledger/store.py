@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
@@ -101,6 +101,8 @@ class CounterIncrement:
     first_seq: str
     last_seq: str
     expires_at: int
+    # More attributes ADDed in the same update (a routing experiment's variant counter: squares, histogram).
+    extra: Mapping[str, int] = field(default_factory=dict)
 
 
 class CostStoreError(RuntimeError):
@@ -166,13 +168,17 @@ class DynamoCostStore:
             ":first": increment.first_seq,
             ":last": increment.last_seq,
         }
+        extra_adds = ""
+        for index, (name, value) in enumerate(sorted(increment.extra.items())):
+            names[f"#x{index}"], values[f":x{index}"] = name, value
+            extra_adds += f", #x{index} :x{index}"
         try:
             response = self._client.update_item(
                 TableName=self._table,
                 Key=_key(increment.key),
                 UpdateExpression=(
                     "ADD nanos :nanos, requests :requests, tokensIn :in, tokensOut :out, "
-                    "tokensCached :cached, fallbacks :fallbacks SET expiresAt = :ttl, #hw = :last"
+                    f"tokensCached :cached, fallbacks :fallbacks{extra_adds} SET expiresAt = :ttl, #hw = :last"
                 ),
                 ConditionExpression="attribute_not_exists(#hw) OR #hw < :first",
                 ExpressionAttributeNames=names,

@@ -53,6 +53,9 @@ def event_from_item(item: Mapping[str, Any]) -> CostEvent | None:
         at=float(item["at"]),
         status=str(item.get("status", "ok")),
         fallback=bool(item.get("fallback", False)),
+        latency_ms=int(item["latencyMs"]) if item.get("latencyMs") is not None else None,
+        experiment=item.get("experiment"),
+        variant=item.get("variant"),
     )
 
 

@@ -106,15 +106,24 @@ class CostOptimizer:
     def apply(self, recommendation_id: str, by: str, today: date) -> RouteChange:
         """Make a current recommendation's proposed route the one in force for its campaign type."""
         overrides = self._overrides.current()
+        rec = self._current_recommendation(overrides, recommendation_id, today)
+        self._check_route(rec.campaign_type, rec.proposed_route)
+        return self._commit(overrides, rec.campaign_type, rec.proposed_route, by, "apply", recommendation_id)
+
+    def current_recommendation(self, recommendation_id: str, today: date) -> Recommendation:
+        """A recommendation that is current now (404 unknown, 409 no longer current): what an experiment tries."""
+        return self._current_recommendation(self._overrides.current(), recommendation_id, today)
+
+    def _current_recommendation(
+        self, overrides: RoutingOverrides, recommendation_id: str, today: date
+    ) -> Recommendation:
         window = Window.ending(today)
         traffic = read_traffic(self._costs, window)
-        routes = self._in_force(overrides)
-        current = recommend(traffic, routes, self._prices, self._policy, window)
+        current = recommend(traffic, self._in_force(overrides), self._prices, self._policy, window)
         rec = next((r for r in current if r.recommendation_id == recommendation_id), None)
         if rec is None:
             raise self._unknown_or_stale(recommendation_id, traffic, window)
-        self._check_route(rec.campaign_type, rec.proposed_route)
-        return self._commit(overrides, rec.campaign_type, rec.proposed_route, by, "apply", recommendation_id)
+        return rec
 
     def revert(self, change_id: str, by: str) -> RouteChange:
         """Restore the route a change replaced, if that change's route is still the one in force."""

@@ -3,7 +3,10 @@
 Keys (costs table, helper prefix ``ROUTING#``):
 Current:  pk ``ROUTING#OVERRIDES``, sk ``CURRENT`` — ``routes`` (campaign type → ordered candidates;
           a type absent from it takes the configured route) and ``version``, which every change
-          bumps under a condition, so two admins changing routes at once cannot lose one's change.
+          bumps under a condition, so two admins changing routes at once cannot lose one's change;
+          ``experiments`` (campaign type → the running routing experiment's id, variants, split and end,
+          as shared.experiments stores them), so the one read of this item serves both. A write sets
+          only its own attributes (``UpdateItem``), never dropping the other's.
 Audit:    pk ``ROUTING#CHANGES``, sk the change id — who, when, before, after; written in the same
           transaction as the current item. Change ids start with the time in milliseconds, so one
           Query in descending key order lists the newest first.
@@ -47,6 +50,7 @@ class RoutingOverrides:
 
     routes: Mapping[str, Route] = field(default_factory=dict)
     version: int = 0
+    experiments: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # shared.experiments reads them
 
 
 @dataclass(frozen=True)
@@ -106,15 +110,7 @@ class DynamoRoutingOverrideStore:
 
     def commit(self, change: RouteChange, routes: Mapping[str, Route], expected_version: int) -> None:
         """One transaction: the new overrides (conditional on the version read) and the audit item."""
-        current = {"pk": CURRENT_KEY[0], "sk": CURRENT_KEY[1], **overrides_item(routes, expected_version + 1)}
-        condition = "attribute_not_exists(pk)" if expected_version == 0 else "version = :expected"
-        put_current: dict[str, Any] = {
-            "TableName": self._table,
-            "Item": serialize_item(current),
-            "ConditionExpression": condition,
-        }
-        if expected_version:
-            put_current["ExpressionAttributeValues"] = serialize_item({":expected": expected_version})
+        update_current = current_update(self._table, expected_version, {"routes": routes_item(routes)})
         audit = {"pk": CHANGES_PK, "sk": change.change_id, **change_item(change)}
         put_audit = {
             "TableName": self._table,
@@ -122,7 +118,7 @@ class DynamoRoutingOverrideStore:
             "ConditionExpression": "attribute_not_exists(pk)",
         }
         try:
-            self._client.transact_write_items(TransactItems=[{"Put": put_current}, {"Put": put_audit}])
+            self._client.transact_write_items(TransactItems=[{"Update": update_current}, {"Put": put_audit}])
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("TransactionCanceledException", "TransactionConflict"):
                 raise RoutingConflictError("The routing changed meanwhile; reload and try again.") from exc
@@ -147,7 +143,10 @@ class DynamoRoutingOverrideStore:
 
 class CachedRouteOverrides:
     """The router's view of the overrides: re-read at most every ``ttl_s`` seconds per container, or,
-    with a version ``board``, whenever the version published there is not the one last read.
+    with a version ``board``, whenever the version published there is not the one last read. The board
+    is asked on every call (``ttl_s`` applies only without one, or while it is left alone), so with a
+    board the next call after a change sees it even where ``ttl_s`` is set (ROUTING_OVERRIDES_CACHE_S is
+    deployed for the functions without Redis, and the local stack takes the same environment).
 
     If the read fails the last routes read stay in force (none before the first read: the
     configured routes), so a DynamoDB hiccup never fails a campaign; the next call retries. A board
@@ -170,16 +169,20 @@ class CachedRouteOverrides:
         self._board_down_until = float("-inf")
         self._clock = clock
         self._held: RoutingOverrides | None = None  # what the last successful read gave, with its version
-        self._cache: TtlCache[tuple[str, str], Mapping[str, Route]] = TtlCache(ttl_s, clock)
+        self._cache: TtlCache[tuple[str, str], RoutingOverrides] = TtlCache(ttl_s, clock)
 
     def routes(self) -> Mapping[str, Route]:
         """Campaign type → overriding route (types without one are absent)."""
+        return self.current().routes
+
+    def current(self) -> RoutingOverrides:
+        """The overrides item as last read: routes and running experiments from one read."""
         board = self._board
         if board is None or self._clock() < self._board_down_until:
             return self._cache.get(CURRENT_KEY, self._read)
-        return self._cache.get(CURRENT_KEY, lambda: self._read_on_version(board))
+        return self._read_on_version(board)
 
-    def _read_on_version(self, board: VersionBoard) -> Mapping[str, Route]:
+    def _read_on_version(self, board: VersionBoard) -> RoutingOverrides:
         try:
             published = board.read()
         except Exception:
@@ -187,27 +190,32 @@ class CachedRouteOverrides:
             self._board_down_until = self._clock() + self._board_retry_s
             return self._read()
         if self._held is not None and published == self._held.version:
-            return self._held.routes
-        routes = self._read()
+            return self._held
+        overrides = self._read()
         if published is None and self._held is not None:
             try:
                 board.offer(self._held.version)  # raise-only: never over a newer version
             except Exception:
                 logger.warning("routing overrides version not seeded", exc_info=True)
-        return routes
+        return overrides
 
-    def _read(self) -> Mapping[str, Route]:
+    def _read(self) -> RoutingOverrides:
         try:
             self._held = self._store.current()
         except Exception:
             logger.exception("routing overrides unreadable; keeping the last ones read")
-            return self._cache.last(CURRENT_KEY, {})
-        return self._held.routes
+            return self._held if self._held is not None else RoutingOverrides()
+        return self._held
 
 
 def overrides_item(routes: Mapping[str, Route], version: int) -> dict[str, Any]:
     """The current item's attributes."""
-    return {"routes": {kind: route_item(route) for kind, route in routes.items()}, "version": version}
+    return {"routes": routes_item(routes), "version": version}
+
+
+def routes_item(routes: Mapping[str, Route]) -> dict[str, list[dict[str, str]]]:
+    """The ``routes`` attribute: campaign type → stored route."""
+    return {kind: route_item(route) for kind, route in routes.items()}
 
 
 def overrides_from_item(item: Mapping[str, Any] | None) -> RoutingOverrides:
@@ -215,7 +223,28 @@ def overrides_from_item(item: Mapping[str, Any] | None) -> RoutingOverrides:
     if not item:
         return RoutingOverrides()
     routes = {kind: route_from_item(route) for kind, route in item.get("routes", {}).items()}
-    return RoutingOverrides(routes, int(item.get("version", 0)))
+    return RoutingOverrides(routes, int(item.get("version", 0)), dict(item.get("experiments", {})))
+
+
+def current_update(table: str, expected_version: int, attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """A transaction's ``Update`` of the current item: ``SET`` these attributes and ``version`` one up, on the
+    condition that the version is still ``expected_version`` (0: no item yet). Attributes it does not name
+    (the routes, or the experiments) stay as they are."""
+    names = {f"#a{i}": name for i, name in enumerate(attributes)}
+    values = {f":a{i}": value for i, value in enumerate(attributes.values())}
+    sets = ", ".join(f"#a{i} = :a{i}" for i in range(len(attributes)))
+    condition = "attribute_not_exists(pk)" if expected_version == 0 else "version = :expected"
+    values[":version"] = expected_version + 1
+    if expected_version:
+        values[":expected"] = expected_version
+    return {
+        "TableName": table,
+        "Key": _key(CURRENT_KEY),
+        "UpdateExpression": f"SET {sets}, version = :version",
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": serialize_item(values),
+    }
 
 
 def change_item(change: RouteChange) -> dict[str, Any]:

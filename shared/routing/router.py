@@ -111,14 +111,17 @@ class ProviderRouter:
         self._rng = rng
         self._guarded: dict[str, Callable[..., Completion]] = {}
 
-    def candidates(self, campaign_type: str) -> Sequence[RouteCandidate]:
+    def candidates(
+        self, campaign_type: str, overrides: Mapping[str, Sequence[RouteCandidate]] | None = None
+    ) -> Sequence[RouteCandidate]:
         """The ordered candidates for a campaign type: an applied override, else the configured route.
 
         Only campaign types are overridden; the fixed routes (``legacy:<type>``, ``budget:downgrade``)
-        are read from the table without looking at the overrides.
+        are read from the table without looking at the overrides. ``overrides``: the ones the caller
+        already read for this request (else they are read here).
         """
-        if self._overrides is not None and ":" not in campaign_type:
-            override = self._overrides.routes().get(campaign_type)
+        if ":" not in campaign_type and (overrides is not None or self._overrides is not None):
+            override = (overrides if overrides is not None else self._overrides.routes()).get(campaign_type)
             if override:
                 return override
         return self._routing_table[campaign_type]

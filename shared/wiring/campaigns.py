@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 from shared.wiring.aws import dynamodb_client, once_guard, queue
 from shared.wiring.budgets import budget_guard
+from shared.wiring.experiments import route_chooser
 from shared.wiring.ledger import cost_tracker
 from shared.wiring.routing import provider_router, rollout_gate
 
@@ -59,6 +60,7 @@ def campaign_service() -> CampaignService:
         ttl_days=settings.workflow_ttl_days,
         costs=cost_tracker(),
         budget=budget_guard(),
+        routes=route_chooser(),
     )
 
 

@@ -33,6 +33,8 @@ from shared.wiring.campaigns import fan_campaign_service as fan_campaign_service
 from shared.wiring.campaigns import message_states as message_states
 from shared.wiring.campaigns import workflow_reader as workflow_reader
 from shared.wiring.campaigns import workflow_store as workflow_store
+from shared.wiring.experiments import experiment_service as experiment_service
+from shared.wiring.experiments import route_chooser as route_chooser
 from shared.wiring.health import health_check as health_check
 from shared.wiring.health import health_probes as health_probes
 from shared.wiring.ledger import cost_ledger as cost_ledger
@@ -61,6 +63,7 @@ WIRING_MODULES = [
     "shared.wiring.billing",
     "shared.wiring.budgets",
     "shared.wiring.campaigns",
+    "shared.wiring.experiments",
     "shared.wiring.health",
     "shared.wiring.ledger",
     "shared.wiring.optimization",

@@ -51,6 +51,7 @@ def _keep(**paths: str) -> Callable[[State, Any], None]:
 
 
 CAPTION = {"type": "caption", "platforms": ["instagram"], "data": {"theme": "artifact tier"}}
+NO_EXPERIMENT = "exp_0000000000000deadbeef"
 # In route order where a later call needs an id an earlier one created (each side keeps its own).
 CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/api/v2/campaigns/hybrid"): Call(body=lambda s: CAPTION, keep=_keep(workflowId="workflowId")),
@@ -76,6 +77,27 @@ CALLS: dict[tuple[str, str], Call] = {
     # No such recommendation: a 404 only a caller past validation and authorization reaches.
     ("POST", "/api/v2/costs/optimization/apply"): Call(
         body=lambda s: {"recommendationId": "rec_" + "0" * 20}, admin=True
+    ),
+    # Experiments: answers past authorization that start none (both sides share one stack and one caption type).
+    ("POST", "/api/v2/experiments"): Call(
+        body=lambda s: {
+            "name": "artifact",
+            "campaignType": "caption",
+            "variants": [{"name": "A", "route": [{"provider": "openai", "model": "gpt-4o-mini"}]}] * 2,
+            "split": [60, 50],
+        },
+        admin=True,
+    ),
+    ("GET", "/api/v2/experiments"): Call(admin=True),
+    ("GET", "/api/v2/experiments/{experimentId}"): Call(path=lambda s: {"experimentId": NO_EXPERIMENT}, admin=True),
+    ("POST", "/api/v2/experiments/{experimentId}/stop"): Call(
+        path=lambda s: {"experimentId": NO_EXPERIMENT}, admin=True
+    ),
+    ("POST", "/api/v2/experiments/{experimentId}/promote"): Call(
+        path=lambda s: {"experimentId": NO_EXPERIMENT}, body=lambda s: {"variant": "B"}, admin=True
+    ),
+    ("POST", "/api/v2/costs/optimization/recommendations/{recommendationId}/experiment"): Call(
+        path=lambda s: {"recommendationId": "rec_" + "0" * 20}, admin=True
     ),
     ("GET", "/api/admin/feature-flags"): Call(query=lambda s: {"userId": s["user"]}, admin=True),
     ("PUT", "/api/v2/creator-accounts/{accountId}"): Call(

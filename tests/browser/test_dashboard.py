@@ -195,3 +195,27 @@ def _keep_screenshot(page: Any, tmp_path: Path) -> None:
     if not SCREENSHOT.exists() or os.environ.get("UPDATE_SCREENSHOTS") == "1":
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(taken, SCREENSHOT)
+
+
+def test_the_admin_view_lists_the_running_experiments(api: ApiClient, page: Any) -> None:
+    admin = api.token("dash-experiments-admin", admin=True)
+    mini = [{"provider": "openai", "model": "gpt-4o-mini"}]
+    body = {
+        "name": f"dashboard {uuid.uuid4().hex[:6]}",
+        "campaignType": "message_generation",
+        "variants": [{"name": "A", "route": mini}, {"name": "B", "route": [{"provider": "openai", "model": "gpt-4o"}]}],
+        "split": [50, 50],
+    }
+    created = api.call("POST", "/api/v2/experiments", body, token=admin)
+    assert created.status == 201, created.body
+    experiment = created.body["data"]
+    try:
+        open_dashboard(api, page, api.token("dash-experiments-user"))
+        assert not page.is_visible("#experiments")  # admins only
+        page.goto("about:blank")
+        open_dashboard(api, page, admin)
+        row = page.inner_text(f"#experiments-table tr[data-experiment='{experiment['id']}']")
+        assert body["name"] in row and "message_generation" in row and "A (50 %): gpt-4o-mini" in row
+        assert "not enough data" in row or "statistics unavailable" in row or "—" in row
+    finally:
+        api.call("POST", f"/api/v2/experiments/{experiment['id']}/stop", token=admin)

@@ -201,6 +201,8 @@ class InMemoryCostStore:
                 ("fallbacks", c.fallbacks),
             ):
                 item[name] = item.get(name, 0) + value
+            for name, value in increment.extra.items():
+                item[name] = item.get(name, 0) + value
             item["expiresAt"] = increment.expires_at
             item[increment.mark] = increment.last_seq
             after = Counters.from_item(item)
@@ -397,7 +399,7 @@ class InMemoryRoutingOverrideStore:
     def commit(self, change: RouteChange, routes: dict[str, Route], expected_version: int) -> None:
         if expected_version != self.overrides.version or change.change_id in self.log:
             raise RoutingConflictError("The routing changed meanwhile; reload and try again.")
-        self.overrides = RoutingOverrides(dict(routes), expected_version + 1)
+        self.overrides = RoutingOverrides(dict(routes), expected_version + 1, self.overrides.experiments)
         self.log[change.change_id] = change
 
     def change(self, change_id: str) -> RouteChange | None:

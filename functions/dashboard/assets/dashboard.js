@@ -403,6 +403,31 @@
     }
   }
 
+  // Admins only: the running routing experiments (the list answers them with their results).
+  async function showExperiments() {
+    const panel = $("experiments");
+    panel.hidden = !state.admin;
+    if (!state.admin) return;
+    const body = $("experiments-table").tBodies[0];
+    const listed = await call("api/v2/experiments?limit=50");
+    const running = listed.experiments.filter((e) => e.status === "running");
+    if (!running.length) {
+      body.replaceChildren(element("tr", {}, element("td", { colspan: "6", text: "No experiment is running." })));
+      return;
+    }
+    body.replaceChildren(...running.map((e) => {
+      const results = e.results || { variants: [], verdict: null };
+      const lines = (pick) => results.variants.map((v) => `${v.name}: ${pick(v)}`).join(" · ") || "—";
+      return element("tr", { "data-experiment": e.id },
+        element("th", { scope: "row", text: e.name }),
+        element("td", { text: e.campaignType }),
+        element("td", { text: e.variants.map((v) => `${v.name} (${v.share} %): ${v.route.map((c) => c.model).join(" → ")}`).join("; ") }),
+        element("td", { className: "num", text: lines((v) => v.calls) }),
+        element("td", { className: "num", text: lines((v) => `$${v.costPerCall.mean.toFixed(6)}`) }),
+        element("td", { text: results.verdict || "—" }));
+    }));
+  }
+
   async function showHealth() {
     const body = $("health-table").tBodies[0];
     try {
@@ -456,6 +481,7 @@
       state.campaigns = campaigns.campaigns;
       $("campaigns-range").textContent = `(${campaigns.from} – ${campaigns.to}, ${campaigns.total} with spend)`;
       showCampaigns();
+      await showExperiments();
       $("empty").hidden = stats.monthTotalMicros > 0 || rows.some((r) => r.micros > 0) || comparison.total.previousMicros > 0;
     } catch (problem) {
       if (problem instanceof TokenRefused) {

@@ -41,6 +41,13 @@ class Sample:
 
 CAMPAIGN = {"type": "caption", "platforms": ["instagram"], "data": {"theme": "matrix"}}
 MATRIX_ACCOUNT = "matrix_creator"
+MINI = [{"provider": "openai", "model": "gpt-4o-mini"}]
+BAD_EXPERIMENT = {
+    "name": "matrix",
+    "campaignType": "caption",
+    "variants": [{"name": "A", "route": MINI}, {"name": "B", "route": MINI}],
+    "split": [60, 50],
+}
 SAMPLES: dict[tuple[str, str], Sample] = {
     ("POST", "/api/v2/campaigns/hybrid"): Sample(body=CAMPAIGN),
     ("GET", "/api/v2/campaigns/status"): Sample(
@@ -85,6 +92,18 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("POST", "/api/v2/costs/optimization/apply"): Sample(
         body={"recommendationId": "rec_" + "0" * 20}, admin_only=True, ok_status=frozenset({404})
     ),
+    # Experiments: an admin gets past authorization to an answer that changes no routing (a split that does
+    # not add up, ids that do not exist), so the matrix never starts an experiment other tests would meet.
+    ("POST", "/api/v2/experiments"): Sample(body=BAD_EXPERIMENT, admin_only=True, ok_status=frozenset({422})),
+    ("GET", "/api/v2/experiments"): Sample(admin_only=True),
+    ("GET", "/api/v2/experiments/{experimentId}"): Sample(admin_only=True, ok_status=frozenset({404})),
+    ("POST", "/api/v2/experiments/{experimentId}/stop"): Sample(admin_only=True, ok_status=frozenset({404})),
+    ("POST", "/api/v2/experiments/{experimentId}/promote"): Sample(
+        body={"variant": "B"}, admin_only=True, ok_status=frozenset({404})
+    ),
+    ("POST", "/api/v2/costs/optimization/recommendations/{recommendationId}/experiment"): Sample(
+        admin_only=True, ok_status=frozenset({404})
+    ),
     ("GET", "/api/v2/creator-accounts"): Sample(),
     # The path's template: the matrix fills {accountId} in (see _path).
     # Tenant A's account (made by A's tenant admin in the set-up): admins and A's tenant admin change it.
@@ -96,7 +115,12 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         admin_only=True, tenant_admins_too=True, ok_status=frozenset({404})
     ),
 }
-PATH_VALUES = {"{accountId}": MATRIX_ACCOUNT, "{asset}": "dashboard.js"}
+PATH_VALUES = {
+    "{accountId}": MATRIX_ACCOUNT,
+    "{asset}": "dashboard.js",
+    "{experimentId}": "exp_0000000000000deadbeef",
+    "{recommendationId}": "rec_" + "0" * 20,
+}
 
 CALLERS: dict[str, Callable[[ApiClient], str | None]] = {
     "no token": lambda api: None,

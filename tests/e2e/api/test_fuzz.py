@@ -26,8 +26,9 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 
 # Routes only admins get past (403 for the user run): fuzzed again with an admin token. Their writes
 # cannot land by chance: apply needs an existing recommendation or change id; creator accounts the
-# fuzzer links have generated ids no other test uses, and so have the tenants whose statements it freezes.
-ADMIN_ONLY_PATHS = "^/api/(admin/|v2/costs/optimi|v2/creator-accounts|v2/billing/)"
+# fuzzer links have generated ids no other test uses, and so have the tenants whose statements it freezes; an
+# experiment needs every candidate priced (a generated model name is not) and its stop or promote an existing id.
+ADMIN_ONLY_PATHS = "^/api/(admin/|v2/costs/optimi|v2/creator-accounts|v2/billing/|v2/experiments)"
 # What a tenant admin reads and manages: the cost reads with scope=tenant, thresholds, rules, creator accounts.
 TENANT_ADMIN_PATHS = (
     "^/api/v2/(costs/(stats|breakdown|compare|export|thresholds|alerts)|campaigns/costs|creator-accounts)"

@@ -12,15 +12,18 @@ import pytest
 from shared.alerts.thresholds import THRESHOLD_PK_PREFIX
 from shared.api.auth import ADMIN, TENANT_ADMIN
 from shared.billing.statements import statement_key
+from shared.experiments.store import RECORDS_PK
 from shared.ledger.keys import (
     AGGREGATOR_WRITE_PREFIXES,
     EVERYONE,
+    EXPERIMENT_WRITE_PREFIXES,
     OUTCOME_WRITE_PREFIXES,
     RECORDING_WRITE_PREFIXES,
     STATEMENT_WRITE_PREFIXES,
     alert_key,
     counter_key,
     event_key,
+    experiment_scope,
 )
 from shared.routing.overrides import CHANGES_PK, CURRENT_KEY
 from stacks import constants as c
@@ -43,6 +46,12 @@ ADMIN_ROUTES = {
     "GET /api/v2/costs/optimize",
     "PUT /api/v2/creator-accounts/{accountId}",
     "DELETE /api/v2/creator-accounts/{accountId}",
+    "POST /api/v2/experiments",
+    "GET /api/v2/experiments",
+    "GET /api/v2/experiments/{experimentId}",
+    "POST /api/v2/experiments/{experimentId}/stop",
+    "POST /api/v2/experiments/{experimentId}/promote",
+    "POST /api/v2/costs/optimization/recommendations/{recommendationId}/experiment",
 }
 # Admin routes a tenant admin manages too (their own tenant's items, checked in the handler).
 TENANT_ADMIN_ROUTES = {"PUT /api/v2/creator-accounts/{accountId}", "DELETE /api/v2/creator-accounts/{accountId}"}
@@ -247,7 +256,7 @@ def test_only_the_owner_and_admin_routes_write_the_rest_of_the_costs_table(synth
     writers = {name: _cost_writes(synth, name) for name in FUNCTIONS}
     unconditioned = {name for name, statements in writers.items() if any("Condition" not in s for s in statements)}
     assert unconditioned == {"cost_thresholds", "cost_alerts", "cost_optimization"}
-    conditioned = {*RECORDERS, "cost_aggregator", "billing_statements", "campaign_outcomes"}
+    conditioned = {*RECORDERS, "cost_aggregator", "billing_statements", "campaign_outcomes", "experiments"}
     assert {name for name, statements in writers.items() if statements} == unconditioned | conditioned
 
 
@@ -260,6 +269,27 @@ def test_the_statements_route_writes_only_frozen_statements(synth: Synth) -> Non
     }
     assert _allowed(statement, statement_key("acme", "2026-02")[0])
     assert not any(_allowed(statement, key) for key in [*FORBIDDEN_KEYS, *AGGREGATED_KEYS, event_key("wf_1#g#0")[0]])
+
+
+def test_the_experiments_function_writes_only_its_records_and_the_routing_overrides(synth: Synth) -> None:
+    (statement,) = _cost_writes(synth, "experiments")
+    assert set(_as_list(statement["Action"])) == WRITES
+    assert statement["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in EXPERIMENT_WRITE_PREFIXES]},
+        "Null": {"dynamodb:LeadingKeys": "false"},
+    }
+    # A start or stop: the overrides' current item and the record; a promotion adds the audited change.
+    assert all(_allowed(statement, key) for key in (CURRENT_KEY[0], RECORDS_PK, CHANGES_PK))
+    others = [
+        f"{THRESHOLD_PK_PREFIX}u1",
+        f"{THRESHOLD_PK_PREFIX}ALL",
+        *AGGREGATED_KEYS,
+        counter_key(experiment_scope("exp_1"), "variant", "DAY#2026-01-02")[0],  # the aggregator's, not its own
+        event_key("wf_1#g#0")[0],
+        statement_key("acme", "2026-02")[0],
+        *RECORDING_WRITE_PREFIXES,
+    ]
+    assert not any(_allowed(statement, key) for key in others)
 
 
 def test_the_ops_alarm_key_serves_cloudwatch_for_this_account_only(synth: Synth) -> None:

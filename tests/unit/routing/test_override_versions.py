@@ -68,3 +68,29 @@ def test_a_failing_board_is_left_alone_for_a_while_then_asked_again():
     now[0] += 0.1
     before = store.reads
     assert view.routes() == {} and board.reads == asked + 1 and store.reads == before  # same version: no read
+
+
+def test_with_a_board_a_cache_time_does_not_delay_a_change():
+    # ROUTING_OVERRIDES_CACHE_S=1 is in every function's environment (for the deployed ones without Redis);
+    # a view that has a board still asks it on every call, so the next call after a change sees it.
+    store, board = InMemoryRoutingOverrideStore(), InMemoryVersionBoard()
+    now = [100.0]
+    writer = AnnouncingOverrideStore(store, board)
+    view = CachedRouteOverrides(store, 1.0, clock=lambda: now[0], board=board)
+    assert view.routes() == {}
+    writer.commit(change((OPENAI_MINI,)), {"caption": (OPENAI_MINI,)}, 0)
+    now[0] += 0.1
+    assert view.routes() == {"caption": (OPENAI_MINI,)} and store.reads == 2
+
+
+def test_the_view_holds_the_whole_overrides_item_and_sees_an_announced_experiment_write():
+    store, board = InMemoryRoutingOverrideStore(), InMemoryVersionBoard()
+    view = CachedRouteOverrides(store, 0, board=board)
+    assert view.current() == RoutingOverrides() and board.version == 0
+    running = {"caption": {"id": "exp_1", "variants": []}}
+    store.overrides = RoutingOverrides({}, 1, running)  # an experiment's write: experiments set, version bumped
+    assert view.current().experiments == {}  # not announced: the board still says 0, the view keeps what it holds
+    board.offer(1)
+    assert view.current() == RoutingOverrides({}, 1, running) and store.reads == 2
+    store.fail_reads, board.version = True, 2
+    assert view.current().experiments == running  # a failed read keeps the whole item last read

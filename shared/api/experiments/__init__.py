@@ -1,0 +1,1 @@
+"""The routing experiments routes: request models and views."""
