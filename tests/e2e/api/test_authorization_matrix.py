@@ -34,6 +34,8 @@ class Sample:
     admin_only: bool = False  # non-admins get 403
     tenant_admins_too: bool = False  # with admin_only: a tenant admin gets past the gate (their tenant's items)
     tenant_scoped: bool = False  # acts on tenant A's item: another tenant's admin gets 404
+    # With owner_scoped: the owner or a platform admin only, so the tenant admin of the owner's tenant gets 404 too.
+    owner_or_admin: bool = False
     # What the rightful caller gets: 200/202, or a 404 that only a caller past authorization can reach
     # (an admin applying a recommendation id that does not exist).
     ok_status: frozenset[int] = frozenset({200, 202})
@@ -59,16 +61,20 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/api/v2/costs/stats"): Sample(),
     ("GET", "/api/v2/costs/breakdown"): Sample(query=lambda state: {"groupBy": "provider"}),
     ("GET", "/api/v2/campaigns/costs"): Sample(query=lambda state: {"sortBy": "calls", "order": "asc"}),
-    # The owner's report is the first write (201); the admin's, the same body, a replay (200).
+    # The owner's report is the first write (201); the admin's, the same body, a replay (200). Only the
+    # workflow's owner or an admin may report (issue 17), a tenant admin of the owner's tenant no more than others.
     ("POST", "/api/v2/campaigns/outcomes"): Sample(
         body=lambda state: {"workflowId": state["workflowId"], "outcomeId": "matrix-sale", "revenueUsd": 1.5},
         owner_scoped=True,
+        owner_or_admin=True,
         ok_status=frozenset({200, 201}),
     ),
     ("GET", "/api/v2/costs/compare"): Sample(query=lambda state: {"period": "week"}),
     ("GET", "/api/v2/costs/export"): Sample(query=lambda state: {"groupBy": "model", "format": "csv"}),
-    # Admins and tenant admins only; a platform admin without a tenant claim names the tenant.
-    ("GET", "/api/v2/billing/statements"): Sample(query=lambda state: {"tenant": "matrix-tenant"}, admin_only=True),
+    # Admins and tenant A's admin (another tenant's: 404); a platform admin without a tenant claim names the tenant.
+    ("GET", "/api/v2/billing/statements"): Sample(
+        query=lambda state: {"tenant": TENANT_A}, admin_only=True, tenant_admins_too=True, tenant_scoped=True
+    ),
     ("GET", "/dashboard"): Sample(),
     ("GET", "/dashboard/{asset}"): Sample(),
     ("GET", "/api/v2/costs/forecast"): Sample(),
@@ -147,7 +153,7 @@ def expected_status(route_authorized: bool, sample: Sample, caller: str) -> set[
         return {401}
     if sample.admin_only and caller != "admin" and not (sample.tenant_admins_too and caller in TENANT_ADMINS):
         return {403}
-    if sample.owner_scoped and caller in OUTSIDERS:
+    if sample.owner_scoped and (caller in OUTSIDERS or (sample.owner_or_admin and caller == "tenant admin")):
         return {404}
     if sample.tenant_scoped and caller == "other tenant admin":
         return {404}
