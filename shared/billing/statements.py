@@ -9,7 +9,7 @@ its all-time reported revenue (``revenue_of``, one BatchGetItem per 100 campaign
 above, so the lookup is passed in). Money: every line and the total are rounded half up to whole
 micro-dollars **once**, from their exact nanos; the lines of one dimension therefore add up to the total's
 nanos exactly and to its micro-dollars within half a micro-dollar per line (``costNanos`` is there to
-reconcile to the nano). The campaign lines add up to the total only if every call had a campaign id.
+reconcile to the nano). Every recorded call has a campaign id, so the campaign lines add up too.
 
 Closed months never change: the first read of a month that is over *and* past the stream aggregator's
 lag (``STATEMENT_FREEZE_LAG_S`` after the month's end: late counters have landed by then) stores the
