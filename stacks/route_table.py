@@ -297,7 +297,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             description="A tenant's monthly statement (live this month; frozen on first read once a month closed)",
             memory_mb=256,
             timeout_s=15,
-            uses=("costs_table:statements",),  # reads counters; writes only STATEMENT# items
+            uses=("costs_table:statements",),  # reads counters and outcome totals; writes only STATEMENT# items
         ),
         FunctionSpec(
             name="dashboard",

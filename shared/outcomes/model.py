@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from shared.core.pricing import NANOS_PER_USD, nanos_to_micros
+from shared.ledger.revenue import RevenueTotals as RevenueTotals  # moved below the statements; re-exported
 
 MAX_REVENUE_USD = Decimal(1_000_000)  # per outcome: far above any fan message's earnings, far below overflow
 MAX_REPLIES = 100_000
@@ -69,18 +70,3 @@ class OutcomeTotals:
     revenue_squares: float
     replies: int
     messages_replied: int = 0
-
-
-@dataclass(frozen=True)
-class RevenueTotals:
-    """One campaign's (workflow's) reported outcomes, for ROI beside its AI cost."""
-
-    revenue_nanos: int = 0
-    replies: int = 0
-    outcomes: int = 0
-    messages_with_outcome: int = 0
-
-    @property
-    def revenue_micros(self) -> int:
-        """The revenue in micro-dollars (whole: every outcome was)."""
-        return nanos_to_micros(self.revenue_nanos)

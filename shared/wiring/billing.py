@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 
 from shared.wiring.ledger import cost_ledger
+from shared.wiring.outcomes import outcome_store
 
 
 @lru_cache(maxsize=1)
@@ -20,4 +21,5 @@ def tenant_statements() -> Statements:
     from shared.billing.statements import Statements
 
     ledger = cost_ledger()
-    return Statements(ledger, ledger.store, get_settings().statement_freeze_lag_s)
+    revenue_of = outcome_store().campaign_revenue  # all-time reported outcomes, as on /campaigns/costs
+    return Statements(ledger, ledger.store, get_settings().statement_freeze_lag_s, revenue_of)

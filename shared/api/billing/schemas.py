@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from shared.api.costs.analytics_schemas import ReturnOnCostView
 from shared.api.costs.schemas import SpendView
 from shared.api.schemas import envelope
 from shared.core.models import CamelModel
@@ -25,6 +26,15 @@ class StatementLineView(StatementSpendView):
     key: str = Field(description="The user id, the campaign type or the (priced) model")
 
 
+class StatementCampaignLineView(StatementLineView, ReturnOnCostView):
+    """One campaign (its id as ``key``): the month's AI cost, and its all-time reported revenue and ROI exactly
+    as ``GET /api/v2/campaigns/costs`` computes them."""
+
+
+class StatementTotalView(StatementSpendView, ReturnOnCostView):
+    """The month's spend, and the campaign lines' revenue added, with ROI against the whole month's spend."""
+
+
 class StatementView(CamelModel):
     """One tenant's month."""
 
@@ -32,10 +42,11 @@ class StatementView(CamelModel):
     month: str = Field(description="YYYY-MM (UTC)")
     final: bool = Field(description="true: a closed month's frozen statement, identical on every read")
     generated_at: str = Field(description="When it was computed (ISO 8601, UTC); frozen ones keep theirs")
-    total: StatementSpendView
+    total: StatementTotalView
     by_user: list[StatementLineView] = Field(description="Largest spend first")
     by_type: list[StatementLineView]
     by_model: list[StatementLineView]
+    by_campaign: list[StatementCampaignLineView] = Field(description="Largest spend first")
 
 
 StatementEnvelope = envelope("StatementEnvelope", StatementView)

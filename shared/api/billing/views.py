@@ -4,9 +4,10 @@ Access (:func:`stated_tenant`): a platform admin reads any tenant's (``tenant`` 
 has one); a tenant admin (scope ``tenant_admin`` with a ``tenant`` claim) reads their own tenant's,
 ``tenant`` absent meaning theirs, another tenant a 404 as if it did not exist; anyone else a 403.
 
-CSV: header ``dimension,key,calls,inputTokens,outputTokens,cachedTokens,costNanos,costMicros,costUsd``, a
-``total`` row first, then one row per (dimension, value); ``costUsd`` exact to the nano-dollar (nine
-decimals), as the export writes it.
+CSV: header ``dimension,key,calls,inputTokens,outputTokens,cachedTokens,costNanos,costMicros,costUsd,revenueMicros,
+revenueUsd,roiMicros,roiUsd,roiRatio,replies``, a ``total`` row first, then one row per (dimension, value);
+``costUsd`` exact to the nano-dollar (nine decimals), as the export writes it. The revenue columns are
+filled on the total and ``campaign`` rows only (empty on the others), with the JSON's figures.
 """
 
 from __future__ import annotations
@@ -19,14 +20,21 @@ from datetime import date
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from shared.api.billing.schemas import StatementLineView, StatementSpendView, StatementView
+from shared.api.billing.schemas import (
+    StatementCampaignLineView,
+    StatementLineView,
+    StatementTotalView,
+    StatementView,
+)
+from shared.api.costs.analytics_views import return_on
 from shared.api.costs.report_views import CSV_MEDIA_TYPE, csv_cell, exact_usd
 from shared.api.envelope import success
-from shared.billing.statements import DIMENSIONS, MonthNotStatedError, Statement, Statements
+from shared.billing.statements import MonthNotStatedError, Statement, Statements
 from shared.core.errors import ForbiddenError, TenantNotFoundError
 from shared.core.identity import Caller
 from shared.core.pricing import usd_amount
 from shared.core.time import iso_timestamp
+from shared.ledger.revenue import RevenueTotals
 from shared.ledger.store import Counters
 
 CSV_HEADER = (
@@ -39,6 +47,12 @@ CSV_HEADER = (
     "costNanos",
     "costMicros",
     "costUsd",
+    "revenueMicros",
+    "revenueUsd",
+    "roiMicros",
+    "roiUsd",
+    "roiRatio",
+    "replies",
 )
 
 
@@ -72,16 +86,22 @@ def statement_response(statements: Statements, tenant: str, month: str, file_for
 
 def statement_view(statement: Statement) -> StatementView:
     """The JSON form: each line and the total rounded once, from their exact nanos."""
-    by = {dimension: [_line(line.key, line.counters) for line in statement.of(dimension)] for dimension in DIMENSIONS}
+    by = {dimension: [_line(line.key, line.counters) for line in statement.of(dimension)] for dimension in _PLAIN}
     return StatementView(
         tenant=statement.tenant,
         month=statement.month,
         final=statement.final,
         generated_at=iso_timestamp(statement.generated_at),
-        total=StatementSpendView(**_spend(statement.total)),
+        total=StatementTotalView(**_spend(statement.total), **return_on(statement.revenue_total, statement.total)),
         by_user=by["user"],
         by_type=by["type"],
         by_model=by["model"],
+        by_campaign=[
+            StatementCampaignLineView(
+                key=line.key, **_spend(line.counters), **return_on(statement.revenue_of(line.key), line.counters)
+            )
+            for line in statement.of("campaign")
+        ],
     )
 
 
@@ -90,9 +110,17 @@ def statement_csv(statement: Statement) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_HEADER)
-    lines = ((line.dimension, line.key, line.counters) for line in statement.lines)
-    rows = [("total", "ALL", statement.total), *lines]
-    for dimension, key, c in rows:
+    lines = (
+        (
+            line.dimension,
+            line.key,
+            line.counters,
+            statement.revenue_of(line.key) if line.dimension == "campaign" else None,
+        )
+        for line in statement.lines
+    )
+    rows = [("total", "ALL", statement.total, statement.revenue_total), *lines]
+    for dimension, key, c, revenue in rows:
         writer.writerow(
             (
                 dimension,
@@ -104,9 +132,29 @@ def statement_csv(statement: Statement) -> str:
                 c.nanos,
                 c.micros,
                 exact_usd(c.nanos),
+                *_return_cells(revenue, c),
             )
         )
     return buffer.getvalue()
+
+
+def _return_cells(revenue: RevenueTotals | None, cost: Counters) -> tuple[object, ...]:
+    """The revenue columns of a row: the JSON's figures (USD exact to the nano), empty on a row without revenue."""
+    if revenue is None:
+        return ("",) * 6
+    figures = return_on(revenue, cost)
+    ratio = figures["roi_ratio"]
+    return (
+        figures["revenue_micros"],
+        exact_usd(revenue.revenue_nanos),
+        figures["roi_micros"],
+        exact_usd(revenue.revenue_nanos - cost.nanos),
+        "" if ratio is None else ratio,
+        figures["replies"],
+    )
+
+
+_PLAIN = ("user", "type", "model")  # the dimensions without revenue
 
 
 def valid_month(month: str | None, today: date) -> str:

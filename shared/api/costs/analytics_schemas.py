@@ -11,7 +11,19 @@ from shared.api.schemas import envelope
 from shared.core.models import CamelModel
 
 
-class CampaignCostView(SpendView):
+class ReturnOnCostView(CamelModel):
+    """Reported revenue beside the AI cost: ROI exact from nano-dollars (see analytics_views.return_on)."""
+
+    revenue_usd: float = Field(default=0.0, description="USD the platform reported (POST /campaigns/outcomes)")
+    revenue_micros: int = Field(default=0, description="Exact reported revenue in micro-dollars")
+    roi_usd: float = Field(default=0.0, description="revenueUsd - cost (the AI spend in the range), USD")
+    roi_micros: int = Field(default=0, description="The same, exact, in micro-dollars (rounded half up once)")
+    roi_ratio: float | None = Field(default=None, description="revenue / cost, six decimals; null when cost is 0")
+    replies: int = Field(default=0, description="Fan replies reported")
+    outcomes: int = Field(default=0, description="Outcomes reported")
+
+
+class CampaignCostView(SpendView, ReturnOnCostView):
     """One campaign (workflow) over the range; ``requests`` are its provider calls."""
 
     campaign_id: str = Field(description="The workflow id")
@@ -20,13 +32,6 @@ class CampaignCostView(SpendView):
     fallbacks: int = Field(description="Calls a fallback candidate served (not the route's first choice)")
     fallback_share: float = Field(description="fallbacks / requests, 0..1")
     providers: list[ProviderSpend] = Field(description="Provider split, largest spend first")
-    revenue_usd: float = Field(default=0.0, description="USD the platform reported (POST /campaigns/outcomes)")
-    revenue_micros: int = Field(default=0, description="Exact reported revenue in micro-dollars")
-    roi_usd: float = Field(default=0.0, description="revenueUsd - cost (the AI spend in the range), USD")
-    roi_micros: int = Field(default=0, description="The same, exact, in micro-dollars (rounded half up once)")
-    roi_ratio: float | None = Field(default=None, description="revenue / cost, six decimals; null when cost is 0")
-    replies: int = Field(default=0, description="Fan replies reported")
-    outcomes: int = Field(default=0, description="Outcomes reported")
 
 
 class CampaignTotalsView(SpendView):

@@ -24,8 +24,8 @@ from shared.core.pricing import nanos_to_micros, usd_amount
 from shared.forecast.model import MIN_HISTORY_DAYS, Forecast
 from shared.ledger.campaign_costs import CampaignCosts, CampaignSort, SortOrder, campaign_costs, sort_campaigns
 from shared.ledger.keys import Scope
+from shared.ledger.revenue import RevenueTotals
 from shared.ledger.store import CostStore, Counters
-from shared.outcomes.model import RevenueTotals
 
 if TYPE_CHECKING:
     from shared.alerts.forecast_warnings import MonthlyThreshold
@@ -126,7 +126,7 @@ def forecast_response(outlook: Forecast, scope: Scope, thresholds: Sequence[Mont
 def _campaign(campaign: CampaignCosts, revenue: RevenueTotals) -> CampaignCostView:
     total = campaign.total
     return CampaignCostView(
-        **_return_on(revenue, total),
+        **return_on(revenue, total),
         campaign_id=campaign.campaign_id,
         **_spend(total),
         messages=campaign.messages,
@@ -137,7 +137,7 @@ def _campaign(campaign: CampaignCosts, revenue: RevenueTotals) -> CampaignCostVi
     )
 
 
-def _return_on(revenue: RevenueTotals, cost: Counters) -> dict:
+def return_on(revenue: RevenueTotals, cost: Counters) -> dict:
     """Revenue and ROI, exact: nano-dollar integers subtracted, then rounded half up to micro-dollars once."""
     roi_micros = nanos_to_micros(revenue.revenue_nanos - cost.nanos)
     return {

@@ -27,6 +27,7 @@ from shared.ledger.events import CostEvent
 from shared.ledger.keys import tenant_scope
 from shared.wiring import container
 from tests.conftest import eventually
+from tests.support.e2e import CAPTION as SYNC_CAPTION
 
 STATEMENTS = "/api/v2/billing/statements"
 CAPTION = {"type": "caption", "platforms": ["instagram"], "data": {"theme": "morning runs"}}
@@ -230,6 +231,7 @@ def test_a_statement_equals_the_hand_sum_of_its_months_events(api):
     assert as_sums(data["byUser"]) == hand_sums(events, lambda e: e.user_id)
     assert as_sums(data["byType"]) == hand_sums(events, lambda e: e.campaign_type)
     assert as_sums(data["byModel"]) == hand_sums(events, lambda e: e.model)
+    assert as_sums(data["byCampaign"]) == hand_sums(events, lambda e: e.campaign_id)
     assert data["total"]["costNanos"] == total_nanos
     assert data["total"]["costMicros"] == half_up_micros(total_nanos)  # the total rounds once
     assert data["total"]["cost"] == data["total"]["costMicros"] / 1_000_000
@@ -276,13 +278,76 @@ def test_the_csv_form_has_a_header_a_total_and_a_row_per_dimension_and_value(api
         "costNanos",
         "costMicros",
         "costUsd",
+        "revenueMicros",
+        "revenueUsd",
+        "roiMicros",
+        "roiUsd",
+        "roiRatio",
+        "replies",
     ]
     total = rows[0]
     assert (total["dimension"], total["key"], int(total["costNanos"])) == ("total", "ALL", sum(e.nanos for e in events))
     assert total["costUsd"] == f"{sum(e.nanos for e in events) / 1e9:.9f}"
     users = {row["key"]: int(row["costNanos"]) for row in rows if row["dimension"] == "user"}
     assert users == {user: sums[0] for user, sums in hand_sums(events, lambda e: e.user_id).items()}
-    assert {row["dimension"] for row in rows} == {"total", "user", "type", "model"}
+    assert {row["dimension"] for row in rows} == {"total", "user", "type", "model", "campaign"}
+    campaigns = {
+        row["key"]: (int(row["costNanos"]), int(row["roiMicros"])) for row in rows if row["dimension"] == "campaign"
+    }
+    assert campaigns == {e.campaign_id: (e.nanos, -half_up_micros(e.nanos)) for e in events}  # no outcome: ROI = -cost
+
+
+def test_a_tenants_campaign_shows_the_cost_revenue_and_roi_of_campaigns_costs(api):
+    """A campaign run over HTTP, an outcome reported for it: its statement line is /campaigns/costs' row."""
+    tenant = new_tenant()
+    user, admin = f"{tenant}-maker", tenant_admin(api, tenant)
+    run = api.call("POST", "/api/v2/campaigns/hybrid", SYNC_CAPTION, token=api.token(user, tenant=tenant))
+    assert run.status == 200, run.body
+    workflow_id = run.body["data"]["workflowId"]
+    sold = {"workflowId": workflow_id, "outcomeId": "sale-1", "revenueUsd": 3.210987}
+    for body in (sold, {"workflowId": workflow_id, "outcomeId": "replies-1", "replies": 4}):
+        reported = api.call("POST", "/api/v2/campaigns/outcomes", body, token=api.token(user, tenant=tenant))
+        assert reported.status == 201, reported.body
+    today = datetime.now(UTC).date()
+    window = f"from={today.replace(day=1).isoformat()}&to={today.isoformat()}"
+    costs_path = f"/api/v2/campaigns/costs?scope=tenant&tenant={tenant}&{window}"
+
+    def both() -> tuple[dict, dict] | None:
+        costs = api.call("GET", costs_path, token=admin)
+        assert costs.status == 200, costs.body
+        row = next((c for c in costs.body["data"]["campaigns"] if c["campaignId"] == workflow_id), None)
+        statement = api.call("GET", STATEMENTS, token=admin)
+        assert statement.status == 200, statement.body
+        line = next((c for c in statement.body["data"]["byCampaign"] if c["key"] == workflow_id), None)
+        folded = row and line and row["requests"] == line["requests"] == statement.body["data"]["total"]["requests"]
+        return (row, statement.body["data"]) if folded else None
+
+    row, data = eventually(both, timeout_s=60)
+    (line,) = data["byCampaign"]
+    same = ("cost", "costMicros", "requests", "tokens", "revenueUsd", "revenueMicros", "roiUsd", "roiMicros")
+    assert {k: line[k] for k in (*same, "roiRatio", "replies", "outcomes")} == {
+        k: row[k] for k in (*same, "roiRatio", "replies", "outcomes")
+    }
+    nanos = line["costNanos"]
+    assert nanos > 0 and line["costMicros"] == half_up_micros(nanos)
+    assert (line["revenueMicros"], line["replies"], line["outcomes"]) == (3_210_987, 4, 2)
+    assert line["roiMicros"] == half_up_micros(3_210_987_000 - nanos)  # exact nanos, rounded once
+    assert line["roiRatio"] == round(3_210_987_000 / nanos, 6)
+    assert (data["total"]["revenueMicros"], data["total"]["roiMicros"]) == (3_210_987, line["roiMicros"])
+    exported = api.call("GET", f"{STATEMENTS}?format=csv", token=admin)
+    assert exported.status == 200, exported.body
+    (campaign_row,) = [r for r in csv.DictReader(io.StringIO(exported.body)) if r["dimension"] == "campaign"]
+    assert (campaign_row["key"], int(campaign_row["costNanos"]), campaign_row["revenueUsd"]) == (
+        workflow_id,
+        nanos,
+        "3.210987000",
+    )
+    assert (int(campaign_row["roiMicros"]), float(campaign_row["roiRatio"]), campaign_row["replies"]) == (
+        line["roiMicros"],
+        line["roiRatio"],
+        "4",
+    )
+    assert campaign_row["roiUsd"] == f"{(3_210_987_000 - nanos) / 1e9:.9f}"
 
 
 def test_who_may_read_a_statement_and_what_a_bad_month_gets(api):

@@ -4,41 +4,58 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime
 
 import pytest
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from shared.api.billing.views import CSV_HEADER, stated_tenant, statement_csv, statement_response, statement_view
-from shared.billing.statements import MonthNotStatedError, Statements, month_end_epoch, statement_key
+from shared.billing.statements import MonthNotStatedError, Statements, month_end_epoch, statement_key, to_item
 from shared.core.errors import ForbiddenError, TenantNotFoundError
 from shared.core.identity import Caller
 from shared.ledger.ledger import CostLedger
+from shared.ledger.revenue import RevenueTotals
 from tests.support.factories import event
 from tests.support.fakes import InMemoryCostStore
+from tests.support.outcome_fakes import InMemoryOutcomeStore
 
 FEB = datetime(2026, 2, 10, 12, tzinfo=UTC).timestamp()
 MARCH_NOW = datetime(2026, 3, 14, 10, tzinfo=UTC).timestamp()
 LAG_S = 3_600
 
 
-def world(now: float = MARCH_NOW):
+class RevenueLookup:
+    """The outcome store's ``campaign_revenue``, remembering which campaigns each call asked for."""
+
+    def __init__(self) -> None:
+        self.outcomes = InMemoryOutcomeStore()
+        self.asked: list[list[str]] = []
+
+    def __call__(self, campaign_ids: list[str]) -> dict[str, RevenueTotals]:
+        self.asked.append(list(campaign_ids))
+        return self.outcomes.campaign_revenue(campaign_ids)
+
+
+def world(now: float = MARCH_NOW, revenue: RevenueLookup | None = None):
     store = InMemoryCostStore()
     ledger = CostLedger(store)
     clock = [now]
-    return ledger, store, Statements(ledger, store, LAG_S, clock=lambda: clock[0]), clock
+    revenue_of = revenue or RevenueLookup()
+    return ledger, store, Statements(ledger, store, LAG_S, revenue_of, clock=lambda: clock[0]), clock
 
 
 def record_february(ledger: CostLedger) -> None:
-    """Five calls of tenant acme (two users, two types, two models) and one of another tenant."""
+    """Five calls of tenant acme (two users, two types, two models, three campaigns, one of them on two
+    providers) and one of another tenant."""
     rows = [
-        (1, "u1", "caption", "gpt-4o-mini", 1_000_500, 0),  # 1,000.5 µ$: rounds up alone
-        (2, "u1", "caption", "gpt-4o-mini", 2_000_500, 100),
-        (3, "u2", "content_planning", "gpt-4o", 5_000_400, 0),
-        (4, "u2", "caption", "gpt-4o", 7_000_001, 50),
-        (5, "u2", "caption", "gpt-4o-mini", 999, 0),
+        (1, "u1", "caption", "gpt-4o-mini", 1_000_500, 0, "wf_a", "openai"),  # 1,000.5 µ$: rounds up alone
+        (2, "u1", "caption", "gpt-4o-mini", 2_000_500, 100, "wf_a", "openai"),
+        (3, "u2", "content_planning", "gpt-4o", 5_000_400, 0, "wf_b", "openai"),
+        (4, "u2", "caption", "gpt-4o", 7_000_001, 50, "wf_b", "azure"),
+        (5, "u2", "caption", "gpt-4o-mini", 999, 0, "wf_c", "openai"),
     ]
-    for n, user, kind, model, nanos, cached in rows:
+    for n, user, kind, model, nanos, cached, campaign, provider in rows:
         ledger.record(
             event(
                 n,
@@ -50,6 +67,8 @@ def record_february(ledger: CostLedger) -> None:
                 model=model,
                 deployment=model,
                 cached_tokens=cached,
+                campaign_id=campaign,
+                provider=provider,
                 at=FEB + n * 60,
             )
         )
@@ -111,7 +130,7 @@ def test_of_two_first_reads_the_second_returns_what_the_first_froze():
     record_february(ledger)
     first = statements.statement("acme", "2026-02")
     clock[0] += 5
-    other = Statements(ledger, store, LAG_S, clock=lambda: clock[0])  # another container
+    other = Statements(ledger, store, LAG_S, RevenueLookup(), clock=lambda: clock[0])  # another container
     assert other.statement("acme", "2026-02") == first
 
 
@@ -120,7 +139,7 @@ def test_the_csv_has_a_header_a_total_row_and_one_row_per_dimension_and_value():
     record_february(ledger)
     rows = list(csv.reader(io.StringIO(statement_csv(statements.statement("acme", "2026-02")))))
     assert tuple(rows[0]) == CSV_HEADER
-    assert rows[1][:2] == ["total", "ALL"] and rows[1][6:] == ["15002400", "15002", "0.015002400"]
+    assert rows[1][:2] == ["total", "ALL"] and rows[1][6:9] == ["15002400", "15002", "0.015002400"]
     keys = [(row[0], row[1]) for row in rows[2:]]
     assert keys == [
         ("user", "u2"),
@@ -129,9 +148,104 @@ def test_the_csv_has_a_header_a_total_row_and_one_row_per_dimension_and_value():
         ("type", "content_planning"),
         ("model", "gpt-4o"),
         ("model", "gpt-4o-mini"),
+        ("campaign", "wf_b"),
+        ("campaign", "wf_a"),
+        ("campaign", "wf_c"),
     ]
+    assert all(row[9:] == [""] * 6 for row in rows[2:8])  # revenue only on the total and the campaigns
     response = statement_response(statements, "acme", "2026-02", "csv")
     assert response.content_type.startswith("text/csv") and response.body.startswith("dimension,key,")
+
+
+def february_outcomes() -> RevenueLookup:
+    """wf_a earned $0.01 (5 replies over 2 outcomes), wf_b $0.012 (0 replies); wf_c nothing."""
+    revenue = RevenueLookup()
+    revenue.outcomes.campaigns["wf_a"] = RevenueTotals(revenue_nanos=10_000_000, replies=5, outcomes=2)
+    revenue.outcomes.campaigns["wf_b"] = RevenueTotals(revenue_nanos=12_000_000, outcomes=1)
+    revenue.outcomes.campaigns["wf_other"] = RevenueTotals(revenue_nanos=99_000_000, outcomes=1)  # no spend here
+    return revenue
+
+
+def test_campaign_lines_sum_their_providers_and_carry_revenue_and_roi_exact_from_nanos():
+    revenue = february_outcomes()
+    ledger, _, statements, _ = world(revenue=revenue)
+    record_february(ledger)
+    view = statement_view(statements.statement("acme", "2026-02")).model_dump(by_alias=True)
+    assert revenue.asked == [["wf_a", "wf_b", "wf_c"]]  # one lookup, of the month's campaigns only
+    campaigns = {line["key"]: line for line in view["byCampaign"]}
+    assert [line["key"] for line in view["byCampaign"]] == ["wf_b", "wf_a", "wf_c"]  # largest spend first
+    wf_b = campaigns["wf_b"]  # openai 5,000,400 + azure 7,000,001 nanos
+    assert (wf_b["costNanos"], wf_b["costMicros"], wf_b["cost"], wf_b["requests"]) == (12_000_401, 12_000, 0.012, 2)
+    assert wf_b["tokens"] == {"input": 2_000, "output": 1_000, "total": 3_000} and wf_b["cachedTokens"] == 50
+    # ROI from nanos: 12,000,000 - 12,000,401 = -401 nanos, -0.401 µ$ -> 0 µ$ (rounded once, half up)
+    assert (wf_b["revenueMicros"], wf_b["revenueUsd"], wf_b["roiMicros"], wf_b["roiUsd"]) == (12_000, 0.012, 0, 0.0)
+    assert wf_b["roiRatio"] == round(12_000_000 / 12_000_401, 6) == 0.999967
+    wf_a = campaigns["wf_a"]  # 3,001,000 nanos
+    assert (wf_a["revenueMicros"], wf_a["roiMicros"], wf_a["roiUsd"], wf_a["replies"]) == (10_000, 6_999, 0.006999, 5)
+    assert wf_a["roiRatio"] == 3.332223 and wf_a["outcomes"] == 2
+    wf_c = campaigns["wf_c"]  # 999 nanos, no outcome: ROI is minus the cost, rounded away from zero at half
+    assert (wf_c["revenueMicros"], wf_c["roiMicros"], wf_c["roiRatio"], wf_c["replies"]) == (0, -1, 0.0, 0)
+    assert sum(line["costNanos"] for line in view["byCampaign"]) == view["total"]["costNanos"]
+    total = view["total"]  # the campaign lines' revenue against the month's whole spend (15,002,400 nanos)
+    assert (total["revenueMicros"], total["revenueUsd"], total["roiMicros"], total["roiUsd"]) == (
+        22_000,
+        0.022,
+        6_998,  # 6,997.6 µ$
+        0.006998,
+    )
+    assert total["roiRatio"] == round(22_000_000 / 15_002_400, 6) and total["replies"] == 5
+
+
+def test_a_campaign_without_cost_has_a_null_ratio_and_a_month_without_campaigns_asks_for_no_revenue():
+    revenue = RevenueLookup()
+    revenue.outcomes.campaigns["wf_free"] = RevenueTotals(revenue_nanos=2_500_000, replies=1, outcomes=1)
+    ledger, _, statements, _ = world(revenue=revenue)
+    assert statement_view(statements.statement("acme", "2026-03")).by_campaign == []
+    assert revenue.asked == []
+    ledger.record(event(1, micros=0, nanos=0, tenant="acme", campaign_id="wf_free", at=MARCH_NOW - 60))
+    view = statement_view(statements.statement("acme", "2026-03")).model_dump(by_alias=True)
+    (line,) = view["byCampaign"]
+    assert (line["key"], line["requests"], line["costNanos"]) == ("wf_free", 1, 0)
+    assert (line["roiMicros"], line["roiUsd"], line["roiRatio"]) == (2_500, 0.0025, None)
+    assert view["total"]["roiRatio"] is None
+    rows = list(csv.reader(io.StringIO(statement_csv(statements.statement("acme", "2026-03")))))
+    assert rows[-1][:2] == ["campaign", "wf_free"] and rows[-1][9:] == [
+        "2500",
+        "0.002500000",
+        "2500",
+        "0.002500000",
+        "",
+        "1",
+    ]
+
+
+def test_a_frozen_statement_freezes_the_campaigns_revenue_too():
+    revenue = february_outcomes()
+    ledger, _, statements, clock = world(revenue=revenue)
+    record_february(ledger)
+    first = statements.statement("acme", "2026-02")
+    revenue.outcomes.campaigns["wf_c"] = RevenueTotals(revenue_nanos=1_000_000_000, outcomes=1)  # a late outcome
+    clock[0] += 86_400
+    again = statements.statement("acme", "2026-02")
+    assert again == first and again.revenue_of("wf_c") == RevenueTotals()
+    assert statement_view(again).by_campaign == statement_view(first).by_campaign
+    assert len(revenue.asked) == 1  # the frozen item is read, the outcomes are not
+
+
+def test_a_statement_frozen_before_campaign_lines_reads_without_them():
+    ledger, store, statements, clock = world()
+    record_february(ledger)
+    stored = to_item(statements.statement("acme", "2026-02"))
+    body = json.loads(stored["statement"])
+    body["lines"] = [line for line in body["lines"] if line[0] != "campaign"]
+    del body["revenue"]
+    body["month"] = "2026-01"
+    store.put_if_absent(statement_key("acme", "2026-01"), {**stored, "statement": json.dumps(body)})
+    clock[0] = MARCH_NOW
+    old = Statements(ledger, store, LAG_S, RevenueLookup(), clock=lambda: clock[0]).statement("acme", "2026-01")
+    view = statement_view(old).model_dump(by_alias=True)
+    assert view["byCampaign"] == [] and view["total"]["revenueMicros"] == 0 and len(view["byUser"]) == 2
+    assert view["month"] == "2026-01" and view["final"] is True
 
 
 ADMIN = Caller(user_id="root", is_admin=True)
