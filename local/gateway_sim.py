@@ -17,14 +17,14 @@ Controls (also answered on the local API's port):
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from local.sim_server import ServedSimulator, SimHandler
 
 DEFAULT_GATEWAY_KEY = "sim-gateway-key"
 SENT_LIMIT = 100_000  # bounded so a long `make run` cannot grow without end
@@ -62,7 +62,7 @@ def fault_view(fault: GatewayFault) -> dict[str, Any]:
     return {"status": fault.status, "count": fault.count, "recipientId": fault.recipient_id, "delayMs": fault.delay_ms}
 
 
-class GatewaySimulator:
+class GatewaySimulator(ServedSimulator):
     """State (sent log, faults) plus an HTTP server on 127.0.0.1."""
 
     def __init__(self, port: int = 0, key: str = DEFAULT_GATEWAY_KEY) -> None:
@@ -70,28 +70,7 @@ class GatewaySimulator:
         self._sent: list[dict[str, str]] = []
         self._faults: list[GatewayFault] = []
         self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", port), _Handler)
-        self._server.sim = self
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:40123``."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> GatewaySimulator:
-        """Serve in a daemon thread."""
-        self._thread = threading.Thread(target=self._server.serve_forever, name="gateway-sim", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
+        super().__init__(_Handler, port, thread_name="gateway-sim")
 
     def sent(self) -> list[dict[str, str]]:
         """Every accepted send, oldest first."""
@@ -147,34 +126,10 @@ class GatewaySimulator:
         return 200, {"id": f"gw_{uuid.uuid4().hex[:16]}", "status": "sent"}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    sim: GatewaySimulator
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: tests read the sent log, not access lines."""
-
+class _Handler(SimHandler):
     def _body(self) -> Any:
         raw = self.rfile.read(int(self.headers.get("content-length") or 0))
         return json.loads(raw) if raw else None
-
-    def _reply(self, status: int, payload: Any) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def _handle(self) -> None:
         sim, path, method = self.server.sim, self.path.split("?")[0], self.command

@@ -20,15 +20,14 @@ Controls:
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from local.gateway_sim import SENT_LIMIT, parse_fault
+from local.sim_server import ServedSimulator, SimHandler
 from shared.alerts.slack_webhook import mask_webhook_url
 
 PREFIX = "/_sim/slack"
@@ -57,7 +56,7 @@ def parse_slack_fault(spec: Any) -> SlackFault:
     return SlackFault(common.status, common.count, retry_after, common.delay_ms)
 
 
-class SlackSimulator:
+class SlackSimulator(ServedSimulator):
     """State (posts, faults, attempts) plus an HTTP server on 127.0.0.1."""
 
     def __init__(self, port: int = 0) -> None:
@@ -65,28 +64,7 @@ class SlackSimulator:
         self._faults: list[SlackFault] = []
         self._attempts = 0
         self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", port), _Handler)
-        self._server.sim = self
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:40123``."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> SlackSimulator:
-        """Serve in a daemon thread."""
-        self._thread = threading.Thread(target=self._server.serve_forever, name="slack-sim", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
+        super().__init__(_Handler, port, thread_name="slack-sim")
 
     def posts(self) -> list[dict[str, Any]]:
         """Every message accepted, oldest first."""
@@ -156,34 +134,7 @@ class SlackSimulator:
         return 200, "ok", {}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    sim: SlackSimulator
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet, and the request line holds the webhook's secret path."""
-
-    def _reply(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        text = isinstance(payload, str)
-        data = payload.encode() if text else json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("content-type", "text/plain" if text else "application/json")
-        self.send_header("content-length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-
+class _Handler(SimHandler):
     def _handle(self) -> None:
         sim, path, method = self.server.sim, self.path.split("?")[0], self.command
         raw = self.rfile.read(int(self.headers.get("content-length") or 0))
