@@ -1,12 +1,14 @@
 """The experiments' storage in memory, over the in-memory routing overrides, and a statistics stand-in for
-assembling results before the real module's numbers matter (p-values given per test)."""
+assembling results before the real module's numbers matter (p-values given per test; the real module's
+``SampleSummary`` and ``TestResult``)."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from shared.core.errors import RoutingConflictError
+from shared.experiments.statistics import SampleSummary, TestResult
 from shared.experiments.store import ExperimentPage
 from tests.support.fakes import InMemoryRoutingOverrideStore
 
@@ -47,27 +49,6 @@ class InMemoryExperimentStore:
         if promotion:
             self.overrides.log[promotion.change.change_id] = promotion.change
         self.records[experiment.experiment_id] = experiment
-
-
-@dataclass(frozen=True)
-class SampleSummary:
-    n: int
-    total: float
-    total_squares: float
-
-    @property
-    def mean(self) -> float:
-        return self.total / self.n if self.n else 0.0
-
-    @property
-    def variance(self) -> float:
-        return (self.total_squares - self.n * self.mean**2) / (self.n - 1) if self.n > 1 else 0.0
-
-
-@dataclass(frozen=True)
-class TestResult:
-    statistic: float
-    p_value: float
 
 
 class ScriptedStatistics:
