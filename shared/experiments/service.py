@@ -33,7 +33,7 @@ from shared.experiments.model import (
     running_item,
 )
 from shared.experiments.results import ExperimentResults, ResultsReader
-from shared.experiments.store import ExperimentPage, ExperimentStore, Promotion
+from shared.experiments.store import ExperimentPage, ExperimentStore, ExperimentWrite, Promotion
 from shared.routing.candidates import RouteCandidate, unpriced_candidates
 from shared.routing.overrides import Route, RouteChange, RoutingOverrides, new_change_id
 
@@ -118,7 +118,7 @@ class ExperimentService:
                 )
             running[plan.campaign_type] = running_item(experiment)
             try:
-                self._store.write(experiment, running, current.version)
+                self._store.write(ExperimentWrite(experiment, running, current.version))
                 break
             except RoutingConflictError:
                 if attempt == _WRITE_TRIES:
@@ -190,7 +190,7 @@ class ExperimentService:
                     "promoted", now, by, promoted_variant=winner, change_id=promotion.change.change_id
                 )
             try:
-                self._store.write(ended, running, current.version, promotion)
+                self._store.write(ExperimentWrite(ended, running, current.version, promotion))
             except RoutingConflictError:
                 if attempt == _WRITE_TRIES:
                     raise

@@ -55,6 +55,17 @@ class Promotion:
     routes: Mapping[str, Route]
 
 
+@dataclass(frozen=True)
+class ExperimentWrite:
+    """What one write stores together: the record, the running experiments of the current item (conditional on
+    ``expected_version``, the version read), and for a promotion its audited change and routes."""
+
+    experiment: Experiment
+    running: Mapping[str, Mapping[str, Any]]
+    expected_version: int
+    promotion: Promotion | None = None
+
+
 class ExperimentStore(Protocol):
     """What the experiment service needs from storage."""
 
@@ -66,15 +77,9 @@ class ExperimentStore(Protocol):
 
     def page(self, limit: int, after: str | None) -> ExperimentPage: ...
 
-    def write(
-        self,
-        experiment: Experiment,
-        running: Mapping[str, Mapping[str, Any]],
-        expected_version: int,
-        promotion: Promotion | None = None,
-    ) -> None:
-        """Store the record and the running experiments (and a promotion) together; raise
-        :class:`~shared.core.errors.RoutingConflictError` if the current item is no longer ``expected_version``."""
+    def write(self, request: ExperimentWrite) -> None:
+        """Store the request's parts together; raise :class:`~shared.core.errors.RoutingConflictError` if the
+        current item is no longer ``request.expected_version``."""
         ...
 
 
@@ -112,14 +117,10 @@ class DynamoExperimentStore:
         found = [experiment_from_item(deserialize_item(item)) for item in raw[:limit]]
         return ExperimentPage(found, found[-1].experiment_id if len(raw) > limit else None)
 
-    def write(
-        self,
-        experiment: Experiment,
-        running: Mapping[str, Mapping[str, Any]],
-        expected_version: int,
-        promotion: Promotion | None = None,
-    ) -> None:
+    def write(self, request: ExperimentWrite) -> None:
         """One ``TransactWriteItems``: the current item, the record, and a promotion's route and audit item."""
+        experiment, running, promotion = request.experiment, request.running, request.promotion
+        expected_version = request.expected_version
         attributes: dict[str, Any] = {"experiments": dict(running)}
         items: list[dict[str, Any]] = []
         if promotion is not None:

@@ -38,13 +38,14 @@ class InMemoryExperimentStore:
         found = [self.records[i] for i in ids[:limit]]
         return ExperimentPage(found, found[-1].experiment_id if len(ids) > limit else None)
 
-    def write(self, experiment, running, expected_version, promotion=None):
+    def write(self, request):
+        experiment, running, promotion = request.experiment, request.running, request.promotion
         current = self.overrides.overrides
-        if expected_version != current.version:
+        if request.expected_version != current.version:
             raise RoutingConflictError("The routing changed meanwhile; reload and try again.")
         routes = dict(promotion.routes) if promotion else current.routes
         self.overrides.overrides = replace(
-            current, routes=routes, version=expected_version + 1, experiments=dict(running)
+            current, routes=routes, version=request.expected_version + 1, experiments=dict(running)
         )
         if promotion:
             self.overrides.log[promotion.change.change_id] = promotion.change
