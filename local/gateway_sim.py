@@ -17,7 +17,6 @@ Controls (also answered on the local API's port):
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -62,14 +61,12 @@ def fault_view(fault: GatewayFault) -> dict[str, Any]:
     return {"status": fault.status, "count": fault.count, "recipientId": fault.recipient_id, "delayMs": fault.delay_ms}
 
 
-class GatewaySimulator(ServedSimulator):
+class GatewaySimulator(ServedSimulator[GatewayFault]):
     """State (sent log, faults) plus an HTTP server on 127.0.0.1."""
 
     def __init__(self, port: int = 0, key: str = DEFAULT_GATEWAY_KEY) -> None:
         self.key = key
         self._sent: list[dict[str, str]] = []
-        self._faults: list[GatewayFault] = []
-        self._lock = threading.Lock()
         super().__init__(_Handler, port, thread_name="gateway-sim")
 
     def sent(self) -> list[dict[str, str]]:
@@ -90,25 +87,13 @@ class GatewaySimulator(ServedSimulator):
             else:
                 self._faults.append(fault)
 
-    def faults(self) -> list[dict[str, Any]]:
-        """Pending faults."""
-        with self._lock:
-            return [fault_view(f) for f in self._faults]
-
-    def clear_faults(self) -> None:
-        """Drop every pending fault."""
-        with self._lock:
-            self._faults.clear()
+    def _fault_view(self, fault: GatewayFault) -> dict[str, Any]:
+        return fault_view(fault)
 
     def accept(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """One send: a pending fault's status, or 200 and a record in the sent log."""
         recipient = body.get("recipientId")
-        with self._lock:
-            fault = next((f for f in self._faults if f.recipient_id in (None, recipient)), None)
-            if fault is not None:
-                fault.count -= 1
-                if fault.count <= 0:
-                    self._faults.remove(fault)
+        fault = self._take_fault(lambda f: f.recipient_id in (None, recipient))
         if fault is not None:
             time.sleep(fault.delay_ms / 1000)
             return fault.status, {"error": {"code": "SIMULATED_FAULT", "status": fault.status}}
@@ -144,7 +129,7 @@ class _Handler(SimHandler):
                 sim.clear_sent()
             return self._reply(200, sim.sent())
         if path == "/_sim/gateway/faults":
-            return self._faults(sim, method, body)
+            return self._fault_control(method, lambda: sim.add_fault(parse_fault(body)))
         if path == "/_sim/gateway/health":
             return self._reply(200, {"status": "ok"})
         return self._reply(404, {"error": {"code": "NOT_FOUND", "message": f"no {method} {path}"}})
@@ -156,17 +141,3 @@ class _Handler(SimHandler):
         if not isinstance(body, dict) or any(not isinstance(body.get(k), str) or not body[k] for k in required):
             return self._reply(400, {"error": {"code": "INVALID_MESSAGE", "required": list(required)}})
         self._reply(*sim.accept(body))
-
-    def _faults(self, sim: GatewaySimulator, method: str, body: Any) -> None:
-        if method == "POST":
-            try:
-                sim.add_fault(parse_fault(body))
-            except ValueError as exc:
-                return self._reply(422, {"error": {"code": "INVALID_FAULT", "message": str(exc)}})
-        elif method == "DELETE":
-            sim.clear_faults()
-        elif method != "GET":
-            return self._reply(405, {"error": {"code": "METHOD_NOT_ALLOWED"}})
-        self._reply(200, sim.faults())
-
-    do_GET = do_POST = do_DELETE = do_PUT = _handle

@@ -20,7 +20,6 @@ Controls:
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,14 +55,12 @@ def parse_slack_fault(spec: Any) -> SlackFault:
     return SlackFault(common.status, common.count, retry_after, common.delay_ms)
 
 
-class SlackSimulator(ServedSimulator):
+class SlackSimulator(ServedSimulator[SlackFault]):
     """State (posts, faults, attempts) plus an HTTP server on 127.0.0.1."""
 
     def __init__(self, port: int = 0) -> None:
         self._posts: list[dict[str, Any]] = []
-        self._faults: list[SlackFault] = []
         self._attempts = 0
-        self._lock = threading.Lock()
         super().__init__(_Handler, port, thread_name="slack-sim")
 
     def posts(self) -> list[dict[str, Any]]:
@@ -90,28 +87,19 @@ class SlackSimulator(ServedSimulator):
             else:
                 self._faults.append(fault)
 
-    def faults(self) -> list[dict[str, Any]]:
-        """Pending faults, in the fields they are posted with."""
-        with self._lock:
-            return [
-                {"status": f.status, "count": f.count, "retryAfterS": f.retry_after_s, "delayMs": f.delay_ms}
-                for f in self._faults
-            ]
-
-    def clear_faults(self) -> None:
-        """Drop every pending fault."""
-        with self._lock:
-            self._faults.clear()
+    def _fault_view(self, fault: SlackFault) -> dict[str, Any]:
+        return {
+            "status": fault.status,
+            "count": fault.count,
+            "retryAfterS": fault.retry_after_s,
+            "delayMs": fault.delay_ms,
+        }
 
     def accept(self, path: str, raw: bytes) -> tuple[int, str, dict[str, str]]:
         """One post: a pending fault, a refusal of a malformed body, or 200 ``ok`` and a record."""
         with self._lock:
             self._attempts += 1
-            fault = self._faults[0] if self._faults else None
-            if fault is not None:
-                fault.count -= 1
-                if fault.count <= 0:
-                    self._faults.remove(fault)
+        fault = self._take_fault(lambda f: True)
         if fault is not None:
             time.sleep(fault.delay_ms / 1000)
             headers = {"retry-after": str(fault.retry_after_s)} if fault.status == 429 else {}
@@ -147,21 +135,9 @@ class _Handler(SimHandler):
         if path == f"{PREFIX}/attempts" and method == "GET":
             return self._reply(200, {"attempts": sim.attempts()})
         if path == f"{PREFIX}/faults":
-            return self._faults(sim, method, raw)
+            return self._fault_control(
+                method, lambda: sim.add_fault(parse_slack_fault(json.loads(raw) if raw else None))
+            )
         if path == f"{PREFIX}/health":
             return self._reply(200, {"status": "ok"})
         return self._reply(404, "no_service" if path.startswith(WEBHOOK_PREFIX) else {"error": {"code": "NOT_FOUND"}})
-
-    def _faults(self, sim: SlackSimulator, method: str, raw: bytes) -> None:
-        if method == "POST":
-            try:
-                sim.add_fault(parse_slack_fault(json.loads(raw) if raw else None))
-            except ValueError as exc:
-                return self._reply(422, {"error": {"code": "INVALID_FAULT", "message": str(exc)}})
-        elif method == "DELETE":
-            sim.clear_faults()
-        elif method != "GET":
-            return self._reply(405, {"error": {"code": "METHOD_NOT_ALLOWED"}})
-        self._reply(200, sim.faults())
-
-    do_GET = do_POST = do_DELETE = do_PUT = _handle
