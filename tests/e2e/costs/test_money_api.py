@@ -70,7 +70,7 @@ def test_the_same_long_prompt_costs_less_the_second_time_and_stats_are_the_exact
 
 
 def test_an_output_filtered_azure_answer_is_billed_spend_in_the_ledger_and_the_budget(api, sim, local_stack):
-    from shared.budgets.store import DynamoBudgetStore
+    from shared.budgets.store import DynamoBudgetStore, user_budget
     from shared.config.settings import get_settings
     from shared.wiring.aws import dynamodb_client
 
@@ -101,7 +101,7 @@ def test_an_output_filtered_azure_answer_is_billed_spend_in_the_ledger_and_the_b
     settings = get_settings()
     budget = DynamoBudgetStore(settings.cost_table_name, dynamodb_client())
     month = f"{datetime.now(UTC):%Y-%m}"
-    assert budget.committed(user, month) == nanos_to_micros_ceiling(cost["costNanos"])  # settled, rounded up
+    assert budget.committed(user_budget(user), month) == nanos_to_micros_ceiling(cost["costNanos"])  # settled, rounded up
 
 
 def test_a_thousand_calls_of_ten_and_twenty_tokens_are_exactly_a_thousand_times_13_5_micro_dollars(api, local_stack):
