@@ -101,7 +101,9 @@ def test_an_output_filtered_azure_answer_is_billed_spend_in_the_ledger_and_the_b
     settings = get_settings()
     budget = DynamoBudgetStore(settings.cost_table_name, dynamodb_client())
     month = f"{datetime.now(UTC):%Y-%m}"
-    assert budget.committed(user_budget(user), month) == nanos_to_micros_ceiling(cost["costNanos"])  # settled, rounded up
+    assert budget.committed(user_budget(user), month) == nanos_to_micros_ceiling(
+        cost["costNanos"]
+    )  # settled, rounded up
 
 
 def test_a_thousand_calls_of_ten_and_twenty_tokens_are_exactly_a_thousand_times_13_5_micro_dollars(api, local_stack):
