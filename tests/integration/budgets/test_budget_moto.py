@@ -16,10 +16,10 @@ from shared.campaigns.prompts import build_messages
 from shared.core.errors import BudgetExceededError
 from shared.core.identity import Caller
 from shared.core.time import utc_day
-from shared.ledger.events import CostEvent
 from shared.ledger.keys import Scope
 from shared.routing.deadline import Deadline
 from shared.wiring import container
+from tests.support.factories import event
 
 PLANNING = CampaignRequest(type="content_planning", platforms=["instagram"], data={"theme": "spring launch"})
 CAP = 1_000_000  # $1.00
@@ -34,19 +34,16 @@ def new_user() -> str:
 def record_spend(user_id: str, micros: int, at: float, tenant: str | None = None) -> None:
     """Spend from before the cap, through the real ledger."""
     container.cost_ledger().record(
-        CostEvent(
+        event(
+            micros=micros,
+            user=user_id,
+            at=at,
             request_id=f"seed-{user_id}",
-            provider="openai",
             model="gpt-4o",
             deployment="gpt-4o",
             campaign_type="content_planning",
             campaign_id=f"wf_seed_{user_id}",
-            user_id=user_id,
             tenant=tenant,
-            input_tokens=1_000,
-            output_tokens=500,
-            micros=micros,
-            at=at,
         )
     )
 

@@ -22,10 +22,10 @@ from shared.alerts.thresholds import SpendThreshold, new_threshold_id, tenant_ow
 from shared.campaigns.models import CampaignRequest
 from shared.config.settings import get_settings
 from shared.core.identity import Caller
-from shared.ledger.events import CostEvent
 from shared.ledger.keys import AGGREGATOR_WRITE_PREFIXES, RECORDING_WRITE_PREFIXES
 from shared.routing.deadline import Deadline
 from shared.wiring import container
+from tests.support.factories import event
 
 DAY_S = 86_400
 CAPTION = CampaignRequest(type="caption", platforms=["instagram"], data={"theme": "least privilege"})
@@ -56,19 +56,14 @@ def seed_history(user_id: str, now: float, days: int = 10, micros: int = 1_000_0
     """$1 a day on the previous days: enough history for a month-end projection."""
     for back in range(1, days + 1):
         container.cost_ledger().record(
-            CostEvent(
+            event(
+                micros=micros,
+                user=user_id,
+                at=now - back * DAY_S,
                 request_id=f"seed-{user_id}-{back}",
-                provider="openai",
-                model="gpt-4o-mini",
-                deployment="gpt-4o-mini",
-                campaign_type="caption",
                 campaign_id=f"wf_seed_{user_id}",
-                user_id=user_id,
-                tenant=None,
                 input_tokens=100,
                 output_tokens=50,
-                micros=micros,
-                at=now - back * DAY_S,
             )
         )
 
