@@ -22,9 +22,10 @@ CAPTION_ON_4O = {
 }
 
 
-def hand_micros(tokens_in: int, tokens_out: int, usd_in: str, usd_out: str) -> int:
-    """Tokens x USD per million tokens (prices.json) = micro-dollars, rounded half up."""
-    exact = tokens_in * Decimal(usd_in) + tokens_out * Decimal(usd_out)
+def hand_micros(tokens_in: int, tokens_out: int, usd_in: str, usd_out: str, minus: tuple[str, str] = ("0", "0")) -> int:
+    """Tokens x USD per million tokens (prices.json) = micro-dollars, less the same tokens at ``minus``'s prices,
+    rounded half up once."""
+    exact = tokens_in * (Decimal(usd_in) - Decimal(minus[0])) + tokens_out * (Decimal(usd_out) - Decimal(minus[1]))
     return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
@@ -89,9 +90,8 @@ def test_apply_and_revert_change_the_next_campaigns_model(api, caption_on_gpt_4o
     reported_in = sum(r["metrics"]["cost"]["inputTokens"] for r in runs)
     reported_out = sum(r["metrics"]["cost"]["outputTokens"] for r in runs)
     assert (tokens["input"] - earlier_in, tokens["output"] - earlier_out) == (reported_in, reported_out)
-    expected = hand_micros(tokens["input"], tokens["output"], "2.50", "10.00") - hand_micros(
-        tokens["input"], tokens["output"], "0.15", "0.60"
-    )
+    # The saving is rounded once, from the exact difference (rounding each cost first could be a micro off).
+    expected = hand_micros(tokens["input"], tokens["output"], "2.50", "10.00", minus=("0.15", "0.60"))
     assert rec["monthlySavingMicros"] == expected > 0 and rec["monthlySaving"] == expected / 1_000_000
     assert rec["evidence"]["calls"] == earlier_calls + 3 and rec["evidence"]["period"]["days"] == 30
     assert rec["summary"].startswith("caption on gpt-4o -> gpt-4o-mini: -$")
