@@ -1,4 +1,5 @@
-"""In-memory fakes of the sending path's ports: limiter, gateway, queue, workflow counts, message states, once-guard."""
+"""In-memory fakes of the sending path's ports: limiter, gateway, queue, workflow counts, message states, once-guard,
+and the Redis calls the once-guard's persistence layer makes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from shared.sending.gateway import GatewayError, Receipt
@@ -139,6 +141,41 @@ class InMemoryOnce:
         if key not in self.results:
             self.results[key] = action()
         return self.results[key]
+
+
+class DictRedis:
+    """The three Redis calls Powertools' cache layer makes, in a dict; ``down`` (or ``fail_after`` more
+    successful calls) raises what redis-py raises when the server is away."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, bytes] = {}
+        self.ttls: dict[str, float | None] = {}
+        self.down = False
+        self.fail_after: int | None = None
+
+    def _reachable(self) -> None:
+        if self.fail_after is not None:
+            if self.fail_after <= 0:
+                self.down = True
+            self.fail_after -= 1
+        if self.down:
+            raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
+    def get(self, name: str) -> bytes | None:
+        self._reachable()
+        return self.values.get(name)
+
+    def set(self, name: str, value: Any, ex: Any = None, px: Any = None, nx: bool = False) -> bool | None:
+        self._reachable()
+        if nx and name in self.values:
+            return None
+        self.values[name] = value.encode() if isinstance(value, str) else value
+        self.ttls[name] = ex
+        return True
+
+    def delete(self, *names: str) -> int:
+        self._reachable()
+        return sum(self.values.pop(name, None) is not None for name in names)
 
 
 def sqs_record(body: str, receive_count: int = 1, message_id: str = "m-1") -> SQSRecord:
