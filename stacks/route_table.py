@@ -174,7 +174,12 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             description="Drains the rate-limited queue: the one place that checks the limit and sends",
             memory_mb=256,
             timeout_s=60,
-            uses=("workflows_table", "idempotency_table", "messages_queue", "gateway_secret", "redis"),
+            uses=(
+                "workflows_table",
+                "messages_queue",
+                "gateway_secret",
+                "redis",
+            ),  # no idempotency_table: its once-guard is in Redis
             consumes=QueueSource("messages_queue", batch_size=10, max_concurrency=5),
         ),
         FunctionSpec(
