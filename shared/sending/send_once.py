@@ -31,8 +31,16 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency.persistence.cache import CachePersistenceLayer
 
+from shared.core.naming import resource_name
 from shared.core.once import PowertoolsOnce
 from shared.sending.redis_connection import RedisConnection
+
+KEY_SUFFIX = "send-once"
+
+
+def send_once_key_prefix(resource_prefix: str, stage: str) -> str:
+    """The records' key prefix, e.g. ``hybrid-orch-prod-send-once`` (Powertools appends ``#<hash>``)."""
+    return resource_name(resource_prefix, stage, KEY_SUFFIX)
 
 
 class ConnectionBackedClient:

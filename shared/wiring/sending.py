@@ -51,11 +51,10 @@ def sliding_limiter() -> SlidingWindowLimiter:
 @lru_cache(maxsize=1)
 def send_once_guard() -> PowertoolsOnce:
     """The sender's once-per-key guard, in the limiter's Redis (records kept ``SEND_DEDUP_TTL_S``)."""
-    from shared.core.naming import resource_name
-    from shared.sending.send_once import redis_once
+    from shared.sending.send_once import redis_once, send_once_key_prefix
 
     settings = get_settings()
-    key_prefix = resource_name(settings.resource_prefix, settings.stage, "send-once")
+    key_prefix = send_once_key_prefix(settings.resource_prefix, settings.stage)
     return redis_once(redis_connection(), settings.send_dedup_ttl_s, key_prefix)
 
 
