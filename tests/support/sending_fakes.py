@@ -3,6 +3,8 @@ and the Redis calls the once-guard's persistence layer makes."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -141,6 +143,11 @@ class InMemoryOnce:
         if key not in self.results:
             self.results[key] = action()
         return self.results[key]
+
+
+def once_record_key(prefix: str, idempotency_key: str) -> str:
+    """Where Powertools keeps a key's once-guard record: the prefix, '#', the MD5 of the key as JSON."""
+    return f"{prefix}#{hashlib.md5(json.dumps(idempotency_key).encode()).hexdigest()}"
 
 
 class DictRedis:

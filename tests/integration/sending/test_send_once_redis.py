@@ -21,6 +21,7 @@ from shared.sending.messages import OutboundMessage
 from shared.sending.redis_connection import redis_client, redis_connection
 from shared.sending.send_once import redis_once, send_once_key_prefix
 from shared.wiring import container
+from tests.support.sending_fakes import once_record_key
 
 TTL_S = 7 * 86_400
 
@@ -131,7 +132,8 @@ def test_a_message_whose_guard_record_was_lost_is_still_delivered_once_at_the_ga
     assert deliver(1) == {"batchItemFailures": []}
     settings = container.get_settings()
     client = redis_client(redis_server.url, 1.0)
-    assert len(keys_under(client, send_once_key_prefix(settings.resource_prefix, settings.stage))) >= 1
+    record = client.get(once_record_key(send_once_key_prefix(settings.resource_prefix, settings.stage), key))
+    assert record is not None and json.loads(record)["status"] == "COMPLETED"  # the guard is in Redis
     assert deliver(2) == {"batchItemFailures": []}  # the guard held: the gateway never saw the repeat
     assert [r for r in local_stack.gateway.replays() if r["idempotencyKey"] == key] == []
 

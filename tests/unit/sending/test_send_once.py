@@ -3,7 +3,6 @@ held, and failing closed (the drainer requeues, never sends unguarded)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import pytest
@@ -21,6 +20,7 @@ from tests.support.sending_fakes import (
     ListQueue,
     RecordingGateway,
     SlidingLogLimiter,
+    once_record_key,
     sqs_record,
 )
 
@@ -34,8 +34,7 @@ class Context:
 
 
 def record_key(key: str) -> str:
-    """Where Powertools keeps a key's record: the prefix, '#', the MD5 of the key's JSON."""
-    return f"{PREFIX}#{hashlib.md5(json.dumps(key).encode()).hexdigest()}"
+    return once_record_key(PREFIX, key)
 
 
 @pytest.fixture
