@@ -26,7 +26,7 @@ def send(client, fan: str, key: str | None):
 
 
 def test_a_repeated_key_gets_the_first_receipt_and_is_logged_as_a_replay_not_delivered(gateway):
-    sim, client = gateway
+    _, client = gateway
     first, again = send(client, "fan-1", "wf_1#fan-1"), send(client, "fan-1", "wf_1#fan-1")
     assert first.status_code == again.status_code == 200
     assert again.json() == first.json() and first.json()["id"].startswith("gw_")
@@ -38,7 +38,8 @@ def test_a_repeated_key_gets_the_first_receipt_and_is_logged_as_a_replay_not_del
 
 def test_without_the_header_every_request_delivers(gateway):
     sim, client = gateway
-    send(client, "fan-1", None), send(client, "fan-1", None)
+    send(client, "fan-1", None)
+    send(client, "fan-1", None)
     assert len(sim.sent()) == 2 and sim.replays() == []
 
 
@@ -52,7 +53,8 @@ def test_a_failed_attempt_stores_no_receipt_so_its_retry_delivers(gateway):
 
 def test_clearing_the_sent_log_forgets_the_keys_and_replays(gateway):
     sim, client = gateway
-    send(client, "fan-1", "wf_1#fan-1"), send(client, "fan-1", "wf_1#fan-1")
+    send(client, "fan-1", "wf_1#fan-1")
+    send(client, "fan-1", "wf_1#fan-1")
     assert client.delete("/_sim/sent").json() == []
     assert sim.replays() == []
     assert send(client, "fan-1", "wf_1#fan-1").status_code == 200 and len(sim.sent()) == 1
