@@ -2,13 +2,19 @@
 
 Wire (what ``shared.sending.gateway.SendingGateway`` speaks): ``POST /v1/messages`` with
 ``Authorization: Bearer <key>`` and ``{"accountId", "recipientId", "messageId", "text", "onBehalfOf"}`` →
-``200 {"id", "status": "sent"}``. It deliberately does NOT deduplicate on ``messageId``: the
-record is the evidence tests use to prove that our side never sends a message twice.
+``200 {"id", "status": "sent"}``. Like the platform's, it honours an ``Idempotency-Key`` header: a
+repeated key answers the first receipt (same ``id``) and delivers nothing. The repeat is not lost:
+it goes to the replay log, the evidence tests use to prove our side never sends a message twice
+(its own guard held), while the sent log proves no fan received one twice even when that guard
+was lost. Without the header every request delivers (``messageId`` alone deduplicates nothing).
 
 Controls (also answered on the local API's port):
 
 * ``GET /_sim/sent`` → ``[{"accountId", "recipientId", "messageId", "onBehalfOf", "text", "at"}]`` (``at``:
-  ISO 8601 UTC, microseconds, when the gateway accepted it), oldest first; ``DELETE /_sim/sent`` empties it;
+  ISO 8601 UTC, microseconds, when the gateway accepted it), oldest first; ``DELETE /_sim/sent`` empties it
+  (and forgets the idempotency keys and replays);
+* ``GET /_sim/gateway/replays`` → ``[{"idempotencyKey", "id", "at"}]``: every request that repeated a key
+  already delivered, answered with that first receipt's ``id``, oldest first;
 * ``POST /_sim/gateway/faults`` ``{"status": 500, "count": N, "recipientId"?: "fan-7", "delayMs"?: 0}``:
   the next N sends (to that fan only, when given) answer ``status`` (after ``delayMs``);
   ``"count": 0`` clears; ``GET`` lists pending faults, ``DELETE`` clears them all.
@@ -67,6 +73,8 @@ class GatewaySimulator(ServedSimulator[GatewayFault]):
     def __init__(self, port: int = 0, key: str = DEFAULT_GATEWAY_KEY) -> None:
         self.key = key
         self._sent: list[dict[str, str]] = []
+        self._receipts: dict[str, str] = {}  # idempotency key -> the first delivery's gateway id
+        self._replays: list[dict[str, str]] = []
         super().__init__(_Handler, port, thread_name="gateway-sim")
 
     def sent(self) -> list[dict[str, str]]:
@@ -74,10 +82,17 @@ class GatewaySimulator(ServedSimulator[GatewayFault]):
         with self._lock:
             return list(self._sent)
 
+    def replays(self) -> list[dict[str, str]]:
+        """Every request that repeated a delivered idempotency key, oldest first."""
+        with self._lock:
+            return list(self._replays)
+
     def clear_sent(self) -> None:
-        """Forget every send."""
+        """Forget every send, the idempotency keys and the replays."""
         with self._lock:
             self._sent.clear()
+            self._receipts.clear()
+            self._replays.clear()
 
     def add_fault(self, fault: GatewayFault) -> None:
         """Queue a fault; ``count == 0`` clears the faults it would match."""
@@ -90,8 +105,14 @@ class GatewaySimulator(ServedSimulator[GatewayFault]):
     def _fault_view(self, fault: GatewayFault) -> dict[str, Any]:
         return fault_view(fault)
 
-    def accept(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """One send: a pending fault's status, or 200 and a record in the sent log."""
+    def accept(self, body: dict[str, Any], idempotency_key: str | None = None) -> tuple[int, dict[str, Any]]:
+        """One send: the first receipt again for a delivered ``idempotency_key`` (logged as a replay), else a
+        pending fault's status, or 200 and a record in the sent log."""
+        if idempotency_key:
+            with self._lock:
+                replayed = self._replay(idempotency_key)
+            if replayed is not None:
+                return replayed
         recipient = body.get("recipientId")
         fault = self._take_fault(lambda f: f.recipient_id in (None, recipient))
         if fault is not None:
@@ -103,12 +124,33 @@ class GatewaySimulator(ServedSimulator[GatewayFault]):
             "messageId": str(body["messageId"]),
             "onBehalfOf": str(body["onBehalfOf"]),
             "text": str(body["text"]),
-            "at": datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+            "at": _now(),
         }
+        gateway_id = f"gw_{uuid.uuid4().hex[:16]}"
         with self._lock:
+            if idempotency_key:
+                replayed = self._replay(idempotency_key)  # a concurrent request with the key delivered first
+                if replayed is not None:
+                    return replayed
+                self._receipts[idempotency_key] = gateway_id
+                while len(self._receipts) > SENT_LIMIT:
+                    del self._receipts[next(iter(self._receipts))]
             self._sent.append(record)
             del self._sent[:-SENT_LIMIT]
-        return 200, {"id": f"gw_{uuid.uuid4().hex[:16]}", "status": "sent"}
+        return 200, {"id": gateway_id, "status": "sent"}
+
+    def _replay(self, idempotency_key: str) -> tuple[int, dict[str, Any]] | None:
+        """The first receipt's answer when the key was delivered (logged); ``None`` otherwise. Under the lock."""
+        first_id = self._receipts.get(idempotency_key)
+        if first_id is None:
+            return None
+        self._replays.append({"idempotencyKey": idempotency_key, "id": first_id, "at": _now()})
+        del self._replays[:-SENT_LIMIT]
+        return 200, {"id": first_id, "status": "sent"}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 class _Handler(SimHandler):
@@ -128,6 +170,8 @@ class _Handler(SimHandler):
             if method == "DELETE":
                 sim.clear_sent()
             return self._reply(200, sim.sent())
+        if path == "/_sim/gateway/replays" and method == "GET":
+            return self._reply(200, sim.replays())
         if path == "/_sim/gateway/faults":
             return self._fault_control(method, lambda: sim.add_fault(parse_fault(body)))
         if path == "/_sim/gateway/health":
@@ -140,4 +184,4 @@ class _Handler(SimHandler):
         required = ("accountId", "recipientId", "messageId", "text", "onBehalfOf")
         if not isinstance(body, dict) or any(not isinstance(body.get(k), str) or not body[k] for k in required):
             return self._reply(400, {"error": {"code": "INVALID_MESSAGE", "required": list(required)}})
-        self._reply(*sim.accept(body))
+        self._reply(*sim.accept(body, self.headers.get("idempotency-key")))

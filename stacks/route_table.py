@@ -174,7 +174,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             description="Drains the rate-limited queue: the one place that checks the limit and sends",
             memory_mb=256,
             timeout_s=60,
-            uses=("workflows_table", "idempotency_table", "messages_queue", "gateway_secret", "redis"),
+            # no idempotency_table: the sender's once-guard lives in Redis (shared/sending/send_once.py)
+            uses=("workflows_table", "messages_queue", "gateway_secret", "redis"),
             consumes=QueueSource("messages_queue", batch_size=10, max_concurrency=5),
         ),
         FunctionSpec(

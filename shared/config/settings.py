@@ -122,7 +122,8 @@ class Settings(BaseSettings):
     # Extra spacing the limiter adds to the window: the platform counts our sends when they arrive,
     # a few milliseconds after the limiter admitted them, so the window it sees must never hold more.
     of_rate_guard_ms: Annotated[int, Field(ge=0, le=10_000)] = 250
-    # Redis unreachable: how long a message waits on the queue before the limiter is asked again.
+    # Redis unreachable (the limiter, or the sender's once-guard beside it): how long a message waits on the
+    # queue before it is tried again.
     of_limiter_unavailable_delay_s: Annotated[int, Field(ge=1, le=900)] = 10
     redis_timeout_s: Annotated[float, Field(gt=0, le=5)] = 0.5
     # The sending gateway (an internal HTTP service) and the rate-limited queue's retry policy.

@@ -2,7 +2,8 @@
 
 Per record, inside the once-per-idempotency-key guard: ask the limiter; if it says "not now"
 (over the limit, or Redis unreachable), put the same body back on the queue with a delay until
-allowed and count the original as done, so waiting never burns ``maxReceiveCount``. If allowed,
+allowed and count the original as done, so waiting never burns ``maxReceiveCount``. The guard's
+own store unreachable is the same "not now" (nothing is ever sent without its guard). If allowed,
 send through the gateway, count the message on its workflow and mark its recipient's record
 sent. A retryable gateway failure fails the record (the batch reports it, SQS redelivers it
 after a growing backoff); on the last receive before the DLQ the workflow counts it failed. A
@@ -21,7 +22,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
 from shared.core.observability import logger, metrics
-from shared.core.once import OnceGuard
+from shared.core.once import OnceGuard, OnceGuardUnavailableError
 from shared.core.queues import MAX_DELAY_S, Queue
 from shared.core.time import iso_timestamp
 from shared.sending.gateway import Gateway, GatewayRejectedError
@@ -55,6 +56,7 @@ class MessageDrainer:
         once: OnceGuard,
         *,
         states: MessageStates,
+        guard_unavailable_delay_s: int,
         max_receive_count: int,
         retry_backoff_s: int,
         gateway_timeout_s: float,
@@ -66,6 +68,7 @@ class MessageDrainer:
         self._counters = counters
         self._states = states
         self._once = once
+        self._guard_unavailable_delay_s = min(guard_unavailable_delay_s, MAX_DELAY_S)
         self._max_receive_count = max_receive_count
         self._retry_backoff_s = retry_backoff_s
         self._min_start_ms = int(gateway_timeout_s * 1000) + START_MARGIN_MS
@@ -87,16 +90,24 @@ class MessageDrainer:
             result = self._once.run(message.idempotency_key, lambda: self._deliver(message))
         except IdempotencyAlreadyInProgressError:
             raise  # another container is sending it right now; SQS brings this copy back later
+        except OnceGuardUnavailableError:
+            logger.warning("the once-guard's store is unreachable", extra={"key": message.idempotency_key})
+            metrics.add_metric(name="OnceGuardUnavailable", unit=MetricUnit.Count, value=1)
+            return self._requeue(record, self._guard_unavailable_delay_s)
         except NotNow as wait:
-            self._queue.send(record.body, wait.delay_s)
-            metrics.add_metric(name="MessagesRequeued", unit=MetricUnit.Count, value=1)
             if wait.reason == "unavailable":
                 metrics.add_metric(name="LimiterUnavailable", unit=MetricUnit.Count, value=1)
-            return "requeued"
+            return self._requeue(record, wait.delay_s)
         except Exception as exc:
             self._after_failed_attempt(message, record, exc)
             raise
         return self._count_metric(result["status"])
+
+    def _requeue(self, record: SQSRecord, delay_s: int) -> Outcome:
+        """The same body back on the queue after ``delay_s``; the original is done (no receive is burnt)."""
+        self._queue.send(record.body, delay_s)
+        metrics.add_metric(name="MessagesRequeued", unit=MetricUnit.Count, value=1)
+        return "requeued"
 
     def _deliver(self, message: OutboundMessage) -> dict[str, Any]:
         """Runs at most once to completion per idempotency key (see :class:`OnceGuard`)."""

@@ -48,7 +48,8 @@ def queue(name: str) -> SqsQueue:
 
 
 def once_guard() -> PowertoolsOnce:
-    """At most one completed run per idempotency key, in the idempotency table (one per caller)."""
+    """At most one completed run per idempotency key, in the idempotency table (one per caller: the workflow
+    runner; the message sender keeps its records in Redis, see ``shared.wiring.sending.send_once_guard``)."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     from shared.core.once import PowertoolsOnce

@@ -55,6 +55,7 @@ from shared.wiring.routing import routing_override_store as routing_override_sto
 from shared.wiring.routing import served_routing_table as served_routing_table
 from shared.wiring.sending import message_drainer as message_drainer
 from shared.wiring.sending import redis_connection as redis_connection
+from shared.wiring.sending import send_once_guard as send_once_guard
 from shared.wiring.sending import sliding_limiter as sliding_limiter
 
 WIRING_MODULES = [

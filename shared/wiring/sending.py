@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING
 from shared.config.settings import get_settings
 
 if TYPE_CHECKING:
+    from shared.core.once import PowertoolsOnce
     from shared.sending.drainer import MessageDrainer
     from shared.sending.limiter import SlidingWindowLimiter
     from shared.sending.redis_connection import RedisConnection
 
 
-from shared.wiring.aws import once_guard, queue
+from shared.wiring.aws import queue
 from shared.wiring.campaigns import message_states, workflow_store
 from shared.wiring.routing import provider_key
 
@@ -48,6 +49,16 @@ def sliding_limiter() -> SlidingWindowLimiter:
 
 
 @lru_cache(maxsize=1)
+def send_once_guard() -> PowertoolsOnce:
+    """The sender's once-per-key guard, in the limiter's Redis (records kept ``SEND_DEDUP_TTL_S``)."""
+    from shared.sending.send_once import redis_once, send_once_key_prefix
+
+    settings = get_settings()
+    key_prefix = send_once_key_prefix(settings.resource_prefix, settings.stage)
+    return redis_once(redis_connection(), settings.send_dedup_ttl_s, key_prefix)
+
+
+@lru_cache(maxsize=1)
 def message_drainer() -> MessageDrainer:
     """The drainer over Redis, the gateway (key from Secrets Manager), the queue and the workflow counts."""
     from shared.sending.drainer import MessageDrainer
@@ -61,7 +72,8 @@ def message_drainer() -> MessageDrainer:
         queue=queue(settings.messages_queue_name),
         counters=workflow_store(),
         states=message_states(),
-        once=once_guard(),
+        once=send_once_guard(),
+        guard_unavailable_delay_s=settings.of_limiter_unavailable_delay_s,
         max_receive_count=settings.messages_max_receive_count,
         retry_backoff_s=settings.send_retry_backoff_s,
         gateway_timeout_s=settings.gateway_timeout_s,

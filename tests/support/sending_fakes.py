@@ -1,12 +1,16 @@
-"""In-memory fakes of the sending path's ports: limiter, gateway, queue, workflow counts, message states, once-guard."""
+"""In-memory fakes of the sending path's ports: limiter, gateway, queue, workflow counts, message states, once-guard,
+and the Redis calls the once-guard's persistence layer makes."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from shared.sending.gateway import GatewayError, Receipt
@@ -139,6 +143,46 @@ class InMemoryOnce:
         if key not in self.results:
             self.results[key] = action()
         return self.results[key]
+
+
+def once_record_key(prefix: str, idempotency_key: str) -> str:
+    """Where Powertools keeps a key's once-guard record: the prefix, '#', the MD5 of the key as JSON."""
+    return f"{prefix}#{hashlib.md5(json.dumps(idempotency_key).encode()).hexdigest()}"
+
+
+class DictRedis:
+    """The three Redis calls Powertools' cache layer makes, in a dict; ``down`` (or ``fail_after`` more
+    successful calls) raises what redis-py raises when the server is away."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, bytes] = {}
+        self.ttls: dict[str, float | None] = {}
+        self.down = False
+        self.fail_after: int | None = None
+
+    def _reachable(self) -> None:
+        if self.fail_after is not None:
+            if self.fail_after <= 0:
+                self.down = True
+            self.fail_after -= 1
+        if self.down:
+            raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
+    def get(self, name: str) -> bytes | None:
+        self._reachable()
+        return self.values.get(name)
+
+    def set(self, name: str, value: Any, ex: Any = None, px: Any = None, nx: bool = False) -> bool | None:
+        self._reachable()
+        if nx and name in self.values:
+            return None
+        self.values[name] = value.encode() if isinstance(value, str) else value
+        self.ttls[name] = ex
+        return True
+
+    def delete(self, *names: str) -> int:
+        self._reachable()
+        return sum(self.values.pop(name, None) is not None for name in names)
 
 
 def sqs_record(body: str, receive_count: int = 1, message_id: str = "m-1") -> SQSRecord:

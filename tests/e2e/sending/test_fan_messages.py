@@ -17,6 +17,10 @@ import requests
 
 from local.queue_poller import sqs_event
 from shared.sending.messages import OutboundMessage
+from shared.sending.redis_connection import redis_client
+from shared.sending.send_once import send_once_key_prefix
+from shared.wiring import container
+from tests.support.sending_fakes import once_record_key
 
 LIMIT, WINDOW_S = 10, 6
 FAST_SENDING = {
@@ -137,6 +141,16 @@ def test_a_redelivered_message_never_reaches_a_fan_twice(sending, local_stack):
     time.sleep(1.5)  # time for any stray copy to be sent, if one could be
     ids = [s["messageId"] for s in sent_to(sending, creator)]
     assert sorted(ids) == sorted(f"{workflow_id}#fan-{i}" for i in range(4))
+    # Our own guard held (its records are in Redis): not one copy reached the gateway, whose
+    # idempotency key would otherwise have hidden it from the sent log.
+    replays = requests.get(f"{sending.url}/_sim/gateway/replays", timeout=5).json()
+    assert [r for r in replays if r["idempotencyKey"].startswith(workflow_id)] == []
+    settings = container.get_settings()
+    prefix = send_once_key_prefix(settings.resource_prefix, settings.stage)
+    redis = redis_client(local_stack.redis.url, 1.0)
+    for i in range(4):
+        record = redis.get(once_record_key(prefix, f"{workflow_id}#fan-{i}"))
+        assert record is not None and json.loads(record)["status"] == "COMPLETED"
 
 
 def test_a_message_the_gateway_fails_three_times_goes_alone_to_the_dlq_and_the_workflow_says_so(sending, local_stack):

@@ -16,7 +16,7 @@ from stacks import constants as c
 from stacks.app_builder import build_app
 from stacks.config import StackConfig
 from stacks.route_table import FUNCTIONS, consumer_of
-from tests.support.infra import PREFIX_STAGE, TEST_CONTEXT, Synth
+from tests.support.infra import PREFIX_STAGE, TEST_CONTEXT, Synth, actions_on
 
 SUBNETS = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
 REDIS_SG = "sg-0a1b2c3d4e5f6000a"
@@ -262,3 +262,33 @@ def test_the_redis_client_mode_reaches_every_redis_user(synth: Synth, created, i
     # An imported Redis: what the context says (here a cluster), else "auto" (the client asks the server).
     assert redis_modes(imported[0]) == dict.fromkeys(users, "cluster")
     assert redis_modes(synth.resources) == dict.fromkeys(users, "auto")
+
+
+@pytest.mark.parametrize("setup", ["session", "created"])
+def test_the_sender_keeps_its_once_guard_in_redis_not_in_the_idempotency_table(synth: Synth, created, setup) -> None:
+    """The drainer's role has no action on the idempotency table and it has Redis's address; the workflow runner,
+    whose guard stays in DynamoDB, keeps its access."""
+    resources = synth.resources if setup == "session" else created[0]
+    (table_id,) = [
+        k
+        for k, v in of_type(resources, "AWS::DynamoDB::Table").items()
+        if v["Properties"]["TableName"] == f"{PREFIX_STAGE}-idempotency"
+    ]
+
+    def actions_on_table(name: str) -> set[str]:
+        role = function(resources, name)[1]["Role"]["Fn::GetAtt"][0]
+        statements = [
+            statement
+            for policy in of_type(resources, "AWS::IAM::Policy").values()
+            if {"Ref": role} in policy["Properties"]["Roles"]
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        ]
+        return actions_on(statements, table_id)
+
+    assert actions_on_table("message_sender") == set()
+    assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} <= actions_on_table("workflow_runner")
+    environment = function(resources, "message_sender")[1]["Environment"]["Variables"]
+    if setup == "session":
+        assert environment["REDIS_URL"] == TEST_CONTEXT["redisUrl"] and environment["REDIS_CLUSTER_MODE"] == "auto"
+    else:  # the created Serverless cache: TLS, cluster mode only
+        assert "rediss://" in json.dumps(environment["REDIS_URL"]) and environment["REDIS_CLUSTER_MODE"] == "cluster"

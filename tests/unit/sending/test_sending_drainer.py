@@ -59,6 +59,7 @@ def parts(states):
         counts,
         once,
         states=states,
+        guard_unavailable_delay_s=10,
         max_receive_count=3,
         retry_backoff_s=2,
         gateway_timeout_s=5,
