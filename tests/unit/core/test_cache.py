@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from shared.core.cache import TtlCache
@@ -37,3 +40,42 @@ def test_a_failed_load_caches_nothing_and_the_last_value_stays_available():
         cache.get("k", broken)
     assert cache.last("k", -1) == 1
     assert cache.get("k", lambda: 2) == 2  # ttl 0: every call reads
+
+
+def test_threads_missing_one_key_together_load_it_once():
+    cache: TtlCache[str, int] = TtlCache(5)
+    loads: list[int] = []
+    start = threading.Barrier(8)
+
+    def load() -> int:
+        loads.append(1)
+        time.sleep(0.05)  # long enough for every other thread to miss too
+        return 7
+
+    def worker(results: list[int]) -> None:
+        start.wait()
+        results.append(cache.get("cap", load))
+
+    results: list[int] = []
+    threads = [threading.Thread(target=worker, args=(results,)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (results, len(loads)) == ([7] * 8, 1)
+
+
+def test_with_ttl_zero_concurrent_calls_each_load_without_waiting():
+    cache: TtlCache[str, int] = TtlCache(0)
+    inside = threading.Barrier(2, timeout=2)  # both loads must be in flight at once, or this times out
+
+    def load() -> int:
+        inside.wait()
+        return 1
+
+    threads = [threading.Thread(target=cache.get, args=("k", load)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not inside.broken
