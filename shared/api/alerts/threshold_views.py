@@ -109,7 +109,7 @@ def threshold_views(
 ) -> list[SpendThresholdView]:
     """Views with each threshold's spend this period: one ``BatchGetItem`` of the day totals, one Query per
     month total (a month is the sum of its day counters)."""
-    spending = spend_of(costs, list({t.counter(day) for t in thresholds}))
+    spending = spend_of(costs, list({t.counter(day) for t in thresholds}), until=day)
     views = []
     for t in thresholds:
         shown = (t.scope != "global" or shows_global_spend(caller)) and (
