@@ -66,7 +66,7 @@ def item_write_units(item: dict[str, Any]) -> int:
 
 def fan_workload(calls: int, per_campaign: int = 20) -> list[Any]:
     """``fan_messages`` campaigns: one user and campaign per ``per_campaign`` consecutive messages; each of the
-    50 users in one of 5 tenants (every call has a tenant: its 4 tenant counters are folded too)."""
+    50 users in one of 5 tenants (every call has a tenant: its 3 tenant counters are folded too)."""
     from tests.support.factories import event
 
     return [
@@ -290,7 +290,7 @@ def rows(data: dict[str, Any]) -> list[Row]:
             f"{scattered['units_per_call']:.2f}",
             "31-item transaction: 62",
             f"{62 / scattered['units_per_call']:.0f}x",
-            detail="worst case: 6 of 8 counters are that user's or campaign's own; " + units(scattered),
+            detail="worst case: 2 of 4 counters (5 of 7 with a tenant) are that user's or campaign's own; " + units(scattered),
         ),
         Row(
             "ledger: writes/s to the busiest item at 1,000 calls/s",
