@@ -5,8 +5,10 @@ the sub-counters are kept short: each one's attributes are ``m<digest><field>``,
 digits of the SHA-256 of the ``type_model`` value and ``field`` one letter (``n`` nanos, ``r`` requests,
 ``i``/``o``/``c`` input/output/cached tokens, ``f`` fallbacks), and ``m<digest>l`` holds the value itself,
 written once (``SET … = if_not_exists(…)``). A field is added only when its delta is non-zero (absent
-reads as 0), so a caption's sub-counter is five attributes, ~70 bytes beside the label. With the top-level
-counters, a few models and a day's shard marks, a day item stays under 1 KB: one WRU per fold.
+reads as 0), so a caption's sub-counter is five attributes, ~70 bytes beside its ~50-byte label. A user of
+one campaign type on both its routes, whose day was folded from six shards (DynamoDB rolls a shard about every
+4 hours; each mark ~72 bytes), stays under 1 KB: one WRU per fold; each more model adds ~130 bytes, so a user
+of all four types across six shards pays 2.
 
 Collisions: two ``type_model`` values with the same 32-bit digest would share a sub-counter (and the first
 one's label). The values are the served routes' type x deployment x model, a few dozen at most: the chance

@@ -56,10 +56,8 @@ def test_a_call_with_a_tenant_adds_the_tenants_day_item_user_and_campaign_counte
 
 def test_a_day_item_carries_the_type_model_sub_counters_and_labels_once():
     store = InMemoryCostStore()
-    records = streamed(
-        [event(1, micros=100), event(2, micros=40, cached_tokens=200, fallback=True)]
-        + [event(3, micros=7, provider="azure", deployment="chat-gpt-4o-mini")]
-    )
+    calls = [event(1, micros=100), event(2, micros=40, cached_tokens=200, fallback=True)]
+    records = streamed([*calls, event(3, micros=7, provider="azure", deployment="chat-gpt-4o-mini")])
     CostAggregator(store).apply(SHARD_A, records)
     item = store.items[total_key(Scope("u1"), DAY)]
     assert Counters.from_item(item).micros == 147 and Counters.from_item(item).requests == 3
