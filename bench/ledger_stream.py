@@ -290,7 +290,8 @@ def rows(data: dict[str, Any]) -> list[Row]:
             f"{scattered['units_per_call']:.2f}",
             "31-item transaction: 62",
             f"{62 / scattered['units_per_call']:.0f}x",
-            detail="worst case: 2 of 4 counters (5 of 7 with a tenant) are that user's or campaign's own; " + units(scattered),
+            detail="worst case: 2 of 4 counters (5 of 7 with a tenant) are that user's or campaign's own; "
+            + units(scattered),
         ),
         Row(
             "ledger: writes/s to the busiest item at 1,000 calls/s",
