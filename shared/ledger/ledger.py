@@ -1,8 +1,10 @@
 """Recording calls and reading spend: one conditional Put per call, a constant number of reads per question.
 
-Reads touch day counters only (never raw events, never a Scan): stats are one Query (the scope's
-``type_model`` counters of the month so far), a breakdown one Query over ``days x distinct values``
-counter items. Provider, model and type are sums of ``type_model``; a month is the sum of its days.
+Reads touch day counters only (never raw events, never a Scan), all through :func:`counter_items`:
+everyone's stats are one Query (the ``type_model`` counters of the month so far), a breakdown one Query
+over ``days x distinct values`` counter items; a user's or a tenant's stats and breakdowns (but by
+campaign) one ``BatchGetItem`` of its day items (shared/ledger/keys.py), exploded into the same rows.
+Provider, model and type are sums of ``type_model``; a month is the sum of its days.
 Counters are folded from the table's stream (:mod:`shared.ledger.aggregator`), so they trail a recorded
 call by the stream's lag (about a second); the call's own answer carries its exact cost at once.
 """
@@ -28,7 +30,6 @@ from shared.ledger.keys import (
     event_key,
     month_start,
     period_bounds,
-    spend_scope,
     split_sort_key,
     total_key,
 )
@@ -157,56 +158,6 @@ def day_totals(
     return days
 
 
-def spend_of(
-    store: CostStore,
-    names: list[Key],
-    known: Mapping[Key, int] | None = None,
-    until: date | None = None,
-    consistent: bool = False,
-) -> dict[Key, int]:
-    """The micro-dollars of spend names (:func:`shared.ledger.keys.spend_name`).
-
-    A day is its scope's day total: the day items of every name at once in one ``BatchGetItem``, a campaign's
-    one Query of its providers. A month is the sum of its days to its end or ``until`` (no later day has spend
-    yet; a ``BatchGetItem`` bills every key it names). ``known`` are day totals the caller just saw written
-    (``UPDATED_NEW``, fresher than a read): not read again, and laid over the days a month reads.
-    """
-    known = dict(known or {})
-    spent: dict[Key, int] = {n: known[n] for n in names if n in known}
-    days = [n for n in names if n not in spent and n[1].startswith("DAY#")]
-    items = {n: total_key(*_day_of(n)) for n in days if spend_scope(n)[0].campaign_id is None}
-    found = store.get_items(list(items.values()), consistent) if items else {}
-    spent.update({n: Counters.from_item(found.get(key)).micros for n, key in items.items()})
-    for name in (n for n in days if n not in spent):
-        scope, day = _day_of(name)
-        spent[name] = sum(c.micros for c in day_totals(store, scope, day, day, consistent).values())
-    for name in (n for n in names if n not in spent):
-        scope, period = spend_scope(name)
-        month = period.removeprefix("MONTH#")
-        first, last = date.fromisoformat(f"{month}-01"), last_day_of_month(month)
-        if until is not None and first <= until < last:
-            last = until
-        read = {day: c.micros for day, c in day_totals(store, scope, first, last, consistent).items()}
-        spent[name] = sum({**read, **_known_days(name, month, known)}.values())
-    return spent
-
-
-def _day_of(name: Key) -> tuple[Scope, date]:
-    scope, period = spend_scope(name)
-    return scope, date.fromisoformat(period.removeprefix("DAY#"))
-
-
-def _known_days(month_name: Key, month: str, known: Mapping[Key, int]) -> dict[date, int]:
-    """The known day totals of a month name's scope in that month."""
-    owner = split_sort_key(month_name[1])[1]
-    days: dict[date, int] = {}
-    for (pk, sk), micros in known.items():
-        period, value = split_sort_key(sk)
-        if pk == month_name[0] and value == owner and period.startswith(f"DAY#{month}-"):
-            days[date.fromisoformat(period.removeprefix("DAY#"))] = micros
-    return days
-
-
 def spent_under_tenant(store: CostStore, tenant: str, user_id: str, today: date, days: int = 90) -> bool:
     """Whether ``user_id`` has spend recorded under ``tenant`` in the last ``days`` days: one Query of the
     tenant's ``user`` day counters (days x the tenant's users items, never the raw events)."""
@@ -238,7 +189,7 @@ class CostLedger:
         return self._store.put_event(event_key(event.request_id), event_item(event, self._event_ttl_s))
 
     def stats(self, scope: Scope, today: date) -> CostStats:
-        """One Query: the scope's ``type_model`` day counters from the first of the month to today."""
+        """The scope's ``type_model`` day counters from the first of the month to today (one read)."""
         day, month = {}, {}
         for item in self._query(scope, "type_model", month_start(today), today):
             provider, counters = group_label("provider", scope, item), Counters.from_item(item)
@@ -248,7 +199,7 @@ class CostLedger:
         return CostStats(today, day, month)
 
     def breakdown(self, scope: Scope, group_by: GroupBy, start: date, end: date) -> dict[str, Counters]:
-        """Spend from ``start`` to ``end`` (inclusive, UTC days) grouped, from one Query.
+        """Spend from ``start`` to ``end`` (inclusive, UTC days) grouped, from one read (:func:`counter_items`).
 
         In a user's scope ``user`` groups by the one user there is (read from their totals), in a tenant's
         ``tenant`` by the one tenant (the same); only everyone's scope has a ``tenant`` dimension, so a

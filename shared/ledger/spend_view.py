@@ -1,4 +1,5 @@
-"""What the threshold checks read, read only when a check asks: spend names and marker items, lazily.
+"""What the threshold checks read: spend names summed from the counters (:func:`spend_of`), and
+:class:`SpendView`, which reads them and marker items lazily, only when a check asks.
 
 The checks (:mod:`shared.alerts.threshold_alerts`, :mod:`shared.alerts.checker`) ask a mapping for a
 threshold's spend (``items.get(threshold.counter(day))``) and, only when that spend reached the amount,
@@ -19,9 +20,59 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
-from shared.ledger.keys import Key, is_spend_name, spend_scope
-from shared.ledger.ledger import spend_of
-from shared.ledger.store import CostStore
+from shared.ledger.keys import Key, Scope, is_spend_name, spend_scope, split_sort_key, total_key
+from shared.ledger.ledger import day_totals, last_day_of_month
+from shared.ledger.store import CostStore, Counters
+
+
+def spend_of(
+    store: CostStore,
+    names: list[Key],
+    known: Mapping[Key, int] | None = None,
+    until: date | None = None,
+    consistent: bool = False,
+) -> dict[Key, int]:
+    """The micro-dollars of spend names (:func:`shared.ledger.keys.spend_name`).
+
+    A day is its scope's day total: the day items of every name at once in one ``BatchGetItem``, a campaign's
+    one Query of its providers. A month is the sum of its days to its end or ``until`` (no later day has spend
+    yet; a ``BatchGetItem`` bills every key it names). ``known`` are day totals the caller just saw written
+    (``UPDATED_NEW``, fresher than a read): not read again, and laid over the days a month reads.
+    """
+    known = dict(known or {})
+    spent: dict[Key, int] = {n: known[n] for n in names if n in known}
+    days = [n for n in names if n not in spent and n[1].startswith("DAY#")]
+    items = {n: total_key(*_day_of(n)) for n in days if spend_scope(n)[0].campaign_id is None}
+    found = store.get_items(list(items.values()), consistent) if items else {}
+    spent.update({n: Counters.from_item(found.get(key)).micros for n, key in items.items()})
+    for name in (n for n in days if n not in spent):
+        scope, day = _day_of(name)
+        spent[name] = sum(c.micros for c in day_totals(store, scope, day, day, consistent).values())
+    for name in (n for n in names if n not in spent):
+        scope, period = spend_scope(name)
+        month = period.removeprefix("MONTH#")
+        first, last = date.fromisoformat(f"{month}-01"), last_day_of_month(month)
+        if until is not None and first <= until < last:
+            last = until
+        read = {day: c.micros for day, c in day_totals(store, scope, first, last, consistent).items()}
+        spent[name] = sum({**read, **_known_days(name, month, known)}.values())
+    return spent
+
+
+def _day_of(name: Key) -> tuple[Scope, date]:
+    scope, period = spend_scope(name)
+    return scope, date.fromisoformat(period.removeprefix("DAY#"))
+
+
+def _known_days(month_name: Key, month: str, known: Mapping[Key, int]) -> dict[date, int]:
+    """The known day totals of a month name's scope in that month."""
+    owner = split_sort_key(month_name[1])[1]
+    days: dict[date, int] = {}
+    for (pk, sk), micros in known.items():
+        period, value = split_sort_key(sk)
+        if pk == month_name[0] and value == owner and period.startswith(f"DAY#{month}-"):
+            days[date.fromisoformat(period.removeprefix("DAY#"))] = micros
+    return days
 
 
 class SpendView(Mapping[Key, Mapping[str, Any]]):

@@ -40,7 +40,8 @@ from shared.core.errors import ForbiddenError, TenantNotFoundError, WorkflowNotF
 from shared.core.identity import Caller
 from shared.core.pricing import usd_amount, usd_to_micros
 from shared.core.time import iso_timestamp, utc_day
-from shared.ledger.ledger import spend_of, spent_under_tenant
+from shared.ledger.ledger import spent_under_tenant
+from shared.ledger.spend_view import spend_of
 from shared.ledger.store import CostStore
 
 

@@ -22,8 +22,8 @@ from shared.ledger.keys import (
     tenant_scope,
     total_key,
 )
-from shared.ledger.ledger import CostLedger, spend_of
-from shared.ledger.spend_view import SpendView
+from shared.ledger.ledger import CostLedger
+from shared.ledger.spend_view import SpendView, spend_of
 from tests.support.factories import event
 from tests.support.fakes import InMemoryCostStore
 
