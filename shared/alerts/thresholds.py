@@ -94,7 +94,7 @@ class SpendThreshold:
 
     def counter(self, day: date) -> Key:
         """The spend this threshold compares with in ``day``'s period: the spend name of its scope's total for
-        the day or the month (:func:`shared.ledger.keys.spend_name`, read by :func:`shared.ledger.ledger.spend_of`);
+        the day or the month (:func:`shared.ledger.keys.spend_name`, read by :func:`shared.ledger.spend_view.spend_of`);
         a campaign's names its owner, in whose partition its counters are."""
         period = self.period_key(day)
         if self.scope == "user":

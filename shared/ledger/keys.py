@@ -40,11 +40,12 @@ the statements route only :data:`STATEMENT_WRITE_PREFIXES` and the experiments f
 Spend names. A threshold compares with a scope's total over its period, named like a counter:
 ``AGG#<scope>#total`` / ``<DAY#d | MONTH#m>#<owner>`` (:func:`spend_name`; owner ``ALL`` but for a campaign,
 whose counters live in its owner's partition). Only everyone's day total is an item of that name; the others
-are sums read by :func:`shared.ledger.ledger.spend_of`.
+are sums read by :func:`shared.ledger.spend_view.spend_of`.
 
-A breakdown over days is one Query per dimension: ``pk = AGG#<scope>#<dim> AND sk BETWEEN
-DAY#<from> AND DAY#<to>$``. The upper bound ends in ``$`` (the character after ``#``), which sorts
-after every ``DAY#<to>#<value>`` whatever the value's characters, and before the next day.
+A breakdown over days of a partition is one Query: ``pk = AGG#<scope>#<dim> AND sk BETWEEN
+DAY#<from> AND DAY#<to>$`` (which partition holds what: :func:`shared.ledger.ledger.counter_items`). The
+upper bound ends in ``$`` (the character after ``#``), which sorts after every ``DAY#<to>#<value>``
+whatever the value's characters, and before the next day.
 """
 
 from __future__ import annotations
