@@ -2,9 +2,9 @@
 
 The stream's aggregator calls :meth:`ThresholdChecker.check` once per (user, campaign, day) of a batch
 (:mod:`shared.alerts.spend_watch`), with ``items`` holding the scopes' spend as the batch left it and
-one ``BatchGetItem`` of the owners' markers (the global one and the user's) and the crossing markers of
-the thresholds this container last knew to apply; only when a marker says an owner's thresholds changed
-are they read again (one Query) with the new ones' crossing markers. A threshold reached without a
+the owners' markers (the global one and the user's), read once per batch; only when a marker says an
+owner's thresholds changed are they read again (one Query). A threshold's crossing marker is read only
+when its spend reached the amount. A threshold reached without a
 marker is claimed (:class:`~shared.core.election.Election`) by ``RULEMARK#CROSSED#<id>`` for the period, so exactly one
 aggregator announces each crossing, however many batches reach it together. It then
 sends through every enabled rule on the threshold — each rule at most once per window (default 30
@@ -25,7 +25,6 @@ recorded call retries.
 from __future__ import annotations
 
 import time
-from collections import ChainMap
 from collections.abc import Callable, Mapping
 from datetime import date
 from functools import partial
@@ -42,14 +41,14 @@ from shared.alerts.rules import (
 )
 from shared.alerts.slack_message import slack_alert_message, top_by_spend
 from shared.alerts.slack_webhook import mask_webhook_url
-from shared.alerts.thresholds import SpendThreshold, ThresholdStore, marker_keys
+from shared.alerts.thresholds import SpendThreshold, ThresholdStore
 from shared.core.election import Election
 from shared.core.pricing import format_usd
 from shared.core.time import SECONDS_PER_DAY
 from shared.ledger.campaign_costs import campaign_costs
 from shared.ledger.events import CostEvent
 from shared.ledger.keys import EVERYONE, Key, Scope, month_start
-from shared.ledger.ledger import is_spend_key, read_with_spend
+from shared.ledger.spend_view import SpendView
 from shared.ledger.store import CostStore, Counters
 
 
@@ -92,40 +91,24 @@ class ThresholdChecker:
         self._public_base_url = public_base_url
         self._top = top_campaigns
 
-    def wanted(self, event: CostEvent) -> list[Key]:
-        """What :meth:`check` reads: the owners' markers, and the counter and crossing marker of each
-        threshold known to apply (no read to find them)."""
-        known = self._thresholds.remembered(event.user_id, event.campaign_id)
-        return [*marker_keys(event.user_id), *self._keys_of(known, event.day)]
-
     def check(self, event: CostEvent, items: Mapping[Key, Mapping[str, Any]] | None = None) -> list[AlertRecord]:
-        """The alerts this call caused (sent or suppressed); usually none, after one read (``items``, when
-        the caller read :meth:`wanted` together with other keys)."""
+        """The alerts this call caused (sent or suppressed); usually none. ``items`` answers spend names and
+        markers (the aggregator's :class:`~shared.ledger.spend_view.SpendView` over the batch); without it,
+        one is made here that reads what the check asks for."""
         day = event.day
-        known = self._thresholds.remembered(event.user_id, event.campaign_id)
         if items is None:
-            items = read_with_spend(self._costs, self.wanted(event))
-        applicable = self._thresholds.applicable(event.user_id, event.campaign_id, items)
-        remembered = set(known)
-        new = [t for t in applicable if t not in remembered]
-        if new:  # the owner's thresholds changed since this container knew them: read their state
-            missing = [k for k in self._keys_of(new, day) if not is_spend_key(k) or k not in items]
-            items = ChainMap(read_with_spend(self._costs, missing), items)  # type: ignore[arg-type]
+            items = SpendView(self._costs, until=day)
         records: list[AlertRecord] = []
-        for threshold in applicable:
+        for threshold in self._thresholds.applicable(event.user_id, event.campaign_id, items):
             counter, marker = threshold.counter(day), crossing_key(threshold, day)
             spent = Counters.from_item(items.get(counter)).micros
-            if spent < threshold.micros or marker in items:
+            if spent < threshold.micros or marker in items:  # the marker is read only once the amount is reached
                 continue
             announced = self._election.run(
                 marker, self._clock(), {"spentMicros": spent}, partial(self._announce, threshold, day, spent)
             )
             records += announced or []  # None: another recorder won this crossing
         return records
-
-    @staticmethod
-    def _keys_of(thresholds: list[SpendThreshold], day: date) -> list[Key]:
-        return [key for t in thresholds for key in (t.counter(day), crossing_key(t, day))]
 
     def _announce(self, threshold: SpendThreshold, day: date, spent: int) -> list[AlertRecord]:
         subject, body = threshold_email(self._product, threshold, day, spent)

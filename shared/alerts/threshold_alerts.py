@@ -4,7 +4,8 @@ They are global :class:`~shared.alerts.thresholds.SpendThreshold`\ s like the st
 ids ``settings:daily`` and ``settings:monthly``), with their own e-mail: the period's spend by provider,
 by campaign type and its top campaigns. The stream's aggregator checks them once per batch
 (:mod:`shared.alerts.spend_watch`): ``items`` holds everyone's day total as the batch's update left it
-(``UPDATED_NEW``), the month's total (the earlier days plus that), and the alert markers. A threshold
+(``UPDATED_NEW``), the month's total (the earlier days plus that), and reads a threshold's alert marker only
+once its spend reached the amount. A threshold
 reached without a marker elects its one sender (:class:`~shared.core.election.Election`), who composes and
 publishes the e-mail; if publishing fails the marker is released, so the next batch retries rather than
 the alert being lost.
@@ -25,7 +26,8 @@ from shared.core.election import Election
 from shared.core.pricing import usd_to_micros
 from shared.core.time import utc_day
 from shared.ledger.keys import EVERYONE, Key, alert_key, month_start
-from shared.ledger.ledger import CostLedger, read_with_spend
+from shared.ledger.ledger import CostLedger
+from shared.ledger.spend_view import SpendView
 from shared.ledger.store import Counters
 
 
@@ -58,20 +60,17 @@ class ThresholdAlerts:
         self._product = product
         self._top = top_campaigns
 
-    def wanted(self, at: float) -> list[Key]:
-        """What :meth:`check` reads: each threshold's period total and alert marker."""
-        return [key for pair in self._keys(utc_day(at)).values() for key in pair]
-
     def check(self, at: float, items: Mapping[Key, Mapping[str, Any]] | None = None) -> list[SentAlert]:
-        """One read for every threshold (``items``, when the caller read :meth:`wanted` with other keys);
-        a write and a publish only for a threshold newly crossed."""
+        """Each threshold's spend from ``items`` (the batch's :class:`~shared.ledger.spend_view.SpendView`, else
+        one made here), its marker read only once the spend reached it; a write and a publish only for a
+        threshold newly crossed."""
         day = utc_day(at)
         keys = self._keys(day)
         if items is None:
-            items = read_with_spend(self._store, [key for pair in keys.values() for key in pair])
+            items = SpendView(self._store, until=day)
         sent = []
-        for threshold, (total_key, marker_key) in keys.items():
-            spent = Counters.from_item(items.get(total_key)).micros
+        for threshold, (spend_name, marker_key) in keys.items():
+            spent = Counters.from_item(items.get(spend_name)).micros
             if spent < threshold.micros or marker_key in items:
                 continue
             subject = self._election.run(

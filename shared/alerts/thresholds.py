@@ -24,9 +24,9 @@ from shared.ledger.keys import (
     Key,
     Scope,
     campaign_scope,
-    counter_key,
     day_period,
     month_period,
+    spend_name,
     tenant_scope,
 )
 
@@ -93,16 +93,17 @@ class SpendThreshold:
         return day.isoformat() if self.period == "daily" else f"{day:%Y-%m}"
 
     def counter(self, day: date) -> Key:
-        """The spend this threshold compares with in ``day``'s period: its scope's ``total`` for the day, or
-        for the month (a sum of day counters, named like one: see :func:`shared.ledger.ledger.spend_of`)."""
+        """The spend this threshold compares with in ``day``'s period: the spend name of its scope's total for
+        the day or the month (:func:`shared.ledger.keys.spend_name`, read by :func:`shared.ledger.spend_view.spend_of`);
+        a campaign's names its owner, in whose partition its counters are."""
         period = self.period_key(day)
         if self.scope == "user":
-            return counter_key(Scope(self.subject_id), "total", period)
+            return spend_name(Scope(self.subject_id), period)
         if self.scope == "campaign":
-            return counter_key(campaign_scope(str(self.subject_id)), "total", period)
+            return spend_name(campaign_scope(str(self.subject_id), self.owner_id), period)
         if self.scope == "tenant":
-            return counter_key(tenant_scope(str(self.subject_id)), "total", period)
-        return counter_key(EVERYONE, "total", period)
+            return spend_name(tenant_scope(str(self.subject_id)), period)
+        return spend_name(EVERYONE, period)
 
 
 def settings_threshold(period: ThresholdPeriod, micros: int) -> SpendThreshold:

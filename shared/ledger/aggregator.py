@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 
 from shared.core.observability import logger
 from shared.core.time import SECONDS_PER_DAY
+from shared.ledger.day_items import sub_counter_adds, sub_counter_labels
 from shared.ledger.events import CostEvent
-from shared.ledger.keys import Key, counter_keys, is_experiment_counter
+from shared.ledger.keys import Key, counter_keys, counter_values, is_day_item, is_experiment_counter
 from shared.ledger.store import CostStore, CounterIncrement, Counters
 from shared.ledger.variant_counters import variant_extras
 
@@ -91,9 +92,19 @@ def fold(records: Sequence[StreamedEvent]) -> dict[Key, list[StreamedEvent]]:
 def increment_of(key: Key, mark: str, records: Sequence[StreamedEvent], ttl_s: int) -> CounterIncrement:
     """One counter's delta over ``records`` (non-empty, in stream order)."""
     total = Counters()
+    by_type_model: dict[str, Counters] = {}
     for record in records:
         e = record.event
-        total += Counters(e.nanos or 0, 1, e.input_tokens, e.output_tokens, int(e.fallback), e.cached_tokens)
+        call = Counters(e.nanos or 0, 1, e.input_tokens, e.output_tokens, int(e.fallback), e.cached_tokens)
+        total += call
+        value = counter_values(e)["type_model"]
+        by_type_model[value] = by_type_model.get(value, Counters()) + call
+    extra: dict[str, int] = {}
+    labels: dict[str, str] = {}
+    if is_experiment_counter(key):
+        extra = variant_extras(r.event for r in records)
+    elif is_day_item(key):  # a user's or a tenant's day item: its type_model sub-counters ride along
+        extra, labels = sub_counter_adds(by_type_model), sub_counter_labels(by_type_model)
     return CounterIncrement(
         key=key,
         counters=total,
@@ -101,7 +112,8 @@ def increment_of(key: Key, mark: str, records: Sequence[StreamedEvent], ttl_s: i
         first_seq=records[0].sequence,
         last_seq=records[-1].sequence,
         expires_at=int(max(r.event.at for r in records)) + ttl_s,
-        extra=variant_extras(r.event for r in records) if is_experiment_counter(key) else {},
+        extra=extra,
+        labels=labels,
     )
 
 

@@ -1,9 +1,11 @@
-"""Per-campaign spend over a range of UTC days, from one Query of the ``campaign_provider`` counters.
+"""Per-campaign spend over a range of UTC days, from the ``campaign_provider`` counters.
 
 A campaign is one workflow (its id). Each counter item is one campaign's calls to one provider on
-one day, so a single ``pk = AGG#<scope>#campaign_provider AND sk BETWEEN DAY#<from> AND DAY#<to>$``
-Query gives every campaign's spend, tokens, calls, fallbacks and provider split at once: the
-number of requests never grows with the number of campaigns or calls (DynamoDB pages past 1 MB).
+one day, so a user's (or a tenant's) single ``pk = AGG#<scope>#campaign_provider AND sk BETWEEN
+DAY#<from> AND DAY#<to>$`` Query gives every campaign's spend, tokens, calls, fallbacks and provider
+split at once: the number of requests never grows with the number of campaigns or calls (DynamoDB
+pages past 1 MB). Everyone's (admins) is one Query of the range's users, then one per user
+(:func:`shared.ledger.ledger.counter_items`): bounded by users, never by calls.
 
 Cost per generated message: every recorded call is a billed call, and providers report usage
 only with a successful answer (status ``ok``), which is one generated message — a ``fan_messages``
@@ -19,7 +21,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from shared.ledger.keys import Scope, aggregate_pk, day_period, period_bounds, split_sort_key
+from shared.ledger.keys import Scope, split_sort_key
+from shared.ledger.ledger import counter_items
 from shared.ledger.store import CostStore, Counters
 
 CampaignSort = Literal["spend", "calls", "tokens", "costPerMessage", "fallbackShare"]
@@ -66,8 +69,8 @@ SORT_KEYS: dict[str, Callable[[CampaignCosts], float]] = {
 
 
 def campaign_costs(store: CostStore, scope: Scope, start: date, end: date) -> list[CampaignCosts]:
-    """Every campaign with recorded spend from ``start`` to ``end`` (inclusive), by campaign id; one Query."""
-    items = store.query(aggregate_pk(scope, DIMENSION), *period_bounds(day_period(start), day_period(end)))
+    """Every campaign with recorded spend from ``start`` to ``end`` (inclusive), by campaign id."""
+    items = counter_items(store, scope, DIMENSION, start, end)
     campaigns: dict[str, dict[str, Counters]] = {}
     for item in items:
         campaign_id, _, provider = split_sort_key(item["sk"])[1].rpartition("#")  # provider names hold no "#"

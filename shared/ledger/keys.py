@@ -3,19 +3,28 @@
 Raw event:  pk ``EVENT#<requestId>``, sk ``EVENT`` (the idempotency key; 30-day TTL). The campaign path
             writes nothing else: counters are folded from the table's stream (shared/ledger/aggregator.py).
 Counter:    pk ``AGG#<scope>#<dim>``, sk ``DAY#YYYY-MM-DD#<value>`` where scope is ``ALL``,
-            ``USER#<userId>``, ``CAMPAIGN#<campaignId>`` or ``TENANT#<tenantId>``. Day counters only: a
-            month is the sum of its days (a Query of at most 31 x values items). Per call, 8 counters
-            (:func:`counter_keys`):
-            ``ALL``: ``total`` (value ``ALL``), ``type_model`` (``<type>#<provider>#<deployment>#<model>``,
-            the model being the priced one a deployment maps to), ``campaign_provider``
-            (``<campaignId>#<provider>``) and ``user``; ``USER#u``: ``total``, ``type_model``,
-            ``campaign_provider``; ``TENANT#t``: the same four as ``ALL`` (what a tenant's cap and monthly
-            statement read); ``CAMPAIGN#c``: ``total``. Provider, model and type are sums of
-            ``type_model``; a campaign's spend in a breakdown is the sum of its ``campaign_provider``
-            values. The ``total`` counters are kept (a sum of the others) because a threshold's crossing
-            is read off one counter's new value: a scope's day total. A call recorded under a tenant
-            (the ``tenant`` claim) adds 5 more: ``TENANT#t`` has the dimensions of ``ALL``, and ``ALL``'s
-            ``tenant`` dimension (value the tenant id) answers ``groupBy=tenant``.
+            ``USER#<userId>``, ``TENANT#<tenantId>`` or ``EXPERIMENT#<experimentId>``. Day counters only: a
+            month is the sum of its days. Per call without a tenant or experiment, 4 items
+            (:func:`counter_keys`; one ``UpdateItem`` each per batch, about 1 WRU each):
+
+            1. ``AGG#ALL#total`` / ``DAY#d#ALL``: everyone's day total (global thresholds, ``groupBy=day``);
+            2. ``AGG#ALL#type_model`` / ``DAY#d#<type>#<provider>#<deployment>#<model>`` (the model being the
+               priced one a deployment maps to): everyone's provider, model and type are sums of it;
+            3. ``AGG#ALL#user`` / ``DAY#d#<userId>``: **the user's day item**: the user's day total as its
+               top-level counters, plus the user's ``type_model`` sub-counters as flat attributes of the same
+               item (:mod:`shared.ledger.day_items`: a short digest of the value as each sub-counter's prefix,
+               the value itself stored once, a field only once non-zero). Everyone's ``groupBy=user`` reads its
+               top level; a user's stats and breakdowns read the user's day items over the range (one
+               ``BatchGetItem``, exploded into ``type_model`` rows);
+            4. ``AGG#USER#<u>#campaign_provider`` / ``DAY#d#<campaignId>#<provider>``: the user's campaigns. A
+               campaign's day total is the sum of its providers (a Query of sk prefix ``DAY#d#<c>#`` in its
+               owner's partition), its month the owner's month filtered to it. Everyone's ``groupBy=campaign``
+               reads the users of the range from ``AGG#ALL#user``, then each one's ``campaign_provider``: bounded
+               by users x days x values, never by calls (admins only).
+
+            A call recorded under a tenant (the ``tenant`` claim) adds 3: ``AGG#ALL#tenant`` / ``DAY#d#<t>``,
+            the tenant's day item (its total and ``type_model`` sub-counters, like a user's day item), and
+            ``AGG#TENANT#t#user`` and ``AGG#TENANT#t#campaign_provider`` (statements by user and campaign).
 Experiment: a call whose route came from a routing experiment adds to one more day counter,
             pk ``AGG#EXPERIMENT#<experimentId>#variant``, sk ``DAY#YYYY-MM-DD#<variant name>``, which also
             keeps what the experiment's statistics need (shared/ledger/variant_counters.py).
@@ -28,9 +37,15 @@ budget holds), the stream's aggregator only :data:`AGGREGATOR_WRITE_PREFIXES` (c
 the statements route only :data:`STATEMENT_WRITE_PREFIXES` and the experiments function only
 :data:`EXPERIMENT_WRITE_PREFIXES` (its records, the routing overrides and their audit log).
 
-A breakdown over days is one Query per dimension: ``pk = AGG#<scope>#<dim> AND sk BETWEEN
-DAY#<from> AND DAY#<to>$``. The upper bound ends in ``$`` (the character after ``#``), which sorts
-after every ``DAY#<to>#<value>`` whatever the value's characters, and before the next day.
+Spend names. A threshold compares with a scope's total over its period, named like a counter:
+``AGG#<scope>#total`` / ``<DAY#d | MONTH#m>#<owner>`` (:func:`spend_name`; owner ``ALL`` but for a campaign,
+whose counters live in its owner's partition). Only everyone's day total is an item of that name; the others
+are sums read by :func:`shared.ledger.spend_view.spend_of`.
+
+A breakdown over days of a partition is one Query: ``pk = AGG#<scope>#<dim> AND sk BETWEEN
+DAY#<from> AND DAY#<to>$`` (which partition holds what: :func:`shared.ledger.ledger.counter_items`). The
+upper bound ends in ``$`` (the character after ``#``), which sorts after every ``DAY#<to>#<value>``
+whatever the value's characters, and before the next day.
 """
 
 from __future__ import annotations
@@ -43,8 +58,7 @@ from shared.ledger.events import CostEvent
 Key = tuple[str, str]
 
 TOTAL = "ALL"
-# The day counters of the ALL scope; a user's scope has the same ones but "user" (it is one user).
-DIMENSIONS = ("total", "type_model", "campaign_provider", "user")
+USER_DIMENSION = "user"  # AGG#ALL#user: the users' day items
 _AFTER_SEPARATOR = "$"  # chr(ord("#") + 1)
 
 EVENT_PREFIX = "EVENT#"
@@ -87,16 +101,16 @@ OUTCOME_WRITE_PREFIXES = (OUTCOME_PREFIX, VARIANT_OUTCOME_PREFIX)
 
 @dataclass(frozen=True)
 class Scope:
-    """Whose spend: everybody's (every id None), one user's, one tenant's, one campaign's (``total`` only), or
-    one routing experiment's (``variant`` only); at most one id is set."""
+    """Whose spend: everybody's (every id None), one user's, one tenant's, one campaign's (with its owner, the
+    user whose partition holds its counters), or one routing experiment's (``variant`` only)."""
 
-    user_id: str | None = None
+    user_id: str | None = None  # a campaign's owner when campaign_id is set
     campaign_id: str | None = None
     tenant_id: str | None = None
     experiment_id: str | None = None  # one routing experiment's calls, by variant
 
     def __post_init__(self) -> None:
-        ids = (self.user_id, self.campaign_id, self.tenant_id, self.experiment_id)
+        ids = (self.campaign_id or self.user_id, self.tenant_id, self.experiment_id)
         if sum(value is not None for value in ids) > 1:  # a counter belongs to one scope: its key would be ambiguous
             raise ValueError(f"a scope names one of user, campaign, tenant or experiment, not several: {self}")
 
@@ -113,21 +127,15 @@ class Scope:
         return TOTAL if self.user_id is None else f"USER#{self.user_id}"
 
     @property
-    def dimensions(self) -> tuple[str, ...]:
-        """Dimensions counted in this scope: an experiment's ``variant``, a campaign's ``total``, a tenant's
-        the same as everyone's, a user's those but ``user``."""
-        if self.experiment_id is not None:
-            return ("variant",)
-        if self.campaign_id is not None:
-            return ("total",)
-        if self.tenant_id is not None:
-            return DIMENSIONS
-        return DIMENSIONS if self.user_id is None else tuple(d for d in DIMENSIONS if d != "user")
+    def has_day_items(self) -> bool:
+        """A user's or a tenant's: its day total and ``type_model`` live in one day item per day."""
+        return self.campaign_id is None and self.experiment_id is None and (self.user_id or self.tenant_id) is not None
 
 
-def campaign_scope(campaign_id: str) -> Scope:
-    """One campaign's spend (its ``total`` day counters): what a campaign threshold watches."""
-    return Scope(campaign_id=campaign_id)
+def campaign_scope(campaign_id: str, owner_id: str | None = None) -> Scope:
+    """One campaign's spend, summed from its owner's ``campaign_provider`` counters: what a campaign threshold
+    watches."""
+    return Scope(owner_id, campaign_id=campaign_id)
 
 
 def tenant_scope(tenant_id: str) -> Scope:
@@ -141,7 +149,7 @@ def experiment_scope(experiment_id: str) -> Scope:
 
 
 EVERYONE = Scope()
-# Everyone's spend per tenant (``groupBy=tenant``): one counter per day and tenant, only for calls with one.
+# Everyone's spend per tenant (``groupBy=tenant``): the tenants' day items, only for calls with a tenant.
 TENANT_DIMENSION = "tenant"
 
 
@@ -203,20 +211,26 @@ def counter_values(event: CostEvent) -> dict[str, str]:
 
 
 def counter_keys(event: CostEvent) -> list[Key]:
-    """Every day counter one call adds to: 4 for everyone, 3 for the user, 1 for the campaign; a call with
-    a tenant adds 4 for the tenant and everyone's ``tenant`` counter (a call without one costs nothing more),
-    and a call whose route came from a routing experiment 1 for its variant."""
+    """Every day counter one call adds to: 4 (everyone's total and ``type_model``, the user's day item, the
+    user's ``campaign_provider``); a call with a tenant 3 more (the tenant's day item, its ``user`` and
+    ``campaign_provider``), a call whose route came from a routing experiment 1 more (its variant)."""
     values, period = counter_values(event), day_period(event.day)
-    scopes = [EVERYONE, Scope(event.user_id), campaign_scope(event.campaign_id)]
-    if event.tenant:
-        scopes.append(tenant_scope(event.tenant))
-    if event.experiment and event.variant:
-        scopes.append(experiment_scope(event.experiment))
+    user = Scope(event.user_id)
     keys = [
-        counter_key(scope, dimension, period, values[dimension]) for scope in scopes for dimension in scope.dimensions
+        total_key(EVERYONE, event.day),
+        counter_key(EVERYONE, "type_model", period, values["type_model"]),
+        total_key(user, event.day),
+        counter_key(user, "campaign_provider", period, values["campaign_provider"]),
     ]
     if event.tenant:
-        keys.append(counter_key(EVERYONE, TENANT_DIMENSION, period, event.tenant))
+        tenant = tenant_scope(event.tenant)
+        keys += [
+            total_key(tenant, event.day),
+            counter_key(tenant, "user", period, event.user_id),
+            counter_key(tenant, "campaign_provider", period, values["campaign_provider"]),
+        ]
+    if event.experiment and event.variant:
+        keys.append(counter_key(experiment_scope(event.experiment), "variant", period, values["variant"]))
     return keys
 
 
@@ -225,6 +239,60 @@ def is_experiment_counter(key: Key) -> bool:
     return key[0].startswith(f"{COUNTER_PREFIX}{EXPERIMENT_SCOPE_PREFIX}")
 
 
+_DAY_ITEM_PKS = (aggregate_pk(EVERYONE, USER_DIMENSION), aggregate_pk(EVERYONE, TENANT_DIMENSION))
+
+
+def is_day_item(key: Key) -> bool:
+    """A user's or a tenant's day item (it carries ``type_model`` sub-counters besides its total)."""
+    return key[0] in _DAY_ITEM_PKS
+
+
 def total_key(scope: Scope, day: date) -> Key:
-    """A scope's day total: the counter whose new value a threshold's crossing is read from."""
-    return counter_key(scope, "total", day_period(day))
+    """The item holding a scope's day total: everyone's ``total``, a user's or a tenant's day item."""
+    period = day_period(day)
+    if scope.campaign_id is not None or scope.experiment_id is not None:
+        raise ValueError(f"{scope} has no day total item (a campaign's is the sum of its providers)")
+    if scope.tenant_id is not None:
+        return counter_key(EVERYONE, TENANT_DIMENSION, period, scope.tenant_id)
+    if scope.user_id is not None:
+        return counter_key(EVERYONE, USER_DIMENSION, period, scope.user_id)
+    return counter_key(EVERYONE, "total", period)
+
+
+_SPEND_SUFFIX = "#total"
+
+
+def spend_name(scope: Scope, period: str) -> Key:
+    """The name of a scope's total over a period (``DAY#…`` or ``MONTH#…``): see the module docstring."""
+    owner = scope.user_id if scope.campaign_id is not None and scope.user_id is not None else TOTAL
+    return f"{COUNTER_PREFIX}{scope.key}{_SPEND_SUFFIX}", f"{period}#{owner}"
+
+
+def is_spend_name(key: Key) -> bool:
+    """A scope's total over a period, read as a sum of counters rather than as an item of its own."""
+    return key[0].startswith(COUNTER_PREFIX) and key[0].endswith(_SPEND_SUFFIX)
+
+
+def spend_scope(name: Key) -> tuple[Scope, str]:
+    """(scope, period) of a spend name; the inverse of :func:`spend_name`."""
+    scope_key = name[0].removeprefix(COUNTER_PREFIX).removesuffix(_SPEND_SUFFIX)
+    period, owner = split_sort_key(name[1])
+    kind, _, subject = scope_key.partition("#")
+    scope = {
+        "USER": lambda: Scope(subject),
+        "TENANT": lambda: tenant_scope(subject),
+        "CAMPAIGN": lambda: campaign_scope(subject, None if owner == TOTAL else owner),
+    }.get(kind, lambda: EVERYONE)()
+    return scope, period
+
+
+def spend_name_of(key: Key) -> Key | None:
+    """The spend name a day total item answers (everyone's, a user's, a tenant's), else None."""
+    period, value = split_sort_key(key[1])
+    if key[0] == aggregate_pk(EVERYONE, "total"):
+        return key
+    if key[0] == aggregate_pk(EVERYONE, USER_DIMENSION):
+        return spend_name(Scope(value), period)
+    if key[0] == aggregate_pk(EVERYONE, TENANT_DIMENSION):
+        return spend_name(tenant_scope(value), period)
+    return None

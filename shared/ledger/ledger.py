@@ -1,8 +1,10 @@
 """Recording calls and reading spend: one conditional Put per call, a constant number of reads per question.
 
-Reads touch day counters only (never raw events, never a Scan): stats are one Query (the scope's
-``type_model`` counters of the month so far), a breakdown one Query over ``days x distinct values``
-counter items. Provider, model and type are sums of ``type_model``; a month is the sum of its days.
+Reads touch day counters only (never raw events, never a Scan), all through :func:`counter_items`:
+everyone's stats are one Query (the ``type_model`` counters of the month so far), a breakdown one Query
+over ``days x distinct values`` counter items; a user's or a tenant's stats and breakdowns (but by
+campaign) one ``BatchGetItem`` of its day items (shared/ledger/keys.py), exploded into the same rows.
+Provider, model and type are sums of ``type_model``; a month is the sum of its days.
 Counters are folded from the table's stream (:mod:`shared.ledger.aggregator`), so they trail a recorded
 call by the stream's lag (about a second); the call's own answer carries its exact cost at once.
 """
@@ -15,9 +17,12 @@ from datetime import date, timedelta
 from typing import Any, Literal
 
 from shared.core.time import SECONDS_PER_DAY
+from shared.ledger.day_items import sub_counters
 from shared.ledger.events import CostEvent
 from shared.ledger.keys import (
+    EVERYONE,
     TENANT_DIMENSION,
+    USER_DIMENSION,
     Key,
     Scope,
     aggregate_pk,
@@ -26,6 +31,7 @@ from shared.ledger.keys import (
     month_start,
     period_bounds,
     split_sort_key,
+    total_key,
 )
 from shared.ledger.store import CostStore, Counters
 
@@ -80,45 +86,76 @@ def group_label(group_by: GroupBy, scope: Scope, item: Mapping[str, Any]) -> str
     return model
 
 
-def month_total_micros(store: CostStore, scope_key: str, day: date, known: Mapping[date, int] | None = None) -> int:
-    """A scope's spend from the first of ``day``'s month to ``day``: one Query of its day totals, with
-    ``known`` days (values the caller just wrote, fresher than an eventually consistent read) laid over."""
-    low, high = period_bounds(day_period(month_start(day)), day_period(day))
-    days = {
-        date.fromisoformat(split_sort_key(str(item["sk"]))[0].removeprefix("DAY#")): Counters.from_item(item).micros
-        for item in store.query(f"AGG#{scope_key}#total", low, high)
+def day_keys(scope: Scope, start: date, end: date) -> list[Key]:
+    """A user's or a tenant's day items from ``start`` to ``end`` (inclusive)."""
+    return [total_key(scope, start + timedelta(days=n)) for n in range((end - start).days + 1)]
+
+
+def counter_items(
+    store: CostStore, scope: Scope, dimension: str, start: date, end: date, consistent: bool = False
+) -> list[dict[str, Any]]:
+    """A scope's counter items of one dimension from ``start`` to ``end``, shaped as one Query of
+    ``AGG#<scope>#<dimension>`` would give them (``sk`` ``DAY#d#<value>`` and the counters), whatever holds them:
+
+    - a user's or a tenant's ``total`` and ``type_model``: one ``BatchGetItem`` of its day items (chunks of 100
+      keys), the top level as ``total``, the sub-counters exploded into ``type_model`` rows;
+    - a campaign's ``total``: its owner's ``campaign_provider`` Query (sk prefix ``DAY#d#<c>#`` for one day),
+      filtered to it;
+    - everyone's ``campaign_provider``: the users of the range (``AGG#ALL#user``), then each user's Query: admin
+      reads, bounded by users x days x values, never by calls;
+    - anything else: one Query.
+    """
+    bounds = period_bounds(day_period(start), day_period(end))
+    if scope.has_day_items and dimension in ("total", "type_model"):
+        items = store.get_items(day_keys(scope, start, end), consistent).values()
+        if dimension == "total":
+            return sorted(items, key=lambda item: str(item["sk"]))
+        rows = [
+            {"sk": f"{split_sort_key(str(item['sk']))[0]}#{value}", **counter_attributes(counters)}
+            for item in items
+            for value, counters in sub_counters(item).items()
+        ]
+        return sorted(rows, key=lambda row: row["sk"])
+    if scope.campaign_id is not None:
+        if dimension != "total" or scope.user_id is None:
+            raise ValueError(f"a campaign's spend is its total, read in its owner's partition: {scope}")
+        if start == end:
+            bounds = (f"{day_period(start)}#{scope.campaign_id}#", f"{day_period(start)}#{scope.campaign_id}$")
+        pk = aggregate_pk(Scope(scope.user_id), "campaign_provider")
+        items = store.query(pk, *bounds, consistent=consistent)
+        return [i for i in items if split_sort_key(str(i["sk"]))[1].rpartition("#")[0] == scope.campaign_id]
+    if scope == EVERYONE and dimension == "campaign_provider":
+        users = {split_sort_key(str(i["sk"]))[1] for i in store.query(aggregate_pk(EVERYONE, USER_DIMENSION), *bounds)}
+        return [
+            item
+            for user in sorted(users)
+            for item in store.query(aggregate_pk(Scope(user), "campaign_provider"), *bounds, consistent=consistent)
+        ]
+    return store.query(aggregate_pk(scope, dimension), *bounds, consistent=consistent)
+
+
+def counter_attributes(counters: Counters) -> dict[str, int]:
+    """The counters as a counter item's attributes (what :meth:`Counters.from_item` reads back)."""
+    c = counters
+    return {
+        "nanos": c.nanos,
+        "requests": c.requests,
+        "tokensIn": c.tokens_in,
+        "tokensOut": c.tokens_out,
+        "fallbacks": c.fallbacks,
+        "tokensCached": c.cached_tokens,
     }
-    days.update(known or {})
-    return sum(days.values())
 
 
-def spend_of(store: CostStore, keys: list[Key]) -> dict[Key, int]:
-    """The micro-dollars of scope totals named ``(AGG#<scope>#total, DAY#…#ALL | MONTH#…#ALL)``: day
-    totals in one ``BatchGetItem``, each month total one Query of its days."""
-    days = [k for k in keys if k[1].startswith("DAY#")]
-    found = {k: Counters.from_item(item).micros for k, item in store.get_items(days).items()}
-    spent = {k: found.get(k, 0) for k in days}
-    for key in keys:
-        if key[1].startswith("MONTH#"):
-            month = key[1].split("#")[1]
-            today = last_day_of_month(month)
-            spent[key] = month_total_micros(store, key[0].removeprefix("AGG#").removesuffix("#total"), today)
-    return spent
-
-
-def is_spend_key(key: Key) -> bool:
-    """A scope total (``AGG#<scope>#total``), read from counters rather than as an item of its own."""
-    return key[0].startswith("AGG#") and key[0].endswith("#total")
-
-
-def read_with_spend(store: CostStore, keys: list[Key]) -> dict[Key, dict[str, Any]]:
-    """Items by key, as one ``BatchGetItem`` would give them, except that scope totals (days and months)
-    come as ``{"micros": …}`` from :func:`spend_of`: what the threshold checks read when no batch hands
-    them the spend (the routes, tests)."""
-    spend = [k for k in keys if is_spend_key(k)]
-    found = store.get_items([k for k in keys if not is_spend_key(k)])
-    found.update({k: {"micros": micros} for k, micros in spend_of(store, spend).items()})
-    return found
+def day_totals(
+    store: CostStore, scope: Scope, start: date, end: date, consistent: bool = False
+) -> dict[date, Counters]:
+    """A scope's spend per day from ``start`` to ``end`` (days without spend absent)."""
+    days: dict[date, Counters] = {}
+    for item in counter_items(store, scope, "total", start, end, consistent):
+        day = date.fromisoformat(split_sort_key(str(item["sk"]))[0].removeprefix("DAY#"))
+        days[day] = days.get(day, Counters()) + Counters.from_item(item)
+    return days
 
 
 def spent_under_tenant(store: CostStore, tenant: str, user_id: str, today: date, days: int = 90) -> bool:
@@ -152,7 +189,7 @@ class CostLedger:
         return self._store.put_event(event_key(event.request_id), event_item(event, self._event_ttl_s))
 
     def stats(self, scope: Scope, today: date) -> CostStats:
-        """One Query: the scope's ``type_model`` day counters from the first of the month to today."""
+        """The scope's ``type_model`` day counters from the first of the month to today (one read)."""
         day, month = {}, {}
         for item in self._query(scope, "type_model", month_start(today), today):
             provider, counters = group_label("provider", scope, item), Counters.from_item(item)
@@ -162,7 +199,7 @@ class CostLedger:
         return CostStats(today, day, month)
 
     def breakdown(self, scope: Scope, group_by: GroupBy, start: date, end: date) -> dict[str, Counters]:
-        """Spend from ``start`` to ``end`` (inclusive, UTC days) grouped, from one Query.
+        """Spend from ``start`` to ``end`` (inclusive, UTC days) grouped, from one read (:func:`counter_items`).
 
         In a user's scope ``user`` groups by the one user there is (read from their totals), in a tenant's
         ``tenant`` by the one tenant (the same); only everyone's scope has a ``tenant`` dimension, so a
@@ -183,7 +220,7 @@ class CostLedger:
         return groups
 
     def _query(self, scope: Scope, dimension: str, start: date, end: date) -> list[dict[str, Any]]:
-        return self._store.query(aggregate_pk(scope, dimension), *period_bounds(day_period(start), day_period(end)))
+        return counter_items(self._store, scope, dimension, start, end)
 
 
 def event_item(event: CostEvent, ttl_s: int) -> Mapping[str, Any]:

@@ -101,8 +101,10 @@ class CounterIncrement:
     first_seq: str
     last_seq: str
     expires_at: int
-    # More attributes ADDed in the same update (a routing experiment's variant counter: squares, histogram).
+    # More attributes ADDed in the same update (a variant counter's squares and histogram, a day item's
+    # sub-counters), and attributes SET only if absent (a day item's sub-counter labels).
     extra: Mapping[str, int] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 class CostStoreError(RuntimeError):
@@ -125,11 +127,11 @@ class CostStore(Protocol):
         """A counter's high-water mark for one shard (strongly consistent); None when it has none."""
         ...
 
-    def get_items(self, keys: Sequence[Key]) -> dict[Key, dict[str, Any]]:
-        """The items that exist among ``keys`` (strongly consistent; a key may be asked for twice)."""
+    def get_items(self, keys: Sequence[Key], consistent: bool = True) -> dict[Key, dict[str, Any]]:
+        """The items that exist among ``keys`` (a key may be asked for twice)."""
         ...
 
-    def query(self, pk: str, low: str, high: str) -> list[dict[str, Any]]:
+    def query(self, pk: str, low: str, high: str, consistent: bool = False) -> list[dict[str, Any]]:
         """Every item of partition ``pk`` with ``low <= sk <= high``, in sort-key order."""
         ...
 
@@ -168,17 +170,21 @@ class DynamoCostStore:
             ":first": increment.first_seq,
             ":last": increment.last_seq,
         }
-        extra_adds = ""
+        extra_adds = labels_set = ""
         for index, (name, value) in enumerate(sorted(increment.extra.items())):
             names[f"#x{index}"], values[f":x{index}"] = name, value
             extra_adds += f", #x{index} :x{index}"
+        for index, (name, label) in enumerate(sorted(increment.labels.items())):
+            names[f"#l{index}"], values[f":l{index}"] = name, label
+            labels_set += f", #l{index} = if_not_exists(#l{index}, :l{index})"
         try:
             response = self._client.update_item(
                 TableName=self._table,
                 Key=_key(increment.key),
                 UpdateExpression=(
                     "ADD nanos :nanos, requests :requests, tokensIn :in, tokensOut :out, "
-                    f"tokensCached :cached, fallbacks :fallbacks{extra_adds} SET expiresAt = :ttl, #hw = :last"
+                    f"tokensCached :cached, fallbacks :fallbacks{extra_adds} "
+                    f"SET expiresAt = :ttl, #hw = :last{labels_set}"
                 ),
                 ConditionExpression="attribute_not_exists(#hw) OR #hw < :first",
                 ExpressionAttributeNames=names,
@@ -203,8 +209,8 @@ class DynamoCostStore:
         value = deserialize_item(response.get("Item", {})).get(mark)
         return str(value) if value is not None else None
 
-    def get_items(self, keys: Sequence[Key]) -> dict[Key, dict[str, Any]]:
-        """``BatchGetItem``, strongly consistent, retrying what DynamoDB leaves unprocessed.
+    def get_items(self, keys: Sequence[Key], consistent: bool = True) -> dict[Key, dict[str, Any]]:
+        """``BatchGetItem`` (strongly consistent unless told), retrying what DynamoDB leaves unprocessed.
 
         DynamoDB refuses a request naming one key twice, and callers may (two thresholds on one counter).
         """
@@ -214,7 +220,7 @@ class DynamoCostStore:
             request: dict[str, Any] = {
                 self._table: {
                     "Keys": [_key(k) for k in keys[start : start + _BATCH_GET_MAX_KEYS]],
-                    "ConsistentRead": True,
+                    "ConsistentRead": consistent,
                 }
             }
             while request:
@@ -225,10 +231,11 @@ class DynamoCostStore:
                 request = response.get("UnprocessedKeys") or {}
         return found
 
-    def query(self, pk: str, low: str, high: str) -> list[dict[str, Any]]:
+    def query(self, pk: str, low: str, high: str, consistent: bool = False) -> list[dict[str, Any]]:
         """One Query (more pages only past 1 MB), never a Scan."""
         params: dict[str, Any] = {
             "TableName": self._table,
+            "ConsistentRead": consistent,
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
             "ExpressionAttributeValues": serialize_item({":pk": pk, ":low": low, ":high": high}),
         }

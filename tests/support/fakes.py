@@ -203,6 +203,8 @@ class InMemoryCostStore:
                 item[name] = item.get(name, 0) + value
             for name, value in increment.extra.items():
                 item[name] = item.get(name, 0) + value
+            for name, label in increment.labels.items():
+                item.setdefault(name, label)
             item["expiresAt"] = increment.expires_at
             item[increment.mark] = increment.last_seq
             after = Counters.from_item(item)
@@ -219,13 +221,13 @@ class InMemoryCostStore:
         if self.fold_before_reads and self.stream and not self._draining.locked():
             self.drain()  # a read made while folding (the alert checks) reads what is folded so far
 
-    def get_items(self, keys):
+    def get_items(self, keys, consistent=True):
         self._folded()
         with self._lock:
             self._count("BatchGetItem")
             return {key: dict(self.items[key]) for key in keys if key in self.items}
 
-    def query(self, pk, low, high):
+    def query(self, pk, low, high, consistent=False):
         self._folded()
         with self._lock:
             self._count("Query")

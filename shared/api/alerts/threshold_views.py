@@ -40,7 +40,8 @@ from shared.core.errors import ForbiddenError, TenantNotFoundError, WorkflowNotF
 from shared.core.identity import Caller
 from shared.core.pricing import usd_amount, usd_to_micros
 from shared.core.time import iso_timestamp, utc_day
-from shared.ledger.ledger import spend_of, spent_under_tenant
+from shared.ledger.ledger import spent_under_tenant
+from shared.ledger.spend_view import spend_of
 from shared.ledger.store import CostStore
 
 
@@ -109,7 +110,7 @@ def threshold_views(
 ) -> list[SpendThresholdView]:
     """Views with each threshold's spend this period: one ``BatchGetItem`` of the day totals, one Query per
     month total (a month is the sum of its day counters)."""
-    spending = spend_of(costs, list({t.counter(day) for t in thresholds}))
+    spending = spend_of(costs, list({t.counter(day) for t in thresholds}), until=day)
     views = []
     for t in thresholds:
         shown = (t.scope != "global" or shows_global_spend(caller)) and (

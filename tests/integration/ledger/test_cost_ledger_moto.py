@@ -87,10 +87,22 @@ def test_stats_and_breakdowns_equal_the_exact_sum_of_recorded_calls(table):
         for c in calls:
             expected[getattr(c, attribute)] += c.micros
         groups = ledger.breakdown(EVERYONE, group, date(2026, 3, 13), DAY)
-        assert counter.take() == {"Query": 1}
+        # everyone's campaigns: the range's users (one Query), then each of the 4 users' campaign_provider
+        assert counter.take() == {"Query": 1 + 4 * (group == "campaign")}
         assert {k: v.micros for k, v in groups.items()} == dict(expected)
     mine = ledger.breakdown(Scope("u1"), "day", date(2026, 3, 13), DAY)
+    assert counter.take() == {"BatchGetItem": 1}  # the user's day items over the range
     assert sum(v.micros for v in mine.values()) == sum(c.micros for c in calls if c.user_id == "u1")
+    for group, attribute in (("provider", "provider"), ("model", "model"), ("campaign", "campaign_id")):
+        expected = Tally()
+        for c in (c for c in calls if c.user_id == "u1"):
+            expected[getattr(c, attribute)] += c.micros
+        groups = ledger.breakdown(Scope("u1"), group, date(2026, 3, 13), DAY)
+        assert counter.take() == ({"Query": 1} if group == "campaign" else {"BatchGetItem": 1})
+        assert {k: v.micros for k, v in groups.items()} == dict(expected)
+    user_stats = ledger.stats(Scope("u1"), DAY)
+    assert counter.take() == {"BatchGetItem": 1}
+    assert user_stats.day_total.micros == sum(c.micros for c in today if c.user_id == "u1")
 
 
 def test_a_batch_delivered_twice_counts_once(table):

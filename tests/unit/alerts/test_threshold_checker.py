@@ -231,7 +231,9 @@ def test_concurrent_checkers_elect_one_announcer():
 
 
 def test_reads_per_batch_are_constant_whatever_its_size():
-    """The aggregator's checks read the markers once per batch: one BatchGetItem whether it folds 1 call or 100."""
+    """The aggregator's checks read the same whether a batch folds 1 call or 100: the owners' markers (one
+    BatchGetItem) and the campaign's day (one strongly consistent Query of its providers), no crossing marker
+    below the amounts."""
     from shared.alerts.spend_watch import SpendWatch
 
     h = Harness()
@@ -248,10 +250,10 @@ def test_reads_per_batch_are_constant_whatever_its_size():
         h.costs.requests.clear()
         h.costs.drain(watch=watch)
         reads.append({op: n for op, n in h.costs.requests.items() if op != "UpdateItem"})
-    assert reads[0] == reads[1] == {"BatchGetItem": 1}
+    assert reads[0] == reads[1] == {"BatchGetItem": 1, "Query": 1}
 
 
-def test_one_batch_reads_the_settings_and_stored_thresholds_markers_together_and_alerts_both():
+def test_one_batch_reads_the_owners_markers_once_and_a_crossing_marker_per_reached_threshold_and_alerts_both():
     from shared.alerts.spend_watch import SpendWatch
     from shared.alerts.threshold_alerts import ThresholdAlerts, thresholds_from_usd
     from tests.support.fakes import OutboxPublisher
@@ -265,7 +267,7 @@ def test_one_batch_reads_the_settings_and_stored_thresholds_markers_together_and
         assert h.ledger.record(event(n, micros=500, at=MARCH_14)) is True
     assert h.costs.requests == {"PutItem": 3}  # the request path: one Put per call, nothing else
     h.costs.drain(watch=SpendWatch(h.costs, defaults, h.checker))
-    assert h.costs.requests["BatchGetItem"] == 1
+    assert h.costs.requests["BatchGetItem"] == 1 + 2  # the owners' markers, then each reached threshold's marker
     assert len(h.sns.published) == 1  # the stored threshold's e-mail, with the batch's total
     assert "$0.0015" in h.sns.published[0]["Subject"]
     assert len(outbox.sent) == 1  # and the settings' daily one ($0.001) from the same read

@@ -147,11 +147,12 @@ def test_one_query_whatever_the_number_of_campaigns(campaigns):
         provider = "azure" if n % 3 else "openai"
         ledger.record(event(n, micros=10, at=at, campaign_id=f"wf_{n % campaigns:04d}", provider=provider))
     store.drain()
-    before = dict(store.requests)
-    found = campaign_costs(store, EVERYONE, START, END)
-    assert len(found) == campaigns and sum(c.total.requests for c in found) == 3 * campaigns
-    spent = {op: n - before.get(op, 0) for op, n in store.requests.items() if n != before.get(op, 0)}
-    assert spent == {"Query": 1}
+    for scope, queries in ((Scope("u1"), 1), (EVERYONE, 2)):  # everyone's: the range's users, then each one's
+        before = dict(store.requests)
+        found = campaign_costs(store, scope, START, END)
+        assert len(found) == campaigns and sum(c.total.requests for c in found) == 3 * campaigns
+        spent = {op: n - before.get(op, 0) for op, n in store.requests.items() if n != before.get(op, 0)}
+        assert spent == {"Query": queries}
 
 
 def test_revenue_and_roi_are_exact_from_nano_dollars():

@@ -16,6 +16,7 @@ from shared.ledger.aggregator import (
     mark_attribute,
     padded_sequence,
 )
+from shared.ledger.day_items import digest, sub_counters
 from shared.ledger.keys import EVERYONE, Scope, counter_keys, tenant_scope, total_key
 from shared.ledger.ledger import CostLedger
 from shared.ledger.store import Counters
@@ -30,34 +31,47 @@ def streamed(events, start: int = 10**21) -> list[StreamedEvent]:
     return [StreamedEvent(padded_sequence(str(start + n)), e) for n, e in enumerate(events)]
 
 
-def test_a_call_adds_to_eight_day_counters_and_nothing_else():
+def test_a_call_adds_to_four_day_counters_and_nothing_else():
     keys = counter_keys(event(user="u#1"))
-    assert len(keys) == len(set(keys)) == 8
-    assert {pk for pk, _ in keys} == {
-        "AGG#ALL#total",
-        "AGG#ALL#type_model",
-        "AGG#ALL#campaign_provider",
-        "AGG#ALL#user",
-        "AGG#USER#u#1#total",
-        "AGG#USER#u#1#type_model",
-        "AGG#USER#u#1#campaign_provider",
-        "AGG#CAMPAIGN#wf_1#total",
-    }
-    assert all(sk.startswith("DAY#2026-03-14#") for _, sk in keys)
+    assert keys == [
+        ("AGG#ALL#total", "DAY#2026-03-14#ALL"),
+        ("AGG#ALL#type_model", "DAY#2026-03-14#caption#openai#gpt-4o-mini#gpt-4o-mini"),
+        ("AGG#ALL#user", "DAY#2026-03-14#u#1"),  # the user's day item: their total and type_model sub-counters
+        ("AGG#USER#u#1#campaign_provider", "DAY#2026-03-14#wf_1#openai"),
+    ]
+    assert keys[2] == total_key(Scope("u#1"), DAY) and keys[0] == total_key(EVERYONE, DAY)
 
 
-def test_a_call_with_a_tenant_adds_the_tenants_four_day_counters_and_everyones_tenant_counter():
+def test_a_call_with_a_tenant_adds_the_tenants_day_item_user_and_campaign_counters():
     without = set(counter_keys(event(user="u1")))
     keys = counter_keys(event(user="u1", tenant="acme"))
-    assert len(keys) == len(set(keys)) == 13 and without < set(keys)
+    assert len(keys) == len(set(keys)) == 7 and without < set(keys)
     assert {key for key in keys if key not in without} == {
-        ("AGG#TENANT#acme#total", "DAY#2026-03-14#ALL"),
-        ("AGG#TENANT#acme#type_model", "DAY#2026-03-14#caption#openai#gpt-4o-mini#gpt-4o-mini"),
+        ("AGG#ALL#tenant", "DAY#2026-03-14#acme"),  # the tenant's day item
         ("AGG#TENANT#acme#campaign_provider", "DAY#2026-03-14#wf_1#openai"),
         ("AGG#TENANT#acme#user", "DAY#2026-03-14#u1"),
-        ("AGG#ALL#tenant", "DAY#2026-03-14#acme"),
     }
-    assert tenant_scope("acme").dimensions == EVERYONE.dimensions
+    assert total_key(tenant_scope("acme"), DAY) == ("AGG#ALL#tenant", "DAY#2026-03-14#acme")
+
+
+def test_a_day_item_carries_the_type_model_sub_counters_and_labels_once():
+    store = InMemoryCostStore()
+    calls = [event(1, micros=100), event(2, micros=40, cached_tokens=200, fallback=True)]
+    records = streamed([*calls, event(3, micros=7, provider="azure", deployment="chat-gpt-4o-mini")])
+    CostAggregator(store).apply(SHARD_A, records)
+    item = store.items[total_key(Scope("u1"), DAY)]
+    assert Counters.from_item(item).micros == 147 and Counters.from_item(item).requests == 3
+    assert sub_counters(item) == {
+        "caption#openai#gpt-4o-mini#gpt-4o-mini": Counters(140_000, 2, 2000, 1000, 1, 200),
+        "caption#azure#chat-gpt-4o-mini#gpt-4o-mini": Counters(7_000, 1, 1000, 500),
+    }
+    azure = digest("caption#azure#chat-gpt-4o-mini#gpt-4o-mini")
+    assert f"m{azure}f" not in item and f"m{azure}c" not in item  # a zero field is not written
+    assert sum(1 for name in item if name.startswith("m") and name.endswith("l")) == 2  # each label once
+    CostAggregator(store).apply(SHARD_A, streamed([event(4, micros=1)], start=10**22))
+    assert (
+        sub_counters(store.items[total_key(Scope("u1"), DAY)])["caption#openai#gpt-4o-mini#gpt-4o-mini"].requests == 3
+    )
 
 
 def test_sequence_numbers_pad_to_forty_digits_and_sort_like_numbers():
@@ -71,9 +85,9 @@ def test_sequence_numbers_pad_to_forty_digits_and_sort_like_numbers():
 def test_a_batch_is_one_update_per_counter_with_the_new_values():
     store = InMemoryCostStore()
     records = streamed([event(n, micros=100 + n, campaign_id="wf_same") for n in range(100)])
-    assert len(fold(records)) == 8  # one user, one campaign, one model: eight counters for 100 calls
+    assert len(fold(records)) == 4  # one user, one campaign, one model: four counters for 100 calls
     result = CostAggregator(store).apply(SHARD_A, records)
-    assert store.requests == {"UpdateItem": 8} and result.failed_sequence is None
+    assert store.requests == {"UpdateItem": 4} and result.failed_sequence is None
     total = next(u for u in result.updates if u.key == total_key(EVERYONE, DAY))
     assert (total.before.micros, total.after.micros, total.after.requests) == (0, sum(range(100, 200)), 100)
     assert store.items[total_key(EVERYONE, DAY)][mark_attribute(SHARD_A)] == records[-1].sequence
@@ -85,9 +99,9 @@ def test_a_redelivered_batch_changes_nothing_and_an_overlapping_one_adds_only_th
     records = streamed([event(n, micros=10) for n in range(60)])
     aggregator.apply(SHARD_A, records[:40])
     again = aggregator.apply(SHARD_A, records[:40])
-    assert again.updates == [] and again.dropped == 40 * 8
+    assert again.updates == [] and again.dropped == 40 * 4
     overlap = aggregator.apply(SHARD_A, records[20:60])  # a partial failure's resend: 20 in already, 20 new
-    assert overlap.dropped == 20 * 8
+    assert overlap.dropped == 20 * 4
     assert Counters.from_item(store.items[total_key(EVERYONE, DAY)]).micros == 600
     other_shard = aggregator.apply(SHARD_B, streamed([event(1000, micros=5)], start=10**21))  # same numbers
     assert other_shard.dropped == 0 and Counters.from_item(store.items[total_key(EVERYONE, DAY)]).micros == 605
@@ -190,28 +204,12 @@ def test_ledger_reads_derive_provider_model_and_type_from_type_model():
     }
 
 
-def test_a_call_under_a_tenant_adds_its_tenants_four_counters_and_everyones_tenant_counter():
-    keys = counter_keys(event(user="u1", tenant="acme"))
-    assert len(keys) == len(set(keys)) == 13
-    added = set(keys) - set(counter_keys(event(user="u1")))
-    assert {pk for pk, _ in added} == {
-        "AGG#TENANT#acme#total",
-        "AGG#TENANT#acme#type_model",
-        "AGG#TENANT#acme#campaign_provider",
-        "AGG#TENANT#acme#user",
-        "AGG#ALL#tenant",
-    }
-    assert ("AGG#ALL#tenant", "DAY#2026-03-14#acme") in added
-    assert ("AGG#TENANT#acme#user", "DAY#2026-03-14#u1") in added
-
-
-def test_a_batch_of_one_tenants_fan_traffic_costs_five_more_updates_not_one_per_call():
+def test_a_batch_of_one_tenants_fan_traffic_costs_three_more_updates_not_one_per_call():
     untenanted = fold(streamed([event(n, campaign_id="wf_same") for n in range(100)]))
     tenanted = fold(streamed([event(n, campaign_id="wf_same", tenant="acme") for n in range(100)]))
-    assert len(tenanted) - len(untenanted) == 5
+    assert len(tenanted) - len(untenanted) == 3
 
 
-def test_the_tenant_scope_key_and_dimensions():
+def test_the_tenant_scope_key():
     scope = tenant_scope("acme")
-    assert scope == Scope(tenant_id="acme") and scope.key == "TENANT#acme"
-    assert scope.dimensions == ("total", "type_model", "campaign_provider", "user") == EVERYONE.dimensions
+    assert scope == Scope(tenant_id="acme") and scope.key == "TENANT#acme" and scope.has_day_items
