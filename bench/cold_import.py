@@ -142,7 +142,7 @@ def write_importtime(subject: Subject, out_dir: Path = OUT_DIR) -> Path:
     return path
 
 
-def measure(runs: int = 7, no_pyc_runs: int = 3) -> dict[str, Any]:
+def measure(runs: int = 15, no_pyc_runs: int = 3) -> dict[str, Any]:
     """Median import time per subject over ``runs`` alternating rounds, plus the campaign import without byte code."""
     every = subjects()
     for subject in every:  # untimed: warms the file cache and writes the importtime side files
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=15)  # 7 let one noisy run move a median ratio by ~0.1x
     args = parser.parse_args(argv)
     from bench.stats import write_json
 
