@@ -65,14 +65,7 @@ def _valid_tenant(tenant: Any) -> str | None:
     if tenant is None or tenant == "":
         return None
     text = str(tenant)
-    if (
-        not text.strip()
-        or text != text.strip()
-        or not text.isprintable()
-        or _KEY_SEPARATOR in text
-        or len(text) > MAX_TENANT_ID_LENGTH
-        or text in RESERVED_USER_IDS
-    ):
+    if not text.strip() or not _is_acceptable_id(text, MAX_TENANT_ID_LENGTH):
         raise UnauthenticatedError("The token's tenant is not an acceptable tenant id.")
     return text
 
@@ -86,12 +79,18 @@ def _valid_subject(sub: Any) -> str:
     user_id = "" if sub is None else str(sub)
     if not user_id.strip():
         raise UnauthenticatedError("The token's subject is empty.")
-    if (
-        user_id != user_id.strip()
-        or not user_id.isprintable()
-        or _KEY_SEPARATOR in user_id
-        or len(user_id) > MAX_USER_ID_LENGTH
-        or user_id in RESERVED_USER_IDS
-    ):
+    if not _is_acceptable_id(user_id, MAX_USER_ID_LENGTH):
         raise UnauthenticatedError("The token's subject is not an acceptable user id.")
     return user_id
+
+
+def _is_acceptable_id(text: str, max_length: int) -> bool:
+    """One rule for ids that end up in keys: no edge white space, printable, no key separator, not too long,
+    not reserved."""
+    return (
+        text == text.strip()
+        and text.isprintable()
+        and _KEY_SEPARATOR not in text
+        and len(text) <= max_length
+        and text not in RESERVED_USER_IDS
+    )
