@@ -120,13 +120,14 @@ def test_the_stored_workflow_is_written_before_the_first_message_is_queued():
 
 
 def test_generation_runs_in_parallel_but_never_above_the_concurrency_bound():
-    slow = SlowProvider(0.05)
+    slow = SlowProvider(0.2)
     fans, *_ = build(openai=slow, concurrency=5)
     started = time.perf_counter()
     fans.run(fan_request(20), CALLER, Deadline(20))
     elapsed = time.perf_counter() - started
     assert slow.peak == 5
-    assert elapsed < 20 * 0.05 / 2  # far from one call after another
+    # 0.8 s in parallel, 4 s one after another: halfway leaves a loaded CI machine 1.2 s of slack.
+    assert elapsed < 20 * 0.2 / 2
 
 
 def test_each_fan_gets_a_prompt_naming_them():
