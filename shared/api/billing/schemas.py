@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shared.api.costs.analytics_schemas import ReturnOnCostView
+from shared.api.costs.return_on_cost import ReturnOnCostView
 from shared.api.costs.schemas import SpendView
 from shared.api.schemas import envelope
 from shared.core.models import CamelModel

@@ -26,8 +26,8 @@ from shared.api.billing.schemas import (
     StatementTotalView,
     StatementView,
 )
-from shared.api.costs.analytics_views import return_on
 from shared.api.costs.report_views import CSV_MEDIA_TYPE, csv_cell, exact_usd
+from shared.api.costs.return_on_cost import return_on
 from shared.api.envelope import success
 from shared.billing.statements import MonthNotStatedError, Statement, Statements
 from shared.core.errors import ForbiddenError, TenantNotFoundError

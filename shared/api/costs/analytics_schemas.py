@@ -6,21 +6,10 @@ from typing import Literal
 
 from pydantic import Field
 
+from shared.api.costs.return_on_cost import ReturnOnCostView
 from shared.api.costs.schemas import CostScopeView, ProviderSpend, SpendView
 from shared.api.schemas import envelope
 from shared.core.models import CamelModel
-
-
-class ReturnOnCostView(CamelModel):
-    """Reported revenue beside the AI cost: ROI exact from nano-dollars (see analytics_views.return_on)."""
-
-    revenue_usd: float = Field(default=0.0, description="USD the platform reported (POST /campaigns/outcomes)")
-    revenue_micros: int = Field(default=0, description="Exact reported revenue in micro-dollars")
-    roi_usd: float = Field(default=0.0, description="revenueUsd - cost (the AI spend in the range), USD")
-    roi_micros: int = Field(default=0, description="The same, exact, in micro-dollars (rounded half up once)")
-    roi_ratio: float | None = Field(default=None, description="revenue / cost, six decimals; null when cost is 0")
-    replies: int = Field(default=0, description="Fan replies reported")
-    outcomes: int = Field(default=0, description="Outcomes reported")
 
 
 class CampaignCostView(SpendView, ReturnOnCostView):

@@ -18,9 +18,10 @@ from shared.api.costs.analytics_schemas import (
     ForecastView,
     SpikeView,
 )
+from shared.api.costs.return_on_cost import return_on
 from shared.api.costs.views import _providers, _scope_view, _spend
 from shared.api.envelope import success
-from shared.core.pricing import nanos_to_micros, usd_amount
+from shared.core.pricing import usd_amount
 from shared.forecast.model import MIN_HISTORY_DAYS, Forecast
 from shared.ledger.campaign_costs import CampaignCosts, CampaignSort, SortOrder, campaign_costs, sort_campaigns
 from shared.ledger.keys import Scope
@@ -135,20 +136,6 @@ def _campaign(campaign: CampaignCosts, revenue: RevenueTotals) -> CampaignCostVi
         fallback_share=round(campaign.fallback_share, 6),
         providers=_providers(campaign.by_provider),
     )
-
-
-def return_on(revenue: RevenueTotals, cost: Counters) -> dict:
-    """Revenue and ROI, exact: nano-dollar integers subtracted, then rounded half up to micro-dollars once."""
-    roi_micros = nanos_to_micros(revenue.revenue_nanos - cost.nanos)
-    return {
-        "revenue_usd": usd_amount(revenue.revenue_micros),
-        "revenue_micros": revenue.revenue_micros,
-        "roi_usd": usd_amount(roi_micros),
-        "roi_micros": roi_micros,
-        "roi_ratio": round(revenue.revenue_nanos / cost.nanos, 6) if cost.nanos else None,
-        "replies": revenue.replies,
-        "outcomes": revenue.outcomes,
-    }
 
 
 def _threshold(outlook: Forecast, threshold: MonthlyThreshold) -> ForecastThresholdView:
