@@ -6,9 +6,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import shared.wiring.providers  # noqa: F401  (the SDK at init, for SnapStart)
 from shared.api.campaigns.async_view import AcceptedEnvelope
+from shared.api.campaigns.schemas import CampaignEnvelope
 from shared.api.campaigns.view import CampaignRequest, campaign_answer
 from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import BEARER_AUTH, ApiTag, CampaignEnvelope, error_responses, ok
+from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
 from shared.wiring.campaigns import campaign_dispatcher
 from shared.wiring.routing import request_deadline

@@ -26,8 +26,8 @@ from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
 from shared.core.time import utc_day
 from shared.wiring.alerts import default_thresholds, threshold_store
-from shared.wiring.container import get_settings
 from shared.wiring.optimization import cost_optimizer
+from shared.wiring.settings import get_settings
 
 RECENT_CHANGES = 20
 

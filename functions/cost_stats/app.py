@@ -15,8 +15,8 @@ from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
 from shared.core.time import utc_day
 from shared.wiring.alerts import default_thresholds
-from shared.wiring.container import get_settings
 from shared.wiring.ledger import cost_ledger
+from shared.wiring.settings import get_settings
 
 app = build_resolver()
 

@@ -19,7 +19,7 @@ from shared.api.envelope import no_content
 from shared.api.resolver import build_resolver, current_caller
 from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
-from shared.wiring.campaigns import creator_account_service
+from shared.wiring.creator_accounts import creator_account_service
 
 app = build_resolver()
 

@@ -7,9 +7,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.api.campaigns.schemas import WorkflowEnvelope
 from shared.api.campaigns.status_view import MESSAGES_PAGE_MAX, workflow_response
 from shared.api.resolver import build_resolver, current_caller
-from shared.api.schemas import BEARER_AUTH, ApiTag, WorkflowEnvelope, error_responses, ok
+from shared.api.schemas import BEARER_AUTH, ApiTag, error_responses, ok
 from shared.core.observability import logger, metrics, tracer
 from shared.wiring.campaigns import workflow_reader
 

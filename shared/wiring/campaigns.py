@@ -15,11 +15,11 @@ if TYPE_CHECKING:
     from shared.campaigns.fan_messages import FanCampaignService
     from shared.campaigns.service import CampaignService
     from shared.campaigns.status import WorkflowReader
-    from shared.creator_accounts import CreatorAccountService
 
 
 from shared.wiring.aws import dynamodb_client, once_guard, queue
 from shared.wiring.budgets import budget_guard
+from shared.wiring.creator_accounts import creator_account_service
 from shared.wiring.experiments import route_chooser
 from shared.wiring.ledger import cost_tracker
 from shared.wiring.routing import provider_router, rollout_gate
@@ -61,16 +61,6 @@ def campaign_service() -> CampaignService:
         costs=cost_tracker(),
         budget=budget_guard(),
         routes=route_chooser(),
-    )
-
-
-@lru_cache(maxsize=1)
-def creator_account_service() -> CreatorAccountService:
-    """Who may send as which creator account, in the creator-accounts table."""
-    from shared.creator_accounts import CreatorAccountService, DynamoCreatorAccountStore
-
-    return CreatorAccountService(
-        DynamoCreatorAccountStore(get_settings().creator_accounts_table_name, dynamodb_client())
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 
-from shared.config.settings import get_settings as get_settings
 from shared.wiring.alerts import alert_rule_store as alert_rule_store
 from shared.wiring.alerts import cost_stream_consumer as cost_stream_consumer
 from shared.wiring.alerts import default_thresholds as default_thresholds
@@ -28,11 +27,11 @@ from shared.wiring.budgets import budget_guard as budget_guard
 from shared.wiring.campaigns import async_campaigns as async_campaigns
 from shared.wiring.campaigns import campaign_dispatcher as campaign_dispatcher
 from shared.wiring.campaigns import campaign_service as campaign_service
-from shared.wiring.campaigns import creator_account_service as creator_account_service
 from shared.wiring.campaigns import fan_campaign_service as fan_campaign_service
 from shared.wiring.campaigns import message_states as message_states
 from shared.wiring.campaigns import workflow_reader as workflow_reader
 from shared.wiring.campaigns import workflow_store as workflow_store
+from shared.wiring.creator_accounts import creator_account_service as creator_account_service
 from shared.wiring.experiments import experiment_service as experiment_service
 from shared.wiring.experiments import route_chooser as route_chooser
 from shared.wiring.health import health_check as health_check
@@ -57,6 +56,7 @@ from shared.wiring.sending import message_drainer as message_drainer
 from shared.wiring.sending import redis_connection as redis_connection
 from shared.wiring.sending import send_once_guard as send_once_guard
 from shared.wiring.sending import sliding_limiter as sliding_limiter
+from shared.wiring.settings import get_settings as get_settings
 
 WIRING_MODULES = [
     "shared.wiring.alerts",
@@ -64,6 +64,7 @@ WIRING_MODULES = [
     "shared.wiring.billing",
     "shared.wiring.budgets",
     "shared.wiring.campaigns",
+    "shared.wiring.creator_accounts",
     "shared.wiring.experiments",
     "shared.wiring.health",
     "shared.wiring.ledger",

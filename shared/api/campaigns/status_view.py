@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
 
+from shared.api.campaigns.schemas import WorkflowCost, WorkflowView
 from shared.api.envelope import success
-from shared.api.schemas import WorkflowCost, WorkflowView
 from shared.campaigns.models import Workflow
 from shared.core.pricing import usd_amount
 from shared.sending.message_states import READ_BATCH

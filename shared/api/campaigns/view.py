@@ -8,8 +8,8 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 
 from shared.api.campaigns.async_view import accepted_response
+from shared.api.campaigns.schemas import CallCostView, CampaignMetrics, CampaignResult
 from shared.api.envelope import success
-from shared.api.schemas import CallCostView, CampaignMetrics, CampaignResult
 from shared.api.served_headers import routing_headers
 from shared.campaigns.fan_messages import FanCampaignRun
 from shared.campaigns.models import CampaignRequest, Workflow
