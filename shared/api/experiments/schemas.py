@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.api.optimization.schemas import CandidateView
+from shared.api.route_views import CandidateView
 from shared.api.schemas import envelope
 from shared.core.models import CamelModel
 from shared.experiments.model import MAX_VARIANTS

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 from aws_lambda_powertools.event_handler import Response
 
@@ -19,14 +18,13 @@ from shared.api.experiments.schemas import (
     VariantResultView,
     VariantView,
 )
-from shared.api.optimization.schemas import CandidateView
 from shared.api.page_tokens import decode_page_token, encode_page_token
+from shared.api.route_views import candidate_views
 from shared.core.time import iso_timestamp
 from shared.experiments.model import Experiment, Variant
 from shared.experiments.results import ExperimentResults, Interval
 from shared.experiments.service import ExperimentPlan
 from shared.experiments.store import ExperimentPage
-from shared.routing.candidates import RouteCandidate
 
 LISTING = "experiments"
 _EXPERIMENT_ID = re.compile(EXPERIMENT_ID)
@@ -63,7 +61,7 @@ def experiment_view(experiment: Experiment, now: float, results: ExperimentResul
         campaign_type=experiment.campaign_type,
         status=status,
         variants=[
-            VariantView(name=v.name, route=_route(v.route), share=share)
+            VariantView(name=v.name, route=candidate_views(v.route), share=share)
             for v, share in zip(experiment.variants, experiment.split, strict=True)
         ],
         split=list(experiment.split),
@@ -141,7 +139,3 @@ def _results(results: ExperimentResults) -> ResultsView:
         recommended_variant=results.recommended_variant,
         notes=list(results.notes),
     )
-
-
-def _route(route: Iterable[RouteCandidate]) -> list[CandidateView]:
-    return [CandidateView(provider=c.provider, model=c.model) for c in route]

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
+from shared.api.route_views import CandidateView
 from shared.api.schemas import TokenCounts, envelope
 from shared.core.models import CamelModel
 
@@ -48,13 +49,6 @@ OptimizationChangeRequest = Annotated[
         custom_error_message="action must be 'apply' (the default, with recommendationId) or 'revert' (with changeId)",
     ),
 ]
-
-
-class CandidateView(BaseModel):
-    """One candidate of a route: provider and OpenAI model or Azure deployment."""
-
-    provider: str
-    model: str
 
 
 class PeriodView(CamelModel):

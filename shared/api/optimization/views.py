@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -12,7 +12,6 @@ from shared.alerts.thresholds import GLOBAL_OWNER, ThresholdStore
 from shared.api.envelope import success
 from shared.api.optimization.schemas import (
     BudgetView,
-    CandidateView,
     EvidenceView,
     OptimizationChangeView,
     OptimizationPlanView,
@@ -23,11 +22,11 @@ from shared.api.optimization.schemas import (
     RouteInForceView,
     SpendProjectionView,
 )
+from shared.api.route_views import candidate_views
 from shared.api.schemas import TokenCounts
 from shared.core.pricing import usd_amount
 from shared.optimization.optimizer import WINDOW_DAYS, Budget, OptimizationPlan, Recommendation, Window
 from shared.optimization.service import Recommendations
-from shared.routing.candidates import RouteCandidate
 from shared.routing.overrides import RouteChange
 
 SETTINGS_BUDGET = "setting:MONTHLY_COST_THRESHOLD_USD"
@@ -52,7 +51,7 @@ def optimization_response(
         min_calls_for_fallback_share=min_calls,
         recommendations=[_recommendation(r) for r in found.recommendations],
         routes=[
-            RouteInForceView(campaign_type=r.campaign_type, route=_route(r.route), overridden=r.overridden)
+            RouteInForceView(campaign_type=r.campaign_type, route=candidate_views(r.route), overridden=r.overridden)
             for r in found.routes
         ],
         recent_changes=[_change(c) for c in changes],
@@ -98,8 +97,8 @@ def _recommendation(rec: Recommendation) -> RecommendationView:
         kind=rec.kind,
         campaign_type=rec.campaign_type,
         summary=rec.summary,
-        current_route=_route(rec.current_route),
-        proposed_route=_route(rec.proposed_route),
+        current_route=candidate_views(rec.current_route),
+        proposed_route=candidate_views(rec.proposed_route),
         monthly_saving=usd_amount(rec.saving_micros),
         monthly_saving_micros=rec.saving_micros,
         evidence=EvidenceView(
@@ -119,8 +118,8 @@ def _change(change: RouteChange) -> RouteChangeView:
         change_id=change.change_id,
         kind=change.kind,
         campaign_type=change.campaign_type,
-        before=_route(change.before),
-        after=_route(change.after),
+        before=candidate_views(change.before),
+        after=candidate_views(change.after),
         before_overridden=change.before_overridden,
         after_overridden=change.after_overridden,
         by=change.by,
@@ -128,10 +127,6 @@ def _change(change: RouteChange) -> RouteChangeView:
         recommendation_id=change.recommendation_id,
         reverts=change.reverts,
     )
-
-
-def _route(route: Iterable[RouteCandidate]) -> list[CandidateView]:
-    return [CandidateView(provider=c.provider, model=c.model) for c in route]
 
 
 def _period(window: Window) -> PeriodView:
