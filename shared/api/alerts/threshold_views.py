@@ -100,9 +100,13 @@ def thresholds_response(
     defaults: Sequence[SpendThreshold],
     now: float,
 ) -> Response[dict]:
-    """The user's thresholds, the global ones and the configured defaults, each with its spend (one read)."""
+    """The user's thresholds, the global ones and the configured defaults, each with its spend (one read).
+
+    A tenant admin's listing also holds their tenant's caps (one more Query): those bind every user they list."""
     users = [t for t in store.list_for(user_id) if may_manage(caller, t.owner_id, t.tenant)]
-    stored = (users if user_id != GLOBAL_OWNER else []) + store.list_for(GLOBAL_OWNER)
+    own_tenant = tenant_owner(caller.tenant) if caller.tenant and caller.is_tenant_admin else None
+    tenant_caps = store.list_for(own_tenant) if own_tenant and own_tenant != user_id else []
+    stored = (users if user_id != GLOBAL_OWNER else []) + tenant_caps + store.list_for(GLOBAL_OWNER)
     views = threshold_views([*defaults, *stored], caller, costs, utc_day(now))
     listing = SpendThresholdsView(user_id=user_id, thresholds=views)
     return success(listing.model_dump(by_alias=True))

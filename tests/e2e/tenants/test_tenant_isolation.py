@@ -153,6 +153,20 @@ def test_tenant_admins_manage_their_tenants_thresholds_and_rules_only(api, tenan
     assert get(api, "/api/v2/costs/alerts", a.admin_token(), userId="ALL").status == 403
 
 
+def test_a_tenant_admin_lists_their_tenants_cap_with_its_spend_and_nobody_else_sees_it(api, tenants):
+    a, b, spent, _ = tenants
+    cap = {"scope": "tenant", "period": "monthly", "amountUsd": 1000, "action": "block"}  # far above any test's spend
+    made = api.call("POST", "/api/v2/costs/thresholds", cap, token=a.admin_token())
+    assert made.status == 201, made.body
+    cap_id = made.body["data"]["thresholdId"]
+    listed = get(api, "/api/v2/costs/thresholds", a.admin_token()).body["data"]["thresholds"]
+    (shown,) = [t for t in listed if t["thresholdId"] == cap_id]
+    assert (shown["scope"], shown["tenant"], shown["spentMicros"]) == ("tenant", a.name, sum(spent[a.name].values()))
+    for token in (b.admin_token(), a.user_token()):
+        listed = get(api, "/api/v2/costs/thresholds", token).body["data"]["thresholds"]
+        assert cap_id not in {t["thresholdId"] for t in listed}
+
+
 def test_tenant_admins_manage_their_tenants_creator_accounts_only(api, tenants):
     a, b, _, _ = tenants
     listed = get(api, "/api/v2/creator-accounts", a.admin_token()).body["data"]

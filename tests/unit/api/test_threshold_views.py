@@ -586,3 +586,27 @@ def test_tenant_is_only_for_scope_tenant_and_holds_no_separator(world):
     assert refused.value.errors()[0]["loc"] == ("body", "tenant")
     with pytest.raises(ValidationError):
         tenant_request(tenant="acme#USER")
+
+
+def test_a_tenant_admins_list_holds_their_tenants_caps_with_spend_and_nobody_elses_does(world):
+    thresholds, workflows = world
+    store = InMemoryCostStore()
+    CostLedger(store).record(event(1, micros=300_000, user="al", tenant="acme", at=NOW))
+    create_threshold(tenant_request(amountUsd="4"), ACME_ADMIN, thresholds, workflows, NOW)
+    create_threshold(tenant_request(tenant="globex", amountUsd="9"), ROOT, thresholds, workflows, NOW)
+
+    def tenant_caps(user_id: str, caller: Caller) -> list[dict]:
+        listed = body(thresholds_response(user_id, caller, thresholds, store, [], NOW))["data"]["thresholds"]
+        return [t for t in listed if t["scope"] == "tenant"]
+
+    (cap,) = tenant_caps(ACME_ADMIN.user_id, ACME_ADMIN)
+    assert (cap["tenant"], cap["amountMicros"], cap["action"], cap["spentMicros"]) == (
+        "acme",
+        4_000_000,
+        "block",
+        300_000,
+    )
+    assert tenant_caps("al", ACME_ADMIN) == [cap]  # listing one of their users: the cap binds that user too
+    assert tenant_caps(ACME_USER.user_id, ACME_USER) == []  # a plain user of the tenant
+    assert [c["tenant"] for c in tenant_caps(GLOBEX_ADMIN.user_id, GLOBEX_ADMIN)] == ["globex"]
+    assert len(tenant_caps("TENANT#acme", ACME_ADMIN)) == 1  # named directly: listed once, not twice
