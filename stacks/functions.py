@@ -17,9 +17,11 @@ from shared.core.naming import OWNER_ALERT_TOPIC_INFIX, QUEUE_SUFFIXES, SECRET_S
 from shared.ledger.keys import (
     AGGREGATOR_WRITE_PREFIXES,
     EXPERIMENT_WRITE_PREFIXES,
+    OPTIMIZATION_WRITE_PREFIXES,
     OUTCOME_WRITE_PREFIXES,
     RECORDING_WRITE_PREFIXES,
     STATEMENT_WRITE_PREFIXES,
+    THRESHOLD_WRITE_PREFIXES,
 )
 from stacks import constants as c
 from stacks.config import StackConfig
@@ -297,6 +299,8 @@ class OrchestratorFunctions(Construct):
         grants["costs_table:statements"] = _prefix_writer(data.costs_table, STATEMENT_WRITE_PREFIXES)
         grants["costs_table:outcomes"] = _prefix_writer(data.costs_table, OUTCOME_WRITE_PREFIXES)
         grants["costs_table:experiments"] = _prefix_writer(data.costs_table, EXPERIMENT_WRITE_PREFIXES)
+        grants["costs_table:thresholds"] = _prefix_writer(data.costs_table, THRESHOLD_WRITE_PREFIXES)
+        grants["costs_table:optimization"] = _prefix_writer(data.costs_table, OPTIMIZATION_WRITE_PREFIXES)
         for key, queue in messaging.queues.items():
             grants[key] = queue.grant_send_messages
             grants[f"{key}:read"] = _queue_reader(queue)

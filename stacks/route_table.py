@@ -76,7 +76,9 @@ class FunctionSpec:
     # "costs_table:aggregate" only what the stream's aggregator writes (AGGREGATOR_WRITE_PREFIXES),
     # "costs_table:statements" only the frozen monthly statements (STATEMENT_WRITE_PREFIXES),
     # "costs_table:outcomes" only outcome items (OUTCOME_WRITE_PREFIXES),
-    # "costs_table:experiments" only the experiments' records and the routing overrides (EXPERIMENT_WRITE_PREFIXES).
+    # "costs_table:experiments" only the experiments' records and the routing overrides (EXPERIMENT_WRITE_PREFIXES),
+    # "costs_table:thresholds" only thresholds and their rules (THRESHOLD_WRITE_PREFIXES),
+    # "costs_table:optimization" only the routing overrides and their audit log (OPTIMIZATION_WRITE_PREFIXES).
     uses: tuple[str, ...] = field(default_factory=tuple)
     calls_providers: bool = False
     # Ship every function's code with this one (the OpenAPI function reads the other handlers' routes).
@@ -241,14 +243,15 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             description="Spend thresholds (global, per user, per campaign) and this period's spend against them",
             memory_mb=256,
             timeout_s=10,
-            uses=("costs_table", "workflows_table:read"),  # writes thresholds; reads counters and campaign owners
+            # writes thresholds; reads counters and campaign owners
+            uses=("costs_table:thresholds", "workflows_table:read"),
         ),
         FunctionSpec(
             name="cost_alerts",
             description="Alert rules on spend thresholds (e-mail or an owner's SNS topic) and the alert history",
             memory_mb=256,
             timeout_s=10,
-            uses=("costs_table",),  # thresholds, rules and history live in the costs table
+            uses=("costs_table:thresholds",),  # writes rules beside their thresholds; reads thresholds and history
         ),
         FunctionSpec(
             name="campaign_costs",
@@ -277,7 +280,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             description="Cost recommendations from 30 days of spend; applies and reverts routing overrides (admin)",
             memory_mb=256,
             timeout_s=10,
-            uses=("costs_table",),  # reads counters and thresholds; writes routing overrides and their audit log
+            # reads counters and thresholds; writes routing overrides and their audit log
+            uses=("costs_table:optimization",),
         ),
         FunctionSpec(
             name="cost_compare",

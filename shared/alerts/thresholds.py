@@ -21,6 +21,7 @@ from shared.core.errors import LimitReachedError
 from shared.core.identity import Caller
 from shared.ledger.keys import (
     EVERYONE,
+    THRESHOLD_PK_PREFIX,
     Key,
     Scope,
     campaign_scope,
@@ -36,7 +37,6 @@ ThresholdAction = Literal["alert", "block", "downgrade"]
 
 GLOBAL_OWNER = "ALL"
 SETTINGS_ID_PREFIX = "settings:"  # the configured defaults' ids: settings:daily, settings:monthly
-THRESHOLD_PK_PREFIX = "THRESHOLDS#"
 THRESHOLD_SK_PREFIX = "THRESHOLD#"
 OWNER_SK = "OWNER"  # the owner's marker, beside their thresholds (no threshold or rule sort key is "OWNER")
 HARD_CAP_ACTIONS = ("block", "downgrade")

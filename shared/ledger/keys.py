@@ -34,8 +34,10 @@ The other items of the table (see their modules) are told apart by their partiti
 Who may write which is an IAM condition on ``dynamodb:LeadingKeys`` (stacks/functions.py): the functions
 that handle LLM input (campaign, workflow_runner) write only :data:`RECORDING_WRITE_PREFIXES` (events and
 budget holds), the stream's aggregator only :data:`AGGREGATOR_WRITE_PREFIXES` (counters, markers, history),
-the statements route only :data:`STATEMENT_WRITE_PREFIXES` and the experiments function only
-:data:`EXPERIMENT_WRITE_PREFIXES` (its records, the routing overrides and their audit log).
+the statements route only :data:`STATEMENT_WRITE_PREFIXES`, the experiments function only
+:data:`EXPERIMENT_WRITE_PREFIXES` (its records, the routing overrides and their audit log), the outcomes route
+only :data:`OUTCOME_WRITE_PREFIXES`, the threshold and alert-rule routes only :data:`THRESHOLD_WRITE_PREFIXES` and
+the optimization route only :data:`OPTIMIZATION_WRITE_PREFIXES`.
 
 Spend names. A threshold compares with a scope's total over its period, named like a counter:
 ``AGG#<scope>#total`` / ``<DAY#d | MONTH#m>#<owner>`` (:func:`spend_name`; owner ``ALL`` but for a campaign,
@@ -76,6 +78,7 @@ OUTCOME_PREFIX = "OUTCOME#"  # shared.outcomes.store: a workflow's outcomes, its
 VARIANT_OUTCOME_PREFIX = "OUTCOMEVAR#"  # shared.outcomes.store: an experiment variant's outcome totals
 EXPERIMENT_RECORDS_PREFIX = "EXPERIMENTS"  # shared.experiments.store: the experiments' records (that very pk)
 ROUTING_PREFIX = "ROUTING#"  # shared.routing.overrides: the current overrides item and the changes' audit log
+THRESHOLD_PK_PREFIX = "THRESHOLDS#"  # shared.alerts: an owner's thresholds, their marker and their alert rules
 # Everything recording a billed call writes on the campaign path (the event, the budget guard's holds); a
 # test runs that path against moto and checks it writes exactly these. No counter, no marker: those are the
 # aggregator's. Thresholds and hard caps (``THRESHOLDS#``), alert rules (beside them) and routing overrides
@@ -97,6 +100,11 @@ AGGREGATOR_WRITE_PREFIXES = (
 
 # What the outcomes route writes (one transaction per reported outcome), and nothing else.
 OUTCOME_WRITE_PREFIXES = (OUTCOME_PREFIX, VARIANT_OUTCOME_PREFIX)
+# What the threshold and alert-rule routes write: an owner's thresholds, their marker and the rules beside them
+# (each route checks who may name which owner; IAM keeps both out of every other item).
+THRESHOLD_WRITE_PREFIXES = (THRESHOLD_PK_PREFIX,)
+# What the optimization route writes: the routing overrides' current item and the changes' audit log.
+OPTIMIZATION_WRITE_PREFIXES = (ROUTING_PREFIX,)
 
 
 @dataclass(frozen=True)

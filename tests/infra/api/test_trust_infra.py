@@ -17,9 +17,11 @@ from shared.ledger.keys import (
     AGGREGATOR_WRITE_PREFIXES,
     EVERYONE,
     EXPERIMENT_WRITE_PREFIXES,
+    OPTIMIZATION_WRITE_PREFIXES,
     OUTCOME_WRITE_PREFIXES,
     RECORDING_WRITE_PREFIXES,
     STATEMENT_WRITE_PREFIXES,
+    THRESHOLD_WRITE_PREFIXES,
     alert_key,
     counter_key,
     event_key,
@@ -251,13 +253,37 @@ def test_recorders_still_read_the_whole_costs_table(synth: Synth, function: str)
     assert not reads & WRITES
 
 
-def test_only_the_owner_and_admin_routes_write_the_rest_of_the_costs_table(synth: Synth) -> None:
-    """Thresholds, rules and routing are written behind those handlers' authorization, unconditioned."""
+def test_every_function_writing_the_costs_table_is_held_to_its_prefixes(synth: Synth) -> None:
     writers = {name: _cost_writes(synth, name) for name in FUNCTIONS}
-    unconditioned = {name for name, statements in writers.items() if any("Condition" not in s for s in statements)}
-    assert unconditioned == {"cost_thresholds", "cost_alerts", "cost_optimization"}
+    assert not [name for name, statements in writers.items() if any("Condition" not in s for s in statements)]
     conditioned = {*RECORDERS, "cost_aggregator", "billing_statements", "campaign_outcomes", "experiments"}
-    assert {name for name, statements in writers.items() if statements} == unconditioned | conditioned
+    owner_routes = {"cost_thresholds", "cost_alerts", "cost_optimization"}
+    assert {name for name, statements in writers.items() if statements} == conditioned | owner_routes
+
+
+@pytest.mark.parametrize("function", ["cost_thresholds", "cost_alerts"])
+def test_the_threshold_and_rule_routes_write_only_thresholds_and_their_rules(synth: Synth, function: str) -> None:
+    (statement,) = _cost_writes(synth, function)
+    assert set(_as_list(statement["Action"])) == WRITES
+    assert statement["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in THRESHOLD_WRITE_PREFIXES]},
+        "Null": {"dynamodb:LeadingKeys": "false"},
+    }
+    assert all(_allowed(statement, key) for key in (f"{THRESHOLD_PK_PREFIX}u1", f"{THRESHOLD_PK_PREFIX}ALL"))
+    others = [*AGGREGATED_KEYS, CURRENT_KEY[0], CHANGES_PK, RECORDS_PK, event_key("wf_1#g#0")[0], "BUDGET#USER#u1"]
+    assert not any(_allowed(statement, key) for key in others)
+
+
+def test_the_optimization_route_writes_only_the_routing_overrides_and_their_audit_log(synth: Synth) -> None:
+    (statement,) = _cost_writes(synth, "cost_optimization")
+    assert set(_as_list(statement["Action"])) == WRITES
+    assert statement["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in OPTIMIZATION_WRITE_PREFIXES]},
+        "Null": {"dynamodb:LeadingKeys": "false"},
+    }
+    assert all(_allowed(statement, key) for key in (CURRENT_KEY[0], CHANGES_PK))
+    others = [*AGGREGATED_KEYS, f"{THRESHOLD_PK_PREFIX}u1", RECORDS_PK, event_key("wf_1#g#0")[0], "BUDGET#USER#u1"]
+    assert not any(_allowed(statement, key) for key in others)
 
 
 def test_the_statements_route_writes_only_frozen_statements(synth: Synth) -> None:

@@ -8,12 +8,10 @@ alert history is written on this path: those are the stream aggregator's (``AGGR
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 import uuid
 from decimal import Decimal
 from fnmatch import fnmatchcase
-from typing import Any
 
 import pytest
 
@@ -26,30 +24,10 @@ from shared.ledger.keys import AGGREGATOR_WRITE_PREFIXES, RECORDING_WRITE_PREFIX
 from shared.routing.deadline import Deadline
 from shared.wiring import container
 from tests.support.factories import event
+from tests.support.written_keys import watching_writes
 
 DAY_S = 86_400
 CAPTION = CampaignRequest(type="caption", platforms=["instagram"], data={"theme": "least privilege"})
-
-
-def written_partition_keys(operation: str, params: dict[str, Any], table: str) -> list[str]:
-    """The partition keys one DynamoDB write request names in ``table`` (what dynamodb:LeadingKeys holds)."""
-    if operation in ("PutItem", "UpdateItem", "DeleteItem"):
-        if params.get("TableName") != table:
-            return []
-        return [(params.get("Item") or params["Key"])["pk"]["S"]]
-    if operation == "TransactWriteItems":
-        keys = []
-        for item in params["TransactItems"]:
-            for kind, request in item.items():
-                if kind != "ConditionCheck" and request["TableName"] == table:
-                    keys.append((request.get("Item") or request["Key"])["pk"]["S"])
-        return keys
-    if operation == "BatchWriteItem":
-        return [
-            (request.get("PutRequest", {}).get("Item") or request["DeleteRequest"]["Key"])["pk"]["S"]
-            for request in params["RequestItems"].get(table, [])
-        ]
-    return []
 
 
 def seed_history(user_id: str, now: float, days: int = 10, micros: int = 1_000_000) -> None:
@@ -115,24 +93,12 @@ def test_recording_a_campaign_writes_exactly_the_recording_prefixes(recording_co
     )
     container.clear_caches()  # a new container: nothing cached from the set-up
 
-    written: list[str] = []
-    campaign_thread = threading.get_ident()  # a running stream poller folds on its own thread, same client
-
-    def watch(params: dict[str, Any], model: Any, **_: Any) -> None:
-        if threading.get_ident() == campaign_thread:
-            written.extend(written_partition_keys(model.name, params, settings.cost_table_name))
-
     service = container.campaign_service()
     # The clients the built service really holds: a stream poller thread of this session may have raced the
     # container's client cache after clear_caches(), so the cached client alone is not proof.
-    clients = {id(c): c for c in (container.dynamodb_client(), container.cost_ledger().store._client)}.values()
-    for client in clients:
-        client.meta.events.register("before-parameter-build.dynamodb", watch)
-    try:
+    clients = (container.dynamodb_client(), container.cost_ledger().store._client)
+    with watching_writes(clients, settings.cost_table_name) as written:
         run = service.run(CAPTION, Caller(user_id=user, tenant=tenant), Deadline(25))
-    finally:
-        for client in clients:
-            client.meta.events.unregister("before-parameter-build.dynamodb", watch)
 
     assert run.workflow.status == "completed", run
     outside = [key for key in written if not any(fnmatchcase(key, f"{p}*") for p in RECORDING_WRITE_PREFIXES)]
