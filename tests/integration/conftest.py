@@ -16,6 +16,14 @@ def settings(local_stack) -> Settings:
 
 
 @pytest.fixture
+def fresh_container(local_stack):
+    """The composition root with nothing cached, before and after the test: a new Lambda container."""
+    container.clear_caches()
+    yield container
+    container.clear_caches()
+
+
+@pytest.fixture
 def sim(local_stack):
     """The provider simulator, with no faults left over from another test."""
     local_stack.sim.reset()

@@ -196,37 +196,33 @@ def _allowed(statement: dict[str, Any], partition_key: str) -> bool:
     return any(fnmatchcase(partition_key, pattern) for pattern in patterns)
 
 
-@pytest.mark.parametrize("function", RECORDERS)
-def test_recorders_write_only_the_recording_prefixes_of_the_costs_table(synth: Synth, function: str) -> None:
-    (statement,) = _cost_writes(synth, function)  # one write statement, and it is conditioned
+def _held_to(synth: Synth, function: str, prefixes: tuple[str, ...]) -> dict[str, Any]:
+    """The function's one costs-table write statement: every item write, conditioned on those key prefixes."""
+    (statement,) = _cost_writes(synth, function)
     assert set(_as_list(statement["Action"])) == WRITES
     assert statement["Condition"] == {
-        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in RECORDING_WRITE_PREFIXES]},
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in prefixes]},
         "Null": {"dynamodb:LeadingKeys": "false"},
     }
+    return statement
+
+
+@pytest.mark.parametrize("function", RECORDERS)
+def test_recorders_write_only_the_recording_prefixes_of_the_costs_table(synth: Synth, function: str) -> None:
+    statement = _held_to(synth, function, RECORDING_WRITE_PREFIXES)
     recorded = [event_key("wf_1#generate#0")[0], "BUDGET#USER#u1", "BUDGET#RES#wf_1#generate#0"]
     assert all(_allowed(statement, key) for key in recorded)
     assert not any(_allowed(statement, key) for key in [*FORBIDDEN_KEYS, *AGGREGATED_KEYS])  # counters: the stream's
 
 
 def test_the_aggregator_writes_only_counters_markers_and_alert_history(synth: Synth) -> None:
-    (statement,) = _cost_writes(synth, "cost_aggregator")
-    assert set(_as_list(statement["Action"])) == WRITES
-    assert statement["Condition"] == {
-        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in AGGREGATOR_WRITE_PREFIXES]},
-        "Null": {"dynamodb:LeadingKeys": "false"},
-    }
+    statement = _held_to(synth, "cost_aggregator", AGGREGATOR_WRITE_PREFIXES)
     assert all(_allowed(statement, key) for key in AGGREGATED_KEYS)
     assert not any(_allowed(statement, key) for key in [*FORBIDDEN_KEYS, event_key("wf_1#generate#0")[0]])
 
 
 def test_the_outcomes_function_writes_only_outcome_items(synth: Synth) -> None:
-    (statement,) = _cost_writes(synth, "campaign_outcomes")
-    assert set(_as_list(statement["Action"])) == WRITES
-    assert statement["Condition"] == {
-        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in OUTCOME_WRITE_PREFIXES]},
-        "Null": {"dynamodb:LeadingKeys": "false"},
-    }
+    statement = _held_to(synth, "campaign_outcomes", OUTCOME_WRITE_PREFIXES)
     assert all(_allowed(statement, key) for key in ["OUTCOME#wf_1", "OUTCOMEVAR#exp_1"])
     recorded = [event_key("wf_1#generate#0")[0], "BUDGET#USER#u1"]
     assert not any(_allowed(statement, key) for key in [*FORBIDDEN_KEYS, *AGGREGATED_KEYS, *recorded])
@@ -263,47 +259,27 @@ def test_every_function_writing_the_costs_table_is_held_to_its_prefixes(synth: S
 
 @pytest.mark.parametrize("function", ["cost_thresholds", "cost_alerts"])
 def test_the_threshold_and_rule_routes_write_only_thresholds_and_their_rules(synth: Synth, function: str) -> None:
-    (statement,) = _cost_writes(synth, function)
-    assert set(_as_list(statement["Action"])) == WRITES
-    assert statement["Condition"] == {
-        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in THRESHOLD_WRITE_PREFIXES]},
-        "Null": {"dynamodb:LeadingKeys": "false"},
-    }
+    statement = _held_to(synth, function, THRESHOLD_WRITE_PREFIXES)
     assert all(_allowed(statement, key) for key in (f"{THRESHOLD_PK_PREFIX}u1", f"{THRESHOLD_PK_PREFIX}ALL"))
     others = [*AGGREGATED_KEYS, CURRENT_KEY[0], CHANGES_PK, RECORDS_PK, event_key("wf_1#g#0")[0], "BUDGET#USER#u1"]
     assert not any(_allowed(statement, key) for key in others)
 
 
 def test_the_optimization_route_writes_only_the_routing_overrides_and_their_audit_log(synth: Synth) -> None:
-    (statement,) = _cost_writes(synth, "cost_optimization")
-    assert set(_as_list(statement["Action"])) == WRITES
-    assert statement["Condition"] == {
-        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in OPTIMIZATION_WRITE_PREFIXES]},
-        "Null": {"dynamodb:LeadingKeys": "false"},
-    }
+    statement = _held_to(synth, "cost_optimization", OPTIMIZATION_WRITE_PREFIXES)
     assert all(_allowed(statement, key) for key in (CURRENT_KEY[0], CHANGES_PK))
     others = [*AGGREGATED_KEYS, f"{THRESHOLD_PK_PREFIX}u1", RECORDS_PK, event_key("wf_1#g#0")[0], "BUDGET#USER#u1"]
     assert not any(_allowed(statement, key) for key in others)
 
 
 def test_the_statements_route_writes_only_frozen_statements(synth: Synth) -> None:
-    (statement,) = _cost_writes(synth, "billing_statements")
-    assert set(_as_list(statement["Action"])) == WRITES
-    assert statement["Condition"] == {
-        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in STATEMENT_WRITE_PREFIXES]},
-        "Null": {"dynamodb:LeadingKeys": "false"},
-    }
+    statement = _held_to(synth, "billing_statements", STATEMENT_WRITE_PREFIXES)
     assert _allowed(statement, statement_key("acme", "2026-02")[0])
     assert not any(_allowed(statement, key) for key in [*FORBIDDEN_KEYS, *AGGREGATED_KEYS, event_key("wf_1#g#0")[0]])
 
 
 def test_the_experiments_function_writes_only_its_records_and_the_routing_overrides(synth: Synth) -> None:
-    (statement,) = _cost_writes(synth, "experiments")
-    assert set(_as_list(statement["Action"])) == WRITES
-    assert statement["Condition"] == {
-        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in EXPERIMENT_WRITE_PREFIXES]},
-        "Null": {"dynamodb:LeadingKeys": "false"},
-    }
+    statement = _held_to(synth, "experiments", EXPERIMENT_WRITE_PREFIXES)
     # A start or stop: the overrides' current item and the record; a promotion adds the audited change.
     assert all(_allowed(statement, key) for key in (CURRENT_KEY[0], RECORDS_PK, CHANGES_PK))
     others = [

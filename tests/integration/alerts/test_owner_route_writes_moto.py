@@ -33,13 +33,6 @@ def resolved(app, method: str, path: str, body: dict, claims: dict) -> dict:
     return json.loads(reply["body"])["data"]
 
 
-@pytest.fixture
-def fresh_container(local_stack):
-    container.clear_caches()
-    yield container
-    container.clear_caches()
-
-
 def test_threshold_and_rule_routes_write_only_thresholds_and_their_rules(fresh_container) -> None:
     from functions.cost_alerts.app import app as alerts_app
     from functions.cost_thresholds.app import app as thresholds_app

@@ -4,8 +4,6 @@ when that version moves) sees an experiment start and stop on its very next requ
 
 from __future__ import annotations
 
-import pytest
-
 from shared.experiments.model import Variant
 from shared.experiments.service import ExperimentPlan
 from shared.routing.candidates import RouteCandidate
@@ -19,14 +17,7 @@ FOUR_O = (RouteCandidate(provider="openai", model="gpt-4o"),)
 TYPE = "content_planning"  # no other test of this tier runs an experiment on it
 
 
-@pytest.fixture
-def wired(local_stack):
-    container.clear_caches()
-    yield container
-    container.clear_caches()
-
-
-def test_an_experiment_write_is_seen_by_a_warm_container_on_its_next_request(wired) -> None:
+def test_an_experiment_write_is_seen_by_a_warm_container_on_its_next_request(fresh_container) -> None:
     board = override_version_board()
     assert isinstance(board, RedisVersionBoard)  # the local stack gives every function Redis
     # Another container's view: its own cache over the same table and board, warm before the write.
